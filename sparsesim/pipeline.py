@@ -1,0 +1,93 @@
+"""From a Workload to the pruned LayerGraph and the lowered OpGraph (what every target consumes).
+
+workload -> load model -> trace (torch.fx or ONNX) -> LayerGraph
+         -> masks on the real weights (sparsity.prune_layers) -> OpGraph (lower)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .graph.layergraph import LayerGraph
+from .graph.lower import OpGraph, layer_sparsity_from_prune, lower
+from .spec import Workload
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Prepared:
+    workload: Workload
+    graph: LayerGraph
+    prune: object  # sparsity.PruneResult (typed loosely to keep this module import-light)
+    ops: OpGraph
+    wall_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build_layer_graph(wl: Workload) -> LayerGraph:
+    """Load the workload's model and trace it (batch 1)."""
+    from .models import load_model
+
+    loaded = load_model(wl.model, wl.base_dir)
+    if loaded.source == "onnx":
+        from .graph.onnx_import import trace_onnx
+
+        return trace_onnx(loaded.onnx_path, name=loaded.name)
+    from .graph.trace import trace_module
+
+    return trace_module(loaded.module, loaded.example_input, name=loaded.name)
+
+
+def weight_layers(graph: LayerGraph) -> list:
+    """The graph's conv/linear layers as sparsity.WeightLayer, with channel consumers for rearrangement."""
+    from .sparsity import WeightLayer
+
+    layers = []
+    for name in graph.weight_layers():
+        d = graph.nodes[name]
+        consumers, spatial, through = graph.channel_consumers(name)
+        layers.append(
+            WeightLayer(
+                name=name,
+                kind=d["kind"],
+                weight=graph.weights[name],
+                groups=int(d.get("groups", 1)),
+                consumers=consumers,
+                consumer_spatial=spatial,
+                through=through,
+            )
+        )
+    return layers
+
+
+def prepare(wl: Workload, *, progress: Progress | None = None, dense: bool = False) -> Prepared:
+    """Run the front end. `dense=True` ignores the workload's sparsity (the dense baseline)."""
+    from .sparsity import prune_layers
+    from .spec import SparsitySpec
+
+    say = progress or (lambda _msg: None)
+    wall: dict[str, float] = {}
+    t = time.perf_counter()
+    say(f"building and tracing {wl.model.name}")
+    graph = build_layer_graph(wl)
+    wall["trace"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    spec = SparsitySpec(pattern="dense") if dense else wl.sparsity
+    say(f"pruning {len(graph.weight_layers())} weight layers ({spec.pattern})")
+    pruned = prune_layers(weight_layers(graph), spec)
+    wall["prune"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    say(f"lowering for {wl.task.mode}, batch {wl.task.batch_size}")
+    ops = lower(
+        graph,
+        mode=wl.task.mode or "train",
+        batch=int(wl.task.batch_size or 1),
+        sparsity=layer_sparsity_from_prune(pruned.layers),
+        optimizer=wl.task.optimizer.kind,
+    )
+    wall["lower"] = time.perf_counter() - t
+    return Prepared(workload=wl, graph=graph, prune=pruned, ops=ops, wall_seconds=wall)
