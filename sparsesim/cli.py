@@ -1,0 +1,302 @@
+"""The `sparsesim` command. Thin: parses arguments, calls the library, prints, exits.
+
+Exit codes: 0 success; 2 bad input (a one-line `error:` message naming the field and the fix); 3 a missing or
+failing external tool; 1 an internal error (a bug: the message says how to get the traceback); 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import SparsesimError
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+class Console:
+    """Where human-oriented progress goes: stderr, only on a terminal, silenced by --quiet."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+
+    def progress(self, message: str) -> None:
+        if self.enabled:
+            print(f"  {message} ...", file=sys.stderr, flush=True)
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=_json_default))
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, tuple | set):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        if isinstance(v, tuple | list):
+            return "x".join(str(x) for x in v)
+        return str(v)
+
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [
+        max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)
+    ]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _load(path: str):
+    from .spec import load_workload
+
+    return load_workload(path)
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def cmd_validate(args: argparse.Namespace, con: Console) -> int:
+    wl = _load(args.file)
+    if args.format == "json":
+        _print_json(wl.to_dict())
+    else:
+        sys.stdout.write(wl.to_yaml())
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, con: Console) -> int:
+    from .models import ZOO
+
+    rows = [
+        {"name": e.name, "kind": str(getattr(e.kind, "value", e.kind)), "description": e.description}
+        for e in sorted(ZOO.values(), key=lambda e: e.name)
+    ]
+    if args.format == "json":
+        _print_json({"models": rows})
+    else:
+        print(_table(rows, ["name", "kind", "description"]))
+    return 0
+
+
+PRUNE_COLUMNS = [
+    "layer",
+    "kind",
+    "shape",
+    "pattern",
+    "ff_density",
+    "bp_density",
+    "metadata_bytes",
+    "dense_reason",
+]
+
+
+def cmd_prune(args: argparse.Namespace, con: Console) -> int:
+    from .pipeline import prepare
+
+    wl = _load(args.file)
+    prep = prepare(wl, progress=con.progress)
+    records = prep.prune.to_records()
+    pruned = [r for r in records if r["pattern"] != "dense"]
+    total_w = sum(r["params"] or 0 for r in records)
+    kept_ff = sum((r["params"] or 0) * r["ff_density"] for r in records)
+    summary = {
+        "model": wl.model.name,
+        "pattern": wl.sparsity.pattern,
+        "weight_layers": len(records),
+        "pruned_layers": len(pruned),
+        "weights": total_w,
+        "ff_density": kept_ff / total_w if total_w else 1.0,
+        "metadata_bytes": sum(r["metadata_bytes"] for r in records),
+    }
+    if args.save:
+        _save_prune(Path(args.save), prep)
+    if args.format == "json":
+        _print_json({"summary": summary, "layers": records})
+    else:
+        print(_table(records, PRUNE_COLUMNS))
+        print(
+            f"\n{summary['pruned_layers']}/{summary['weight_layers']} layers pruned ({summary['pattern']}); "
+            f"weights kept (FF): {summary['ff_density']:.4f}; metadata: {summary['metadata_bytes']:,} bytes"
+        )
+        if args.save:
+            print(f"masks and graph written to {args.save}")
+    return 0
+
+
+def _save_prune(target: Path, prep: Any) -> None:
+    import networkx as nx
+    import numpy as np
+    import pandas as pd
+
+    from .graph.lower import op_record
+    from .io import atomic_dir
+
+    with atomic_dir(target) as tmp:
+        arrays: dict[str, np.ndarray] = {}
+        for lp in prep.prune.layers:
+            if lp.ff_mask is not None:
+                arrays[f"{lp.name}/ff"] = lp.ff_mask
+            if lp.bp_mask is not None:
+                arrays[f"{lp.name}/bp"] = lp.bp_mask
+            if lp.permutation is not None:
+                arrays[f"{lp.name}/permutation"] = lp.permutation
+        np.savez_compressed(tmp / "masks.npz", **arrays)
+        (tmp / "layers.json").write_text(
+            json.dumps({"layers": prep.prune.to_records()}, indent=2, default=_json_default)
+        )
+        data = nx.node_link_data(_plain_graph(prep.graph), edges="edges")
+        (tmp / "layergraph.json").write_text(json.dumps(data, indent=1, default=_json_default))
+        pd.DataFrame([op_record(op) for op in prep.ops.ops()]).to_csv(tmp / "ops.csv", index=False)
+        (tmp / "workload.yaml").write_text(prep.workload.to_yaml())
+
+
+def _plain_graph(g: Any) -> Any:
+    import networkx as nx
+
+    plain = nx.DiGraph(**{k: v for k, v in g.graph.items()})
+    plain.add_nodes_from(g.nodes(data=True))
+    plain.add_edges_from(g.edges)
+    return plain
+
+
+def cmd_graph(args: argparse.Namespace, con: Console) -> int:
+    import pandas as pd
+
+    from .graph.lower import op_record
+    from .pipeline import prepare
+
+    wl = _load(args.file)
+    prep = prepare(wl, progress=con.progress)
+    if args.layers:
+        records = prep.graph.to_records()
+    else:
+        records = [op_record(op) for op in prep.ops.ops()]
+    if args.format == "json":
+        text = json.dumps({"ops" if not args.layers else "layers": records}, indent=1, default=_json_default)
+    else:
+        frame = pd.DataFrame(records)
+        for col in frame.columns:
+            if frame[col].map(lambda v: isinstance(v, list | tuple)).any():
+                frame[col] = frame[col].map(
+                    lambda v: "x".join(map(str, v)) if isinstance(v, list | tuple) else v
+                )
+        text = frame.to_csv(index=False)
+    if args.output:
+        from .io import atomic_write_text
+
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- parser
+Command = Callable[[argparse.Namespace, Console], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparsesim",
+        description="Sparse DNN training/inference co-design: one workload.yaml -> pruned graph, "
+        "simulation, RTL, FPGA.",
+    )
+    parser.add_argument("--version", action="version", version=f"sparsesim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, fn: Command, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(fn=fn)
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+        return p
+
+    p = add("validate", cmd_validate, "check a workload.yaml and print the resolved spec")
+    p.add_argument("file")
+    p.add_argument("--format", choices=["yaml", "json"], default="yaml")
+
+    p = add("models", cmd_models, "list the built-in models")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+    p = add("prune", cmd_prune, "compute the masks on the model's weights and print a per-layer table")
+    p.add_argument("file")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--save", metavar="DIR", help="write masks.npz, layers.json, layergraph.json, ops.csv")
+
+    p = add("graph", cmd_graph, "write the lowered op table (FF/BP/WU GEMMs and vector work) as CSV or JSON")
+    p.add_argument("file")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--layers", action="store_true", help="the traced layer graph instead of the op table")
+    p.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of stdout")
+
+    for register in _extensions():
+        register(add)
+    return parser
+
+
+def _extensions() -> list[Callable[[Callable[..., argparse.ArgumentParser]], None]]:
+    """Subcommands owned by other rooms (run, sweep, rtl, fpga): each module exposes `register(add)`."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        mod = importlib.import_module(f"{commands.__name__}.{info.name}")
+        found.append(mod.register)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "fn", None):
+        parser.print_help()
+        return 2
+    con = Console(quiet=getattr(args, "quiet", False))
+    try:
+        code = args.fn(args, con)
+    except SparsesimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (a bug; rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
