@@ -1,8 +1,9 @@
-"""Speed sanity check on ResNet-50-shaped random weights (25.5 M parameters). Prints the measured times."""
+"""prune_layers on ResNet-50-shaped random weights (25.5 M parameters): every pattern applies to the right layers.
+
+Timing lives in bench/prune_speed.py, not here."""
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -59,21 +60,19 @@ def resnet50() -> list[WeightLayer]:
     return resnet50_layers()
 
 
-def test_resnet50_bdwp_masks_speed(resnet50: list[WeightLayer]) -> None:
+def test_resnet50_bdwp_masks_keep_a_quarter(resnet50: list[WeightLayer]) -> None:
     params = sum(layer.weight.size for layer in resnet50)
     assert 25_000_000 < params < 26_000_000
-    start = time.perf_counter()
     masked = 0
     for layer in resnet50:
         if (
             nm_axis_problem(layer.weight.shape, 8, 1) is None
             and nm_axis_problem(layer.weight.shape, 8, 0) is None
         ):
-            bdwp_masks(layer.weight, 2, 8)
+            ff, bp = bdwp_masks(layer.weight, 2, 8)
+            assert ff.sum() == bp.sum() == layer.weight.size // 4
             masked += layer.weight.size
-    seconds = time.perf_counter() - start
-    print(f"\nResNet-50 BDWP 2:8 masks (FF+BP) on {masked / 1e6:.1f} M weights: {seconds:.2f} s")
-    assert seconds < 20
+    assert masked > 0.9 * params
 
 
 @pytest.mark.parametrize(
@@ -85,15 +84,8 @@ def test_resnet50_bdwp_masks_speed(resnet50: list[WeightLayer]) -> None:
     ],
     ids=["bdwp-independent", "bdwp-nested", "group-rearranged"],
 )
-def test_resnet50_prune_layers_speed(resnet50: list[WeightLayer], spec: SimpleNamespace) -> None:
-    start = time.perf_counter()
+def test_resnet50_prune_layers(resnet50: list[WeightLayer], spec: SimpleNamespace) -> None:
     result = prune_layers(resnet50, spec)
-    seconds = time.perf_counter() - start
-    print(
-        f"\nResNet-50 prune_layers ({spec.pattern}, {spec.variant}, rearrange={spec.rearrange}): "
-        f"{seconds:.2f} s"
-    )
-    assert seconds < 20
     sparse = [p for p in result.layers if p.pattern != "dense"]
     assert len(sparse) == len(resnet50) - 2  # all but the stem conv and the fc
     if spec.pattern == "group":
