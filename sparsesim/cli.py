@@ -79,6 +79,17 @@ def _load(path: str):
 # ---------------------------------------------------------------------------------------------- commands
 def cmd_validate(args: argparse.Namespace, con: Console) -> int:
     wl = _load(args.file)
+    if wl.model.source == "zoo":  # show the zoo's defaults for knobs the file leaves unset
+        from .models import ZOO
+
+        entry = ZOO[wl.model.name]
+        defaults = {
+            "model.input_size": entry.default_input_size,
+            "model.seq_len": entry.default_seq_len,
+            "model.num_classes": entry.default_num_classes,
+        }
+        unset = {k: v for k, v in defaults.items() if v is not None and getattr(wl.model, k.split(".")[1]) is None}
+        wl = wl.with_updates(unset) if unset else wl
     if args.format == "json":
         _print_json(wl.to_dict())
     else:

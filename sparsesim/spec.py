@@ -283,7 +283,16 @@ class AcceleratorSpec(_Section):
     dram_latency_ns: float | None = Field(None, ge=0, description="DDR4 access latency, ns.")
     sorter_lanes: int | None = Field(None, ge=1, le=1024, description="Sparse-weight generator (SORE) lanes.")
     wu_lanes: int | None = Field(None, ge=1, le=1024, description="Weight-update engine FP32 lanes.")
+    vector_lanes: int | None = Field(
+        None, ge=1, le=4096, description="Vector unit FP32 lanes (activations, norms, pooling, softmax)."
+    )
     optimisations: Optimisations = Field(default_factory=Optimisations)
+
+    def resolved(self) -> dict[str, Any]:
+        """Every accelerator parameter with the preset's values filled in (sparsesim.sat.arch.resolve)."""
+        from .sat.arch import resolve
+
+        return resolve(self).to_dict()
 
 
 class MobileSpec(_Section):
