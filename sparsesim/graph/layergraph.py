@@ -17,6 +17,7 @@ Node attributes (all shapes are at batch size 1, the traced size; lowering scale
 | `macs` | forward multiply-accumulates (conv, linear, matmul; 0 otherwise) |
 | `groups`, `kernel`, `stride`, `padding`, `dilation` | conv / pool geometry (tuples), when they apply |
 | `tokens` | linear: rows the weight is applied to per sample (e.g. sequence length) |
+| `shares_weights_with` | a repeated call of a weight layer: the node whose weight (and masks) it uses |
 
 `LayerGraph.weights` maps a weight layer's node name to its weight as a float32 numpy array (torch layout).
 """
@@ -83,8 +84,16 @@ class LayerGraph(nx.DiGraph):
         return sorted(self.nodes, key=lambda n: self.nodes[n]["order"])
 
     def weight_layers(self) -> list[str]:
-        """Conv/linear nodes in topological order (the layers sparsity applies to)."""
-        return [n for n in self.ordered() if self.nodes[n]["kind"] in WEIGHT_KINDS]
+        """Conv/linear nodes owning a weight, in topological order (the layers sparsity applies to).
+
+        Repeated calls of a weight-tied module (attribute `shares_weights_with`) are left out: they use the
+        first call's weight and masks.
+        """
+        return [
+            n
+            for n in self.ordered()
+            if self.nodes[n]["kind"] in WEIGHT_KINDS and "shares_weights_with" not in self.nodes[n]
+        ]
 
     def total_macs(self, kinds: Iterable[str] = GEMM_KINDS) -> int:
         kinds = tuple(kinds)

@@ -169,6 +169,12 @@ class OpGraph(nx.DiGraph):
         return recs
 
 
+def _sparsity_of(g: LayerGraph, name: str, sparsity: dict[str, LayerSparsity]) -> LayerSparsity:
+    """A layer's masks; a repeated call of a weight-tied module uses its first call's."""
+    owner = g.nodes[name].get("shares_weights_with", name)
+    return sparsity.get(name) or sparsity.get(owner) or LayerSparsity()
+
+
 def _needs_grad(g: LayerGraph) -> dict[str, bool]:
     """Whether a node's output depends on a trainable parameter (so gradients must flow into it)."""
     needs: dict[str, bool] = {}
@@ -198,7 +204,7 @@ def lower(
         if d["kind"] == "input":
             continue
         deps = [ff_name[p] for p in g.predecessors(name) if p in ff_name]
-        for op in _forward_ops(g, name, batch, sparsity.get(name, LayerSparsity())):
+        for op in _forward_ops(g, name, batch, _sparsity_of(g, name, sparsity)):
             ff_name[name] = og.add_op(op, deps)
     if mode == "infer":
         return og
@@ -211,8 +217,10 @@ def lower(
             continue
         # dY of this node = sum of the input gradients its consumers produce.
         grad_deps = [b for s in g.successors(name) for b in bp_done.get(s, [])]
+        if not grad_deps and g.out_degree(name) == 0:
+            grad_deps = [ff_name[name]]  # the loss gradient needs the network's output
         inputs_need = [needs.get(p, False) for p in g.predecessors(name)]
-        ls = sparsity.get(name, LayerSparsity())
+        ls = _sparsity_of(g, name, sparsity)
         made: list[str] = []
         for op in _backward_ops(g, name, batch, ls, any(inputs_need)):
             deps = list(grad_deps)
@@ -225,9 +233,10 @@ def lower(
         bp_done[name] = [m for m in made if og.nodes[m]["op"].pass_ == "BP"][-1:] or made[-1:]
         if d["params"] > 0:
             wu = [m for m in made if og.nodes[m]["op"].pass_ == "WU"]
-            upd = og.add_op(
-                UpdateOp(f"{name}:UPD", name, int(d["params"]), optimizer), wu or made or grad_deps
-            )
+            bp = [m for m in made if og.nodes[m]["op"].pass_ == "BP"]
+            # The update overwrites W, which this layer's BP GEMM reads: it waits for both WU and BP.
+            upd_deps = list(wu or made or grad_deps) + [b for b in bp if b not in wu]
+            upd = og.add_op(UpdateOp(f"{name}:UPD", name, int(d["params"]), optimizer), upd_deps)
             if ls.pattern in ("nm", "bdwp") and d["kind"] in WEIGHT_KINDS and ls.n is not None:
                 wshape = d["weight_shape"]
                 groups = math.prod(wshape) // ls.m

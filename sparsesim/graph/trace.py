@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.fx.passes.shape_prop import ShapeProp
 
 from ..errors import ModelError
-from .layergraph import LayerGraph, conv_macs, linear_macs, matmul_macs
+from .layergraph import WEIGHT_KINDS, LayerGraph, conv_macs, linear_macs, matmul_macs
 
 _ACT_MODULES = (
     nn.ReLU,
@@ -272,6 +272,7 @@ def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") 
     # Map every fx node to the LayerGraph nodes that produce its data (several for a contracted tuple).
     producers: dict[fx.Node, list[str]] = {}
     const: set[fx.Node] = set()
+    calls: dict[str, int] = {}  # module path -> times called so far
     order = 0
     for node in gm.graph.nodes:
         if node.op == "output":
@@ -298,9 +299,19 @@ def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") 
             continue
         lname = str(node.target) if node.op == "call_module" else node.name
         attrs = _node_attrs(node, kind, mod, targs)
+        if node.op == "call_module":
+            # A module called more than once (torchvision's shared ReLU, a weight-tied layer) is one
+            # operator per call; repeated calls of a weight layer share the first call's weight and masks.
+            calls[lname] = calls.get(lname, 0) + 1
+            if calls[lname] > 1:
+                first = lname
+                lname = f"{lname}@{calls[lname]}"
+                attrs["params"] = 0  # counted (and updated) once, at the first call
+                if kind in WEIGHT_KINDS:
+                    attrs["shares_weights_with"] = first
         graph.add_node(lname, kind=kind, op=_op_name(node, mod), order=order, **attrs)
         order += 1
-        if mod is not None and kind in ("conv", "dwconv", "gconv", "linear"):
+        if mod is not None and kind in WEIGHT_KINDS and "shares_weights_with" not in attrs:
             graph.weights[lname] = mod.weight.detach().to(torch.float32).cpu().numpy()
         for a in targs:
             for p in producers.get(a, []):

@@ -111,3 +111,40 @@ def test_untraceable_user_module_gives_clear_error():
 
     with pytest.raises(ModelError, match="cannot trace"):
         trace_module(Branchy(), torch.randn(1, 4))
+
+
+def test_reused_modules_are_one_node_per_call_and_the_graph_is_a_dag():
+    """torchvision's blocks call one nn.ReLU several times: each call is its own operator."""
+    import networkx as nx
+
+    g = _trace("resnet50")
+    assert nx.is_directed_acyclic_graph(g)
+    assert g.summary()["kinds"]["act"] == 49  # 3 per bottleneck x 16 + the stem's
+    # Inside a block the data flows conv1 -> bn1 -> relu -> conv2 -> bn2 -> relu@2 -> conv3.
+    assert list(g.predecessors("layer1.0.conv2")) == ["layer1.0.relu"]
+    assert list(g.predecessors("layer1.0.conv3")) == ["layer1.0.bn2@2"] or list(
+        g.predecessors("layer1.0.conv3")
+    ) == ["layer1.0.relu@2"]
+    assert g.nodes["layer1.0.relu@2"]["params"] == 0
+
+
+def test_weight_tied_module_shares_weight_and_masks():
+    from sparsesim.graph.lower import LayerSparsity, lower
+
+    class Tied(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = torch.nn.Linear(8, 16)
+            self.shared = torch.nn.Linear(16, 16)
+            self.out = torch.nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.out(self.shared(torch.relu(self.shared(self.inp(x)))))
+
+    g = trace_module(Tied(), torch.randn(1, 8))
+    assert g.weight_layers() == ["inp", "shared", "out"]
+    assert g.nodes["shared@2"]["shares_weights_with"] == "shared" and "shared@2" not in g.weights
+    og = lower(g, mode="train", batch=2, sparsity={"shared": LayerSparsity("bdwp", 0.25, 0.25, 2, 8)})
+    assert og.nodes["shared@2:FF"]["op"].nm == (2, 8)  # the repeated call uses the owner's masks
+    assert "shared@2:UPD" not in og and og.nodes["shared:UPD"]["op"].params == 16 * 16 + 16
+    assert og.has_edge("shared:BP", "shared:UPD")  # W is read by BP before the update overwrites it
