@@ -211,6 +211,16 @@ def sequence(p: ArrayParams, mode: Mode, tiles: Sequence[TileShape]) -> list[Til
     return out
 
 
+def switch_delay(mode: Mode) -> int:
+    """Cycles from a tile's last result (its `end`) to cycle 0 of a following sequence in a different mode.
+
+    A change of dataflow or array mode drains the array (docs/pe_array.md, RTL interface): the new sequence's
+    first stream transfer is in the cycle after that last result. In WS that transfer is the first weight-row
+    write (cycle 0); in OS cycle 0 is the first beat at PE(0, 0), one cycle after its transfer.
+    """
+    return 1 if mode.dataflow == "ws" else 2
+
+
 def run_cycles(p: ArrayParams, mode: Mode, tile: TileShape, count: int) -> int:
     """Cycles for `count` identical tiles back to back on an idle array (exact, O(1) for large counts)."""
     if count <= 0:
@@ -233,3 +243,75 @@ def run_cycles(p: ArrayParams, mode: Mode, tile: TileShape, count: int) -> int:
 def macs_per_cycle_peak(p: ArrayParams, mode: Mode) -> int:
     """Dense-equivalent MACs per cycle at full utilisation (E reduction elements per PE per beat)."""
     return p.rows * p.cols * mode.elements_per_cycle(p)
+
+
+# ------------------------------------------------------------------------------- queries for the simulator
+def ws_runs_cycles(p: ArrayParams, runs: Sequence[tuple[int, int]]) -> int:
+    """Cycles for WS tiles back to back on an idle array, given as runs of (stream_length, count).
+
+    Equals `sequence(...)[-1].end + 1` for the expanded tile list (checked in tests) at O(len(runs)) cost:
+    inside a run the recurrence depends on the last two tiles only, so once the state relative to the last
+    start repeats two tiles apart the run is periodic and is extrapolated exactly.
+    """
+    free = ws_bank_free_delay(p)
+    lat = ws_result_latency(p)
+    # Last two tiles as (load, start, stream_length); None before the first tiles.
+    prev2: tuple[int, int, int] | None = None
+    prev1: tuple[int, int, int] | None = None
+
+    def step(t_len: int) -> None:
+        nonlocal prev1, prev2
+        ls = 0
+        if prev1 is not None:
+            ls = max(ls, prev1[0] + p.rows)
+        if prev2 is not None:
+            ls = max(ls, prev2[1] + prev2[2] + free)
+        t0 = ls + 1
+        if prev1 is not None:
+            t0 = max(t0, prev1[1] + prev1[2])
+        prev2, prev1 = prev1, (ls, t0, t_len)
+
+    def rel_state() -> tuple[int, ...] | None:
+        if prev2 is None or prev1 is None:
+            return None
+        base = prev1[1]
+        return (prev1[0] - base, prev2[0] - base, prev2[1] - base, prev2[2], prev1[2])
+
+    for t_len, count in runs:
+        if count <= 0:
+            continue
+        if t_len < 1:
+            raise ValueError(f"stream length must be >= 1, got {t_len}")
+        history: list[tuple[tuple[int, ...] | None, int]] = []
+        done = 0
+        while done < count:
+            step(t_len)
+            done += 1
+            history.append((rel_state(), prev1[1]))  # type: ignore[index]
+            if len(history) >= 3 and history[-1][0] is not None and history[-1][0] == history[-3][0]:
+                rest = count - done
+                if rest >= 2:
+                    shift = (history[-1][1] - history[-3][1]) * (rest // 2)
+                    prev2 = (prev2[0] + shift, prev2[1] + shift, prev2[2])  # type: ignore[index]
+                    prev1 = (prev1[0] + shift, prev1[1] + shift, prev1[2])  # type: ignore[index]
+                    done += 2 * (rest // 2)
+                while done < count:
+                    step(t_len)
+                    done += 1
+    if prev1 is None:
+        return 0
+    return prev1[1] + prev1[2] - 1 + lat + 1
+
+
+def os_beats(p: ArrayParams, mode: Mode, k: int) -> int:
+    """Beats of one OS tile: steps x accumulator slots."""
+    return os_steps(p, mode, k) * mode.slots(p)
+
+
+def os_accumulate_stall_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
+    """Cycles of one OS tile spent waiting for the accumulator's adder (non-zero only without interleave).
+
+    `os_tile_cycles = os_beats + os_accumulate_stall_cycles + fill/drain`; the stall is the (beat_gap - 1)
+    idle cycles between consecutive beats.
+    """
+    return (os_beats(p, mode, k) - 1) * (mode.beat_gap(p) - 1)

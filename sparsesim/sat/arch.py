@@ -1,0 +1,325 @@
+"""The SAT-style accelerator's architecture: every parameter with its unit and the source of its value.
+
+Timeloop's separation: this module is the *architecture* (what the hardware is); the OpGraph is the problem
+and `schedule` the mapping. `resolve(spec)` turns a workload's `accelerator:` section into a `SatArch`:
+fields the workload sets win (source "workload file"), the others come from the preset, each with a citation.
+
+Source tags follow notes/sat.md: [C] confirmed from the paper's abstract/notes, [K] vendor datasheet or board
+knowledge, "our RTL" (rtl/, the pipeline depths the timing contract is measured against), "our choice" with
+the reason. Nothing here is fitted to a published result.
+
+Resource budget behind the vcu1525 preset (our estimate; the FPGA-build engineer checks it with Yosys):
+- FP16 multiplier: one DSP48E2 (the 11x11-bit significand product fits its 27x18 multiplier; the product of
+  two FP16 values is exact in FP32, so no rounding logic) + ~50 LUTs for sign, exponent add and specials.
+- FP32 adder (4 stages, round-to-nearest-even, no subnormals: docs/pe_array.md): ~400 LUTs in fabric,
+  the order of magnitude of Xilinx's Floating-Point Operator (PG060) in its no-DSP configuration [K].
+- PE with P = 2: 2 DSP + 2 FP32 adders (tree + accumulate/partial sum) + two 8:1 x 16-bit muxes + weight
+  banks, activation and accumulator registers: ~1,000 LUTs.
+- 16 x 32 = 512 PEs: 1,024 DSP48E2 of 6,840 (15 %) and ~0.51 M LUTs of 1.18 M (43 %). A 32 x 32 array would
+  need ~86 % of the LUTs before the SORE, the vector/weight-update lanes, four DDR4 controllers and the
+  interconnect, too full to close timing across the XCVU9P's three SLRs; 16 x 32 leaves that headroom.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SpecError
+from .timing import ArrayParams
+
+KIB = 1024
+WORKLOAD = "workload file (accelerator section)"
+
+
+@dataclass(frozen=True)
+class PresetValue:
+    value: Any
+    unit: str
+    source: str
+
+
+# ------------------------------------------------------------------------------------------------ vcu1525
+_DEVICE = (
+    "XCVU9P-FSGD2104-2L on the VCU1525 [C part, notes/sat.md §4.1; device totals K: 6,840 DSP48E2, "
+    "1,182,240 LUTs, 2,160 BRAM36, 960 URAM]"
+)
+
+VCU1525: dict[str, PresetValue] = {
+    "rows": PresetValue(
+        16,
+        "PEs",
+        "our choice: fits the XCVU9P with headroom (module docstring: 512 PEs = 15 % DSP, ~43 % LUT); "
+        "16 rows keep the WS fill/drain (rows x add latency) short and k_t = 16 x 8 = 128 covers 2:8 "
+        "layers with 64 input channels in one tile",
+    ),
+    "cols": PresetValue(
+        32,
+        "PEs",
+        "our choice: 32 output channels per WS tile; the paper is silent on the array size [U]; "
+        "32 matches the SORE's 32 lanes [C] (one generated group per column per M cycles)",
+    ),
+    "multipliers_per_pe": PresetValue(
+        2,
+        "FP16 multipliers",
+        "our choice: P = 2 = the N of the paper's headline 2:8 [C], so 2:8 runs M/P = 4x faster per PE "
+        "than dense and 1:4, 2:4, 1:8 run too; one DSP48E2 per multiplier",
+    ),
+    "max_m": PresetValue(
+        8,
+        "elements",
+        "our choice: MMAX = 8 covers 2:8 [C] and 2:4/1:4; M = 16 would double the activation registers "
+        "and make the index muxes 16:1",
+    ),
+    "precision": PresetValue(
+        "fp16",
+        "",
+        "[C] notes/sat.md §2: FP16 forward/backward, FP32 weight update (AMP style); FP32 accumulation "
+        "is our choice (docs/pe_array.md, numerics); int8 (INT32 accumulate) is an option",
+    ),
+    "dataflow": PresetValue(
+        "auto", "", "[C] switchable OS/WS systolic interconnect; the offline scheduler picks per op"
+    ),
+    "clock_mhz": PresetValue(
+        200.0,
+        "MHz",
+        "our choice, the paper is silent [U]: a 2-stage FP16 multiplier and a 4-stage FP32 adder in "
+        "UltraScale+ -2L fabric close comfortably at 200 MHz across SLR crossings; typical of VU9P FP16 "
+        "designs (notes/sat.md §4.1: 150-250 MHz)",
+    ),
+    "mul_latency_cycles": PresetValue(2, "cycles", "our RTL: the FP16 multiplier has 2 pipeline stages"),
+    "add_latency_cycles": PresetValue(4, "cycles", "our RTL: the FP32 adder has 4 pipeline stages"),
+    "act_buffer_kib": PresetValue(
+        4096,
+        "KiB",
+        "our choice: the WS stream reads rows x MMAX FP16 = 256 B/cycle, 29 URAM (72-bit) wide; "
+        "4 such rows deep = 116 URAM = 4 MiB (12 % of the 960 URAM)",
+    ),
+    "weight_buffer_kib": PresetValue(
+        2048,
+        "KiB",
+        "our choice: a WS bank row is cols x P x (16 + 3) bits = 1,216 bits/cycle, 17 URAM wide; 2 MiB "
+        "(57 URAM) double-buffers ResNet-50's largest 2:8 layer (1.4 MB compressed) in two blocks",
+    ),
+    "out_buffer_kib": PresetValue(
+        2048,
+        "KiB",
+        "our choice: FP32 partial sums with accumulate-on-write, cols x 32 bits read + write per cycle "
+        "(15 URAM wide, both ports); 2 MiB = 57 URAM",
+    ),
+    "grad_buffer_kib": PresetValue(
+        2048,
+        "KiB",
+        "our choice: gradient operands (dY) of BP and WU, like the weight buffer; 2 MiB = 57 URAM",
+    ),
+    "dram_channels": PresetValue(
+        4,
+        "channels",
+        "VCU1525 board: 4 DDR4 DIMMs [K]; the paper does not say how many SAT uses [U]: we use all four, "
+        "address-interleaved",
+    ),
+    "dram_mts": PresetValue(2400, "MT/s", "VCU1525 board: DDR4-2400 [K]"),
+    "dram_bus_bits": PresetValue(
+        64, "bits", "DDR4 DIMM data width, ECC bits excluded [K]: 19.2 GB/s/channel"
+    ),
+    "dram_latency_ns": PresetValue(
+        120.0,
+        "ns",
+        "our estimate: DDR4-2400 CL17 tRCD + CL = 2 x 14.2 ns [K] plus ~90 ns through the memory "
+        "controller, PHY and AXI interconnect for a closed-page read",
+    ),
+    "sorter_lanes": PresetValue(
+        32,
+        "lanes",
+        "[C] notes/sat.md §2: the SORE has 32 lanes, each one element per cycle, M cycles per group",
+    ),
+    "wu_lanes": PresetValue(
+        16,
+        "FP32 lanes",
+        "our choice: an update moves 20 B per parameter (FP32 weight + momentum in and out, FP16 grad in, "
+        "FP16 copy out); 16 lanes x 20 B = 320 B/cycle, just under the 384 B/cycle of 4 channels at 200 MHz",
+    ),
+    "vector_lanes": PresetValue(
+        128,
+        "FP32 lanes",
+        "our choice, the paper is silent on non-GEMM ops [U]: an elementwise op moves 4 B per element "
+        "(FP16 in and out), so 4 channels feed 96 elements/cycle; 128 lanes keep vector ops DRAM-bound",
+    ),
+}
+
+# INT8 mode: the RTL's INT8 multiplier and INT32 adder are single-cycle.
+INT8_LATENCIES: dict[str, PresetValue] = {
+    "mul_latency_cycles": PresetValue(1, "cycles", "our RTL: the INT8 multiplier has 1 pipeline stage"),
+    "add_latency_cycles": PresetValue(1, "cycles", "our RTL: the INT32 adder has 1 pipeline stage"),
+}
+
+PRESETS: dict[str, dict[str, PresetValue]] = {"vcu1525": VCU1525}
+DEVICE_NOTES: dict[str, str] = {"vcu1525": _DEVICE}
+
+OPTIMISATION_SOURCES = {
+    "interleave": "[C] interleave mapping (notes/sat.md §4.3); mechanism [I]: OS accumulator slots = L_add",
+    "pregenerate": "[C] pre-generation of N:M weights; mechanism [I]: GEN right after the layer's UPD",
+    "offline_schedule": "[C] offline scheduling; mechanism [I]: per-op tiling, dataflow and overlap",
+}
+
+
+@dataclass(frozen=True)
+class SatArch:
+    """The resolved accelerator. Field names carry their unit; `sources` cites every value."""
+
+    preset: str
+    rows: int
+    cols: int
+    multipliers_per_pe: int
+    max_m: int
+    precision: str
+    dataflow: str
+    clock_mhz: float
+    mul_latency_cycles: int
+    add_latency_cycles: int
+    act_buffer_kib: int
+    weight_buffer_kib: int
+    out_buffer_kib: int
+    grad_buffer_kib: int
+    dram_channels: int
+    dram_mts: int
+    dram_bus_bits: int
+    dram_latency_ns: float
+    sorter_lanes: int
+    wu_lanes: int
+    vector_lanes: int
+    interleave: bool = True
+    pregenerate: bool = True
+    offline_schedule: bool = True
+    sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        try:
+            _ = self.array
+        except ValueError as exc:
+            raise SpecError(str(exc), path="accelerator") from None
+
+    # ---------------------------------------------------------------------------------------- derived
+    @property
+    def array(self) -> ArrayParams:
+        return ArrayParams(
+            rows=self.rows, cols=self.cols, multipliers=self.multipliers_per_pe, max_m=self.max_m,
+            mul_latency=self.mul_latency_cycles, add_latency=self.add_latency_cycles,
+        )  # fmt: skip
+
+    @property
+    def supported_nm(self) -> tuple[tuple[int, int], ...]:
+        """N:M modes the array runs sparse: M a power of two <= MMAX, 1 <= N <= min(P, M - 1)."""
+        out = []
+        m = 2
+        while m <= self.max_m:
+            out += [(n, m) for n in range(1, min(self.multipliers_per_pe, m - 1) + 1)]
+            m *= 2
+        return tuple(out)
+
+    def supports(self, nm: tuple[int, int] | None) -> bool:
+        return nm is not None and tuple(nm) in self.supported_nm
+
+    def check_nm(self, n: int, m: int) -> None:
+        """Raise a SpecError naming the knob to change if N:M (N < M) cannot run sparse on the array."""
+        if n < m and not self.supports((n, m)):
+            modes = ", ".join(f"{a}:{b}" for a, b in self.supported_nm)
+            raise SpecError(
+                f"the array cannot run {n}:{m} sparse (supported: {modes}; "
+                "N <= multipliers_per_pe, M <= max_m)",
+                path="accelerator.multipliers_per_pe" if n > self.multipliers_per_pe else "accelerator.max_m",
+            )
+
+    @property
+    def element_bytes(self) -> int:
+        """Bytes of one activation, gradient or weight value in the GEMMs (FP16 or INT8)."""
+        return 2 if self.precision == "fp16" else 1
+
+    @property
+    def accum_bytes(self) -> int:
+        """Bytes of one partial sum (FP32 or INT32)."""
+        return 4
+
+    @property
+    def dram_channel_bytes_per_cycle(self) -> float:
+        """Peak bytes per array-clock cycle of one channel: width x data rate / clock."""
+        return self.dram_bus_bits / 8 * self.dram_mts / self.clock_mhz
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram_channels * self.dram_channel_bytes_per_cycle
+
+    @property
+    def dram_latency_cycles(self) -> float:
+        return self.dram_latency_ns * self.clock_mhz / 1000.0
+
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        """Multiplications per cycle with every multiplier busy (dense MACs per cycle)."""
+        return self.rows * self.cols * self.multipliers_per_pe
+
+    def buffer_bytes(self, name: str) -> int:
+        return int(getattr(self, f"{name}_buffer_kib")) * KIB
+
+    def with_optimisations(self, **flags: bool) -> SatArch:
+        return dataclasses.replace(self, **flags)
+
+    # ------------------------------------------------------------------------------------------- views
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"}
+        d["supported_nm"] = [f"{n}:{m}" for n, m in self.supported_nm]
+        d["dram_bandwidth_gbs"] = self.dram_channels * self.dram_bus_bits / 8 * self.dram_mts / 1000
+        d["peak_dense_tflops"] = 2 * self.peak_macs_per_cycle * self.clock_mhz * 1e6 / 1e12
+        return d
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per parameter: name, value, unit, source (for docs and reports)."""
+        units = {k: v.unit for k, v in PRESETS[self.preset].items()}
+        rows = []
+        for f in dataclasses.fields(self):
+            if f.name in ("sources",):
+                continue
+            rows.append(
+                {"name": f.name, "value": getattr(self, f.name), "unit": units.get(f.name, ""),
+                 "source": self.sources.get(f.name, "")}
+            )  # fmt: skip
+        return rows
+
+
+def resolve(spec: Any = None) -> SatArch:
+    """A `SatArch` from an `AcceleratorSpec` (or None: the default preset). Set fields win over the preset."""
+    from ..spec import AcceleratorSpec
+
+    spec = spec if spec is not None else AcceleratorSpec()
+    preset = PRESETS.get(spec.preset)
+    if preset is None:  # the spec's Literal forbids this; kept so a new preset name fails loudly
+        raise SpecError(
+            f"unknown preset {spec.preset!r} (known: {', '.join(PRESETS)})", path="accelerator.preset"
+        )
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {"preset": DEVICE_NOTES[spec.preset]}
+    precision = spec.precision or preset["precision"].value
+    for name, pv in preset.items():
+        given = getattr(spec, name, None)
+        if given is not None and name != "dataflow":
+            values[name], sources[name] = given, WORKLOAD
+            continue
+        if name == "dataflow" and given not in (None, "auto"):
+            values[name], sources[name] = given, WORKLOAD
+            continue
+        chosen = INT8_LATENCIES.get(name, pv) if precision == "int8" else pv
+        values[name], sources[name] = chosen.value, chosen.source
+    values["precision"] = precision
+    opt = spec.optimisations
+    for name, src in OPTIMISATION_SOURCES.items():
+        values[name] = bool(getattr(opt, name))
+        sources[name] = src if getattr(opt, name) else WORKLOAD
+    return SatArch(preset=spec.preset, sources=sources, **values)
+
+
+def preset_table(name: str = "vcu1525") -> list[dict[str, Any]]:
+    """The preset's parameters as rows (name, fp16 value, unit, source), for docs."""
+    return [
+        {"name": k, "value": v.value, "unit": v.unit, "source": v.source} for k, v in PRESETS[name].items()
+    ]

@@ -1,0 +1,627 @@
+"""The offline scheduler: maps every op of an OpGraph onto the SAT-style accelerator (the *mapping*).
+
+For each GEMM it chooses the dataflow (WS or OS), the N:M mode, whether to run the transposed GEMM
+(C^T = B^T A^T, dense only), the on-chip block (Mb x Nb x Kb, double-buffered, fitting the buffers), the loop
+order over blocks and hence the DRAM bytes per operand, and it computes the array's cycles with the timing
+contract. Every other op gets its engine, work cycles and DRAM bytes. On top, it fixes the iteration's order:
+dependencies (the OpGraph's edges, plus write-after-read edges on the weights), pre-generation or on-demand
+generation of the N:M weights, and priorities for the list scheduler in `engines` (longest path to the end).
+
+Loop orders over blocks (Mb, Nb, Kb) and the DRAM traffic they imply (A, B, C: the op's operand bytes):
+- ``a_resident``: Kb = K, m-blocks outer, n-blocks inner: the A block stays, B is re-read per m-block:
+  A + B * ceil(M/Mb) + C.
+- ``b_resident``: Kb = K, n-blocks outer: A + B + ... re-read per n-block: A * ceil(N/Nb) + B + C.
+- ``c_resident``: k-blocks innermost, the C block accumulates in the out buffer (accumulate-on-write):
+  A * ceil(N/Nb) + B * ceil(M/Mb) + C.
+
+`offline_schedule` off gives the naive schedule: fixed dataflow (WS unless forced), no transposition,
+blocks of one array tile in m and k and a fixed stream of 256 columns (c_resident), ops one at a time in
+program order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ..errors import SpecError
+from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
+from .arch import SatArch
+from .timing import (
+    ArrayParams,
+    Mode,
+    TileShape,
+    capacity,
+    os_accumulate_stall_cycles,
+    os_beats,
+    os_tile_cycles,
+    ws_runs_cycles,
+)
+
+ENGINES = ("pe_array", "vector", "wu_engine", "sorter")
+NAIVE_STREAM = 256  # naive schedule's fixed n-block (WS stream length): long enough to hide weight loads
+
+# Vector-unit cycles per element and lane by kind (one pass over the data, our choice): softmax needs a max
+# pass and an exp/sum pass over the row before it scales, the others stream once.
+VECTOR_PASSES = {"softmax": 2}
+
+# Bytes per parameter the weight-update engine moves (AMP mixed precision, SGD with momentum):
+# FP32 master weight and momentum read and written (4 x 4 B), FP16 gradient read (2 B), FP16 copy
+# written (2 B).
+UPDATE_BYTES_PER_PARAM = 4 + 4 + 2 + 4 + 4 + 2
+
+
+@dataclass(frozen=True)
+class TileRun:
+    """`count` array tiles of one shape (as the timing contract sees them)."""
+
+    shape: TileShape
+    count: int
+
+
+@dataclass(frozen=True)
+class GemmMapping:
+    """How one GemmOp runs on the array."""
+
+    dataflow: str  # ws | os
+    mode: Mode
+    transposed: bool
+    m: int  # GEMM dims as run (after transposition)
+    n: int
+    k: int
+    repeat: int
+    block: tuple[int, int, int]  # Mb, Nb, Kb
+    order: str  # a_resident | b_resident | c_resident
+    tile_runs: tuple[TileRun, ...]
+    tiles: int
+    array_cycles: int  # the array's cycles for the op's tile sequence on an idle array (timing contract)
+    beat_cycles: int  # of which: cycles streaming operands (useful beats)
+    accumulate_cycles: int  # of which: OS beats waiting for the adder (interleave off)
+    a_bytes: int  # DRAM bytes per operand, re-reads included
+    b_bytes: int
+    c_bytes: int
+    buffer_bytes: dict[str, int]  # on-chip bytes per buffer (both halves)
+    prologue_bytes: int = 0  # the first tile's operands, loaded before the array starts
+    epilogue_bytes: int = 0  # the last tile's results, written after the array is done
+    note: str = ""
+
+    @property
+    def pipeline_cycles(self) -> int:
+        """Fill/drain and weight-load bubbles of the array (timing contract)."""
+        return self.array_cycles - self.beat_cycles - self.accumulate_cycles
+
+    @property
+    def dram_bytes(self) -> int:
+        return self.a_bytes + self.b_bytes + self.c_bytes
+
+    @property
+    def mode_text(self) -> str:
+        nm = f"{self.mode.n}:{self.mode.m}" if self.mode.sparse else "dense"
+        extra = " T" if self.transposed else ""
+        extra += "" if self.mode.interleave or self.dataflow == "ws" else " no-interleave"
+        return f"{self.dataflow} {nm}{extra}"
+
+
+@dataclass(frozen=True)
+class OpPlan:
+    """What the engines need to run one op: its engine, its cycles of work and its DRAM bytes.
+
+    The op runs as: prologue (DRAM latency + `prologue_bytes`, the first tile's operands), a steady phase
+    (`busy_cycles` of work overlapped with the remaining bytes, double-buffered), an epilogue (DRAM latency +
+    `epilogue_bytes`, the last results written).
+    """
+
+    name: str
+    engine: str
+    mode: str
+    work_cycles: int  # useful work: array beats, or elements / lanes
+    pipeline_cycles: int = 0  # array fill/drain and load bubbles
+    accumulate_cycles: int = 0  # OS beat gaps without interleave
+    dram_bytes: int = 0
+    prologue_bytes: int = 0
+    epilogue_bytes: int = 0
+    gemm: GemmMapping | None = None
+    fused_into: str | None = None  # col2im accumulated in the out buffer while its GEMM runs
+
+    @property
+    def busy_cycles(self) -> int:
+        return self.work_cycles + self.pipeline_cycles + self.accumulate_cycles
+
+    @property
+    def steady_bytes(self) -> int:
+        return max(0, self.dram_bytes - self.prologue_bytes - self.epilogue_bytes)
+
+    def alone_cycles(self, arch: SatArch) -> float:
+        """Duration with the DRAM to itself (used for priorities and to attribute contention)."""
+        if self.fused_into:
+            return 0.0
+        bw, lat = arch.dram_bytes_per_cycle, arch.dram_latency_cycles
+        return (
+            lat + self.prologue_bytes / bw
+            + max(self.busy_cycles, self.steady_bytes / bw)
+            + lat + self.epilogue_bytes / bw
+        )  # fmt: skip
+
+
+@dataclass
+class Schedule:
+    arch: SatArch
+    plans: dict[str, OpPlan]
+    order: list[str]  # program order (the naive schedule's sequence)
+    deps: dict[str, list[str]]  # op -> ops that must finish first
+    weight_deps: dict[str, list[str]] = field(default_factory=dict)  # GEMM -> GEN ops run on demand
+    priority: dict[str, float] = field(default_factory=dict)
+    ops: dict[str, Any] = field(default_factory=dict)  # name -> the OpGraph op
+
+    def engine_ops(self, engine: str) -> list[str]:
+        return [n for n in self.order if self.plans[n].engine == engine and not self.plans[n].fused_into]
+
+
+# ------------------------------------------------------------------------------------------------- GEMMs
+@dataclass(frozen=True)
+class _Problem:
+    """A GEMM as the mapper sees it: dims, operand bytes in DRAM and which buffer holds each operand."""
+
+    m: int
+    n: int
+    k: int
+    repeat: int
+    a_elem_bytes: float  # per dense-equivalent A element (compressed for N:M)
+    a_total: float  # DRAM bytes of each operand, read once
+    b_total: float
+    c_total: float
+    c_elem_bytes: int
+    a_buf: str
+    b_buf: str
+
+
+def _buffer_of(kind: str) -> str:
+    return {"weight": "weight", "act": "act", "grad": "grad", "wgrad": "out"}.get(kind, "act")
+
+
+def _pow2_steps(start: int, stop: int) -> list[int]:
+    out, v = [], max(1, start)
+    while v < stop:
+        out.append(v)
+        v *= 2
+    return out
+
+
+def _ceil_to(x: int, q: int) -> int:
+    return -(-x // q) * q
+
+
+class _Mapper:
+    """Chooses the best mapping of one GEMM problem for one dataflow/mode (offline scheduler)."""
+
+    def __init__(self, arch: SatArch, p: ArrayParams, mode: Mode, prob: _Problem):
+        self.arch, self.p, self.mode, self.prob = arch, p, mode, prob
+        self.cap = capacity(p, mode)
+        self.e = mode.elements_per_cycle(p)
+        self.bw = arch.dram_bytes_per_cycle
+        self.lat = arch.dram_latency_cycles
+        # Double-buffered: a block may use half its buffer; A and B share when they live in one buffer.
+        share = 2 if prob.a_buf == prob.b_buf else 1
+        self.cap_a = arch.buffer_bytes(prob.a_buf) / 2 / share
+        self.cap_b = arch.buffer_bytes(prob.b_buf) / 2 / share
+        self.cap_c = arch.buffer_bytes("out") / 2
+        self.ws = mode.dataflow == "ws"
+        self.m_gran = self.cap.m
+        if self.ws:
+            self.k_gran = self.cap.k  # k blocks hold whole array tiles
+            self.n_gran = 1
+        else:
+            self.k_gran = int(mode.m) if mode.sparse else self.e
+            self.n_gran = int(self.cap.n)  # type: ignore[arg-type]
+
+    # bytes of blocks ------------------------------------------------------------------------------
+    def a_block(self, mb: int, kb: int) -> float:
+        pr = self.prob
+        return min(mb, pr.m) * min(kb, pr.k) * pr.a_elem_bytes
+
+    def b_block(self, kb: int, nb: int) -> float:
+        pr = self.prob
+        return pr.b_total / pr.repeat * min(kb, pr.k) / pr.k * min(nb, pr.n) / pr.n
+
+    def c_block(self, mb: int, nb: int) -> float:
+        return min(mb, self.prob.m) * min(nb, self.prob.n) * self.arch.accum_bytes
+
+    # compute ----------------------------------------------------------------------------------------
+    def compute(self, nb: int, kb: int) -> tuple[int, int, int, tuple[TileRun, ...]]:
+        """(array cycles, beat cycles, accumulate-stall cycles, tile runs) for blocks of nb x kb."""
+        return _compute_cached(
+            self.p, self.mode, self.prob.m, self.prob.n, self.prob.k, self.prob.repeat, nb, kb
+        )
+
+    # candidates -------------------------------------------------------------------------------------
+    def _mb_options(self) -> list[int]:
+        full = _ceil_to(self.prob.m, self.m_gran)
+        return sorted({*_pow2_steps(self.m_gran, full), full}, reverse=True)
+
+    def _nb_options(self) -> list[int]:
+        pr = self.prob
+        if self.ws:
+            return sorted({*_pow2_steps(16, pr.n), pr.n})
+        full = _ceil_to(pr.n, self.n_gran)
+        return sorted({*_pow2_steps(self.n_gran, full), full})
+
+    def _kb_options(self) -> list[int]:
+        full = _ceil_to(self.prob.k, self.k_gran)
+        return sorted({*_pow2_steps(self.k_gran, full)}, reverse=True)
+
+    def traffic(self, order: str, mb: int, nb: int) -> tuple[float, float, float]:
+        pr = self.prob
+        n_mb, n_nb = math.ceil(pr.m / mb), math.ceil(pr.n / nb)
+        a = pr.a_total * (1 if order in ("a_resident",) else n_nb)
+        b = pr.b_total * (1 if order in ("b_resident",) else n_mb)
+        return a, b, pr.c_total
+
+    def candidates(self) -> Iterable[tuple[str, int, int, int]]:
+        pr = self.prob
+        for nb in self._nb_options():
+            for order in ("a_resident", "b_resident"):
+                if self.b_block(pr.k, nb) > self.cap_b:
+                    continue
+                for mb in self._mb_options():  # largest first: fewest re-reads
+                    if self.a_block(mb, pr.k) <= self.cap_a and self.c_block(mb, nb) <= self.cap_c:
+                        yield order, mb, nb, pr.k
+                        break
+            for mb in self._mb_options():
+                if self.c_block(mb, nb) > self.cap_c:
+                    continue
+                for kb in self._kb_options():
+                    if kb >= pr.k:
+                        continue
+                    if self.a_block(mb, kb) <= self.cap_a and self.b_block(kb, nb) <= self.cap_b:
+                        yield "c_resident", mb, nb, kb
+                        break
+
+    def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
+        cycles, beats, acc, runs = self.compute(nb, kb)
+        a, b, c = self.traffic(order, mb, nb)
+        pr = self.prob
+        first = runs[0].shape
+        pro = self.a_block(first.m, first.k) + self.b_block(first.k, first.n)
+        epi = min(first.m, pr.m) * min(first.n, pr.n) * pr.c_elem_bytes
+        total = a + b + c
+        steady = max(0.0, total - pro - epi)
+        t = 2 * self.lat + (pro + epi) / self.bw + max(cycles, steady / self.bw)
+        info = dict(
+            order=order, block=(mb, nb, kb), cycles=cycles, beats=beats, acc=acc, runs=runs,
+            a=a, b=b, c=c, pro=pro, epi=epi,
+        )  # fmt: skip
+        return t, total, info
+
+    def best(self) -> tuple[float, float, dict[str, Any]] | None:
+        best = None
+        for cand in self.candidates():
+            t, total, info = self.evaluate(*cand)
+            key = (round(t), total)
+            if best is None or key < best[0]:
+                best = (key, (t, total, info))
+        return None if best is None else best[1]
+
+    def naive(self) -> tuple[float, float, dict[str, Any]] | None:
+        """One array tile in m and k per block, a fixed stream of NAIVE_STREAM columns, k innermost."""
+        pr = self.prob
+        mb = self.m_gran
+        nb = min(pr.n, _ceil_to(NAIVE_STREAM, self.n_gran))
+        kb = min(
+            self.k_gran if self.ws else _ceil_to(min(pr.k, 1024), self.k_gran), _ceil_to(pr.k, self.k_gran)
+        )
+        fits = (
+            self.a_block(mb, kb) <= self.cap_a and self.b_block(kb, nb) <= self.cap_b
+            and self.c_block(mb, nb) <= self.cap_c
+        )  # fmt: skip
+        if not fits:
+            return self.best()
+        return self.evaluate("c_resident" if kb < pr.k else "a_resident", mb, nb, kb)
+
+
+@lru_cache(maxsize=65536)
+def _compute_cached(
+    p: ArrayParams, mode: Mode, m: int, n: int, k: int, repeat: int, nb: int, kb: int
+) -> tuple[int, int, int, tuple[TileRun, ...]]:
+    cap = capacity(p, mode)
+
+    def split(total: int, size: int) -> list[tuple[int, int]]:
+        full, rem = divmod(total, size)
+        return [(size, full)] * (full > 0) + [(rem, 1)] * (rem > 0)
+
+    if mode.dataflow == "ws":
+        n_blocks = math.ceil(n / nb)
+        q, r = divmod(n, n_blocks)
+        n_parts = [(q + 1, r)] * (r > 0) + [(q, n_blocks - r)] * (n_blocks - r > 0)
+        m_parts = split(m, cap.m)
+        k_parts = split(k, int(cap.k))  # type: ignore[arg-type]
+        per_n = repeat * sum(c for _, c in m_parts) * sum(c for _, c in k_parts)
+        cycles = ws_runs_cycles(p, [(t, per_n * c) for t, c in n_parts])
+        beats = per_n * n
+        acc = 0
+    else:
+        n_blocks = math.ceil(k / kb)
+        k_parts = split(k, kb)
+        m_parts = split(m, cap.m)
+        n_parts = split(n, int(cap.n))  # type: ignore[arg-type]
+        per_k = repeat * sum(c for _, c in m_parts) * sum(c for _, c in n_parts)
+        cycles = sum(per_k * c * os_tile_cycles(p, mode, kt) for kt, c in k_parts)
+        beats = sum(per_k * c * os_beats(p, mode, kt) for kt, c in k_parts)
+        acc = sum(per_k * c * os_accumulate_stall_cycles(p, mode, kt) for kt, c in k_parts)
+    runs = tuple(
+        TileRun(TileShape(mt, nt, kt), repeat * cm * cn * ck)
+        for mt, cm in m_parts
+        for nt, cn in n_parts
+        for kt, ck in k_parts
+    )
+    return cycles, beats, acc, runs
+
+
+def _operand_totals(op: GemmOp, arch: SatArch, sparse: bool, raw_in: int | None, dx_elems: int | None):
+    """(A, B, C) DRAM bytes read/written once, and A's bytes per dense-equivalent element."""
+    eb = arch.element_bytes
+    if sparse:
+        n, m = op.nm  # type: ignore[misc]
+        a_elem = n / m * (eb + (m - 1).bit_length() / 8)  # values + log2(M)-bit indices
+    else:
+        a_elem = float(eb)
+    a_total = op.repeat * op.m * op.k * a_elem
+    b_total = float(op.repeat * op.k * op.n * eb)
+    # im2col is formed on chip from the raw input (FF: B = im2col(X); WU: B = im2col(X)^T): move the smaller.
+    if raw_in is not None and op.role in ("fwd", "wgrad") and op.b_kind == "act":
+        b_total = min(b_total, float(raw_in * eb))
+    c_total = float(op.repeat * op.m * op.n * eb)
+    if op.post == "col2im" and dx_elems is not None:
+        c_total = float(dx_elems * eb)  # col2im is accumulated on chip: only dX is written
+    return a_elem, a_total, b_total, c_total
+
+
+def map_gemm(
+    op: GemmOp, arch: SatArch, *, raw_in: int | None = None, dx_elems: int | None = None, naive: bool = False
+) -> GemmMapping:
+    """The mapping of one GEMM: the fastest candidate alone on the accelerator (or the naive one)."""
+    p = arch.array
+    sparse = arch.supports(op.nm) and op.k % int(op.nm[1]) == 0  # type: ignore[index]
+    note = ""
+    if op.nm is not None and not sparse:
+        note = f"{op.nm[0]}:{op.nm[1]} not runnable sparse (k={op.k}); ran dense"
+    a_elem, a_total, b_total, c_total = _operand_totals(op, arch, sparse, raw_in, dx_elems)
+    dataflows = ("ws", "os") if arch.dataflow == "auto" else (arch.dataflow,)
+    if naive:
+        dataflows = ("ws",) if arch.dataflow == "auto" else (arch.dataflow,)
+    transposes = (False,) if sparse or naive else (False, True)
+    best = None
+    for df in dataflows:
+        mode = Mode(df, *(op.nm if sparse else (None, None)), interleave=arch.interleave)  # type: ignore[misc]
+        for tr in transposes:
+            if tr:
+                prob = _Problem(
+                    op.n, op.m, op.k, op.repeat, float(arch.element_bytes), b_total, a_total, c_total,
+                    arch.element_bytes, _buffer_of(op.b_kind), _buffer_of(op.a_kind),
+                )  # fmt: skip
+            else:
+                prob = _Problem(
+                    op.m, op.n, op.k, op.repeat, a_elem, a_total, b_total, c_total,
+                    arch.element_bytes, _buffer_of(op.a_kind), _buffer_of(op.b_kind),
+                )  # fmt: skip
+            mapper = _Mapper(arch, p, mode, prob)
+            res = mapper.naive() if naive else mapper.best()
+            if res is None:
+                continue
+            t, total, info = res
+            key = (round(t), total)
+            if best is None or key < best[0]:
+                best = (key, df, mode, tr, prob, mapper, info)
+    if best is None:
+        raise SpecError(
+            f"op {op.name} (m={op.m}, n={op.n}, k={op.k}) does not fit the on-chip buffers in any mapping; "
+            "raise the *_buffer_kib sizes",
+            path="accelerator",
+        )
+    _, df, mode, tr, prob, mapper, info = best
+    mb, nb, kb = info["block"]
+    bufs = {
+        prob.a_buf: 2 * math.ceil(mapper.a_block(mb, kb)),
+        "out": 2 * math.ceil(mapper.c_block(mb, nb)),
+    }
+    bufs[prob.b_buf] = bufs.get(prob.b_buf, 0) + 2 * math.ceil(mapper.b_block(kb, nb))
+    mapping = GemmMapping(
+        dataflow=df, mode=mode, transposed=tr, m=prob.m, n=prob.n, k=prob.k, repeat=prob.repeat,
+        block=(mb, nb, kb), order=info["order"], tile_runs=info["runs"],
+        tiles=sum(r.count for r in info["runs"]), array_cycles=info["cycles"], beat_cycles=info["beats"],
+        accumulate_cycles=info["acc"], a_bytes=round(info["a"]), b_bytes=round(info["b"]),
+        c_bytes=round(info["c"]), buffer_bytes=bufs, prologue_bytes=math.ceil(info["pro"]),
+        epilogue_bytes=math.ceil(info["epi"]), note=note,
+    )  # fmt: skip
+    return mapping
+
+
+# --------------------------------------------------------------------------------------------- other ops
+def plan_vector(op: VectorOp, arch: SatArch) -> OpPlan:
+    passes = VECTOR_PASSES.get(op.kind, 1)
+    work = math.ceil(max(op.reads, op.elements) * passes / arch.vector_lanes)
+    return OpPlan(
+        op.name, "vector", op.kind, work_cycles=work, dram_bytes=(op.reads + op.elements) * arch.element_bytes
+    )
+
+
+def plan_update(op: UpdateOp, arch: SatArch, nm: tuple[int, int] | None) -> OpPlan:
+    nbytes = op.params * UPDATE_BYTES_PER_PARAM
+    mode = "sgd+momentum fp32"
+    if nm is not None:  # SR-STE decay needs the FF mask: the FF copy's log2(M)-bit indices
+        n, m = nm
+        nbytes += math.ceil(op.params * n / m * (m - 1).bit_length() / 8)
+        mode += " sr-ste"
+    return OpPlan(
+        op.name, "wu_engine", mode, work_cycles=math.ceil(op.params / arch.wu_lanes), dram_bytes=nbytes
+    )
+
+
+def plan_generate(op: PruneOp, arch: SatArch) -> OpPlan:
+    """SORE: each lane takes one element per cycle, M cycles per group; reads the FP16 dense weights and
+    writes N values + N log2(M)-bit indices per group."""
+    eb = arch.element_bytes
+    reads = op.groups * op.m * eb
+    writes = math.ceil(op.groups * op.n * (eb + (op.m - 1).bit_length() / 8))
+    work = math.ceil(op.groups / arch.sorter_lanes) * op.m
+    return OpPlan(
+        op.name, "sorter", f"top-{op.n} of {op.m} ({op.mask})", work_cycles=work, dram_bytes=reads + writes
+    )
+
+
+def plan_gemm(op: GemmOp, arch: SatArch, mapping: GemmMapping) -> OpPlan:
+    pro = min(mapping.dram_bytes, mapping.prologue_bytes)
+    epi = min(mapping.dram_bytes - pro, mapping.epilogue_bytes)
+    return OpPlan(
+        op.name, "pe_array", mapping.mode_text, work_cycles=mapping.beat_cycles,
+        pipeline_cycles=mapping.pipeline_cycles, accumulate_cycles=mapping.accumulate_cycles,
+        dram_bytes=mapping.dram_bytes, prologue_bytes=pro, epilogue_bytes=epi, gemm=mapping,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- whole graph
+def _layer_sizes(graph: Any, batch: int) -> dict[str, tuple[int, int]]:
+    """Conv layer -> (raw input elements, output elements) for the whole batch, from the LayerGraph.
+
+    Only convs: their B operand (im2col) is formed on chip from the raw input; other GEMMs read B as is."""
+    sizes: dict[str, tuple[int, int]] = {}
+    if graph is None:
+        return sizes
+    for name, d in graph.nodes(data=True):
+        shapes = d.get("in_shapes") or []
+        if shapes and d.get("kind") in ("conv", "dwconv", "gconv"):
+            sizes[name] = (math.prod(shapes[0]) * batch, int(d.get("out_elems", 0)) * batch)
+    return sizes
+
+
+def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
+    """Map every op and fix the iteration's dependencies and priorities (see the module docstring)."""
+    naive = not arch.offline_schedule
+    batch = int(ops.graph.get("batch", 1))
+    sizes = _layer_sizes(graph, batch)
+    all_ops = list(ops.ops())
+    by_name = {op.name: op for op in all_ops}
+    layer_nm: dict[str, tuple[int, int]] = {}
+    for op in all_ops:
+        if isinstance(op, GemmOp) and op.pass_ == "FF" and op.nm is not None:
+            layer_nm[op.layer] = op.nm
+    for nm in sorted({op.nm for op in all_ops if isinstance(op, GemmOp) and op.nm}):
+        arch.check_nm(*nm)
+
+    plans: dict[str, OpPlan] = {}
+    gemm_cache: dict[tuple, GemmMapping] = {}
+    order = [op.name for op in all_ops]
+    for i, op in enumerate(all_ops):
+        if isinstance(op, GemmOp):
+            raw_in = sizes.get(op.layer, (None, None))[0]
+            dx = raw_in if op.post == "col2im" else None
+            key = (op.m, op.n, op.k, op.repeat, op.nm, op.role, op.a_kind, op.b_kind, op.post, raw_in, dx)
+            mapping = gemm_cache.get(key)
+            if mapping is None:
+                mapping = gemm_cache[key] = map_gemm(op, arch, raw_in=raw_in, dx_elems=dx, naive=naive)
+            plans[op.name] = plan_gemm(op, arch, mapping)
+        elif isinstance(op, VectorOp):
+            prev = all_ops[i - 1] if i else None
+            if op.kind == "col2im" and isinstance(prev, GemmOp) and prev.post == "col2im":
+                plans[op.name] = OpPlan(
+                    op.name, "pe_array", f"fused into {prev.name}", 0, fused_into=prev.name
+                )
+            else:
+                plans[op.name] = plan_vector(op, arch)
+        elif isinstance(op, UpdateOp):
+            plans[op.name] = plan_update(op, arch, layer_nm.get(op.layer))
+        elif isinstance(op, PruneOp):
+            plans[op.name] = plan_generate(op, arch)
+        else:  # pragma: no cover - the OpGraph has no other op types
+            raise TypeError(f"unknown op {op!r}")
+
+    deps = {name: list(ops.predecessors(name)) for name in order}
+    # Forward ops that read something other than the model input but have no producer in the OpGraph lost an
+    # edge upstream (e.g. a module called twice traced as one node): keep them in program order.
+    prev_ff: str | None = None
+    for op in all_ops:
+        if op.pass_ != "FF":
+            continue
+        if not deps[op.name] and prev_ff is not None and not _reads_model_input(graph, op.layer):
+            deps[op.name] = [prev_ff]
+        prev_ff = op.name
+    # The loss gradient needs the forward output: backward ops with no producer wait for the whole FF pass.
+    last_ff = [op.name for op in all_ops if op.pass_ == "FF"][-1:]
+    for op in all_ops:
+        if op.pass_ in ("BP", "WU") and not deps[op.name]:
+            deps[op.name] = list(last_ff)
+    gemm_of = {(op.layer, op.pass_): op.name for op in all_ops if isinstance(op, GemmOp)}
+    upd_of = {op.layer: op.name for op in all_ops if isinstance(op, UpdateOp)}
+    # Write-after-read on the weights: a layer's update must not overwrite W before its BP GEMM has read it.
+    for layer, upd in upd_of.items():
+        bp = gemm_of.get((layer, "BP"))
+        if bp is not None and bp not in deps[upd]:
+            deps[upd].append(bp)
+    weight_deps: dict[str, list[str]] = {}
+    if not arch.pregenerate:
+        # On-demand generation: each GEN runs right before the GEMM that consumes it, from the weights of the
+        # previous iteration (so it does not wait for this iteration's UPD, and the UPD waits for it).
+        for op in all_ops:
+            if isinstance(op, PruneOp):
+                consumer = gemm_of.get((op.layer, "FF" if op.mask == "ff" else "BP"))
+                deps[op.name] = []
+                if consumer is not None:
+                    weight_deps.setdefault(consumer, []).append(op.name)
+                upd = upd_of.get(op.layer)
+                if upd is not None:
+                    deps[upd].append(op.name)
+    # Fused col2im: done when its GEMM is.
+    for name, plan in plans.items():
+        if plan.fused_into:
+            deps[name] = [plan.fused_into]
+    # Priorities: longest path (alone durations) from the op to the end of the iteration.
+    succ: dict[str, list[str]] = {n: [] for n in order}
+    for n, ds in deps.items():
+        for d in ds:
+            succ[d].append(n)
+    for gemm, gens in weight_deps.items():
+        for g in gens:
+            succ[g].append(gemm)
+    dur = {n: plans[n].alone_cycles(arch) for n in order}
+    priority: dict[str, float] = {}
+    for n in _reverse_topological(order, succ):
+        priority[n] = dur[n] + max((priority[s] for s in succ[n]), default=0.0)
+    return Schedule(
+        arch=arch,
+        plans=plans,
+        order=order,
+        deps=deps,
+        weight_deps=weight_deps,
+        priority=priority,
+        ops=by_name,
+    )
+
+
+def _reads_model_input(graph: Any, layer: str) -> bool:
+    if graph is None or layer not in graph:
+        return False
+    preds = list(graph.predecessors(layer))
+    return not preds or all(graph.nodes[p].get("kind") == "input" for p in preds)
+
+
+def _reverse_topological(order: list[str], succ: dict[str, list[str]]) -> list[str]:
+    """Nodes with all successors first (iterative DFS; the graph is a DAG)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for root in order:
+        if root in seen:
+            continue
+        stack = [(root, iter(succ[root]))]
+        seen.add(root)
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                out.append(node)
+            elif nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, iter(succ[nxt])))
+    return out

@@ -1,0 +1,346 @@
+"""Simulate a workload on the SAT-style accelerator and its dense baseline (what `sparsesim run` calls).
+
+    arch = resolve(workload.accelerator)            # sparsesim.sat.arch
+    schedule = build_schedule(opgraph, arch, graph)  # sparsesim.sat.schedule (the mapping)
+    times = Machine(schedule).run()                  # sparsesim.sat.engines (SimPy)
+    -> per-op table (results.OPS_COLUMNS + stall_* columns) and a summary
+
+`simulate_ops` runs one OpGraph; `run_workload` runs the workload, its dense baseline (same model and
+accelerator, sparsity dense) and, with `ablate`, the workload with each dataflow optimisation off in turn.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
+from ..results import OPS_COLUMNS, RunResult
+from .arch import SatArch, resolve
+from .engines import Machine, OpTimes
+from .schedule import Schedule, build_schedule
+
+Progress = Callable[[str], None]
+
+STALL_COLUMNS: dict[str, str] = {
+    "stall_pipeline": "array pipeline fill/drain and weight-load bubbles (timing contract), incl. the drain "
+    "before the next op, which may switch dataflow or N:M mode",
+    "stall_accumulate": "OS beats waiting for the FP adder (interleave mapping off)",
+    "stall_weights_not_ready": "GEMM waiting for the SORE to generate its N:M weights (pre-generation off)",
+    "stall_dram_contention": "DRAM slowed by other engines' concurrent traffic (beyond memory_cycles)",
+}
+EXTRA_COLUMNS: dict[str, str] = {
+    "dataflow": "GEMMs: ws or os",
+    "transposed": "GEMMs: ran as C^T = B^T A^T (dense only)",
+    "order": "GEMMs: loop order over on-chip blocks (a_resident, b_resident, c_resident)",
+    "block": "GEMMs: on-chip block Mb x Nb x Kb (dims as run)",
+    "tiles": "GEMMs: array tiles",
+    "array_cycles": "GEMMs: the array's cycles for the tile sequence alone (timing contract)",
+    "note": "anything unusual (e.g. an N:M layer run dense)",
+}
+OPTIMISATIONS = ("interleave", "pregenerate", "offline_schedule")
+
+
+@dataclass
+class SimResult:
+    """One simulated iteration (or inference) of one OpGraph."""
+
+    arch: SatArch
+    schedule: Schedule
+    times: dict[str, OpTimes]
+    ops: pd.DataFrame
+    summary: dict[str, Any]
+    timeline: pd.DataFrame | None
+    wall_seconds: float
+
+    @property
+    def total_cycles(self) -> int:
+        return int(self.summary["total_cycles"])
+
+
+# ------------------------------------------------------------------------------------------------ one run
+def simulate_ops(
+    ops: OpGraph, arch: SatArch, *, graph: Any = None, record_timeline: bool = False
+) -> SimResult:
+    """Schedule and simulate one OpGraph on `arch`. `graph` (the LayerGraph) gives raw tensor sizes."""
+    t0 = time.perf_counter()
+    schedule = build_schedule(ops, arch, graph)
+    machine = Machine(schedule, record_timeline=record_timeline)
+    times = machine.run()
+    rows = _op_rows(schedule, times, arch)
+    summary = _summary(schedule, rows, arch)
+    table = pd.DataFrame(rows, columns=list(OPS_COLUMNS) + list(STALL_COLUMNS) + list(EXTRA_COLUMNS))
+    timeline = None
+    if machine.timeline is not None:
+        timeline = pd.DataFrame(machine.timeline, columns=["cycle", "dram_bytes_per_cycle", "dram_flows"])
+    return SimResult(arch, schedule, times, table, summary, timeline, time.perf_counter() - t0)
+
+
+def _int_split(total: int, fixed: dict[str, int], floats: dict[str, float]) -> dict[str, int]:
+    """Round `floats` to integers that, with `fixed`, sum exactly to `total` (largest remainder)."""
+    target = total - sum(fixed.values())
+    vals = {k: max(0.0, v) for k, v in floats.items()}
+    scale = sum(vals.values())
+    if target <= 0 or scale <= 0:
+        out = dict.fromkeys(floats, 0)
+        if floats and target > 0:
+            out[next(iter(floats))] = target
+        return out
+    want = {k: v * target / scale for k, v in vals.items()}
+    out = {k: math.floor(v) for k, v in want.items()}
+    for k in sorted(want, key=lambda k: want[k] - out[k], reverse=True)[: target - sum(out.values())]:
+        out[k] += 1
+    return out
+
+
+def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> list[dict[str, Any]]:
+    bw, lat = arch.dram_bytes_per_cycle, arch.dram_latency_cycles
+    peak = arch.peak_macs_per_cycle
+    rows = []
+    for name in schedule.order:
+        op = schedule.ops[name]
+        plan = schedule.plans[name]
+        t = times[name]
+        start, end = round(t.start), round(t.end)
+        if plan.fused_into:
+            mem, stalls = 0, dict.fromkeys(STALL_COLUMNS, 0)
+            work = 0
+        else:
+            busy = plan.busy_cycles
+            mem_f = (
+                lat + plan.prologue_bytes / bw
+                + max(busy, plan.steady_bytes / bw) - busy
+                + lat + plan.epilogue_bytes / bw
+            )  # fmt: skip
+            contention_f = (t.end - t.start) - busy - mem_f - t.weights_wait
+            fixed = {
+                "work": plan.work_cycles,
+                "stall_pipeline": plan.pipeline_cycles,
+                "stall_accumulate": plan.accumulate_cycles,
+            }
+            parts = _int_split(
+                end - start,
+                fixed,
+                {
+                    "memory": mem_f,
+                    "stall_weights_not_ready": t.weights_wait,
+                    "stall_dram_contention": contention_f,
+                },
+            )
+            work, mem = plan.work_cycles, parts["memory"]
+            stalls = {
+                "stall_pipeline": plan.pipeline_cycles,
+                "stall_accumulate": plan.accumulate_cycles,
+                "stall_weights_not_ready": parts["stall_weights_not_ready"],
+                "stall_dram_contention": parts["stall_dram_contention"],
+            }
+        cycles = end - start
+        g = plan.gemm
+        rec: dict[str, Any] = {
+            "op": name,
+            "layer": op.layer,
+            "pass": op.pass_,
+            "kind": op.kind,
+            "engine": plan.engine,
+            "mode": plan.mode,
+            "m": 0, "n": 0, "k": 0, "repeat": 1,
+            "elements": 0,
+            "macs": 0,
+            "density": 1.0,
+            "start_cycle": start,
+            "end_cycle": end,
+            "cycles": cycles,
+            "compute_cycles": work,
+            "memory_cycles": mem,
+            "stall_cycles": sum(stalls.values()),
+            "dram_bytes": plan.dram_bytes,
+            "utilisation": np.nan,
+            "energy_j": np.nan,
+            **stalls,
+            "dataflow": None, "transposed": None, "order": None, "block": None, "tiles": 0,
+            "array_cycles": 0, "note": "",
+        }  # fmt: skip
+        if isinstance(op, GemmOp):
+            rec.update(
+                m=op.m, n=op.n, k=op.k, repeat=op.repeat, elements=op.m * op.n * op.repeat, macs=op.macs,
+                density=op.density,
+                utilisation=op.useful_macs / (cycles * peak) if cycles else np.nan,
+            )  # fmt: skip
+            if g is not None:
+                rec.update(
+                    dataflow=g.dataflow, transposed=g.transposed, order=g.order,
+                    block="x".join(str(v) for v in g.block), tiles=g.tiles, array_cycles=g.array_cycles,
+                    note=g.note,
+                )  # fmt: skip
+        elif isinstance(op, VectorOp):
+            rec["elements"] = op.elements
+        elif isinstance(op, UpdateOp):
+            rec["elements"] = op.params
+        elif isinstance(op, PruneOp):
+            rec["elements"] = op.elements
+            rec["density"] = op.n / op.m
+        rows.append(rec)
+    return rows
+
+
+def _summary(schedule: Schedule, rows: list[dict[str, Any]], arch: SatArch) -> dict[str, Any]:
+    total = max((r["end_cycle"] for r in rows), default=0)
+    seconds = total / (arch.clock_mhz * 1e6)
+    gemms = [r for r in rows if r["kind"] == "gemm"]
+    useful = float(sum(r["macs"] * r["density"] for r in gemms))
+    macs = float(sum(r["macs"] for r in gemms))
+    dram = float(sum(r["dram_bytes"] for r in rows))
+    per_pass: dict[str, int] = {}
+    engine_busy = dict.fromkeys(("pe_array", "vector", "wu_engine", "sorter"), 0)
+    causes = dict.fromkeys(("memory", *STALL_COLUMNS), 0)
+    for r in rows:
+        per_pass[r["pass"]] = per_pass.get(r["pass"], 0) + r["cycles"]
+        engine_busy[r["engine"]] += r["compute_cycles"] + r["stall_pipeline"] + r["stall_accumulate"]
+        causes["memory"] += r["memory_cycles"]
+        for c in STALL_COLUMNS:
+            causes[c] += r[c]
+    per_pass = {p: per_pass[p] for p in ("FF", "BP", "WU", "UPD", "GEN") if p in per_pass}
+    return {
+        "total_cycles": total,
+        "seconds_simulated": seconds,
+        "clock_mhz": arch.clock_mhz,
+        "cycles_per_pass": per_pass,
+        "utilisation": useful / (total * arch.peak_macs_per_cycle) if total else 0.0,
+        "dram_bytes": dram,
+        "dram_bandwidth_gbs": dram / seconds / 1e9 if seconds else 0.0,
+        "effective_tflops": 2 * useful / seconds / 1e12 if seconds else 0.0,
+        "dense_equivalent_tflops": 2 * macs / seconds / 1e12 if seconds else 0.0,
+        "macs": macs,
+        "useful_macs": useful,
+        "stall_cycles_by_cause": causes,
+        "engine_busy_cycles": engine_busy,
+        "engine_utilisation": {e: (b / total if total else 0.0) for e, b in engine_busy.items()},
+        "array_bound_cycles": _array_bound_cycles(schedule, arch),
+    }
+
+
+def _array_bound_cycles(schedule: Schedule, arch: SatArch) -> float:
+    """Cycles of the GEMMs alone at full array throughput (E reduction elements per PE per cycle)."""
+    total = 0.0
+    for plan in schedule.plans.values():
+        g = plan.gemm
+        if g is not None:
+            e = g.mode.elements_per_cycle(arch.array)
+            total += g.repeat * g.m * g.n * g.k / (arch.rows * arch.cols * e)
+    return total
+
+
+# -------------------------------------------------------------------------------------------- a workload
+def ideal_speedup(pattern: str, n: int | None, m: int | None, mode: str) -> tuple[float, str]:
+    """The bound on compute speedup from N:M, assuming FF, BP and WU GEMMs cost the same when dense."""
+    if pattern not in ("nm", "bdwp") or not n or not m:
+        return 1.0, "1 (dense)"
+    if mode == "infer":
+        return m / n, "M/N (inference: FF only)"
+    if pattern == "bdwp":
+        return 3 / (2 * n / m + 1), "3/(2N/M+1) (BDWP: FF and BP sparse, WU dense)"
+    return 3 / (n / m + 2), "3/(N/M+2) (FF sparse, BP and WU dense)"
+
+
+def dense_opgraph(prepared: Any) -> OpGraph:
+    """The dense baseline's OpGraph from an already traced workload: equal to `prepare(wl, dense=True).ops`
+    (tests check it) without tracing the model a second time."""
+    from ..graph.lower import lower
+
+    wl = prepared.workload
+    return lower(
+        prepared.graph,
+        mode=wl.task.mode or "train",
+        batch=int(wl.task.batch_size or 1),
+        sparsity=None,
+        optimizer=wl.task.optimizer.kind,
+    )
+
+
+def _check_nm_supported(wl: Any, arch: SatArch) -> None:
+    """Fail before the front end runs if the workload's N:M cannot run sparse on the array."""
+    sp = wl.sparsity
+    wanted = []
+    if sp.pattern in ("nm", "bdwp"):
+        wanted.append((sp.n, sp.m))
+    for ov in sp.overrides.values():
+        if (ov.pattern or sp.pattern) in ("nm", "bdwp"):
+            wanted.append((ov.n if ov.n is not None else sp.n, ov.m if ov.m is not None else sp.m))
+    for n, m in wanted:
+        arch.check_nm(n, m)
+
+
+def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
+    """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn."""
+    from ..pipeline import prepare
+
+    say = progress or (lambda _msg: None)
+    t_start = time.perf_counter()
+    arch = resolve(wl.accelerator)
+    _check_nm_supported(wl, arch)
+    prepared = prepare(wl, progress=progress)
+    front_end = time.perf_counter() - t_start
+
+    say(f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array")
+    sim = simulate_ops(prepared.ops, arch, graph=prepared.graph, record_timeline=True)
+    sparse = wl.sparsity.pattern != "dense"
+    if sparse:
+        say("simulating the dense baseline")
+        base = simulate_ops(dense_opgraph(prepared), arch, graph=prepared.graph)
+    else:
+        base = sim
+    mode = wl.task.mode or "train"
+    ideal, formula = ideal_speedup(wl.sparsity.pattern, wl.sparsity.n, wl.sparsity.m, mode)
+    summary: dict[str, Any] = {
+        "model": wl.model.name,
+        "task": mode,
+        "batch_size": wl.task.batch_size,
+        "pattern": wl.sparsity.pattern,
+        "nm": f"{wl.sparsity.n}:{wl.sparsity.m}" if wl.sparsity.pattern in ("nm", "bdwp") else None,
+        **sim.summary,
+        "dense_total_cycles": base.total_cycles,
+        "speedup": base.total_cycles / sim.total_cycles if sim.total_cycles else float("nan"),
+        "ideal_speedup": ideal,
+        "ideal_speedup_formula": formula,
+    }
+    bound_sparse = sim.summary["array_bound_cycles"]
+    summary["array_bound_speedup"] = (
+        base.summary["array_bound_cycles"] / bound_sparse if bound_sparse else 1.0
+    )
+    if mode == "infer":
+        summary["latency_ms"] = sim.summary["seconds_simulated"] * 1e3
+        summary["dense_latency_ms"] = base.summary["seconds_simulated"] * 1e3
+    if ablate:
+        ablation, ablation_cycles = {}, {}
+        for name in OPTIMISATIONS:
+            say(f"ablation: {name} off")
+            off = simulate_ops(prepared.ops, arch.with_optimisations(**{name: False}), graph=prepared.graph)
+            ablation[name] = base.total_cycles / off.total_cycles
+            ablation_cycles[name] = off.total_cycles
+        summary["ablation"] = ablation
+        summary["ablation_total_cycles"] = ablation_cycles
+        summary["ablation_baseline"] = "dense baseline with every optimisation on"
+    summary["arch"] = arch.to_dict()
+    summary["front_end_wall_seconds"] = front_end
+    summary["simulation_wall_seconds"] = sim.wall_seconds
+    summary["dense_simulation_wall_seconds"] = base.wall_seconds if sparse else 0.0
+    summary["wall_seconds"] = time.perf_counter() - t_start
+
+    baseline = RunResult(
+        name=f"{wl.resolved_name()} (dense baseline)", target="sat", summary=base.summary, ops=base.ops
+    )
+    return RunResult(
+        name=wl.resolved_name(),
+        target="sat",
+        summary=summary,
+        ops=sim.ops,
+        timeline=sim.timeline,
+        baseline=baseline,
+        extras={"arch_table": arch.table(), "columns": {**OPS_COLUMNS, **STALL_COLUMNS, **EXTRA_COLUMNS}},
+    )
