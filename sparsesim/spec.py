@@ -295,17 +295,82 @@ class AcceleratorSpec(_Section):
         return resolve(self).to_dict()
 
 
+MobileLayerType = Literal["conv1x1", "conv", "linear"]
+MobileKernel = Literal["spmm", "group", "nm"]
+
+
 class MobileSpec(_Section):
     """The mobile CPU target. Unset fields take the SoC preset's value (sparsesim.mobile)."""
 
     soc: Literal["snapdragon835", "snapdragon855"] = Field("snapdragon855", description="SoC preset.")
-    threads: int = Field(1, ge=1, le=8, description="Big-core threads.")
+    threads: int = Field(
+        1, ge=1, le=8, description="Big-core threads (at most the SoC's big cores; thread 0 on the fastest)."
+    )
     sparse_min_zero_fraction: float = Field(
         2 / 3,
         ge=0,
         le=1,
         description="A 1x1 conv runs sparse only if at least this fraction of its weights is zero "
         "(XNNPACK's rule: 2/3).",
+    )
+    sparse_rule_scope: Literal["layer", "subgraph"] = Field(
+        "layer",
+        description="Apply sparse_min_zero_fraction per layer, or to all SpMM-eligible layers together "
+        "(XNNPACK's subgraph rule: all sparse or all dense).",
+    )
+    sparse_kernels: list[MobileKernel] = Field(
+        default_factory=lambda: ["spmm", "group", "nm"],
+        description="Sparse kernels allowed: spmm (XNNPACK CSR-delta SpMM), group (block-CSR of G output "
+        "channels), nm (N:M along Cin). A layer tries its pattern's own kernel first, then these in order.",
+    )
+    spmm_layer_types: list[MobileLayerType] = Field(
+        default_factory=lambda: ["conv1x1"],
+        description="Layers SpMM may run: conv1x1 (stride 1, no padding, groups 1; XNNPACK's rule), "
+        "conv (any groups-1 conv through a packed im2col tile), linear.",
+    )
+    group_layer_types: list[MobileLayerType] = Field(
+        default_factory=lambda: ["conv1x1", "conv", "linear"], description="Layers the group kernel may run."
+    )
+    nm_layer_types: list[MobileLayerType] = Field(
+        default_factory=lambda: ["conv1x1", "conv", "linear"], description="Layers the N:M kernel may run."
+    )
+    group_min_zero_fraction: float = Field(
+        0.0, ge=0, le=1, description="Group kernel: runs only if at least this fraction of weights is zero."
+    )
+    nm_min_zero_fraction: float = Field(
+        0.0, ge=0, le=1, description="N:M kernel: runs only if at least this fraction of weights is zero."
+    )
+    sparse_only_if_faster: bool = Field(
+        False,
+        description="Run a sparse kernel only where the model predicts it beats the dense kernel (else the "
+        "rules above decide alone).",
+    )
+    spmm_mr: Literal[4, 8, 12, 16, 32] = Field(
+        32, description="SpMM pixel tile MR (XNNPACK ARM64: 32; the CVPR-2020 kernels: 16)."
+    )
+    spmm_block: Literal["auto", 1, 2, 4] = Field(
+        "auto",
+        description="SpMM output-channel block NR: auto = XNNPACK's rule (4 if 4-blocks are >=90% full, "
+        "else 2 if 2-blocks are, else 1).",
+    )
+    group_mr: Literal[4, 8, 16, 32] = Field(16, description="Group-kernel pixel tile (MNN AArch64: 16).")
+    nm_mr: Literal[4, 8, 16, 32] = Field(32, description="N:M-kernel pixel tile.")
+    fuse_elementwise: bool = Field(
+        True,
+        description="Fold batch norm into the preceding conv and fuse activations into its output clamp "
+        "(as XNNPACK/TFLite do); off = run them as separate vector ops.",
+    )
+    layout: Literal["auto", "nchw", "nhwc"] = Field(
+        "auto",
+        description="Depthwise convs in CHW (XNNPACK's sparse subgraph) or NHWC; auto = CHW when any layer "
+        "runs SpMM.",
+    )
+    clock_mhz: float | None = Field(None, gt=0, le=5000, description="Override every big core's clock, MHz.")
+    dram_bandwidth_gbs: float | None = Field(
+        None, gt=0, description="Override the DRAM peak bandwidth, GB/s."
+    )
+    dram_efficiency: float | None = Field(
+        None, gt=0, le=1, description="Override the sustained fraction of DRAM peak bandwidth."
     )
 
 

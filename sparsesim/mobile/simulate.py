@@ -1,0 +1,492 @@
+"""`target: mobile`: run a pruned network on a phone CPU model and its dense baseline on the same SoC.
+
+Flow per run (sparse model and the dense baseline `prepare(wl, dense=True)` alike):
+
+1. Kernel selection for every weight layer (`select.py`; the real pruned weights are packed into the
+   kernel's format: CSRDelta for SpMM, BlockCSR for the group kernel, N:M counts for the N:M kernel).
+2. Layout: depthwise convs run XNNPACK's CHW kernels when any layer runs SpMM (the sparse subgraph runs in
+   NCHW), else the NHWC kernels (`mobile.layout` overrides).
+3. Work of every op (`costs.py`): core cycles per parallel chunk from the micro-kernel bodies, memory streams.
+4. Time of every op, in program order: chunks scheduled greedily on the threads (each at its core's clock),
+   memory streams resolved to cache levels and link times (`memory.py`), then
+   `time = max(core, memory) + pipeline fill + thread-pool dispatch`. Columns: `compute_cycles` = the
+   work divided evenly over the threads' speeds, `stall_cycles` = load imbalance + fill + dispatch,
+   `memory_cycles` = time the slowest link adds beyond the critical thread's compute.
+   Cycles count the reference clock (thread 0's core).
+
+Batch norm and ReLU-type activations after a conv are folded/fused (`fuse_elementwise`), as XNNPACK does.
+`ablate=True` re-runs the sparse model with each sparse kernel family used switched off (and SpMM forced to
+NR = 1 if blocked SpMM was used) and reports those speedups in `summary['ablation']`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecError
+from ..results import OPS_COLUMNS, RunResult
+from ..sparsity import BlockCSR, CSRDelta, xnnpack_block_size
+from ..sparsity.block import as_rows
+from . import costs
+from .memory import FLOAT_BYTES, MemoryModel
+from .microkernels import BodyCache
+from .select import Decision, LayerView, decide, layer_type, subgraph_zero_fraction, zero_fraction
+from .soc import SoC, resolve_soc
+
+Progress = Callable[[str], None]
+WEIGHT_KINDS = ("conv", "dwconv", "gconv", "linear")
+_CLAMP_ACTS = ("relu", "clip", "hardtanh", "clamp")
+
+
+@dataclass
+class OpPlan:
+    op: Any  # lower.GemmOp | lower.VectorOp
+    node: dict[str, Any]
+    work: costs.Work
+    in_bytes: float
+    out_bytes: float
+    reads_network_input: bool
+    decision: Decision | None = None
+    view: LayerView | None = None
+    alternatives: dict[str, costs.Work] = field(default_factory=dict)
+
+
+@dataclass
+class OpTime:
+    seconds: float
+    compute_s: float
+    memory_s: float
+    stall_s: float
+    core_s: float
+    memory_bound_s: float
+    bottleneck: str
+    traffic: Any
+    input_level: str
+    output_level: str
+
+
+class MobileSimulator:
+    """One SoC + MobileSpec; `run(prepared)` simulates one pruned (or dense) model."""
+
+    def __init__(self, soc: SoC, spec: Any) -> None:
+        self.soc = soc
+        self.spec = spec
+        self.threads = int(spec.threads)
+        self.bc = BodyCache(soc.core)
+
+    # ------------------------------------------------------------------------------ plans
+    def _view(self, prep: Any, name: str) -> tuple[LayerView, np.ndarray, np.ndarray | None]:
+        g, prune = prep.graph, prep.prune
+        node = g.nodes[name]
+        lp = prune.by_name(name)
+        w = prune.masked_weight(name)
+        view = LayerView(
+            name=name,
+            kind=node["kind"],
+            layer_type=layer_type(node),
+            pattern=lp.pattern,
+            dense_reason=lp.dense_reason,
+            zero_fraction=zero_fraction(w),
+            params=int(w.size),
+            block=lp.block,
+            n=lp.n,
+            m=lp.m,
+        )
+        return view, w, lp.ff_mask
+
+    def _sparse_work(
+        self, family: str, op: Any, node: dict, view: LayerView, w: np.ndarray, mask: np.ndarray | None,
+        in_bytes: float, out_bytes: float, geo: Any,
+    ) -> costs.Work:  # fmt: skip
+        spec, batch = self.spec, int(op.n // max(geo.tokens, 1))
+        reuse = geo.kh * geo.kw / _stride_area(node)
+        if family == "spmm":
+            w2 = as_rows(w)
+            m2 = as_rows(mask) if mask is not None else None
+            nr = xnnpack_block_size(w2, mask=m2) if spec.spmm_block == "auto" else int(spec.spmm_block)
+            csr = CSRDelta.from_dense(w2, nr, mask=m2)
+            shape = costs.SpmmShape.from_csr(csr, k=geo.reduction)
+            return costs.spmm_work(
+                self.bc, shape, pixels=geo.tokens, batch=batch, mr=int(spec.spmm_mr),
+                pack=view.layer_type == "conv", in_bytes=in_bytes, out_bytes=out_bytes, threads=self.threads,
+            )  # fmt: skip
+        if family == "group":
+            bcsr = BlockCSR.from_dense(w, int(view.block), mask=mask)
+            return costs.group_work(
+                self.bc, costs.GroupShape.from_bcsr(bcsr), pixels=geo.tokens, batch=batch,
+                mr=int(spec.group_mr), in_bytes=in_bytes, out_bytes=out_bytes, threads=self.threads,
+                input_reuse=reuse,
+            )  # fmt: skip
+        if family == "nm":
+            taps = int(np.prod(w.shape[2:])) if w.ndim > 2 else 1
+            shape = costs.NMShape(int(view.n), int(view.m), int(w.shape[0]), int(w.shape[1]), taps)
+            return costs.nm_work(
+                self.bc, shape, pixels=geo.tokens, batch=batch, mr=int(spec.nm_mr), in_bytes=in_bytes,
+                out_bytes=out_bytes, threads=self.threads, input_reuse=reuse,
+            )  # fmt: skip
+        raise ValueError(family)
+
+    def _dense_work(self, op: Any, node: dict, geo: Any, layout: str, in_bytes: float, out_bytes: float):
+        kind = node["kind"]
+        batch = int(op.n // max(geo.tokens, 1))
+        if kind == "dwconv":
+            stride = tuple(node.get("stride", (1, 1)))
+            if (
+                layout == "nchw"
+                and (geo.kh, geo.kw) == (3, 3)
+                and tuple(node.get("padding", ())) == (1, 1)
+                and stride in ((1, 1), (2, 2))
+                and tuple(node.get("dilation", (1, 1))) == (1, 1)
+            ):
+                return costs.dwconv_chw_work(
+                    self.bc, channels=geo.cout, ho=geo.ho, wo=geo.wo, stride=stride[0], batch=batch,
+                    in_bytes=in_bytes, out_bytes=out_bytes, threads=self.threads,
+                )  # fmt: skip
+            w_in = int(node["in_shapes"][0][-1])
+            return costs.dwconv_hwc_work(
+                self.bc, channels=geo.cout, ho=geo.ho, wo=geo.wo, kh=geo.kh, kw=geo.kw, stride=stride[0],
+                w_in=w_in, batch=batch, in_bytes=in_bytes, out_bytes=out_bytes, threads=self.threads,
+            )  # fmt: skip
+        weight_bytes = (op.k * op.m + op.m) * FLOAT_BYTES * op.repeat
+        if kind == "linear" or layer_type(node) == "conv1x1":
+            return costs.gemm_work(
+                self.bc, m=op.n, n=op.m, k=op.k, repeat=op.repeat, in_bytes=in_bytes, out_bytes=out_bytes,
+                weight_bytes=weight_bytes, threads=self.threads,
+            )  # fmt: skip
+        taps = geo.kh * geo.kw
+        w_in = int(node["in_shapes"][0][-1])
+        return costs.gemm_work(
+            self.bc, m=op.n, n=op.m, k=op.k // taps, repeat=op.repeat, taps=taps, in_bytes=in_bytes,
+            out_bytes=out_bytes, weight_bytes=weight_bytes, threads=self.threads,
+            input_reuse=taps / _stride_area(node),
+            reuse_footprint=geo.kh * w_in * (geo.cin // geo.groups) * FLOAT_BYTES,
+        )  # fmt: skip
+
+    def _vector_work(self, op: Any, node: dict, fused_into: str | None) -> costs.Work:
+        if fused_into is not None:
+            return costs.fused_work(fused_into)
+        kind = op.kind
+        in_bytes, out_bytes = op.reads * FLOAT_BYTES, op.elements * FLOAT_BYTES
+        t = self.threads
+        if kind == "pool":
+            out_spatial = int(np.prod(node["out_shape"][2:])) if len(node["out_shape"]) > 2 else 1
+            if out_spatial == 1:
+                return costs.reduce_work(
+                    self.bc, elements=op.reads, outputs=op.elements, in_bytes=in_bytes, threads=t
+                )
+            taps = int(np.prod(node.get("kernel", (1,))))
+            return costs.eltwise_work(
+                self.bc, elements=op.elements, inputs=taps, vops=max(1, taps - 1), in_bytes=in_bytes,
+                out_bytes=out_bytes, threads=t,
+            )  # fmt: skip
+        inputs, vops = {"add": (2, 1), "mul": (2, 1), "softmax": (1, 4), "concat": (1, 0)}.get(kind, (1, 1))
+        return costs.eltwise_work(
+            self.bc, elements=op.elements, inputs=inputs, vops=vops, in_bytes=in_bytes, out_bytes=out_bytes,
+            threads=t,
+        )  # fmt: skip
+
+    def plan(self, prep: Any) -> tuple[list[OpPlan], str]:
+        g = prep.graph
+        spec = self.spec
+        ops = list(prep.ops.ops("FF"))
+        batch = int(prep.ops.graph.get("batch", 1))
+        gemms = [
+            op
+            for op in ops
+            if getattr(op, "kind", "") == "gemm" and g.nodes[op.layer]["kind"] in WEIGHT_KINDS
+        ]
+        views = {op.layer: self._view(prep, op.layer) for op in gemms}
+        sub_z = subgraph_zero_fraction([v for v, _, _ in views.values()], spec)
+        decisions = {name: decide(v, spec, sub_z) for name, (v, _, _) in views.items()}
+        layout = spec.layout
+        if layout == "auto":  # XNNPACK runs the sparse subgraph in NCHW (with sparse_only_if_faster: if
+            # SpMM may run anywhere; the choice is made per op later)
+            spmm = [
+                ("spmm" in d.candidates) if spec.sparse_only_if_faster else d.family == "spmm"
+                for d in decisions.values()
+            ]
+            layout = "nchw" if any(spmm) else "nhwc"
+
+        fused: dict[str, str] = {}
+        plans: list[OpPlan] = []
+        for op in ops:
+            node = g.nodes[op.layer]
+            preds = list(g.predecessors(op.layer))
+            reads_input = any(g.nodes[p]["kind"] == "input" for p in preds)
+            if getattr(op, "kind", "") == "gemm":
+                in_bytes = sum(math.prod(s) for s in node["in_shapes"]) * batch * FLOAT_BYTES
+                out_bytes = int(node["out_elems"]) * batch * FLOAT_BYTES
+                if node["kind"] not in WEIGHT_KINDS:  # activation x activation matmul
+                    work = costs.gemm_work(
+                        self.bc, m=op.m, n=op.n, k=op.k, repeat=op.repeat, in_bytes=in_bytes,
+                        out_bytes=out_bytes, weight_bytes=0.0, threads=self.threads,
+                    )  # fmt: skip
+                    plans.append(OpPlan(op, node, work, in_bytes, out_bytes, reads_input))
+                    continue
+                in_bytes = math.prod(node["in_shapes"][0]) * batch * FLOAT_BYTES
+                geo = g.geometry(op.layer)
+                view, w, mask = views[op.layer]
+                dec = decisions[op.layer]
+                dense = self._dense_work(op, node, geo, layout, in_bytes, out_bytes)
+                alternatives: dict[str, costs.Work] = {}
+                if spec.sparse_only_if_faster and dec.candidates:
+                    alternatives["dense"] = dense
+                    for fam in dec.candidates:
+                        alternatives[fam] = self._sparse_work(
+                            fam, op, node, view, w, mask, in_bytes, out_bytes, geo
+                        )
+                    work = alternatives[dec.family]
+                elif dec.sparse:
+                    work = self._sparse_work(dec.family, op, node, view, w, mask, in_bytes, out_bytes, geo)
+                else:
+                    work = dense
+                plans.append(
+                    OpPlan(op, node, work, in_bytes, out_bytes, reads_input, dec, view, alternatives)
+                )
+                continue
+            fused_into = None
+            if spec.fuse_elementwise and len(preds) == 1 and _fusable(node):
+                p = preds[0]
+                if g.nodes[p]["kind"] in WEIGHT_KINDS:
+                    fused_into = p
+                elif p in fused:
+                    fused_into = fused[p]
+            if fused_into is not None:
+                fused[op.layer] = fused_into
+            work = self._vector_work(op, node, fused_into)
+            plans.append(
+                OpPlan(op, node, work, op.reads * FLOAT_BYTES, op.elements * FLOAT_BYTES, reads_input)
+            )
+        return plans, layout
+
+    # ------------------------------------------------------------------------------ timing
+    def time(self, work: costs.Work, mm: MemoryModel, input_level: str, output_level: str) -> OpTime:
+        soc, t = self.soc, self.threads
+        if work.family == "fused":
+            return OpTime(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "-", mm.resolve([], "L1", "L1"), "-", "-")
+        cores = soc.cores[:t]
+        hz = [c.clock_ghz * 1e9 for c in cores]
+        free = [(0.0, i) for i in range(t)]
+        done = [0.0] * t
+        for cyc in work.chunks:  # dynamic work queue: the next chunk goes to the first free thread
+            start, i = heapq.heappop(free)
+            done[i] += cyc
+            heapq.heappush(free, (start + cyc / hz[i], i))
+        core_s = max(s for s, _ in free)
+        total = float(sum(work.chunks))
+        balanced_s = total / sum(hz)
+        shares = [d / total for d in done] if total else [1.0 / t] * t
+        traffic = mm.resolve(work.streams, input_level, output_level)
+        links = mm.link_seconds(traffic, shares)
+        bottleneck = max(links, key=lambda k: links[k])
+        mem_s = links[bottleneck]
+        fill = mm.fill_seconds(input_level)
+        dispatch = soc.parallel_dispatch_us * 1e-6 if t > 1 else 0.0
+        memory_s = max(0.0, mem_s - core_s)
+        stall_s = (core_s - balanced_s) + fill + dispatch
+        return OpTime(
+            seconds=balanced_s + memory_s + stall_s,
+            compute_s=balanced_s,
+            memory_s=memory_s,
+            stall_s=stall_s,
+            core_s=core_s,
+            memory_bound_s=mem_s,
+            bottleneck=bottleneck if mem_s > core_s else "core",
+            traffic=traffic,
+            input_level=input_level,
+            output_level=output_level,
+        )
+
+    def run(self, prep: Any, name: str) -> RunResult:
+        plans, layout = self.plan(prep)
+        soc = self.soc
+        probe = MemoryModel(soc, self.threads)
+        weight_total = sum(s.bytes for p in plans for s in p.work.streams if s.source == "weights")
+        home = "DRAM"
+        llc = "L3" if soc.l3_bytes else ("L2" if soc.l2_shared else None)
+        if llc and weight_total <= probe.tensor_capacity(llc):
+            home = llc
+        mm = MemoryModel(soc, self.threads, weights_home=home)
+        ref_hz = soc.clock_ghz * 1e9
+        peak = soc.core.peak_macs_per_cycle
+        rows: list[dict[str, Any]] = []
+        clock = 0.0
+        for p in plans:
+            op = p.op
+            in_level = "DRAM" if p.reads_network_input else mm.tensor_level(p.in_bytes)
+            out_level = mm.tensor_level(p.out_bytes)
+            work, reason = p.work, (p.decision.reason if p.decision else "")
+            if p.alternatives:
+                timed = {fam: self.time(wk, mm, in_level, out_level) for fam, wk in p.alternatives.items()}
+                best = min(timed, key=lambda k: (timed[k].seconds, k != "dense"))
+                work = p.alternatives[best]
+                listing = ", ".join(f"{k} {v.seconds * 1e6:.1f} us" for k, v in timed.items())
+                reason = f"{reason}; fastest of [{listing}] (sparse_only_if_faster)"
+                if best == "dense":
+                    reason = f"dense faster: [{listing}] (sparse_only_if_faster)"
+            tm = self.time(work, mm, in_level, out_level)
+            cycles = tm.seconds * ref_hz
+            is_gemm = getattr(op, "kind", "") == "gemm"
+            macs = float(op.macs) if is_gemm else 0.0
+            density = float(op.density) if is_gemm else 1.0
+            util = macs * density / (cycles * peak * self.threads) if is_gemm and cycles > 0 else float("nan")
+            sparse = work.family in ("spmm", "group", "nm")
+            rows.append(
+                {
+                    "op": op.name,
+                    "layer": op.layer,
+                    "pass": op.pass_,
+                    "kind": op.kind,
+                    "engine": "cpu",
+                    "mode": work.label,
+                    "m": op.m if is_gemm else 0,
+                    "n": op.n if is_gemm else 0,
+                    "k": op.k if is_gemm else 0,
+                    "repeat": op.repeat if is_gemm else 1,
+                    "elements": op.repeat * op.m * op.n if is_gemm else op.elements,
+                    "macs": macs,
+                    "density": density,
+                    "start_cycle": clock,
+                    "end_cycle": clock + cycles,
+                    "cycles": cycles,
+                    "compute_cycles": tm.compute_s * ref_hz,
+                    "memory_cycles": tm.memory_s * ref_hz,
+                    "stall_cycles": tm.stall_s * ref_hz,
+                    "dram_bytes": tm.traffic.dram_bytes,
+                    "utilisation": util,
+                    "energy_j": float("nan"),
+                    "kernel": work.family,
+                    "sparse": sparse,
+                    "reason": reason,
+                    "zero_fraction": p.view.zero_fraction if p.view else float("nan"),
+                    "nr": work.detail.get("nr", work.detail.get("g", np.nan)),
+                    "inner_loop": work.inner,
+                    "inner_bound": work.bound,
+                    "bottleneck": tm.bottleneck,
+                    "input_level": tm.input_level,
+                    "output_level": tm.output_level,
+                    "l2_bytes": tm.traffic.reads["L2"] + tm.traffic.writes["L2"],
+                    "l3_bytes": tm.traffic.reads["L3"] + tm.traffic.writes["L3"],
+                    "core_cycles": work.core_cycles,
+                    "time_us": tm.seconds * 1e6,
+                }
+            )
+            clock += cycles
+        ops_df = pd.DataFrame(rows)
+        for col in OPS_COLUMNS:
+            if col not in ops_df.columns:
+                ops_df[col] = np.nan
+        ops_df = ops_df[list(OPS_COLUMNS) + [c for c in ops_df.columns if c not in OPS_COLUMNS]]
+        summary = self._summary(ops_df, name, layout, home, clock)
+        return RunResult(name=name, target="mobile", summary=summary, ops=ops_df)
+
+    def _summary(self, df: pd.DataFrame, name: str, layout: str, home: str, total: float) -> dict[str, Any]:
+        soc = self.soc
+        ref_hz = soc.clock_ghz * 1e9
+        seconds = total / ref_hz
+        gemm = df[df["kind"] == "gemm"]
+        useful = float((gemm["macs"] * gemm["density"]).sum())
+        weight_ops = df[df["reason"] != ""]
+        return {
+            "name": name,
+            "target": "mobile",
+            "soc": soc.name,
+            "core": soc.core.name,
+            "threads": self.threads,
+            "cores_used": [f"{c.name} @ {c.clock_ghz} GHz" for c in soc.cores[: self.threads]],
+            "layout": layout,
+            "weights_home": home,
+            "clock_mhz": soc.clock_ghz * 1000.0,
+            "total_cycles": total,
+            "seconds_simulated": seconds,
+            "latency_ms": seconds * 1e3,
+            "macs": float(gemm["macs"].sum()),
+            "useful_macs": useful,
+            "effective_gflops": 2 * useful / seconds / 1e9 if seconds else 0.0,
+            "utilisation": useful / (total * soc.core.peak_macs_per_cycle * self.threads) if total else 0.0,
+            "dram_bytes": float(df["dram_bytes"].sum()),
+            "cycles_per_pass": {"FF": total},
+            "kernels": dict(Counter(df["mode"])),
+            "cycles_by_kernel": {k: float(v) for k, v in df.groupby("kernel")["cycles"].sum().items()},
+            "sparse_layers": {r.layer: r.mode for r in df[df["sparse"]].itertuples()},
+            "dense_layers": {r.layer: r.reason for r in weight_ops[~weight_ops["sparse"]].itertuples()},
+            "memory_bound_ops": int((df["memory_cycles"] > df["compute_cycles"] * 0.01).sum()),
+        }
+
+
+def _stride_area(node: dict) -> float:
+    return float(np.prod(node.get("stride", (1,)))) or 1.0
+
+
+def _fusable(node: dict) -> bool:
+    """Batch norm folds into the preceding conv; ReLU-type clamps fuse into its output clamp."""
+    op = str(node.get("op", "")).lower()
+    if node["kind"] == "norm":
+        return "batchnorm" in op
+    if node["kind"] == "act":
+        return any(a in op for a in _CLAMP_ACTS)
+    return False
+
+
+def simulate_prepared(prep: Any, soc: SoC, spec: Any, name: str) -> RunResult:
+    return MobileSimulator(soc, spec).run(prep, name)
+
+
+def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
+    """Simulate `wl` on its SoC and the dense model on the same SoC; `result.baseline` is the dense run."""
+    from ..pipeline import prepare
+
+    if wl.task.mode != "infer":
+        raise SpecError(
+            f"the mobile target simulates inference only (got task.mode: {wl.task.mode})", path="task.mode"
+        )
+    say = progress or (lambda _msg: None)
+    soc = resolve_soc(wl.mobile)
+    name = wl.resolved_name()
+    prep = prepare(wl, progress=progress)
+    say(f"simulating {name} on {soc.name} ({wl.mobile.threads} thread(s))")
+    result = simulate_prepared(prep, soc, wl.mobile, name)
+    say("dense baseline")
+    dense = prepare(wl, dense=True)
+    base = simulate_prepared(dense, soc, wl.mobile, f"{name} (dense)")
+    result.baseline = base
+    _compare(result, base)
+    if ablate:
+        result.summary["ablation"] = _ablation(prep, soc, wl.mobile, result, base, name)
+    result.extras["wall_seconds"] = dict(prep.wall_seconds)
+    return result
+
+
+def _compare(result: RunResult, base: RunResult) -> None:
+    s, b = result.summary, base.summary
+    s["dense_total_cycles"] = b["total_cycles"]
+    s["dense_latency_ms"] = b["latency_ms"]
+    s["speedup"] = b["total_cycles"] / s["total_cycles"] if s["total_cycles"] else float("nan")
+    s["dense_kernels"] = b["kernels"]
+
+
+def _ablation(
+    prep: Any, soc: SoC, spec: Any, result: RunResult, base: RunResult, name: str
+) -> dict[str, float]:
+    used = set(result.ops.loc[result.ops["sparse"], "kernel"])
+    variants: dict[str, Any] = {}
+    for fam in sorted(used):
+        variants[f"{fam} kernel off"] = spec.model_copy(
+            update={"sparse_kernels": [k for k in spec.sparse_kernels if k != fam]}
+        )
+    spmm = result.ops[result.ops["kernel"] == "spmm"]
+    if len(spmm) and (spmm["nr"] > 1).any():
+        variants["blocked SpMM off (NR=1)"] = spec.model_copy(update={"spmm_block": 1})
+    out = {}
+    for label, sp in variants.items():
+        res = MobileSimulator(soc, sp).run(prep, name)
+        out[label] = base.summary["total_cycles"] / res.summary["total_cycles"]
+    return out
