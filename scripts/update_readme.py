@@ -1,19 +1,41 @@
-"""Regenerate the README's workload.yaml reference from sparsesim.spec (tests/test_readme.py checks it)."""
+"""Regenerate the README's generated sections (tests/test_readme.py checks they are current).
+
+- workload-reference: the workload.yaml reference, from sparsesim.spec;
+- ops-columns: the per-op table's columns, from sparsesim.results.OPS_COLUMNS and the targets' extra columns.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from sparsesim.spec import reference_markdown
 
-START, END = "<!-- workload-reference:start -->", "<!-- workload-reference:end -->"
+def _ops_columns() -> str:
+    from sparsesim.results import OPS_COLUMNS
+    from sparsesim.sat.simulate import EXTRA_COLUMNS, STALL_COLUMNS
+
+    lines = ["| column | meaning |", "|---|---|"]
+    lines += [f"| `{k}` | {v} |" for k, v in OPS_COLUMNS.items()]
+    lines += [f"| `{k}` | sat only: {v} |" for k, v in {**STALL_COLUMNS, **EXTRA_COLUMNS}.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _workload_reference() -> str:
+    from sparsesim.spec import reference_markdown
+
+    return reference_markdown()
+
+
+BLOCKS = {"workload-reference": _workload_reference, "ops-columns": _ops_columns}
 
 
 def render(readme: str) -> str:
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{reference_markdown()}{END}{tail}"
+    for name, make in BLOCKS.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        head, rest = readme.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme = f"{head}{start}\n{make()}{end}{tail}"
+    return readme
 
 
 if __name__ == "__main__":
