@@ -177,4 +177,6 @@ def nm_mask(
     if problem:
         raise SparsityError(f"{_prefix(name)}{problem}; pick an M that divides it or exclude the layer")
     check_finite(w, name=name)
-    return nm_mask_from_scores(np.abs(w), int(n), int(m), axis)
+    # Widen signed integers before abs: np.abs(np.int8(-128)) wraps to -128 and would rank last.
+    scores = np.abs(w.astype(np.int64)) if np.issubdtype(w.dtype, np.signedinteger) else np.abs(w)
+    return nm_mask_from_scores(scores, int(n), int(m), axis)

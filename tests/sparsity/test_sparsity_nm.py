@@ -134,3 +134,10 @@ def test_groups_along_round_trip() -> None:
     assert g.shape == (2, 3, 3, 2, 4)
     np.testing.assert_array_equal(g[1, 2, 0, 1], w[1, 4:8, 2, 0])
     np.testing.assert_array_equal(nm_ungroup(g, 1), w)
+
+
+def test_int8_most_negative_value_ranks_largest():
+    # |-128| = 128 is the largest int8 magnitude; np.abs on int8 wraps it to -128.
+    w = np.array([[[[-128]], [[5]], [[-3]], [[127]]]], dtype=np.int8).reshape(1, 4, 1, 1)
+    mask = nm_mask(w, 1, 4, axis=1)
+    assert mask.reshape(-1).tolist() == [True, False, False, False]
