@@ -162,6 +162,45 @@ def gemm(
     return canonicalize_nan(out) if precision == "fp16" else out
 
 
+# ------------------------------------------------------------------------------ the arithmetic units alone
+# Bit-level references of the RTL's FP16 multiplier and FP32 adder (rtl/arith.py), on bit patterns. Inside the
+# array they equal numpy's float32 arithmetic (see docs/pe_array.md, Numerics: no FP32 subnormal can arise);
+# these also pin down the policy for operands the array never produces (FP32 subnormals, overflow).
+_FP32_MIN_NORMAL = 2.0**-126
+
+
+def fp16_mul(a_bits: np.ndarray, b_bits: np.ndarray) -> np.ndarray:
+    """FP16 x FP16 -> exact FP32 product bits; any NaN, inf x 0 -> canonical qNaN."""
+    a = np.asarray(a_bits, dtype=np.uint16).view(np.float16).astype(np.float32)
+    b = np.asarray(b_bits, dtype=np.uint16).view(np.float16).astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return fp32_bits(canonicalize_nan(a * b))
+
+
+def fp32_add(a_bits: np.ndarray, b_bits: np.ndarray) -> np.ndarray:
+    """FP32 + FP32 bits as the RTL adder computes them.
+
+    Round to nearest even; subnormal inputs read as zero of their sign; the exact sum is rounded to 24
+    significant bits with an unbounded exponent and flushed to zero of its sign if it is then below 2^-126;
+    overflow gives +-inf; any NaN or inf - inf gives the canonical qNaN.
+    """
+    a = np.asarray(a_bits, dtype=np.uint32).view(np.float32)
+    b = np.asarray(b_bits, dtype=np.uint32).view(np.float32)
+    a = np.where((np.abs(a) < _FP32_MIN_NORMAL) & (a != 0), np.copysign(np.float32(0), a), a)
+    b = np.where((np.abs(b) < _FP32_MIN_NORMAL) & (b != 0), np.copysign(np.float32(0), b), b)
+    with np.errstate(invalid="ignore", over="ignore"):
+        # float64 holds 53 >= 2*24 + 2 bits, so rounding the float64 sum to float32 is correctly rounded.
+        exact = a.astype(np.float64) + b.astype(np.float64)
+        out = exact.astype(np.float32)
+        tiny = (np.abs(exact) < _FP32_MIN_NORMAL) & (exact != 0)
+        if tiny.any():
+            # Round with an unbounded exponent (scale into the normal range), then flush what stays tiny.
+            scaled = (exact[tiny] * 2.0**100).astype(np.float32).astype(np.float64) * 2.0**-100
+            kept = np.abs(scaled) >= _FP32_MIN_NORMAL
+            out[tiny] = np.where(kept, scaled, np.copysign(0.0, exact[tiny])).astype(np.float32)
+    return fp32_bits(canonicalize_nan(out))
+
+
 def fp16_bits(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float16).view(np.uint16)
 

@@ -214,9 +214,9 @@ def sequence(p: ArrayParams, mode: Mode, tiles: Sequence[TileShape]) -> list[Til
 def switch_delay(mode: Mode) -> int:
     """Cycles from a tile's last result (its `end`) to cycle 0 of a following sequence in a different mode.
 
-    A change of dataflow or array mode drains the array (docs/pe_array.md, RTL interface): the new sequence's
-    first stream transfer is in the cycle after that last result. In WS that transfer is the first weight-row
-    write (cycle 0); in OS cycle 0 is the first beat at PE(0, 0), one cycle after its transfer.
+    A change of dataflow or array mode drains the array (docs/pe_array.md, WS weight loading): the new tile
+    takes its first beat in the cycle after that last result. In WS that is the write of weight row 0 (cycle
+    0); in OS cycle 0 is the first beat at PE(0, 0), one cycle after it was taken.
     """
     return 1 if mode.dataflow == "ws" else 2
 

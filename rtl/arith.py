@@ -1,0 +1,288 @@
+"""Pipelined arithmetic units of the PE: FP16 x FP16 -> FP32 multiplier, FP32 adder, INT8 multiplier, INT32
+adder. Each is a `wiring.Component` whose pipeline depth is an elaboration parameter: the combinational work
+is written as a few phases and `latency` registers are spread over the phase boundaries, so an operand
+presented in cycle t gives its result in cycle t + latency, a new operand every cycle.
+
+Numeric policy (docs/pe_array.md, Numerics; reference functions in sparsesim.sat.numerics):
+- FP16Multiplier: the exact product of two FP16 values as FP32 (11-bit significands give a 22-bit product
+  and the exponent range fits, subnormal FP16 inputs included). NaN operand or inf x 0 -> canonical qNaN
+  0x7FC00000.
+- FP32Adder: round to nearest even; subnormal inputs read as zero of their sign; a result below the normal
+  range after rounding (unbounded exponent) flushes to zero of its sign; overflow -> +-inf; x + -x = +0,
+  -0 + -0 = -0; NaN in, inf - inf -> canonical qNaN.
+"""
+
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+CANONICAL_NAN = 0x7FC00000
+
+
+def register_plan(phases: int, latency: int) -> list[int]:
+    """Registers after each of `phases` combinational phases, `latency` in total (extra ones at the end)."""
+    if latency < 1:
+        raise ValueError("latency must be >= 1")
+    regs = [0] * phases
+    if latency >= phases:
+        regs = [1] * phases
+        regs[-1] += latency - phases
+    else:
+        for j in range(latency):
+            regs[round((j + 1) * phases / latency) - 1] += 1
+    return regs
+
+
+def pipe(m: Module, values: dict[str, Value], count: int, tag: str) -> dict[str, Value]:
+    """`count` register stages on every value of `values` (0: pass through)."""
+    for i in range(count):
+        nxt = {}
+        for name, v in values.items():
+            # Datapath registers need no reset (it would put the chip's reset into every register's input).
+            r = Signal(Value.cast(v).shape(), name=f"{tag}_{name}_r{i}", reset_less=True)
+            m.d.sync += r.eq(v)
+            nxt[name] = r
+        values = nxt
+    return values
+
+
+def msb_index(m: Module, v: Value, name: str) -> Signal:
+    """Position of the most significant set bit of `v` (0 if v == 0)."""
+    width = len(v)
+    out = Signal(range(max(2, width)), name=name)
+    expr: Value = Const(0, out.shape())
+    for i in range(width):
+        expr = Mux(v[i], i, expr)
+    m.d.comb += out.eq(expr)
+    return out
+
+
+class FP16Multiplier(wiring.Component):
+    """a, b: FP16 bit patterns -> p: their exact product as FP32 bits, `latency` cycles later."""
+
+    a: In(16)
+    b: In(16)
+    p: Out(32)
+
+    def __init__(self, latency: int = 2):
+        self.latency = latency
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = register_plan(2, self.latency)
+        a, b = self.a, self.b
+        ea, fa, sa = a[10:15], a[0:10], a[15]
+        eb, fb, sb = b[10:15], b[0:10], b[15]
+        a_nan, b_nan = (ea == 31) & (fa != 0), (eb == 31) & (fb != 0)
+        a_inf, b_inf = (ea == 31) & (fa == 0), (eb == 31) & (fb == 0)
+        a_zero, b_zero = (ea == 0) & (fa == 0), (eb == 0) & (fb == 0)
+        nan = a_nan | b_nan | (a_inf & b_zero) | (b_inf & a_zero)
+        # Phase 1: the integer product of the 11-bit significands (hidden bit 0 for subnormals, whose
+        # effective exponent is 1), exponent sum and the special cases.
+        ma = Cat(fa, ea != 0)
+        mb = Cat(fb, eb != 0)
+        prod = Signal(22)
+        m.d.comb += prod.eq(ma * mb)
+        esum = Signal(6)  # ea' + eb', 2..60
+        m.d.comb += esum.eq(Mux(ea == 0, 1, ea) + Mux(eb == 0, 1, eb))
+        s1 = pipe(
+            m,
+            {
+                "prod": prod, "esum": esum, "sign": sa ^ sb, "nan": nan,
+                "inf": ~nan & (a_inf | b_inf), "zero": ~nan & ~a_inf & ~b_inf & (a_zero | b_zero),
+            },
+            plan[0],
+            "mul_s1",
+        )
+        # Phase 2: normalise (the product of two nonzero finite FP16 values is a normal FP32: exponent field
+        # = msb + esum + 77 in [79, 158]) and pack.
+        msb = msb_index(m, s1["prod"], "mul_msb")
+        shift = Signal(5)
+        m.d.comb += shift.eq(23 - msb)
+        norm = Signal(24)
+        m.d.comb += norm.eq(s1["prod"] << shift)
+        exp = Signal(8)
+        m.d.comb += exp.eq(msb + s1["esum"] + 77)
+        result = Signal(32)
+        with m.If(s1["nan"]):
+            m.d.comb += result.eq(CANONICAL_NAN)
+        with m.Elif(s1["inf"]):
+            m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), s1["sign"]))
+        with m.Elif(s1["zero"]):
+            m.d.comb += result.eq(Cat(Const(0, 31), s1["sign"]))
+        with m.Else():
+            m.d.comb += result.eq(Cat(norm[0:23], exp, s1["sign"]))
+        out = pipe(m, {"p": result}, plan[1], "mul_s2")
+        m.d.comb += self.p.eq(out["p"])
+        return m
+
+
+class FP32Adder(wiring.Component):
+    """a, b: FP32 bit patterns -> s = a + b (policy in the module docstring), `latency` cycles later."""
+
+    a: In(32)
+    b: In(32)
+    s: Out(32)
+
+    def __init__(self, latency: int = 4):
+        self.latency = latency
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = register_plan(4, self.latency)
+        a, b = self.a, self.b
+        # Phase 1: unpack, flush subnormal inputs, special cases, order the operands by magnitude.
+        ea, eb = a[23:31], b[23:31]
+        fa, fb = a[0:23], b[0:23]
+        sa, sb = a[31], b[31]
+        a_nan, b_nan = (ea == 0xFF) & (fa != 0), (eb == 0xFF) & (fb != 0)
+        a_inf, b_inf = (ea == 0xFF) & (fa == 0), (eb == 0xFF) & (fb == 0)
+        a_z, b_z = ea == 0, eb == 0
+        nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
+        inf = ~nan & (a_inf | b_inf)
+        inf_sign = Mux(a_inf, sa, sb)
+        ka = Mux(a_z, 0, a[0:31])
+        kb = Mux(b_z, 0, b[0:31])
+        swap = Signal()
+        m.d.comb += swap.eq(kb > ka)
+        big_e, small_e = Signal(8), Signal(8)
+        big_m, small_m = Signal(24), Signal(24)
+        big_s, small_s = Signal(), Signal()
+        m.d.comb += [
+            big_e.eq(Mux(swap, eb, ea)),
+            small_e.eq(Mux(swap, Mux(a_z, 0, ea), Mux(b_z, 0, eb))),
+            big_m.eq(Mux(swap, Mux(b_z, 0, Cat(fb, 1)), Mux(a_z, 0, Cat(fa, 1)))),
+            small_m.eq(Mux(swap, Mux(a_z, 0, Cat(fa, 1)), Mux(b_z, 0, Cat(fb, 1)))),
+            big_s.eq(Mux(swap, sb, sa)),
+            small_s.eq(Mux(swap, sa, sb)),
+        ]
+        diff = Signal(8)
+        m.d.comb += diff.eq(big_e - small_e)
+        s1 = pipe(
+            m,
+            {
+                "nan": nan, "inf": inf, "inf_sign": inf_sign, "big_e": big_e, "big_m": big_m,
+                "small_m": small_m, "big_s": big_s, "small_s": small_s, "diff": diff,
+            },
+            plan[0],
+            "add_s1",
+        )
+        # Phase 2: align the smaller significand, keeping guard, round and sticky bits.
+        dc = Signal(5)
+        m.d.comb += dc.eq(Mux(s1["diff"] >= 27, 27, s1["diff"]))
+        small_ext = Signal(27)
+        m.d.comb += small_ext.eq(Cat(Const(0, 3), s1["small_m"]))
+        shifted = Signal(27)
+        m.d.comb += shifted.eq(small_ext >> dc)
+        back = Signal(27)
+        m.d.comb += back.eq(shifted << dc)
+        sticky = back != small_ext
+        aligned = Signal(27)
+        m.d.comb += aligned.eq(shifted | sticky)
+        s2 = pipe(
+            m,
+            {
+                "nan": s1["nan"], "inf": s1["inf"], "inf_sign": s1["inf_sign"], "big_e": s1["big_e"],
+                "big_m": s1["big_m"], "aligned": aligned, "big_s": s1["big_s"], "small_s": s1["small_s"],
+            },
+            plan[1],
+            "add_s2",
+        )
+        # Phase 3: add or subtract (|big| >= |small|, so the difference is never negative); find the msb.
+        big_ext = Cat(Const(0, 3), s2["big_m"])
+        total = Signal(28)
+        sub = s2["big_s"] ^ s2["small_s"]
+        m.d.comb += total.eq(Mux(sub, big_ext - s2["aligned"], big_ext + s2["aligned"]))
+        msb = msb_index(m, total, "add_msb")
+        s3 = pipe(
+            m,
+            {
+                "nan": s2["nan"], "inf": s2["inf"], "inf_sign": s2["inf_sign"], "big_e": s2["big_e"],
+                "total": total, "msb": msb, "big_s": s2["big_s"], "small_s": s2["small_s"],
+            },
+            plan[2],
+            "add_s3",
+        )
+        # Phase 4: normalise (leading one to bit 27, no bit is lost), round to nearest even, pack.
+        shift = Signal(5)
+        m.d.comb += shift.eq(27 - s3["msb"])
+        norm = Signal(28)
+        m.d.comb += norm.eq(s3["total"] << shift)
+        lsb, guard, rest = norm[4], norm[3], norm[0:3] != 0
+        up = guard & (rest | lsb)
+        mant = Signal(25)
+        m.d.comb += mant.eq(norm[4:28] + up)
+        # Exponent field + 26 (kept unsigned): big_e + msb - 26 + carry of the rounding.
+        exp26 = Signal(10)
+        m.d.comb += exp26.eq(s3["big_e"] + s3["msb"] + mant[24])
+        exp = Signal(8)
+        m.d.comb += exp.eq(exp26 - 26)
+        frac = Mux(mant[24], mant[1:24], mant[0:23])
+        result = Signal(32)
+        with m.If(s3["nan"]):
+            m.d.comb += result.eq(CANONICAL_NAN)
+        with m.Elif(s3["inf"]):
+            m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), s3["inf_sign"]))
+        with m.Elif(s3["total"] == 0):
+            # Exact zero: -0 only when both operands are -0 (x + -x = +0 under round to nearest).
+            m.d.comb += result.eq(Cat(Const(0, 31), s3["big_s"] & s3["small_s"]))
+        with m.Elif(exp26 >= 255 + 26):
+            m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), s3["big_s"]))
+        with m.Elif(exp26 <= 26):
+            m.d.comb += result.eq(Cat(Const(0, 31), s3["big_s"]))
+        with m.Else():
+            m.d.comb += result.eq(Cat(frac, exp, s3["big_s"]))
+        out = pipe(m, {"s": result}, plan[3], "add_s4")
+        m.d.comb += self.s.eq(out["s"])
+        return m
+
+
+class IntMultiplier(wiring.Component):
+    """a, b: INT8 -> p: INT16 product sign-extended to 32 bits, `latency` cycles later."""
+
+    a: In(signed(8))
+    b: In(signed(8))
+    p: Out(32)
+
+    def __init__(self, latency: int = 1):
+        self.latency = latency
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        prod = Signal(signed(32))
+        m.d.comb += prod.eq(self.a * self.b)
+        out = pipe(m, {"p": prod}, self.latency, "imul")
+        m.d.comb += self.p.eq(out["p"])
+        return m
+
+
+class IntAdder(wiring.Component):
+    """a, b: INT32 -> s = a + b with two's-complement wrap-around, `latency` cycles later."""
+
+    a: In(32)
+    b: In(32)
+    s: Out(32)
+
+    def __init__(self, latency: int = 1):
+        self.latency = latency
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        total = Signal(32)
+        m.d.comb += total.eq(self.a + self.b)
+        out = pipe(m, {"s": total}, self.latency, "iadd")
+        m.d.comb += self.s.eq(out["s"])
+        return m
+
+
+def make_multiplier(precision: str, latency: int) -> wiring.Component:
+    return FP16Multiplier(latency) if precision == "fp16" else IntMultiplier(latency)
+
+
+def make_adder(precision: str, latency: int) -> wiring.Component:
+    return FP32Adder(latency) if precision == "fp16" else IntAdder(latency)

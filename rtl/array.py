@@ -1,0 +1,658 @@
+"""The R x C sparse PE array with its flexible systolic interconnect (WS / OS), the tile controller and the
+top level with valid/ready streams (docs/pe_array.md: WS, OS, RTL interface).
+
+Composition: `SparseArray` = `TileController` + `PEArray` (R x C `PECell`, each a `SparsePE` with its systolic
+registers and two weight banks, plus the edge skew lines) + `Deskew` (WS results) + the cycle counter and the
+event outputs the benches measure. The controller and the datapath run under one enable: a tile in progress
+whose next weights or activations are missing, or whose result is not accepted, freezes the whole array
+for that cycle (a stall), so timing holds in enabled cycles; with full streams nothing ever stalls.
+"""
+
+from amaranth.hdl import (
+    Cat,
+    ClockSignal,
+    Const,
+    EnableInserter,
+    Instance,
+    Module,
+    Mux,
+    ResetSignal,
+    Signal,
+    Value,
+)
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from sparsesim.sat.timing import ws_bank_free_delay
+
+from .config import ArrayConfig, log2
+from .pe import SparsePE
+
+
+def token_layout(cfg: ArrayConfig) -> data.StructLayout:
+    """Control travelling right with a beat: WS the bank bit, OS the accumulator slot and first-step flag."""
+    return data.StructLayout({"valid": 1, "bank": 1, "slot": range(max(2, cfg.slots)), "first": 1})
+
+
+def cell_signature(cfg: ArrayConfig, *, enable_port: bool = False) -> wiring.Signature:
+    tok = token_layout(cfg)
+    lanes = cfg.cell_weights_layout
+    grp = cfg.group_layout
+    return wiring.Signature(
+        ({"en": In(1)} if enable_port else {})
+        | {
+            "ws": In(1),
+            "interleave": In(1),
+            "shift": In(1),
+            "tok_in": In(tok),
+            "tok_out": Out(tok),
+            "lanes_in": In(lanes),
+            "lanes_out": Out(lanes),
+            "grp_left": In(grp),
+            "grp_top": In(grp),
+            "grp_out": Out(grp),
+            "wr_en": In(1),
+            "wr_bank": In(1),
+            "wr_data": In(lanes),
+            "psum_in": In(32),
+            "psum_out": Out(32),
+            "chain_in": In(32),
+            "chain_out": Out(32),
+        }
+    )
+
+
+class PECell(wiring.Component):
+    """A PE with its systolic registers: the beat's token and group (WS: from the left; OS: the group from
+    above), the OS weight lanes (from the left) and two weight banks written by the loader (WS).
+
+    With `enable_port` the cell has its own clock-enable input `en` (the form exported as one Verilog module
+    that the array instantiates R*C times; see PEArray's `cell_module`)."""
+
+    def __init__(self, cfg: ArrayConfig, *, enable_port: bool = False):
+        self.cfg = cfg
+        self.enable_port = enable_port
+        super().__init__(cell_signature(cfg, enable_port=enable_port))
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        # Datapath registers have no reset: stale beats drain out of the pipelines in order, and a tile's
+        # first step overwrites its accumulators (a reset would tie every register to the chip's reset).
+        tok = Signal(token_layout(cfg), reset_less=True)
+        lanes = Signal(cfg.cell_weights_layout, reset_less=True)
+        grp = Signal(cfg.group_layout, reset_less=True)
+        banks = [Signal(cfg.cell_weights_layout, name=f"bank{b}", reset_less=True) for b in range(2)]
+        m.d.sync += [
+            tok.eq(self.tok_in),
+            lanes.eq(self.lanes_in),
+            grp.eq(Mux(self.ws, self.grp_left, self.grp_top)),
+        ]
+        for b in range(2):
+            with m.If(self.wr_en & (self.wr_bank == b)):
+                m.d.sync += banks[b].eq(self.wr_data)
+        m.d.comb += [self.tok_out.eq(tok), self.lanes_out.eq(lanes), self.grp_out.eq(grp)]
+
+        m.submodules.pe = pe = SparsePE(cfg)
+        m.d.comb += [
+            pe.weights.eq(Mux(self.ws, Mux(tok.bank, banks[1], banks[0]), lanes)),
+            pe.group.eq(grp),
+            pe.valid.eq(tok.valid),
+            pe.slot.eq(tok.slot),
+            pe.first.eq(tok.first),
+            pe.accumulate.eq(~self.ws),
+            pe.interleave.eq(self.interleave),
+            pe.psum_in.eq(self.psum_in),
+            pe.shift.eq(self.shift),
+            pe.chain_in.eq(self.chain_in),
+            self.psum_out.eq(pe.psum_out),
+            self.chain_out.eq(pe.chain_out),
+        ]
+        if self.enable_port:
+            return EnableInserter({"sync": self.en})(m)
+        return m
+
+
+def cell_instance(module_name: str, cfg: ArrayConfig, cell, en) -> Instance:
+    """A black-box instance of the exported cell module, wired to the ports of `cell` (an interface created
+    from `cell_signature`)."""
+    ports: dict = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync"), "i_en": en}
+    for name, member in cell_signature(cfg).members.items():
+        ports[f"{'i' if member.flow == In else 'o'}_{name}"] = Value.cast(getattr(cell, name))
+    return Instance(module_name, **ports)
+
+
+class PEArray(wiring.Component):
+    """R x C cells, the edge skew lines and the systolic wiring for both dataflows, under the enable `en`.
+
+    WS: row r's beat (token + its group) enters after a skew of r*L_add cycles and hops right; partial sums
+    hop down (row 0 adds to +0); the bottom row's `psum_out` are the column results. OS: row r's token and
+    weight lanes enter after r cycles and hop right; column c's group enters after c cycles and hops down;
+    the drain chain runs down each column to `chain`.
+
+    `cell_module`: instantiate the cells as that (separately exported) Verilog module instead of elaborating
+    R*C copies: one module definition keeps the Verilog small and Verilator's C++ shared between cells.
+    """
+
+    def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
+        self.cfg = cfg
+        self.cell_module = cell_module
+        super().__init__(
+            {
+                "en": In(1),
+                "ws": In(1),
+                "interleave": In(1),
+                "shift": In(1),
+                "inj": In(token_layout(cfg)),  # the beat's token (all rows)
+                "inj_groups": In(cfg.acts_layout),  # WS: entry r = row r; OS: entry c = column c
+                "inj_lanes": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.rows)),  # OS A step
+                "wr_en": In(1),
+                "wr_row": In(range(max(2, cfg.rows))),
+                "wr_bank": In(1),
+                "wr_data": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols)),
+                "psum": Out(data.ArrayLayout(32, cfg.cols)),
+                "chain": Out(data.ArrayLayout(32, cfg.cols)),
+            }
+        )
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        R, C, la = cfg.rows, cfg.cols, int(cfg.add_latency)  # type: ignore[arg-type]
+        if self.cell_module:
+            cells = [[cell_signature(cfg).create(path=(f"pe_{r}_{c}",)) for c in range(C)] for r in range(R)]
+        else:
+            cells = [[PECell(cfg) for _ in range(C)] for _ in range(R)]
+        for r in range(R):
+            for c in range(C):
+                if self.cell_module:
+                    m.submodules[f"pe_{r}_{c}"] = cell_instance(self.cell_module, cfg, cells[r][c], self.en)
+                else:
+                    m.submodules[f"pe_{r}_{c}"] = cells[r][c]
+        tok_l = token_layout(cfg)
+        for r in range(R):
+            # Left edge: WS line (token + group, r*L_add deep) and OS line (token + lanes, r deep).
+            ws_tok = _line(m, self.inj, tok_l, r * la, f"ws_tok{r}")
+            ws_grp = _line(m, self.inj_groups[r], cfg.group_layout, r * la, f"ws_grp{r}")
+            os_tok = _line(m, self.inj, tok_l, r, f"os_tok{r}")
+            os_lanes = _line(m, self.inj_lanes[r], cfg.cell_weights_layout, r, f"os_lanes{r}")
+            cell = cells[r][0]
+            m.d.comb += [
+                cell.tok_in.eq(Mux(self.ws, ws_tok, os_tok)),
+                cell.grp_left.eq(ws_grp),
+                cell.lanes_in.eq(os_lanes),
+            ]
+        for c in range(C):
+            # Top edge: OS group line, c deep.
+            top = _line(m, self.inj_groups[c], cfg.group_layout, c, f"os_grp{c}")
+            m.d.comb += cells[0][c].grp_top.eq(top)
+            m.d.comb += [cells[0][c].psum_in.eq(0), cells[0][c].chain_in.eq(0)]
+        for r in range(R):
+            for c in range(C):
+                cell = cells[r][c]
+                m.d.comb += [
+                    cell.ws.eq(self.ws),
+                    cell.interleave.eq(self.interleave),
+                    cell.shift.eq(self.shift),
+                    cell.wr_en.eq(self.wr_en & (self.wr_row == r)),
+                    cell.wr_bank.eq(self.wr_bank),
+                    cell.wr_data.eq(self.wr_data[c]),
+                ]
+                if c + 1 < C:
+                    right = cells[r][c + 1]
+                    m.d.comb += [
+                        right.tok_in.eq(cell.tok_out),
+                        right.lanes_in.eq(cell.lanes_out),
+                        right.grp_left.eq(cell.grp_out),
+                    ]
+                if r + 1 < R:
+                    below = cells[r + 1][c]
+                    m.d.comb += [
+                        below.grp_top.eq(cell.grp_out),
+                        below.psum_in.eq(cell.psum_out),
+                        below.chain_in.eq(cell.chain_out),
+                    ]
+        for c in range(C):
+            bottom = cells[R - 1][c]
+            m.d.comb += [self.psum[c].eq(bottom.psum_out), self.chain[c].eq(bottom.chain_out)]
+        return EnableInserter({"sync": self.en})(m)
+
+
+def _line(m: Module, value, layout, depth: int, name: str):
+    """`value` delayed by `depth` registers (a skew line)."""
+    cur = value
+    for i in range(depth):
+        r = Signal(layout, name=f"{name}_d{i}", reset_less=True)
+        m.d.sync += r.eq(cur)
+        cur = r
+    return cur
+
+
+class Deskew(wiring.Component):
+    """Delays column c of the WS results by C-1-c cycles, so row j of C leaves as one beat."""
+
+    def __init__(self, cols: int):
+        self.cols = cols
+        super().__init__({"i": In(data.ArrayLayout(32, cols)), "o": Out(data.ArrayLayout(32, cols))})
+
+    def elaborate(self, platform):
+        m = Module()
+        for c in range(self.cols):
+            m.d.comb += self.o[c].eq(_line(m, self.i[c], 32, self.cols - 1 - c, f"col{c}"))
+        return m
+
+
+class TileController(wiring.Component):
+    """Counters that run the schedules of docs/pe_array.md (and sparsesim.sat.timing) for both dataflows.
+
+    WS: a tile's load starts when its command and first weight row are there, the loader is free (one row per
+    cycle, `ls_i >= ls_{i-1} + R`) and its bank is free (`ws_bank_free_delay` after the last beat of the tile
+    that used it); its stream starts when the previous stream has ended, at the earliest in its load cycle.
+    OS: beats every cycle (interleave, I = L_add slots) or every L_add cycles (I = 1); the drain starts after
+    the last sum is final and shifts R*I results out; the next OS tile's first beat may enter in the drain's
+    last cycle. A tile in a different mode starts only once the array is empty.
+    """
+
+    def __init__(self, cfg: ArrayConfig):
+        self.cfg = cfg
+        super().__init__(
+            {
+                "cmd": In(stream.Signature(cfg.cmd_layout)),
+                "w_valid": In(1),
+                "w_ready": Out(1),
+                "a_valid": In(1),
+                "a_ready": Out(1),
+                "en": In(1),  # the global enable (no stall this cycle)
+                "need_w": Out(1),  # a tile in progress needs a weights beat this cycle (else: stall)
+                "need_a": Out(1),  # ... an activations beat
+                # datapath control
+                "ws": Out(1),
+                "interleave": Out(1),
+                "shift": Out(1),
+                "dense": Out(1),
+                "live": Out(cfg.multipliers),
+                "wr_en": Out(1),
+                "wr_row": Out(range(max(2, cfg.rows))),
+                "wr_bank": Out(1),
+                "inj": Out(token_layout(cfg)),
+                # results and events
+                "res_valid": Out(1),
+                "res_last": Out(1),
+                "res_os": Out(1),
+                "ev_load": Out(1),
+                "ev_first": Out(1),  # a tile's first beat is taken this cycle (at PE(0,0) the next)
+                "idle": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        tp = cfg.timing_params()
+        m = Module()
+        R, C, P = cfg.rows, cfg.cols, cfg.multipliers
+        la, lp = tp.add_latency, tp.product_latency
+        slots = cfg.slots
+        cmd = self.cmd.payload
+
+        # ---------------------------------------------------------------- the sequence's mode
+        cur_os, cur_sparse, cur_il = Signal(), Signal(), Signal()
+        cur_n = Signal.like(cmd.n)
+        cur_log2m = Signal.like(cmd.log2m)
+        same_mode = (
+            (cmd.os == cur_os) & (cmd.sparse == cur_sparse)
+            & (~cmd.sparse | ((cmd.n == cur_n) & (cmd.log2m == cur_log2m)))
+            & (~cmd.os | (cmd.interleave == cur_il))
+        )
+        idle = Signal()
+        may_start = idle | same_mode
+
+        def elements(sparse, log2m):
+            return Mux(sparse, Const(1, 16) << log2m, P)
+
+        def live_bits(base, k, sparse, n):
+            bits = []
+            for lane in range(P):
+                pos = base + Mux(sparse, 0, lane)
+                bits.append((pos < k) & (~sparse | (lane < n)))
+            return Cat(*bits)
+
+        # ---------------------------------------------------------------- WS state
+        ld_busy = Signal()
+        ld_row = Signal(range(max(2, R)))
+        ld_bank = Signal()
+        ld_k = Signal.like(cmd.k)
+        ld_base = Signal(cfg.k_bits + 1 + log2(max(cfg.max_m, P)) + 1)
+        next_bank = Signal()
+        bank_used = Signal(2)
+        # A bank is free D = ws_bank_free_delay + 2 >= 1 cycles after the acceptance of its tile's last beat.
+        free_delay = ws_bank_free_delay(tp) + 2
+        bank_cnt = [Signal(range(free_delay + 1), name=f"bank_cnt{b}") for b in range(2)]
+        bank_free = Cat(*[~bank_used[b] & (bank_cnt[b] == 0) for b in range(2)])
+        q_len = [Signal.like(cmd.length, name=f"q_len{i}") for i in range(2)]
+        q_bank = [Signal(name=f"q_bank{i}") for i in range(2)]
+        q_count = Signal(range(3))
+        st_busy = Signal()
+        st_rem = Signal.like(cmd.length)
+        st_bank = Signal()
+        res_depth = C + lp + R * la  # accept cycle of a beat -> its deskewed result beat
+        res_line = Signal(2 * res_depth)  # (valid, last) per stage, stage 0 in the low bits
+
+        # ---------------------------------------------------------------- OS state
+        os_stream = Signal()
+        os_slot = Signal(range(max(2, slots)))
+        os_base = Signal(cfg.k_bits + 1)
+        os_k = Signal.like(cmd.k)
+        os_gap = Signal(range(max(2, la)))
+        os_wait = Signal()
+        wait_len = R + C + lp + la - 1
+        os_wait_cnt = Signal(range(wait_len + 1))
+        os_drain = Signal()
+        os_d = Signal(range(R * slots + 1))
+        drain_last = Signal()
+        m.d.comb += drain_last.eq(os_drain & (os_d == Mux(cur_il, R * slots, R) - 1))
+
+        m.d.comb += idle.eq(
+            ~ld_busy & (q_count == 0) & ~st_busy & (res_line == 0) & (bank_cnt[0] == 0) & (bank_cnt[1] == 0)
+            & ~os_stream & ~os_wait & ~os_drain
+        )
+        m.d.comb += self.idle.eq(idle)
+
+        # ---------------------------------------------------------------- WS: loader
+        ws_cmd = self.cmd.valid & ~cmd.os & may_start
+        load_go = Signal()
+        m.d.comb += load_go.eq(ws_cmd & ~ld_busy & bank_free.bit_select(next_bank, 1) & self.w_valid)
+        e_cmd = elements(cmd.sparse, cmd.log2m)
+        e_cur = elements(cur_sparse, cur_log2m)
+
+        # ---------------------------------------------------------------- WS: streamer
+        head_len = Mux(q_count == 0, cmd.length, q_len[0])
+        head_bank = Mux(q_count == 0, next_bank, q_bank[0])
+        have_tile = (q_count != 0) | load_go
+        st_start = Signal()
+        m.d.comb += st_start.eq(~st_busy & have_tile & self.a_valid)
+        st_beat = st_start | st_busy
+        st_last = Mux(st_busy, st_rem == 1, head_len <= 1)
+        beat_bank = Mux(st_busy, st_bank, head_bank)
+
+        # ---------------------------------------------------------------- OS: beats
+        os_cmd = self.cmd.valid & cmd.os & may_start
+        os_free = ~os_stream & ~os_wait & (~os_drain | drain_last)
+        os_start = Signal()
+        m.d.comb += os_start.eq(os_cmd & os_free & self.w_valid & self.a_valid)
+        os_due = os_stream & (os_gap == 0)
+        os_beat = os_start | os_due
+        il = Mux(os_start, cmd.interleave, cur_il)
+        n_slots = Mux(il, slots, 1)
+        b_slot = Mux(os_start, 0, os_slot)
+        b_base = Mux(os_start, 0, os_base)
+        b_k = Mux(os_start, cmd.k, os_k)
+        b_sparse = Mux(os_start, cmd.sparse, cur_sparse)
+        b_n = Mux(os_start, cmd.n, cur_n)
+        b_e = Mux(os_start, e_cmd, e_cur)
+        step_end = b_slot == n_slots - 1
+        os_last = step_end & (b_base + b_e >= b_k)
+
+        # ---------------------------------------------------------------- outputs: handshakes, control
+        starting = load_go | os_start
+        m.d.comb += [
+            self.cmd.ready.eq(self.en & starting),
+            self.need_w.eq(ld_busy | os_due),
+            self.need_a.eq(st_busy | os_due),
+            self.w_ready.eq(self.en & (load_go | ld_busy | (os_beat & step_end))),
+            self.a_ready.eq(self.en & (st_beat | os_beat)),
+            # Registered: a new mode reaches the cells the cycle after its first transfer, which is early
+            # enough (row 0 / column 0 take that beat from edge lines that are the same in both dataflows).
+            self.ws.eq(~cur_os),
+            self.interleave.eq(cur_il),
+            self.dense.eq(~Mux(starting, cmd.sparse, cur_sparse)),
+            self.ev_load.eq(self.en & load_go),
+            self.ev_first.eq(self.en & (st_start | os_start)),
+        ]
+        # weight rows (WS) / A steps (OS): live lanes
+        with m.If(os_beat):
+            m.d.comb += self.live.eq(live_bits(b_base, b_k, b_sparse, b_n))
+        with m.Elif(ld_busy):
+            m.d.comb += self.live.eq(live_bits(ld_base, ld_k, cur_sparse, cur_n))
+        with m.Else():
+            m.d.comb += self.live.eq(live_bits(0, cmd.k, cmd.sparse, cmd.n))
+        m.d.comb += [
+            self.wr_en.eq(load_go | ld_busy),
+            self.wr_row.eq(Mux(ld_busy, ld_row, 0)),
+            self.wr_bank.eq(Mux(ld_busy, ld_bank, next_bank)),
+            self.inj.valid.eq(st_beat | os_beat),
+            self.inj.bank.eq(beat_bank),
+            self.inj.slot.eq(b_slot),
+            self.inj.first.eq(b_base == 0),
+            self.shift.eq(os_drain),
+        ]
+        # results
+        m.d.comb += [
+            self.res_os.eq(cur_os),
+            self.res_valid.eq(res_line[2 * res_depth - 2] | os_drain),
+            self.res_last.eq(Mux(os_drain, drain_last, res_line[2 * res_depth - 1])),
+        ]
+
+        # ---------------------------------------------------------------- state updates (enabled cycles)
+        with m.If(load_go | os_start):
+            m.d.sync += [
+                cur_os.eq(cmd.os), cur_sparse.eq(cmd.sparse), cur_n.eq(cmd.n),
+                cur_log2m.eq(cmd.log2m), cur_il.eq(cmd.interleave),
+            ]
+        # loader
+        with m.If(load_go):
+            m.d.sync += [
+                ld_busy.eq(R > 1), ld_row.eq(1), ld_bank.eq(next_bank), ld_k.eq(cmd.k),
+                ld_base.eq(e_cmd), next_bank.eq(~next_bank),
+            ]
+        with m.Elif(ld_busy):
+            m.d.sync += [ld_row.eq(ld_row + 1), ld_base.eq(ld_base + e_cur)]
+            with m.If(ld_row == R - 1):
+                m.d.sync += ld_busy.eq(0)
+        # banks: used from their load until the last beat of their stream, then a countdown
+        for b in range(2):
+            released = st_beat & st_last & (beat_bank == b)
+            with m.If(released):
+                m.d.sync += bank_cnt[b].eq(free_delay - 1)
+            with m.Elif(bank_cnt[b] != 0):
+                m.d.sync += bank_cnt[b].eq(bank_cnt[b] - 1)
+        used = Signal(2)
+        m.d.comb += used.eq(bank_used)
+        for b in range(2):
+            with m.If(load_go & (next_bank == b)):
+                m.d.comb += used[b].eq(1)
+            with m.If(st_beat & st_last & (beat_bank == b)):
+                m.d.comb += used[b].eq(0)
+        m.d.sync += bank_used.eq(used)
+        # the queue of loaded tiles waiting for the streamer
+        push = load_go & ~(st_start & (q_count == 0))
+        pop = st_start & (q_count != 0)
+        with m.If(push & ~pop):
+            with m.If(q_count == 0):
+                m.d.sync += [q_len[0].eq(cmd.length), q_bank[0].eq(next_bank)]
+            with m.Else():
+                m.d.sync += [q_len[1].eq(cmd.length), q_bank[1].eq(next_bank)]
+            m.d.sync += q_count.eq(q_count + 1)
+        with m.Elif(pop & ~push):
+            m.d.sync += [q_len[0].eq(q_len[1]), q_bank[0].eq(q_bank[1]), q_count.eq(q_count - 1)]
+        with m.Elif(pop & push):
+            with m.If(q_count == 1):
+                m.d.sync += [q_len[0].eq(cmd.length), q_bank[0].eq(next_bank)]
+            with m.Else():
+                m.d.sync += [q_len[0].eq(q_len[1]), q_bank[0].eq(q_bank[1]),
+                             q_len[1].eq(cmd.length), q_bank[1].eq(next_bank)]
+        # streamer
+        with m.If(st_start):
+            m.d.sync += [st_busy.eq(head_len > 1), st_rem.eq(head_len - 1), st_bank.eq(head_bank)]
+        with m.Elif(st_busy):
+            m.d.sync += st_rem.eq(st_rem - 1)
+            with m.If(st_rem == 1):
+                m.d.sync += st_busy.eq(0)
+        m.d.sync += res_line.eq(Cat(st_beat, st_beat & st_last, res_line[: 2 * res_depth - 2]))
+
+        # OS beats
+        with m.If(os_beat):
+            with m.If(os_last):
+                m.d.sync += [os_stream.eq(0), os_wait.eq(1), os_wait_cnt.eq(wait_len)]
+            with m.Else():
+                m.d.sync += [
+                    os_stream.eq(1),
+                    os_slot.eq(Mux(step_end, 0, b_slot + 1)),
+                    os_base.eq(Mux(step_end, b_base + b_e, b_base)),
+                    os_gap.eq(Mux(il, 0, la - 1)),
+                ]
+            with m.If(os_start):
+                m.d.sync += os_k.eq(cmd.k)
+        with m.Elif(os_stream):
+            m.d.sync += os_gap.eq(os_gap - 1)
+        with m.If(os_wait):
+            m.d.sync += os_wait_cnt.eq(os_wait_cnt - 1)
+            with m.If(os_wait_cnt == 1):
+                m.d.sync += [os_wait.eq(0), os_drain.eq(1), os_d.eq(0)]
+        with m.If(os_drain):
+            m.d.sync += os_d.eq(os_d + 1)
+            with m.If(drain_last):
+                m.d.sync += os_drain.eq(0)
+        return m
+
+
+class StreamBuffer(wiring.Component):
+    """A two-entry FIFO between a stream port and the array: `i.ready` and `o.valid` are registers, so no
+    combinational path runs from the chip's stream inputs into the array (or back). Full throughput."""
+
+    def __init__(self, shape):
+        self.shape = shape
+        super().__init__({"i": In(stream.Signature(shape)), "o": Out(stream.Signature(shape))})
+
+    def elaborate(self, platform):
+        m = Module()
+        head, tail = Signal(self.shape), Signal(self.shape)
+        count = Signal(range(3))
+        push = self.i.valid & self.i.ready
+        pop = self.o.valid & self.o.ready
+        m.d.comb += [
+            self.i.ready.eq(count != 2),
+            self.o.valid.eq(count != 0),
+            self.o.payload.eq(head),
+        ]
+        with m.If(push & pop):
+            with m.If(count == 1):
+                m.d.sync += head.eq(self.i.payload)
+            with m.Else():
+                m.d.sync += [head.eq(tail), tail.eq(self.i.payload)]
+        with m.Elif(push):
+            with m.If(count == 0):
+                m.d.sync += head.eq(self.i.payload)
+            with m.Else():
+                m.d.sync += tail.eq(self.i.payload)
+            m.d.sync += count.eq(count + 1)
+        with m.Elif(pop):
+            m.d.sync += [head.eq(tail), count.eq(count - 1)]
+        return m
+
+
+class SparseArray(wiring.Component):
+    """The PE array top level (docs/pe_array.md, RTL interface).
+
+    Streams (valid/ready), each through a two-entry `StreamBuffer`: `cmd` (one per tile), `weights` (WS: R
+    rows of a tile's weights; OS: one A step), `acts` (WS: one activation vector for all rows; OS: one beat
+    of B groups for all columns), `results` (WS: one row of C per beat, deskewed; OS: the drain, bottom row
+    first; `last` marks a tile's last beat). `cycle` counts every clock cycle since reset. Events, each high
+    for one cycle: `ev_load` in the cycle a WS tile's first weight row is written, `ev_start` in the cycle a
+    tile's first beat is at PE(0, 0), `ev_done` in the cycle a tile's last result leaves the array (into the
+    result buffer).
+    """
+
+    def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
+        self.cfg = cfg
+        self.cell_module = cell_module
+        super().__init__(
+            {
+                "cmd": In(stream.Signature(cfg.cmd_layout)),
+                "weights": In(stream.Signature(cfg.weights_layout)),
+                "acts": In(stream.Signature(cfg.acts_layout)),
+                "results": Out(stream.Signature(cfg.result_layout)),
+                "cycle": Out(cfg.cycle_bits),
+                "ev_load": Out(1),
+                "ev_start": Out(1),
+                "ev_done": Out(1),
+                "busy": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        en = Signal()
+        m.submodules.cmd_buf = cbuf = StreamBuffer(cfg.cmd_layout)
+        m.submodules.weights_buf = wbuf = StreamBuffer(cfg.weights_layout)
+        m.submodules.acts_buf = abuf = StreamBuffer(cfg.acts_layout)
+        m.submodules.results_buf = rbuf = StreamBuffer(cfg.result_layout)
+        wiring.connect(m, wiring.flipped(self.cmd), cbuf.i)
+        wiring.connect(m, wiring.flipped(self.weights), wbuf.i)
+        wiring.connect(m, wiring.flipped(self.acts), abuf.i)
+        wiring.connect(m, rbuf.o, wiring.flipped(self.results))
+
+        ctrl = TileController(cfg)
+        arr = PEArray(cfg, cell_module=self.cell_module)
+        desk = Deskew(cfg.cols)
+        m.submodules.ctrl = EnableInserter({"sync": en})(ctrl)
+        m.submodules.array = arr
+        m.submodules.deskew = EnableInserter({"sync": en})(desk)
+
+        # A tile in progress stalls (the whole array holds) when a beat it needs now is missing or its result
+        # cannot be buffered; starting a tile merely waits for its streams. Every term is a register.
+        en_in = ~(ctrl.need_w & ~wbuf.o.valid) & ~(ctrl.need_a & ~abuf.o.valid)
+        m.d.comb += [
+            en.eq(en_in & (~ctrl.res_valid | rbuf.i.ready)),
+            ctrl.en.eq(en),
+            ctrl.cmd.valid.eq(cbuf.o.valid),
+            ctrl.cmd.payload.eq(cbuf.o.payload),
+            cbuf.o.ready.eq(ctrl.cmd.ready),
+            ctrl.w_valid.eq(wbuf.o.valid),
+            ctrl.a_valid.eq(abuf.o.valid),
+            wbuf.o.ready.eq(ctrl.w_ready),
+            abuf.o.ready.eq(ctrl.a_ready),
+        ]
+
+        def cell_weights(entry, live):
+            """A streamed entry of P lanes as a PE stores it: dense lanes read their own position."""
+            out = Signal(cfg.cell_weights_layout)
+            for lane in range(cfg.multipliers):
+                m.d.comb += [
+                    out.value[lane].eq(entry[lane].value),
+                    out.idx[lane].eq(Mux(ctrl.dense, lane, entry[lane].idx)),
+                ]
+            m.d.comb += out.live.eq(live)
+            return out
+
+        m.d.comb += [
+            arr.en.eq(en),
+            arr.ws.eq(ctrl.ws),
+            arr.interleave.eq(ctrl.interleave),
+            arr.shift.eq(ctrl.shift),
+            arr.inj.eq(ctrl.inj),
+            arr.inj_groups.eq(abuf.o.payload),
+            arr.wr_en.eq(ctrl.wr_en),
+            arr.wr_row.eq(ctrl.wr_row),
+            arr.wr_bank.eq(ctrl.wr_bank),
+        ]
+        for c in range(cfg.cols):
+            m.d.comb += arr.wr_data[c].eq(cell_weights(wbuf.o.payload[c], ctrl.live))
+        for r in range(cfg.rows):
+            m.d.comb += arr.inj_lanes[r].eq(cell_weights(wbuf.o.payload[r], ctrl.live))
+
+        m.d.comb += desk.i.eq(arr.psum)
+        for c in range(cfg.cols):
+            m.d.comb += rbuf.i.payload.data[c].eq(Mux(ctrl.res_os, arr.chain[c], desk.o[c]))
+        m.d.comb += [
+            rbuf.i.payload.last.eq(ctrl.res_last),
+            rbuf.i.valid.eq(ctrl.res_valid & en),
+        ]
+
+        m.d.sync += [self.cycle.eq(self.cycle + 1), self.ev_start.eq(ctrl.ev_first)]
+        m.d.comb += [
+            self.ev_load.eq(ctrl.ev_load),
+            self.ev_done.eq(ctrl.res_valid & ctrl.res_last & en),
+            self.busy.eq(~ctrl.idle),
+        ]
+        return m

@@ -1,0 +1,186 @@
+"""Elaboration parameters of the sparse PE array and the layouts of its stream interfaces.
+
+One `ArrayConfig` describes a build: the timing contract's `ArrayParams` (rows, cols, P, MMAX, latencies)
+plus the number format and the widths of the run-time fields. The bus layouts (`cmd_layout`, `weights_layout`,
+...) are the RTL interface of docs/pe_array.md ("RTL interface"); `pack_*` turn Python values into the flat
+integers a Verilog bench drives, with the same bit placement Amaranth uses for these layouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from amaranth.lib import data
+
+from sparsesim.sat.timing import ArrayParams
+
+Precision = Literal["fp16", "int8"]
+
+# Pipeline depths of the vcu1525 preset (shared decision with sparsesim.sat.arch): FP16 multiplier 2, FP32
+# adder 4; INT8 multiplier 1, INT32 adder 1.
+DEFAULT_LATENCIES: dict[str, tuple[int, int]] = {"fp16": (2, 4), "int8": (1, 1)}
+
+
+def log2(x: int) -> int:
+    return x.bit_length() - 1
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    rows: int = 4
+    cols: int = 4
+    multipliers: int = 2  # P
+    max_m: int = 8  # MMAX
+    precision: Precision = "fp16"
+    mul_latency: int | None = None  # None: DEFAULT_LATENCIES[precision]
+    add_latency: int | None = None
+    k_bits: int = 16  # width of the tile's reduction length k (run time)
+    len_bits: int = 16  # width of a WS tile's stream length n (run time)
+    cycle_bits: int = 32  # width of the free-running cycle counter
+
+    def __post_init__(self) -> None:
+        if self.precision not in DEFAULT_LATENCIES:
+            raise ValueError(f"precision must be 'fp16' or 'int8', got {self.precision!r}")
+        lm, la = DEFAULT_LATENCIES[self.precision]
+        if self.mul_latency is None:
+            object.__setattr__(self, "mul_latency", lm)
+        if self.add_latency is None:
+            object.__setattr__(self, "add_latency", la)
+        self.timing_params()  # validates rows, cols, P, MMAX, latencies
+        if self.k_bits < 2 or self.len_bits < 1:
+            raise ValueError("k_bits must be >= 2 and len_bits >= 1")
+
+    # ------------------------------------------------------------------------------------ derived values
+    def timing_params(self) -> ArrayParams:
+        return ArrayParams(
+            rows=self.rows,
+            cols=self.cols,
+            multipliers=self.multipliers,
+            max_m=self.max_m,
+            mul_latency=int(self.mul_latency),  # type: ignore[arg-type]
+            add_latency=int(self.add_latency),  # type: ignore[arg-type]
+        )
+
+    @property
+    def operand_bits(self) -> int:
+        return 16 if self.precision == "fp16" else 8
+
+    @property
+    def idx_bits(self) -> int:
+        return max(1, log2(self.max_m))
+
+    @property
+    def lanes(self) -> int:
+        """Entries of a weights / activations beat: max(R, C) (WS uses C resp. R of them, OS R resp. C)."""
+        return max(self.rows, self.cols)
+
+    @property
+    def slots(self) -> int:
+        """Accumulator slots per PE (OS with interleave mapping uses all L_add of them)."""
+        return int(self.add_latency)  # type: ignore[arg-type]
+
+    @property
+    def fp(self) -> bool:
+        return self.precision == "fp16"
+
+    def name(self) -> str:
+        return (
+            f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}"
+            f"_l{self.mul_latency}{self.add_latency}"
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    # ------------------------------------------------------------------------------------------ layouts
+    @property
+    def lane_layout(self) -> data.StructLayout:
+        """One weight lane as streamed: its value and its index within the activation group."""
+        return data.StructLayout({"value": self.operand_bits, "idx": self.idx_bits})
+
+    @property
+    def cell_weights_layout(self) -> data.StructLayout:
+        """One PE's weights as stored in a bank / carried in OS: P lanes plus a live (not gated) bit each."""
+        return data.StructLayout(
+            {"value": data.ArrayLayout(self.operand_bits, self.multipliers),
+             "idx": data.ArrayLayout(self.idx_bits, self.multipliers),
+             "live": self.multipliers}
+        )
+
+    @property
+    def weights_layout(self) -> data.ArrayLayout:
+        """A weights beat: WS one array row (entry c = PE column c), OS one A step (entry r = PE row r)."""
+        return data.ArrayLayout(data.ArrayLayout(self.lane_layout, self.multipliers), self.lanes)
+
+    @property
+    def group_layout(self) -> data.ArrayLayout:
+        return data.ArrayLayout(self.operand_bits, self.max_m)
+
+    @property
+    def acts_layout(self) -> data.ArrayLayout:
+        """An activations beat: WS entry r = row r's group; OS entry c = column c's B group."""
+        return data.ArrayLayout(self.group_layout, self.lanes)
+
+    @property
+    def result_layout(self) -> data.StructLayout:
+        return data.StructLayout({"data": data.ArrayLayout(32, self.cols), "last": 1})
+
+    @property
+    def cmd_layout(self) -> data.StructLayout:
+        return data.StructLayout(
+            {
+                "os": 1,  # 0: weight stationary, 1: output stationary
+                "sparse": 1,  # 0: dense (E = P), 1: N:M (E = M)
+                "n": log2(self.multipliers) + 1,  # N, 1..P
+                "log2m": max(1, log2(self.max_m).bit_length()),  # log2(M), 0..log2(MMAX)
+                "interleave": 1,  # OS interleave mapping (ignored in WS)
+                "k": self.k_bits,  # the tile's reduction length
+                "length": self.len_bits,  # WS: activation vectors streamed (n_t); OS: unused
+            }
+        )
+
+    # ------------------------------------------------------------------------------------------ packing
+    def pack_cmd(
+        self, *, os: bool, n: int | None, m: int | None, k: int, length: int, interleave: bool
+    ) -> int:
+        lay = self.cmd_layout
+        sparse = n is not None
+        fields = {
+            "os": int(os), "sparse": int(sparse), "n": n or 0, "log2m": log2(m) if sparse else 0,  # type: ignore[arg-type]
+            "interleave": int(interleave), "k": k, "length": length if not os else 0,
+        }
+        word = 0
+        for name, value in fields.items():
+            f = lay[name]
+            if not 0 <= value < (1 << f.width):
+                raise ValueError(f"cmd field {name}={value} does not fit {f.width} bits")
+            word |= value << f.offset
+        return word
+
+    def pack_weights(self, values: list, indices: list) -> int:
+        """values[e][lane] (operand bit patterns), indices[e][lane]; e < lanes."""
+        w, ib, p = self.operand_bits, self.idx_bits, self.multipliers
+        lane_bits = w + ib
+        word = 0
+        for e, (vals, idxs) in enumerate(zip(values, indices)):
+            for lane in range(p):
+                off = (e * p + lane) * lane_bits
+                word |= (int(vals[lane]) & ((1 << w) - 1)) << off
+                word |= (int(idxs[lane]) & ((1 << ib) - 1)) << (off + w)
+        return word
+
+    def pack_acts(self, groups) -> int:
+        """groups[e][i] operand bit patterns (e < lanes, i < MMAX); shorter rows are zero-filled."""
+        import numpy as np
+
+        w = self.operand_bits
+        arr = np.zeros((self.lanes, self.max_m), dtype=np.uint16 if w == 16 else np.uint8)
+        for e, g in enumerate(groups):
+            g = np.asarray(g, dtype=arr.dtype)
+            arr[e, : len(g)] = g
+        return int.from_bytes(arr.tobytes(), "little")
+
+    def unpack_result(self, word: int) -> tuple[list[int], bool]:
+        data_bits = [(word >> (32 * c)) & 0xFFFFFFFF for c in range(self.cols)]
+        return data_bits, bool((word >> (32 * self.cols)) & 1)

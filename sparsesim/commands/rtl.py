@@ -1,0 +1,101 @@
+"""`sparsesim rtl export FILE -o DIR`: Verilog of the workload's accelerator (the sparse PE array with its
+tile controller, and one sparse-weight generator lane), plus a JSON description of its parameters and
+streams."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import SparsesimError
+from ..io import atomic_dir
+
+
+def register(add) -> None:
+    p = add("rtl", _rtl_help, "the accelerator's Amaranth RTL (export Verilog)")
+    sub = p.add_subparsers(dest="rtl_action", metavar="ACTION")
+    e = sub.add_parser("export", help="write the accelerator section's array as Verilog",
+                       description="Write the workload's PE array (sparse_array.v), one sparse-weight "
+                       "generator lane (sparse_weight_lane.v) and sparse_array.json (parameters, stream "
+                       "layouts).")
+    e.add_argument("file", help="workload.yaml")
+    e.add_argument("--output", "-o", metavar="DIR", required=True, help="output folder (created if missing)")
+    e.add_argument("--format", choices=["text", "json"], default="text")
+    e.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    e.set_defaults(fn=export_command, parser=e)
+    p.set_defaults(parser=p)
+
+
+def _rtl_help(args: argparse.Namespace, con: Any) -> int:
+    args.parser.print_help()
+    return 2
+
+
+def array_config(acc: Any) -> tuple[Any, dict[str, str], int]:
+    """ArrayConfig for an AcceleratorSpec, the source of each value, and the accelerator's sorter lanes.
+
+    `sparsesim.sat.arch.resolve` supplies the values (workload fields win over the vcu1525 preset), so the
+    exported RTL is the architecture the simulator simulates.
+    """
+    from sparsesim.rtl.config import ArrayConfig
+    from sparsesim.sat.arch import resolve
+
+    sat = resolve(acc)
+    values = {
+        "rows": sat.rows, "cols": sat.cols, "multipliers": sat.multipliers_per_pe, "max_m": sat.max_m,
+        "precision": sat.precision, "mul_latency": sat.mul_latency_cycles,
+        "add_latency": sat.add_latency_cycles,
+    }
+    fields = {"rows": "rows", "cols": "cols", "multipliers": "multipliers_per_pe", "max_m": "max_m",
+              "precision": "precision", "mul_latency": "mul_latency_cycles",
+              "add_latency": "add_latency_cycles"}
+    origin = {k: sat.sources.get(f, "") for k, f in fields.items()}
+    lanes = sat.sorter_lanes
+    try:
+        return ArrayConfig(**values), origin, lanes
+    except ValueError as err:
+        given = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise SparsesimError(f"accelerator: {err} ({given})") from None
+
+
+def export_command(args: argparse.Namespace, con: Any) -> int:
+    from sparsesim.rtl.export import array_verilog, interface_description, sorter_verilog
+    from sparsesim.spec import load_workload
+
+    wl = load_workload(args.file)
+    cfg, origin, sorter_lanes = array_config(wl.accelerator)
+    out = Path(args.output)
+    with atomic_dir(out) as tmp:
+        con.progress(f"converting a {cfg.rows}x{cfg.cols} {cfg.precision} array to Verilog")
+        array_v = array_verilog(cfg, tmp)
+        con.progress("converting the sparse-weight generator lane")
+        lane_v = sorter_verilog(tmp, n_max=cfg.multipliers, max_m=cfg.max_m, fmt=cfg.precision)
+        desc = interface_description(cfg) | {
+            "workload": str(args.file),
+            "origin": origin,
+            "files": {"array": array_v.name, "sorter_lane": lane_v.name},
+            "sorter_lane": {"n_max": cfg.multipliers, "max_m": cfg.max_m, "fmt": cfg.precision,
+                            "lanes_in_accelerator": sorter_lanes},
+        }
+        (tmp / "sparse_array.json").write_text(json.dumps(desc, indent=2) + "\n")
+        for stamp in tmp.glob("*.stamp"):
+            stamp.unlink()
+        sizes = {p.name: p.stat().st_size for p in (array_v, lane_v, tmp / "sparse_array.json")}
+    summary = {
+        "output_dir": str(out),
+        "top": "sparse_array",
+        "config": cfg.to_dict(),
+        "files": sizes,
+    }
+    if args.format == "json":
+        print(json.dumps(summary, indent=2))
+    else:
+        sys.stdout.write(
+            f"{cfg.rows}x{cfg.cols} PE array, P={cfg.multipliers}, MMAX={cfg.max_m}, {cfg.precision}, "
+            f"L_mul={cfg.mul_latency}, L_add={cfg.add_latency} -> {out}\n"
+            + "".join(f"  {name}  {size:,} bytes\n" for name, size in summary["files"].items())
+        )
+    return 0
