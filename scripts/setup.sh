@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Install everything sparsesim needs on a Debian/Ubuntu machine with Python 3.11:
-#   - system tools from apt (Icarus Verilog, ccache) when run as root or with sudo;
+#   - system tools from apt (Icarus Verilog, ccache; chromium, only for the test that loads report.html in a
+#     headless browser) when run as root or with sudo;
 #   - a virtualenv in .venv with sparsesim (editable) and all extras (RTL, sweeps, tests, lint).
 # Idempotent: a second run only checks, unless pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
-APT_PACKAGES=(iverilog ccache)
+APT_PACKAGES=(iverilog ccache chromium)
 
 missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v ccache >/dev/null 2>&1 || missing+=(ccache)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else SUDO="none"; fi
   if [ "$SUDO" = none ]; then
-    echo "setup: cannot install ${missing[*]} (not root, no sudo); RTL tests on Icarus need iverilog" >&2
+    echo "setup: cannot install ${missing[*]} (not root, no sudo); RTL tests on Icarus need iverilog," \
+      "tests/report needs chromium (or set SPARSESIM_SKIP_BROWSER=1)" >&2
   else
     echo "setup: apt-get install ${APT_PACKAGES[*]}" >&2
     $SUDO apt-get update -qq

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,14 +22,80 @@ from .errors import SparsesimError
 
 # ---------------------------------------------------------------------------------------------- helpers
 class Console:
-    """Where human-oriented progress goes: stderr, only on a terminal, silenced by --quiet."""
+    """Where human-oriented progress goes: stderr, only on a terminal, silenced by --quiet.
 
-    def __init__(self, quiet: bool = False) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
+    `progress(message)` prints a status line. `progress(message, done=i, total=n)` draws a bar that redraws in
+    place (at most every 0.1 s; one line per message) with the count, elapsed time and an estimate of the time
+    left, and ends its line when done reaches total. Nothing at all is written when not on a TTY or --quiet.
+    """
 
-    def progress(self, message: str) -> None:
-        if self.enabled:
-            print(f"  {message} ...", file=sys.stderr, flush=True)
+    REDRAW_SECONDS = 0.1
+
+    def __init__(self, quiet: bool = False, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = not quiet and bool(isatty and isatty())
+        self._bar: str | None = None  # message of the bar line being redrawn
+        self._bar_start = 0.0
+        self._last_draw = 0.0
+        self._drawn = 0  # characters on the bar line
+
+    def progress(self, message: str, *, done: int | None = None, total: int | None = None) -> None:
+        if not self.enabled:
+            return
+        if done is None or total is None:
+            self.close()
+            print(f"  {message} ...", file=self.stream, flush=True)
+            return
+        now = time.monotonic()
+        if self._bar != message:
+            self.close()
+            self._bar, self._bar_start, self._last_draw = message, now, 0.0
+        finished = done >= total
+        if not finished and now - self._last_draw < self.REDRAW_SECONDS:
+            return
+        self._last_draw = now
+        self._draw(message, done, total, now - self._bar_start)
+        if finished:
+            self.close()
+
+    def close(self) -> None:
+        """End an open bar line (call before printing anything else to the terminal)."""
+        if self._bar is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._bar, self._drawn = None, 0
+
+    def _draw(self, message: str, done: int, total: int, elapsed: float) -> None:
+        columns = self._columns()
+        frac = min(1.0, max(0.0, done / total)) if total > 0 else 1.0
+        tail = f" {done}/{total} {frac:4.0%} {_clock(elapsed)}"
+        if 0 < done < total:
+            tail += f" eta {_clock(elapsed / done * (total - done))}"
+        width = max(10, min(40, columns - len(tail) - 30))
+        room = max(8, columns - width - len(tail) - 6)
+        label = message if len(message) <= room else message[: room - 1] + "…"
+        filled = round(width * frac)
+        line = f"  {label} [{'#' * filled}{'.' * (width - filled)}]{tail}"
+        pad = " " * max(0, self._drawn - len(line))
+        self.stream.write("\r" + line + pad)
+        self.stream.flush()
+        self._drawn = len(line)
+
+    def _columns(self) -> int:
+        """Width of the terminal the bar is drawn on (stdout may be redirected while stderr is not)."""
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = 0
+        return columns or shutil.get_terminal_size((80, 24)).columns  # 0: a terminal of unknown size
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _print_json(obj: Any) -> None:
@@ -88,7 +156,9 @@ def cmd_validate(args: argparse.Namespace, con: Console) -> int:
             "model.seq_len": entry.default_seq_len,
             "model.num_classes": entry.default_num_classes,
         }
-        unset = {k: v for k, v in defaults.items() if v is not None and getattr(wl.model, k.split(".")[1]) is None}
+        unset = {
+            k: v for k, v in defaults.items() if v is not None and getattr(wl.model, k.split(".")[1]) is None
+        }
         wl = wl.with_updates(unset) if unset else wl
     if args.format == "json":
         _print_json(wl.to_dict())
@@ -288,7 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     con = Console(quiet=getattr(args, "quiet", False))
     try:
-        code = args.fn(args, con)
+        try:
+            code = args.fn(args, con)
+        finally:
+            con.close()  # end an open progress bar line before any message
     except SparsesimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

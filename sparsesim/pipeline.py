@@ -14,7 +14,13 @@ from .graph.layergraph import LayerGraph
 from .graph.lower import OpGraph, layer_sparsity_from_prune, lower
 from .spec import Workload
 
-Progress = Callable[[str], None]
+# progress(message) reports a step; progress(message, done=i, total=n) a step made of n parts (a bar on a
+# terminal: sparsesim.cli.Console). Callers pass None for silence.
+Progress = Callable[..., None]
+
+
+def _silent(*_args: object, **_kwargs: object) -> None:
+    return None
 
 
 @dataclass
@@ -67,7 +73,7 @@ def prepare(wl: Workload, *, progress: Progress | None = None, dense: bool = Fal
     from .sparsity import prune_layers
     from .spec import SparsitySpec
 
-    say = progress or (lambda _msg: None)
+    say = progress or _silent
     wall: dict[str, float] = {}
     t = time.perf_counter()
     say(f"building and tracing {wl.model.name}")
@@ -77,7 +83,10 @@ def prepare(wl: Workload, *, progress: Progress | None = None, dense: bool = Fal
     t = time.perf_counter()
     spec = SparsitySpec(pattern="dense") if dense else wl.sparsity
     say(f"pruning {len(graph.weight_layers())} weight layers ({spec.pattern})")
-    pruned = prune_layers(weight_layers(graph), spec)
+    layers = weight_layers(graph)
+    pruned = prune_layers(
+        layers, spec, progress=lambda i: say(f"pruning ({spec.pattern})", done=i, total=len(layers))
+    )
     wall["prune"] = time.perf_counter() - t
 
     t = time.perf_counter()

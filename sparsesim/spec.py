@@ -541,27 +541,36 @@ def _check_paths(wl: Workload) -> None:
             raise SpecError(f"checkpoint file not found: {path}", path="model.checkpoint")
 
 
-def load_workload(path: str | Path) -> Workload:
-    """Read and validate a workload.yaml. Every failure is a SpecError with a one-line message."""
+def read_yaml_file(path: str | Path, what: str = "workload") -> Any:
+    """Parse a YAML file given on the command line; every failure is a one-line SpecError naming the file.
+
+    The one place sparsesim parses YAML (workloads and sweeps), so both get the same messages.
+    """
     path = Path(path)
     if not path.exists():
-        raise SpecError(f"{path}: no such file (give a workload .yaml file)")
+        raise SpecError(f"{path}: no such file (give a {what} .yaml file)")
     if path.is_dir():
-        raise SpecError(f"{path}: is a folder, not a workload .yaml file")
+        raise SpecError(f"{path}: is a folder, not a {what} .yaml file")
     raw = path.read_bytes()
     if b"\x00" in raw[:8192]:
-        raise SpecError(f"{path}: binary file, not a YAML workload (give a workload .yaml file)")
+        raise SpecError(f"{path}: binary file, not a YAML {what} (give a {what} .yaml file)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise SpecError(f"{path}: not UTF-8 text, not a YAML workload (give a workload .yaml file)") from None
+        raise SpecError(f"{path}: not UTF-8 text, not a YAML {what} (give a {what} .yaml file)") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Read and validate a workload.yaml. Every failure is a SpecError with a one-line message."""
+    path = Path(path)
+    data = read_yaml_file(path, "workload")
     if data is None:
         raise SpecError(f"{path}: empty workload (needs at least model, sparsity and target)")
     try:

@@ -34,6 +34,7 @@ def simulate(wl, *, progress=None, ablate: bool = False):
 
 def run_command(args: argparse.Namespace, con: Any) -> int:
     from ..io import atomic_dir
+    from ..report import write_reports
     from ..results import jsonable, write_outputs
     from ..spec import load_workload
 
@@ -45,22 +46,13 @@ def run_command(args: argparse.Namespace, con: Any) -> int:
     with atomic_dir(out_dir) as tmp:
         (tmp / "workload.yaml").write_text(wl.to_yaml())
         write_outputs(result, tmp)
-        _write_report(result, tmp)
+        write_reports(result, tmp)
     result.summary["output_dir"] = str(out_dir)
     if args.format == "json":
         print(json.dumps(jsonable(result.summary), indent=2))
     else:
         sys.stdout.write(_summary_text(result))
     return 0
-
-
-def _write_report(result: Any, folder: Path) -> None:
-    """Human-facing reports (summary.md, report.html) when the report room provides them."""
-    try:
-        from ..report import write_reports
-    except ImportError:
-        return
-    write_reports(result, folder)
 
 
 def _summary_text(result: Any) -> str:

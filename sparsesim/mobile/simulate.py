@@ -24,7 +24,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
+from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
 from ..sparsity import BlockCSR, CSRDelta, xnnpack_block_size
 from ..sparsity.block import as_rows
@@ -41,7 +41,6 @@ from .microkernels import BodyCache
 from .select import Decision, LayerView, decide, layer_type, subgraph_zero_fraction, zero_fraction
 from .soc import SoC, resolve_soc
 
-Progress = Callable[[str], None]
 WEIGHT_KINDS = ("conv", "dwconv", "gconv", "linear")
 _CLAMP_ACTS = ("relu", "clip", "hardtanh", "clamp")
 
@@ -305,7 +304,8 @@ class MobileSimulator:
             output_level=output_level,
         )
 
-    def run(self, prep: Any, name: str) -> RunResult:
+    def run(self, prep: Any, name: str, progress: Progress | None = None) -> RunResult:
+        """Time every op of `prep`; `progress(name, done=, total=)` follows the ops."""
         plans, layout = self.plan(prep)
         soc = self.soc
         probe = MemoryModel(soc, self.threads)
@@ -319,7 +319,9 @@ class MobileSimulator:
         peak = soc.core.peak_macs_per_cycle
         rows: list[dict[str, Any]] = []
         clock = 0.0
-        for p in plans:
+        for i, p in enumerate(plans, 1):
+            if progress is not None:
+                progress(f"timing {name}", done=i, total=len(plans))
             op = p.op
             in_level = "DRAM" if p.reads_network_input else mm.tensor_level(p.in_bytes)
             out_level = mm.tensor_level(p.out_bytes)
@@ -436,8 +438,10 @@ def _fusable(node: dict) -> bool:
     return False
 
 
-def simulate_prepared(prep: Any, soc: SoC, spec: Any, name: str) -> RunResult:
-    return MobileSimulator(soc, spec).run(prep, name)
+def simulate_prepared(
+    prep: Any, soc: SoC, spec: Any, name: str, progress: Progress | None = None
+) -> RunResult:
+    return MobileSimulator(soc, spec).run(prep, name, progress)
 
 
 def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
@@ -448,15 +452,20 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
         raise SpecError(
             f"the mobile target simulates inference only (got task.mode: {wl.task.mode})", path="task.mode"
         )
-    say = progress or (lambda _msg: None)
+    say = progress or _silent
     soc = resolve_soc(wl.mobile)
     name = wl.resolved_name()
     prep = prepare(wl, progress=progress)
     say(f"simulating {name} on {soc.name} ({wl.mobile.threads} thread(s))")
-    result = simulate_prepared(prep, soc, wl.mobile, name)
+    result = simulate_prepared(prep, soc, wl.mobile, name, say)
+    # The same leading keys as the sat summary, so sweeps and reports can mix targets.
+    result.summary = {
+        "model": wl.model.name, "task": wl.task.mode, "batch_size": wl.task.batch_size,
+        "pattern": wl.sparsity.pattern, **result.summary,
+    }  # fmt: skip
     say("dense baseline")
     dense = prepare(wl, dense=True)
-    base = simulate_prepared(dense, soc, wl.mobile, f"{name} (dense)")
+    base = simulate_prepared(dense, soc, wl.mobile, f"{name} (dense)", say)
     result.baseline = base
     _compare(result, base)
     if ablate:

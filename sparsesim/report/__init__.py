@@ -1,0 +1,31 @@
+"""Reports of a run: summary.md and report.html beside ops.csv and summary.json (DESIGN.md contract 5).
+
+Reports only read a `RunResult` (the per-op table, the summary, the timeline, the dense baseline); they never
+recompute simulation quantities.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+REPORT_FILES = ("summary.md", "report.html")
+
+
+def write_reports(result: Any, folder: str | Path) -> list[Path]:
+    """Write summary.md and report.html into `folder` (which must exist).
+
+    `sparsesim run` calls this inside `io.atomic_dir`, so an error or Ctrl-C here leaves no output folder.
+    """
+    from .html import report_html
+    from .markdown import summary_markdown
+
+    folder = Path(folder)
+    md = folder / "summary.md"
+    md.write_text(summary_markdown(result), encoding="utf-8")
+    page = folder / "report.html"
+    page.write_text(report_html(result), encoding="utf-8")
+    return [md, page]
+
+
+__all__ = ["REPORT_FILES", "write_reports"]

@@ -271,7 +271,14 @@ class SatArch:
         d["supported_nm"] = [f"{n}:{m}" for n, m in self.supported_nm]
         d["dram_bandwidth_gbs"] = self.dram_channels * self.dram_bus_bits / 8 * self.dram_mts / 1000
         d["peak_dense_tflops"] = 2 * self.peak_macs_per_cycle * self.clock_mhz * 1e6 / 1e12
+        d["dsp"] = self.array_dsp
         return d
+
+    @property
+    def array_dsp(self) -> int:
+        """DSP48E2 slices of the PE array: one per multiplier, FP16 and INT8 alike (Yosys synth_xilinx of
+        rtl/pe.py's cell with P = 2: 2 DSP48E2, docs/pe_array.md). Sorter, vector, update lanes excluded."""
+        return self.rows * self.cols * self.multipliers_per_pe
 
     def table(self) -> list[dict[str, Any]]:
         """One row per parameter: name, value, unit, source (for docs and reports)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,8 +145,17 @@ class Machine:
     """Runs a Schedule: offline (engines in parallel, list scheduling by priority) or naive (one op at a
     time, in program order)."""
 
-    def __init__(self, schedule: Schedule, *, record_timeline: bool = False) -> None:
+    def __init__(
+        self,
+        schedule: Schedule,
+        *,
+        record_timeline: bool = False,
+        on_op_done: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """`on_op_done(done, total)` is called as each op completes (a progress bar's feed)."""
         self.s = schedule
+        self.on_op_done = on_op_done
+        self.n_done = 0
         arch = schedule.arch
         self.env = simpy.Environment()
         self.timeline: list[tuple[float, float, int]] | None = [] if record_timeline else None
@@ -204,6 +213,9 @@ class Machine:
 
     def _complete(self, name: str) -> None:
         self.done[name].succeed()
+        self.n_done += 1
+        if self.on_op_done is not None:
+            self.on_op_done(self.n_done, len(self.s.order))
         for f in self.fused_of.get(name, ()):
             self.times[f] = OpTimes(self.s.plans[f].engine, start=self.env.now, end=self.env.now)
             self._complete(f)

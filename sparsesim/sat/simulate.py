@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
+from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
 from .arch import SatArch, resolve
 from .engines import Machine, OpTimes
 from .schedule import Schedule, build_schedule
-
-Progress = Callable[[str], None]
 
 STALL_COLUMNS: dict[str, str] = {
     "stall_pipeline": "array pipeline fill/drain and weight-load bubbles (timing contract), incl. the drain "
@@ -66,12 +64,20 @@ class SimResult:
 
 # ------------------------------------------------------------------------------------------------ one run
 def simulate_ops(
-    ops: OpGraph, arch: SatArch, *, graph: Any = None, record_timeline: bool = False
+    ops: OpGraph,
+    arch: SatArch,
+    *,
+    graph: Any = None,
+    record_timeline: bool = False,
+    progress: Progress | None = None,
+    label: str = "simulating",
 ) -> SimResult:
-    """Schedule and simulate one OpGraph on `arch`. `graph` (the LayerGraph) gives raw tensor sizes."""
+    """Schedule and simulate one OpGraph on `arch`. `graph` (the LayerGraph) gives raw tensor sizes;
+    `progress(label, done=, total=)` follows the ops as they complete."""
     t0 = time.perf_counter()
     schedule = build_schedule(ops, arch, graph)
-    machine = Machine(schedule, record_timeline=record_timeline)
+    feed = None if progress is None else (lambda done, total: progress(label, done=done, total=total))
+    machine = Machine(schedule, record_timeline=record_timeline, on_op_done=feed)
     times = machine.run()
     rows = _op_rows(schedule, times, arch)
     summary = _summary(schedule, rows, arch)
@@ -280,19 +286,22 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn."""
     from ..pipeline import prepare
 
-    say = progress or (lambda _msg: None)
+    say = progress or _silent
     t_start = time.perf_counter()
     arch = resolve(wl.accelerator)
     _check_nm_supported(wl, arch)
     prepared = prepare(wl, progress=progress)
     front_end = time.perf_counter() - t_start
 
-    say(f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array")
-    sim = simulate_ops(prepared.ops, arch, graph=prepared.graph, record_timeline=True)
+    label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"
+    sim = simulate_ops(
+        prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label
+    )
     sparse = wl.sparsity.pattern != "dense"
     if sparse:
-        say("simulating the dense baseline")
-        base = simulate_ops(dense_opgraph(prepared), arch, graph=prepared.graph)
+        base = simulate_ops(
+            dense_opgraph(prepared), arch, graph=prepared.graph, progress=say, label="dense baseline"
+        )
     else:
         base = sim
     mode = wl.task.mode or "train"
@@ -319,8 +328,10 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
     if ablate:
         ablation, ablation_cycles = {}, {}
         for name in OPTIMISATIONS:
-            say(f"ablation: {name} off")
-            off = simulate_ops(prepared.ops, arch.with_optimisations(**{name: False}), graph=prepared.graph)
+            off = simulate_ops(
+                prepared.ops, arch.with_optimisations(**{name: False}), graph=prepared.graph,
+                progress=say, label=f"ablation: {name} off",
+            )
             ablation[name] = base.total_cycles / off.total_cycles
             ablation_cycles[name] = off.total_cycles
         summary["ablation"] = ablation

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -354,8 +354,13 @@ def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> L
     )
 
 
-def prune_layers(layers: Sequence[WeightLayer], spec: Any) -> PruneResult:
-    """Masks, densities and exact compressed sizes for every weight layer (see the module docstring)."""
+def prune_layers(
+    layers: Sequence[WeightLayer], spec: Any, *, progress: Callable[[int], None] | None = None
+) -> PruneResult:
+    """Masks, densities and exact compressed sizes for every weight layer (see the module docstring).
+
+    `progress(i)` is called after the i-th layer's masks (1-based).
+    """
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise ValueError("layer names must be unique")
@@ -385,5 +390,9 @@ def prune_layers(layers: Sequence[WeightLayer], spec: Any) -> PruneResult:
             for tname in d.layer.through:
                 weights[tname] = permute_out(weights[tname], perm)
 
-    pruned = [_prune_one(d, weights[d.layer.name], permutations.get(d.layer.name)) for d in decisions]
+    pruned = []
+    for i, d in enumerate(decisions, 1):
+        pruned.append(_prune_one(d, weights[d.layer.name], permutations.get(d.layer.name)))
+        if progress is not None:
+            progress(i)
     return PruneResult(layers=pruned, weights=weights)

@@ -49,6 +49,8 @@ def _cli_run(workload: str, out: Path) -> dict:
     for key in SUMMARY_KEYS:
         assert key in summary, key
     assert summary["target"] == "mobile" and summary["soc"] == "snapdragon855"
+    assert summary["model"] == "mobilenet_v1" and summary["task"] == "infer"
+    assert summary["pattern"] in ("block", "group", "unstructured")
     assert summary["speedup"] == pytest.approx(summary["dense_total_cycles"] / summary["total_cycles"])
     # the written tables satisfy the results contract
     for table, name in (("ops.csv", summary["name"]), ("baseline_ops.csv", "dense")):

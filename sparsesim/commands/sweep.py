@@ -1,0 +1,162 @@
+"""`sparsesim sweep SWEEP.yaml`: run every point of a design-space sweep on Dask (cached, resumable), then
+write sweep.csv and the Pareto plot. The sweep file format is in docs/sweeps.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+
+
+def register(add) -> None:
+    p = add("sweep", sweep_command, "run a design-space sweep (points on Dask, cached by spec hash)")
+    p.add_argument("file", help="sweep file: base workload + axes (docs/sweeps.md)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="start a local Dask cluster of N worker processes (default: min(points, CPUs)); "
+        "0 runs the points in this process without Dask",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="use an existing Dask cluster (tcp://host:8786)"
+    )
+    p.add_argument("--output", "-o", metavar="DIR", help="output folder (default: the sweep's output)")
+    p.add_argument("--fresh", action="store_true", help="ignore cached points and run every point again")
+    p.add_argument(
+        "--dry-run", action="store_true", help="list the points and whether each is cached; run none"
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def sweep_command(args: argparse.Namespace, con: Any) -> int:
+    from ..sweep import SweepInterrupted, load_sweep, read_point, run_sweep
+
+    if args.workers is not None and args.workers < 0:
+        raise SpecError(f"--workers: must be >= 0 (got {args.workers})")
+    sweep = load_sweep(args.file)
+    if args.output:
+        sweep.output = Path(args.output)
+    if args.dry_run:
+        points = sweep.points()
+        rows = []
+        for p in points:
+            cached = p.key is not None and read_point(sweep.points_dir, p.key) is not None
+            status = "invalid" if p.key is None else ("cached" if cached else "to run")
+            rows.append({"point": p.index, "hash": p.key, "status": status, **p.values, "error": p.error})
+        if args.format == "json":
+            print(
+                json.dumps(
+                    {"sweep": sweep.name, "output": str(sweep.output), "points": rows}, indent=2, default=str
+                )
+            )
+        else:
+            from ..cli import _table
+
+            cols = ["point", "hash", "status", *(c for a in sweep.axes for c in a.paths)]
+            print(_table(rows, cols))
+        return 0
+    try:
+        outcome = run_sweep(
+            sweep, workers=args.workers, scheduler=args.scheduler, fresh=args.fresh, progress=con.progress
+        )
+    except SweepInterrupted as exc:
+        _close(con)
+        print(
+            f"interrupted: {exc.cached} of {exc.total} points cached in {exc.points_dir}; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    _close(con)
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
+    failed = [r for r in outcome.records.values() if r.get("status") == "error"]
+    crashed = {i: r for i, r in outcome.records.items() if r.get("status") == "crash"}
+    if args.format == "json":
+        print(json.dumps(_json_summary(outcome), indent=2, default=str))
+    else:
+        sys.stdout.write(_text_summary(outcome))
+    if crashed:
+        i, rec = next(iter(crashed.items()))
+        if getattr(args, "debug", False):
+            print(rec.get("traceback", ""), file=sys.stderr)
+        point = next(p for p in outcome.points if p.index == i)
+        from ..sweep import describe
+
+        raise RuntimeError(
+            f"{len(crashed)} point(s) crashed, e.g. point {i} ({describe(point.values)}): "
+            f"{rec.get('error')}; they are not cached, a rerun retries them"
+        )
+    if failed and not sweep.skip_invalid:
+        i = next(i for i, r in outcome.records.items() if r.get("status") == "error")
+        point = next(p for p in outcome.points if p.index == i)
+        from ..sweep import describe
+
+        raise SpecError(
+            f"{len(failed)} point(s) failed, e.g. point {i} ({describe(point.values)}): "
+            f"{outcome.records[i].get('error')} (set skip_invalid: true to accept such points)"
+        )
+    if any(n.startswith("pareto:") for n in outcome.notes):
+        return 2
+    return 0
+
+
+def _close(con: Any) -> None:
+    close = getattr(con, "close", None)
+    if close:
+        close()
+
+
+def _json_summary(outcome: Any) -> dict[str, Any]:
+    s = outcome.sweep
+    return {
+        "sweep": s.name,
+        "points": len(outcome.points),
+        "ran": outcome.ran,
+        "cached": outcome.cached,
+        "failed": sum(1 for r in outcome.records.values() if r.get("status") != "ok"),
+        "skipped": sum(1 for p in outcome.points if p.key is None),
+        "workers": outcome.workers,
+        "wall_seconds": outcome.wall_seconds,
+        "pareto": {"x": outcome.pareto_axes[0], "y": outcome.pareto_axes[1], "front": outcome.front},
+        "output_dir": str(s.output),
+        "files": [str(f) for f in outcome.files],
+    }
+
+
+def _text_summary(outcome: Any) -> str:
+    from ..cli import _table
+
+    s = outcome.sweep
+    n_failed = sum(1 for r in outcome.records.values() if r.get("status") != "ok")
+    n_skipped = sum(1 for p in outcome.points if p.key is None)
+    where = f" on {outcome.workers} worker(s)" if outcome.ran else ""
+    lines = [
+        f"{s.name}: {len(outcome.points)} points ({outcome.ran} run, {outcome.cached} cached, "
+        f"{n_failed} failed, {n_skipped} skipped) in {outcome.wall_seconds:.1f} s{where}"
+    ]
+    x, y = outcome.pareto_axes
+    if outcome.front:
+        t = outcome.table.set_index("point")
+        axis_cols = [c for a in s.axes for c in a.paths]
+        cols = ["point", *axis_cols, x, y] + (["speedup"] if "speedup" in t.columns else [])
+        rows = [{"point": i, **{c: _plain(t.at[i, c]) for c in cols[1:]}} for i in outcome.front]
+        lines.append(f"Pareto front ({y} vs {x}), {len(outcome.front)} point(s):")
+        lines += ["  " + line for line in _table(rows, list(dict.fromkeys(cols))).splitlines()]
+    names = ", ".join(f.name for f in outcome.files)
+    lines.append(f"outputs in {s.output}: {names}, points/ (the cache)")
+    return "\n".join(lines) + "\n"
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item") and not isinstance(v, str):
+        v = v.item()
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return v
