@@ -21,7 +21,9 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -478,7 +480,7 @@ def _run_on_dask(
     exception propagates; finished points are already in the cache.
     """
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster, wait
     except ImportError:
         raise ToolError(
             "sweeps run on Dask, which is not installed: pip install 'sparsesim[sweep]' "
@@ -504,6 +506,7 @@ def _run_on_dask(
         )
         client = Client(cluster)
     futures: list[Any] = []
+    interrupted, restore_sigint = _watch_sigint()
     try:
         n_workers = len(client.nthreads()) or (workers or 1)
         for p in todo:
@@ -512,29 +515,50 @@ def _run_on_dask(
             key = f"sparsesim-point-{p.key}"  # one task per spec, also across clients of a shared cluster
             futures.append(client.submit(run_point, spec, base_dir, p.key, points_dir, run_id, key=key))
         point_of = {f.key: p for f, p in zip(futures, todo)}
-        for fut in as_completed(futures):
-            p = point_of[fut.key]
+        pending = set(futures)
+        while pending:
+            # Checked between waits: distributed may swallow a KeyboardInterrupt raised inside its own code.
+            if interrupted.is_set():
+                raise KeyboardInterrupt
             try:
-                record = fut.result()
-            except Exception as exc:
-                record = _crash(p, exc)
-            on_done(p, record)
+                finished, pending = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                continue
+            for fut in finished:
+                p = point_of[fut.key]
+                try:
+                    record = fut.result()
+                except Exception as exc:
+                    record = _crash(p, exc)
+                on_done(p, record)
         return n_workers
     except BaseException:
         with contextlib.suppress(Exception):
             client.cancel(futures, force=True)
         raise
     finally:
+        restore_sigint()
         _quietly_close(client, cluster)
+
+
+def _watch_sigint() -> tuple[threading.Event, Callable[[], None]]:
+    """Record Ctrl-C in an Event (and still raise KeyboardInterrupt at once); returns it and a restorer."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return interrupted, lambda: None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    return interrupted, lambda: signal.signal(signal.SIGINT, previous)
 
 
 def dask_setup(worker: Any) -> None:
     """Preload hook of the local cluster's workers: ignore SIGINT. A Ctrl-C at the terminal reaches the whole
     process group; this process then cancels the tasks and closes the cluster, and the workers must not die
     first with tracebacks of their own."""
-    import signal
-    import threading
-
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cocotb
 from rtl_amsim import run_array
 from rtl_plan import Scoreboard, array_plan, split_tiles
+from rtl_runner import run_cocotb
 from sparsesim.rtl.array import SparseArray
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.export import array_verilog

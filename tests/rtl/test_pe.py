@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cocotb
+from rtl_runner import run_cocotb
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.export import pe_verilog
 from sparsesim.rtl.toolchain import build_root

@@ -79,7 +79,7 @@ def test_tie_rule_examples():
 def test_sorter_cocotb_icarus(fmt):
     from pathlib import Path
 
-    from conftest import run_cocotb
+    from rtl_runner import run_cocotb
     from sparsesim.rtl.export import sorter_verilog
     from sparsesim.rtl.toolchain import build_root
 
