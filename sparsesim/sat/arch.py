@@ -8,16 +8,19 @@ Source tags follow notes/sat.md: [C] confirmed from the paper's abstract/notes, 
 knowledge, "our RTL" (rtl/, the pipeline depths the timing contract is measured against), "our choice" with
 the reason. Nothing here is fitted to a published result.
 
-Resource budget behind the vcu1525 preset (our estimate; the FPGA-build engineer checks it with Yosys):
-- FP16 multiplier: one DSP48E2 (the 11x11-bit significand product fits its 27x18 multiplier; the product of
-  two FP16 values is exact in FP32, so no rounding logic) + ~50 LUTs for sign, exponent add and specials.
-- FP32 adder (4 stages, round-to-nearest-even, no subnormals: docs/pe_array.md): ~400 LUTs in fabric,
-  the order of magnitude of Xilinx's Floating-Point Operator (PG060) in its no-DSP configuration [K].
-- PE with P = 2: 2 DSP + 2 FP32 adders (tree + accumulate/partial sum) + two 8:1 x 16-bit muxes + weight
-  banks, activation and accumulator registers: ~1,000 LUTs.
-- 16 x 32 = 512 PEs: 1,024 DSP48E2 of 6,840 (15 %) and ~0.51 M LUTs of 1.18 M (43 %). A 32 x 32 array would
-  need ~86 % of the LUTs before the SORE, the vector/weight-update lanes, four DDR4 controllers and the
-  interconnect, too full to close timing across the XCVU9P's three SLRs; 16 x 32 leaves that headroom.
+Resource budget behind the vcu1525 preset, first estimated, then measured with Yosys (`sparsesim fpga build`,
+synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
+- first estimate: a PE with P = 2 = 2 DSP48E2 (one per FP16 multiplier: the 11x11-bit significand product
+  fits the 27x18 multiplier) + ~1,000 LUTs (~50 per multiplier's sign/exponent logic, ~400 per 4-stage FP32
+  adder in fabric, muxes, registers), so 512 PEs = 15 % DSP, ~43 % LUT.
+- measured: one PE cell of rtl/pe.py (FP16, P = 2, MMAX = 8) is 2 DSP48E2, 1,864 LUTs and 865 FFs; the
+  fabric FP32 adders and the 8:1 index muxes cost about twice the first estimate. The 16 x 32 board core
+  (array, buffers, UART, controller) is 1,024 DSP48E2 (15 %), ~0.99 M LUTs (83 %), ~0.46 M FFs (20 %),
+  239 URAM (25 %): it fits, but not with the headroom the SORE, the vector/weight-update lanes, four DDR4
+  controllers and the interconnect of a whole SAT would need. A design meant for the card would move the
+  FP32 adders into DSP slices (Xilinx's Floating-Point Operator, PG060, offers DSP-based adders; the device
+  has 6,840 DSP48E2, of which the array uses 15 %) or use a 16 x 16 array. The preset keeps 16 x 32 as the
+  simulated design point: what it models is the PE count and the data paths, not this RTL's LUT cost.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ VCU1525: dict[str, PresetValue] = {
     "rows": PresetValue(
         16,
         "PEs",
-        "our choice: fits the XCVU9P with headroom (module docstring: 512 PEs = 15 % DSP, ~43 % LUT); "
+        "our choice: the 512 PEs fit the XCVU9P (Yosys estimate of the board core: 15 % DSP, "
+        "83 % LUT; module docstring); "
         "16 rows keep the WS fill/drain (rows x add latency) short and k_t = 16 x 8 = 128 covers 2:8 "
         "layers with 64 input channels in one tile",
     ),
