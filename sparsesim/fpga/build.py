@@ -135,7 +135,9 @@ def estimate_markdown(result: BuildResult) -> str:
             )
     lines += [
         "",
-        "Buffers (each word one stream beat of the array; URAM288 is 72 bits x 4096):",
+        "Buffers (each word one stream beat of the array; URAM288 is 72 bits x 4096). The tile count is the "
+        "pre-check's (ceil(word / 72) x ceil(depth / 4096) per buffer), an upper bound of Yosys's mapping, "
+        "which may drop bits it finds unused:",
         "",
         "| buffer | accelerator field | word bits | depth | KiB | URAM288 tiles |",
         "|---|---|---:|---:|---:|---:|",
