@@ -181,6 +181,32 @@ class ArrayConfig:
             arr[e, : len(g)] = g
         return int.from_bytes(arr.tobytes(), "little")
 
+    def unpack_weights(self, word: int) -> tuple[list[list[int]], list[list[int]]]:
+        """Inverse of pack_weights: values[e][lane] and indices[e][lane] for every e < lanes."""
+        w, ib, p = self.operand_bits, self.idx_bits, self.multipliers
+        lane_bits = w + ib
+        values = [[(word >> ((e * p + lane) * lane_bits)) & ((1 << w) - 1) for lane in range(p)]
+                  for e in range(self.lanes)]
+        indices = [[(word >> ((e * p + lane) * lane_bits + w)) & ((1 << ib) - 1) for lane in range(p)]
+                   for e in range(self.lanes)]
+        return values, indices  # fmt: skip
+
+    def unpack_acts(self, word: int):
+        """Inverse of pack_acts: groups[e, i] operand bit patterns, a [lanes, MMAX] numpy array."""
+        import numpy as np
+
+        w = self.operand_bits
+        dtype = np.uint16 if w == 16 else np.uint8
+        raw = word.to_bytes(self.lanes * self.max_m * w // 8, "little")
+        return np.frombuffer(raw, dtype=dtype).reshape(self.lanes, self.max_m)
+
+    def pack_result(self, data_bits, last: bool = False) -> int:
+        """Inverse of unpack_result: column c's 32-bit pattern at bit 32 c, then the last flag."""
+        word = int(last) << (32 * self.cols)
+        for c, v in enumerate(data_bits):
+            word |= (int(v) & 0xFFFFFFFF) << (32 * c)
+        return word
+
     def unpack_result(self, word: int) -> tuple[list[int], bool]:
         data_bits = [(word >> (32 * c)) & 0xFFFFFFFF for c in range(self.cols)]
         return data_bits, bool((word >> (32 * self.cols)) & 1)

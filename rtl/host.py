@@ -109,35 +109,40 @@ def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
     return TileStreams(mode, shape, cmd, weights, acts, beats, a, b)
 
 
+def beat_cells(cfg: ArrayConfig, mode: Mode, beat: int) -> list[tuple[int, int]]:
+    """(row, column) of C carried by data word c of result beat `beat`, for c < cols: WS beat j is column j
+    of C (word c = PE column c = row c of C); OS delivers the PE rows bottom first, each in `slots` beats of
+    interleaved columns."""
+    if mode.dataflow == "ws":
+        return [(c, beat) for c in range(cfg.cols)]
+    slots = mode.slots(cfg.timing_params())
+    row, slot = cfg.rows - 1 - beat // slots, beat % slots
+    return [(row, c * slots + slot) for c in range(cfg.cols)]
+
+
 def decode_results(cfg: ArrayConfig, tile: TileStreams, beats: list[int]) -> np.ndarray:
     """Result beats (payload words) of one tile -> C as uint32 bit patterns [m, n]."""
     if len(beats) != tile.result_beats:
         raise ValueError(f"tile expects {tile.result_beats} result beats, got {len(beats)}")
     m_t, n_t = tile.shape.m, tile.shape.n
     out = np.zeros((m_t, n_t), dtype=np.uint32)
-    if tile.mode.dataflow == "ws":
-        for j, word in enumerate(beats):
-            data, _ = cfg.unpack_result(word)
-            for c in range(m_t):
-                out[c, j] = data[c]
-    else:
-        slots = tile.mode.slots(cfg.timing_params())
-        for d, word in enumerate(beats):
-            data, _ = cfg.unpack_result(word)
-            row, slot = cfg.rows - 1 - d // slots, d % slots
-            if row >= m_t:
-                continue
-            for c in range(cfg.cols):
-                col = c * slots + slot
-                if col < n_t:
-                    out[row, col] = data[c]
+    for d, word in enumerate(beats):
+        data, _ = cfg.unpack_result(word)
+        for value, (row, col) in zip(data, beat_cells(cfg, tile.mode, d)):
+            if row < m_t and col < n_t:
+                out[row, col] = value
     return out
 
 
-def expected_bits(cfg: ArrayConfig, tile: TileStreams) -> np.ndarray:
-    """numerics.gemm of the tile (one WS fold / one OS accumulation) as uint32 bit patterns."""
-    want = numerics.gemm(tile.a, tile.b, dataflow=tile.mode.dataflow, multipliers=cfg.multipliers,
-                         rows=cfg.rows, precision=cfg.precision)
+def gemm_bits(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> np.ndarray:
+    """numerics.gemm of one tile (one WS fold / one OS accumulation) as uint32 bit patterns."""
+    want = numerics.gemm(a, b, dataflow=mode.dataflow, multipliers=cfg.multipliers, rows=cfg.rows,
+                         precision=cfg.precision)  # fmt: skip
     if cfg.precision == "fp16":
         return numerics.fp32_bits(want)
     return (np.asarray(want, dtype=np.int64) & 0xFFFFFFFF).astype(np.uint32)
+
+
+def expected_bits(cfg: ArrayConfig, tile: TileStreams) -> np.ndarray:
+    """numerics.gemm of the tile as uint32 bit patterns."""
+    return gemm_bits(cfg, tile.mode, tile.a, tile.b)

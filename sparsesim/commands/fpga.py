@@ -10,11 +10,12 @@ import sys
 from typing import Any
 
 from ..errors import SparsesimError
+from . import group_help
 
 
 def register(add) -> None:
     p = add(
-        "fpga", _fpga_help, "FPGA build for the VCU1525 card (Vivado tree, Yosys estimate) and its host link"
+        "fpga", group_help, "FPGA build for the VCU1525 card (Vivado tree, Yosys estimate) and its host link"
     )
     sub = p.add_subparsers(dest="fpga_action", metavar="ACTION")
     b = sub.add_parser(
@@ -50,11 +51,6 @@ def register(add) -> None:
     i.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     i.set_defaults(fn=info_command, parser=i)
     p.set_defaults(parser=p)
-
-
-def _fpga_help(args: argparse.Namespace, con: Any) -> int:
-    args.parser.print_help()
-    return 2
 
 
 def _summary(result) -> dict[str, Any]:

@@ -12,10 +12,11 @@ from typing import Any
 
 from ..errors import SparsesimError
 from ..io import atomic_dir
+from . import group_help
 
 
 def register(add) -> None:
-    p = add("rtl", _rtl_help, "the accelerator's Amaranth RTL (export Verilog)")
+    p = add("rtl", group_help, "the accelerator's Amaranth RTL (export Verilog)")
     sub = p.add_subparsers(dest="rtl_action", metavar="ACTION")
     e = sub.add_parser("export", help="write the accelerator section's array as Verilog",
                        description="Write the workload's PE array (sparse_array.v), one sparse-weight "
@@ -27,11 +28,6 @@ def register(add) -> None:
     e.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     e.set_defaults(fn=export_command, parser=e)
     p.set_defaults(parser=p)
-
-
-def _rtl_help(args: argparse.Namespace, con: Any) -> int:
-    args.parser.print_help()
-    return 2
 
 
 def array_config(acc: Any) -> tuple[Any, dict[str, str], int]:

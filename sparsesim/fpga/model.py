@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from sparsesim.rtl.host import beat_cells, gemm_bits
 from sparsesim.sat import numerics, timing
 from sparsesim.sat.timing import Mode, TileShape
 
@@ -146,28 +147,6 @@ def _operands(cfg, bits: np.ndarray) -> np.ndarray:
     return bits.astype(np.uint8).view(np.int8)
 
 
-def _unpack_weights(cfg, word: int) -> tuple[np.ndarray, np.ndarray]:
-    """values[entry, lane] (bit patterns) and indices[entry, lane] of a weights beat (see pack_weights)."""
-    w, ib, p = cfg.operand_bits, cfg.idx_bits, cfg.multipliers
-    vals = np.zeros((cfg.lanes, p), dtype=np.int64)
-    idx = np.zeros((cfg.lanes, p), dtype=np.int64)
-    for e in range(cfg.lanes):
-        for lane in range(p):
-            off = (e * p + lane) * (w + ib)
-            vals[e, lane] = (word >> off) & ((1 << w) - 1)
-            idx[e, lane] = (word >> (off + w)) & ((1 << ib) - 1)
-    return vals, idx
-
-
-def _unpack_acts(cfg, word: int) -> np.ndarray:
-    """groups[entry, i] bit patterns of an activations beat (inverse of pack_acts)."""
-    w = cfg.operand_bits
-    n = cfg.lanes * cfg.max_m
-    return np.array([(word >> (w * i)) & ((1 << w) - 1) for i in range(n)], dtype=np.int64).reshape(
-        cfg.lanes, cfg.max_m
-    )
-
-
 def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
     """(Mode, A as numerics takes it, B) of a RUN over the stored words. A has all the array's rows (WS: one
     per PE column, OS: one per PE row); those beyond the tile's m hold the zero padding the host wrote."""
@@ -185,8 +164,8 @@ def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
     e = mode.elements_per_cycle(p)
     k = rp.k
     steps = -(-k // e)
-    wv = [_unpack_weights(cfg, w) for w in wwords]
-    groups = [_unpack_acts(cfg, w) for w in awords]
+    wv = [np.array(cfg.unpack_weights(w), dtype=np.int64) for w in wwords]
+    groups = [cfg.unpack_acts(w).astype(np.int64) for w in awords]
     a_rows = cfg.cols if not os_ else cfg.rows
     # lanes[row, step] <- WS: weights word `step`, entry `row`; OS: weights word `step`, entry `row`
     vals = np.zeros((a_rows, steps, cfg.multipliers), dtype=np.int64)
@@ -217,24 +196,14 @@ def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
 
 
 def result_beats(cfg, mode: Mode, a, b) -> list[int]:
-    """The result words (data only) in the order the array delivers them."""
-    c = numerics.gemm(
-        a, b, dataflow=mode.dataflow, multipliers=cfg.multipliers, rows=cfg.rows, precision=cfg.precision
-    )
-    bits = numerics.fp32_bits(c) if cfg.precision == "fp16" else (np.asarray(c, dtype=np.int64) & 0xFFFFFFFF)
-    bits = np.asarray(bits, dtype=np.int64)
-
-    def word(values) -> int:
-        return sum(int(v) << (32 * i) for i, v in enumerate(values))
-
-    if mode.dataflow == "ws":
-        return [word(bits[:, j]) for j in range(bits.shape[1])]
-    slots = mode.slots(cfg.timing_params())
-    out = []
-    for d in range(cfg.rows * slots):
-        row, slot = cfg.rows - 1 - d // slots, d % slots
-        out.append(word(bits[row, [col * slots + slot for col in range(cfg.cols)]]))
-    return out
+    """The result words (data only) in the order the array delivers them (rtl.host.beat_cells)."""
+    bits = gemm_bits(cfg, mode, a, b)
+    rows, cols = bits.shape
+    n_beats = cols if mode.dataflow == "ws" else cfg.rows * mode.slots(cfg.timing_params())
+    return [
+        cfg.pack_result([bits[r, c] if r < rows and c < cols else 0 for r, c in beat_cells(cfg, mode, d)])
+        for d in range(n_beats)
+    ]
 
 
 class SimulatedPort:
