@@ -391,7 +391,7 @@ def _extensions() -> list[Callable[[Callable[..., argparse.ArgumentParser]], Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; every outcome maps to an exit code of EXIT_CODES (never a traceback for user errors)."""
+    """Run one command; every outcome maps to an exit code of EXIT_CODES (no traceback for user errors)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

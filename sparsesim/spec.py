@@ -108,7 +108,8 @@ def _plain_json(value: Any, where: str, depth: int = 0) -> Any:
             if not isinstance(k, str):
                 raise ValueError(f"{where}: keys must be strings (got {k!r})")
         return {k: _plain_json(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
-    raise ValueError(f"{where}: must be a number, string, boolean, list or mapping (got {type(value).__name__})")
+    kind = type(value).__name__
+    raise ValueError(f"{where}: must be a number, string, boolean, list or mapping (got {kind})")
 
 
 class _Section(BaseModel):
@@ -386,7 +387,9 @@ class AcceleratorSpec(_Section):
     add_latency_cycles: int | None = Field(None, ge=1, le=32, description="FP adder pipeline depth.")
     act_buffer_kib: int | None = Field(None, ge=1, le=KIB_MAX, description="Activation buffer, KiB.")
     weight_buffer_kib: int | None = Field(None, ge=1, le=KIB_MAX, description="Weight + index buffer, KiB.")
-    out_buffer_kib: int | None = Field(None, ge=1, le=KIB_MAX, description="Output / partial-sum buffer, KiB.")
+    out_buffer_kib: int | None = Field(
+        None, ge=1, le=KIB_MAX, description="Output / partial-sum buffer, KiB."
+    )
     grad_buffer_kib: int | None = Field(None, ge=1, le=KIB_MAX, description="Gradient buffer, KiB.")
     dram_channels: int | None = Field(None, ge=1, le=16, description="DDR4 channels used.")
     dram_mts: int | None = Field(None, ge=100, le=12_800, description="DDR4 data rate, MT/s.")
@@ -508,7 +511,8 @@ class Workload(_Section):
     name: str | None = Field(
         None,
         description="Run name (default: the file's stem): a plain file name (the report folder "
-        f"reports/<name>), no '/', no leading '.', no control characters, at most {MAX_NAME_CHARS} characters.",
+        "reports/<name>), no '/', no leading '.', no control characters, "
+        f"at most {MAX_NAME_CHARS} characters.",
     )
     model: ModelSpec
     task: TaskSpec = Field(default_factory=TaskSpec)
@@ -732,8 +736,8 @@ def _check_tree(root: yaml.Node) -> None:
                 total += size(item, f"{path}[{i}]")
         if total > MAX_YAML_NODES:
             raise ValueError(
-                f": more than {MAX_YAML_NODES:,} values once aliases are expanded (at '{path or '(top level)'}'); "
-                "remove the aliases (*name)"
+                f": more than {MAX_YAML_NODES:,} values once aliases are expanded "
+                f"(at '{path or '(top level)'}'); remove the aliases (*name)"
             )
         sizes[id(node)] = total
         return total
@@ -857,9 +861,9 @@ def reference_markdown() -> str:
         ("output", OutputSpec),
     ]
     lines: list[str] = [
-        "Integers and booleans are strict (`true` is not 1, `\"32\"` is not 32), numbers finite; a file is at "
-        f"most {MAX_FILE_BYTES // 1024} KiB, nests at most {MAX_YAML_DEPTH} levels, holds no duplicate keys and "
-        f"at most {MAX_YAML_NODES:,} values after YAML aliases are expanded.",
+        "Integers and booleans are strict (`true` is not 1, `\"32\"` is not 32), numbers finite; a file "
+        f"is at most {MAX_FILE_BYTES // 1024} KiB, nests at most {MAX_YAML_DEPTH} levels, holds no "
+        f"duplicate keys and at most {MAX_YAML_NODES:,} values after YAML aliases are expanded.",
         "",
     ]
     for title, model in sections:

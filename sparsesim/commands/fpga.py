@@ -140,10 +140,10 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
 
 
 def info_command(args: argparse.Namespace, con: Any) -> int:
+    import termios
+
     from ..fpga.driver import Board, SerialPort
     from ..fpga.protocol import ProtocolError
-
-    import termios
 
     if args.baud <= 0:
         raise SparsesimError(f"--baud: must be a positive rate in baud, e.g. 921600 (got {args.baud})")
