@@ -69,7 +69,7 @@ SUMMARY_COLUMNS: dict[str, frozenset[str]] = {
         "ablation_baseline array_bound_cycles array_bound_speedup batch_size clock_mhz "
         "dense_equivalent_tflops dense_latency_ms dense_simulation_wall_seconds dense_total_cycles "
         "dram_bandwidth_gbs dram_bytes effective_tflops front_end_wall_seconds ideal_speedup "
-        "ideal_speedup_formula latency_ms macs model nm note pattern seconds_simulated "
+        "ideal_speedup_formula latency_ms macs model nm nm_formula_speedup note pattern seconds_simulated "
         "simulation_wall_seconds speedup task total_cycles useful_macs utilisation wall_seconds".split()
     ),
     "mobile": frozenset(
@@ -268,7 +268,9 @@ def precheck(wl: Workload) -> None:
     if wl.target != "sat":
         return
     from .sat.arch import resolve
+    from .sat.simulate import check_patterns_supported
 
+    check_patterns_supported(wl)
     arch = resolve(wl.accelerator)
     sp = wl.sparsity
     if sp.pattern in ("nm", "bdwp") and sp.n is not None and sp.m is not None and sp.n < sp.m:
