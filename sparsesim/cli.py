@@ -337,8 +337,15 @@ def cmd_graph(args: argparse.Namespace, con: Console) -> int:
 Command = Callable[[argparse.Namespace, Console], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the error contract: a usage error is one `error:` line (and exit code 2)."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sparsesim",
         description="Sparse DNN training/inference co-design: one workload.yaml -> pruned graph, "
         "simulation, RTL, FPGA.",

@@ -66,10 +66,11 @@ def check_output_dir(target: str | Path, option: str = "--output") -> Path:
         base = _nearest_existing(target.parent if not os.path.lexists(target) else target)
         if not base.is_dir():
             raise SparsesimError(f"{option} {target}: {base} is a file, not a folder; pick another path")
-        if not os.access(base, os.W_OK | os.X_OK):
-            raise SparsesimError(f"{option} {target}: cannot write in {base} (permission denied)")
+        # Probe rather than os.access: root, ACLs and read-only mounts make access() answer wrongly.
+        os.rmdir(tempfile.mkdtemp(prefix=".sparsesim-probe-", dir=base))
     except OSError as err:
-        raise SparsesimError(f"{option} {target}: {err.strerror or err}") from None
+        where = f" (in {err.filename})" if err.filename else ""
+        raise SparsesimError(f"{option} {target}: cannot write there: {err.strerror or err}{where}") from None
     return target
 
 

@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -701,6 +702,14 @@ class _BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+# YAML 1.1 (PyYAML) reads `1e9` as a string; YAML 1.2 and every user read it as a number.
+_BoundedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def _yaml_key(node: yaml.Node) -> str:
