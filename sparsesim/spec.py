@@ -757,9 +757,10 @@ def _check_tree(root: yaml.Node) -> None:
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text safely: duplicate keys rejected, depth and alias expansion bounded. Every failure is a
     one-line SpecError starting with `source` (the file name)."""
-    loader = _BoundedLoader(text)
+    loader = None
     try:
         try:
+            loader = _BoundedLoader(text)  # the reader rejects control characters here already
             root = loader.get_single_node()
             if root is None:
                 return None
@@ -775,7 +776,8 @@ def parse_yaml(text: str, source: str) -> Any:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise SpecError(f"{source}{where}: invalid YAML: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: str | Path, what: str = "workload") -> Any:
