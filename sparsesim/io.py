@@ -81,7 +81,8 @@ def check_replaceable(target: str | Path, option: str = "--output") -> None:
         return
     if not target.is_dir():
         raise SparsesimError(f"{option} {target}: exists and is not a folder; pick another path")
-    if any(p.name != MARKER for p in target.iterdir()) and not (target / MARKER).exists():
+    names = os.listdir(target)  # one listing: consistent even while other writers rename folders here
+    if any(n != MARKER for n in names) and MARKER not in names:
         raise SparsesimError(
             f"{option} {target}: folder exists and was not written by sparsesim; pick a new or empty folder"
         )
