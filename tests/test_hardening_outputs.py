@@ -218,3 +218,32 @@ def test_a_sweep_claims_its_folder_with_the_marker(tmp_path, monkeypatch, capsys
     os.remove(tmp_path / "out" / MARKER)
     assert cli.main(["sweep", "s.yaml", "--workers", "0"]) == 2
     assert "was not written by sparsesim" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("race", ["output-appears", "output-vanishes"])
+def test_a_rename_landing_between_ours_is_retried(tmp_path, monkeypatch, race):
+    """Deterministic version of the race above: another writer's rename lands between our two renames."""
+    import sparsesim.io as sio
+
+    target = tmp_path / "out"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+    real_replace = os.replace
+    raced = []
+
+    def racing_replace(src, dst):
+        src, dst = Path(src), Path(dst)
+        if not raced and race == "output-appears" and dst == target and ".tmp-" in src.name:
+            raced.append(1)
+            with atomic_dir(target) as other:  # a concurrent writer finishes first
+                (other / "a.txt").write_text("other")
+        if not raced and race == "output-vanishes" and src == target:
+            raced.append(1)
+            real_replace(target, tmp_path / "moved-away")  # a concurrent writer moved it aside
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(sio.os, "replace", racing_replace)
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("ours")
+    assert raced and (target / "a.txt").read_text() == "ours"
+    assert [n for n in _siblings(target) if n != "moved-away"] == []
