@@ -85,7 +85,7 @@ def main() -> int:
     import sparsesim
 
     print(f"sparsesim from {Path(sparsesim.__file__).parent}", flush=True)
-    heavy_modules = ("torch", "sparsesim.models", "sparsesim.pipeline", "sparsesim.sweep", "sparsesim.sat.simulate")
+    heavy_modules = ("torch", "sparsesim.models", "sparsesim.pipeline", "sparsesim.sweep")
     for heavy in heavy_modules:
         with contextlib.suppress(ImportError):  # once here, not in every forked child
             __import__(heavy)
