@@ -657,6 +657,8 @@ def check_scheduler_address(address: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise SpecError(f"--scheduler {address!r}: {exc}; {hint}") from None
+    if parts.scheme == "inproc":  # a cluster in this very process (distributed's in-process transport)
+        return full
     if parts.scheme not in _SCHEDULER_SCHEMES:
         schemes = ", ".join(_SCHEDULER_SCHEMES)
         raise SpecError(f"--scheduler {address!r}: unknown scheme '{parts.scheme}' ({schemes}); {hint}")
@@ -672,6 +674,8 @@ def _probe_scheduler(address: str, timeout_s: float = 5.0) -> None:
     from urllib.parse import urlsplit
 
     parts = urlsplit(address)
+    if parts.scheme == "inproc":
+        return
     try:
         with socket.create_connection((parts.hostname, parts.port), timeout=timeout_s):
             pass
