@@ -1,12 +1,14 @@
 """The `sparsesim` command. Thin: parses arguments, calls the library, prints, exits.
 
-Exit codes: 0 success; 2 bad input (a one-line `error:` message naming the field and the fix); 3 a missing or
-failing external tool; 1 an internal error (a bug: the message says how to get the traceback); 130 Ctrl-C.
+Exit codes (`EXIT_CODES`, README "Exit codes"): 0 success; 2 bad input or a file-system error (a one-line
+`error:` message naming the field or path and the fix); 3 a missing or failing external tool; 1 an internal
+error (a bug: the message says how to get the traceback); 130 Ctrl-C. `main` enforces this for every command.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -18,6 +20,40 @@ from typing import Any
 
 from . import __version__
 from .errors import SparsesimError
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "internal error: a bug in sparsesim (`sparsesim --debug ...` shows the traceback)",
+    2: "bad input: the workload or sweep file, a command-line argument, or a file-system problem with a path "
+    "(missing, permission denied, name too long, not a folder, no space ...); nothing was written",
+    3: "an external tool (Yosys, Vivado, Icarus, Verilator, Dask) is missing or failed",
+    130: "interrupted (Ctrl-C); nothing half-written is left",
+}
+# What to do about the common file-system errors (the OS message says what happened).
+_OS_HINTS = {
+    errno.EACCES: "check its permissions or choose another path",
+    errno.EPERM: "check its permissions or choose another path",
+    errno.ENAMETOOLONG: "shorten the path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EISDIR: "it is a folder; give a file",
+    errno.EBUSY: "it is in use; choose another path",
+    errno.ENOSPC: "free some space or choose another folder",
+    errno.EROFS: "choose a writable folder",
+    errno.ENOENT: "check the path",
+    errno.EEXIST: "choose another path",
+    errno.ENXIO: "check the path",
+    errno.ENODEV: "check the path",
+}
+
+
+def os_error_line(err: OSError) -> str:
+    """One line for a file-system error: the path, what the OS said, and what to do."""
+    path = err.filename if err.filename is not None else "a file"
+    what = err.strerror or type(err).__name__
+    if err.filename2 is not None:
+        path = f"{path} -> {err.filename2}"
+    hint = _OS_HINTS.get(err.errno or 0, "check the path")
+    return f"{path}: {what}; {hint}"
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -197,6 +233,10 @@ def cmd_prune(args: argparse.Namespace, con: Console) -> int:
     from .pipeline import prepare
 
     wl = _load(args.file)
+    if args.save:
+        from .io import check_output_dir
+
+        check_output_dir(args.save, "--save")  # before the masks are computed
     prep = prepare(wl, progress=con.progress)
     records = prep.prune.to_records()
     pruned = [r for r in records if r["pattern"] != "dense"]
@@ -297,8 +337,15 @@ def cmd_graph(args: argparse.Namespace, con: Console) -> int:
 Command = Callable[[argparse.Namespace, Console], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the error contract: a usage error is one `error:` line (and exit code 2)."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sparsesim",
         description="Sparse DNN training/inference co-design: one workload.yaml -> pruned graph, "
         "simulation, RTL, FPGA.",
@@ -351,8 +398,12 @@ def _extensions() -> list[Callable[[Callable[..., argparse.ArgumentParser]], Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every outcome maps to an exit code of EXIT_CODES (no traceback for user errors)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage error (2) or --help/--version (0); returned, not raised
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "fn", None):
         parser.print_help()
         return 2
@@ -371,6 +422,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the file system refused a path the user gave (permissions, length, type ...)
+        if args.debug:
+            raise
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # library code must raise, not exit: a bug (user code's exits become errors)
+        if args.debug:
+            raise
+        print(f"internal error: SystemExit({exc.code!r}) inside sparsesim (a bug; rerun with --debug)",
+              file=sys.stderr)  # fmt: skip
+        return 1
     except Exception as exc:
         if args.debug:
             raise

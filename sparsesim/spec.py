@@ -12,8 +12,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
+import re
+import unicodedata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -51,8 +54,79 @@ def _field_error(field: str, message: str, **ctx: Any) -> PydanticCustomError:
     return PydanticCustomError("field_error", "{message}", {"field": field, "message": message, **ctx})
 
 
+# Input limits (our choice, each far above any real workload, so a hostile or mistyped file fails in
+# milliseconds instead of exhausting memory or the stack).
+MAX_FILE_BYTES = 1 << 20  # the shipped workloads are < 1 KiB
+MAX_YAML_DEPTH = 32  # a workload nests 4 levels; PyYAML's recursive composer overflows near 500
+MAX_YAML_NODES = 100_000  # nodes after alias expansion: bounds alias bombs ("billion laughs")
+MAX_NAME_CHARS = 100  # a run name is a folder name: below NAME_MAX (255 bytes) with room for temp suffixes
+MAX_PATH_CHARS = 4096  # Linux PATH_MAX
+MAX_LIST_ITEMS = 1000  # include/exclude globs, overrides, input_shape ...
+
+
+def _no_control(text: str, what: str) -> str:
+    """Reject NUL and other control characters (a NUL in a path crashes os calls; others mislead)."""
+    bad = next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
+    if bad is not None:
+        raise ValueError(f"must not contain control characters (found {bad!r}); give a plain {what}")
+    return text
+
+
+def check_file_name(name: str, what: str = "name") -> str:
+    """A plain file name: becomes a folder under reports/, so never a path. Raises ValueError."""
+    _no_control(name, "name")
+    if not name.strip():
+        raise ValueError(f"{what} must not be empty")
+    if "/" in name or "\\" in name:
+        raise ValueError(f"must be a plain name, not a path (no '/' or '\\'; got {name!r})")
+    if name.startswith("."):
+        raise ValueError(f"must not start with '.' (got {name!r}); use letters, digits, '-' or '_'")
+    if len(name) > MAX_NAME_CHARS or len(name.encode()) > MAX_NAME_CHARS:
+        raise ValueError(f"must be at most {MAX_NAME_CHARS} characters (got {len(name)})")
+    return name
+
+
+def _accepts_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_accepts_bool(a) for a in get_args(annotation) if a is not None)
+
+
+def _plain_json(value: Any, where: str, depth: int = 0) -> Any:
+    """Factory kwargs: JSON-like values only (finite numbers, string keys), so the resolved spec is JSON."""
+    if depth > MAX_YAML_DEPTH:
+        raise ValueError(f"{where}: nested too deeply")
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: must be a finite number (got {value})")
+        return value
+    if isinstance(value, list):
+        return [_plain_json(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        for k in value:
+            if not isinstance(k, str):
+                raise ValueError(f"{where}: keys must be strings (got {k!r})")
+        return {k: _plain_json(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
+    kind = type(value).__name__
+    raise ValueError(f"{where}: must be a number, string, boolean, list or mapping (got {kind})")
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=False)
+    # strict: a bool is not an int and "32" is not a number; allow_inf_nan: finite floats only.
+    model_config = ConfigDict(
+        extra="forbid", validate_default=True, frozen=False, strict=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bool_is_not_a_number(cls, value: Any, info: Any) -> Any:
+        # strict mode still lets True match Literal[1, 2, 4] (True == 1 in Python)
+        if isinstance(value, bool) and info.field_name in cls.model_fields:
+            if not _accepts_bool(cls.model_fields[info.field_name].annotation):
+                raise ValueError(f"must not be a boolean (got {value!r})")
+        return value
 
 
 # --------------------------------------------------------------------------------------------------- model
@@ -60,6 +134,7 @@ class ModelSpec(_Section):
     """Which network. `model: resnet50` is shorthand for `model: {name: resnet50}`."""
 
     name: str = Field(
+        max_length=MAX_PATH_CHARS,
         description="A built-in model (see `sparsesim models`), a user factory 'pkg.module:factory' "
         "(imported with the workload's folder on sys.path), or a path to a .onnx file "
         "(relative to the workload file)."
@@ -73,13 +148,25 @@ class ModelSpec(_Section):
     seq_len: int | None = Field(
         None, ge=1, le=8192, description="Sequence length in tokens for token models (bert_base default 128)."
     )
-    num_classes: int | None = Field(None, ge=1, description="Classifier outputs (default: the model's own).")
-    checkpoint: str | None = Field(
-        None, description="A torch state_dict file (torch.save) to load instead of seeded random weights."
+    # 100,000: our choice, above ImageNet-21k's 21,841 classes; bounds the classifier's allocation.
+    num_classes: int | None = Field(
+        None, ge=1, le=100_000, description="Classifier outputs (default: the model's own)."
     )
-    seed: int = Field(0, ge=0, description="Seed of the random weights when no checkpoint is given.")
+    checkpoint: str | None = Field(
+        None,
+        max_length=MAX_PATH_CHARS,
+        description="A torch state_dict file (torch.save) to load instead of seeded random weights.",
+    )
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seed of the random weights when no checkpoint is given."
+    )
+    # Each dimension <= 16384 and at most 4 of them (our choice); the product is checked below.
     input_shape: list[int] | None = Field(
-        None, description="Per-sample input shape without the batch dimension, for user factories."
+        None,
+        min_length=1,
+        max_length=4,
+        description="Per-sample input shape without the batch dimension, for user factories "
+        f"(at most 4 sizes of 1..16384, at most {2**26:,} elements).",
     )
     kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra keyword arguments for the factory."
@@ -95,6 +182,7 @@ class ModelSpec(_Section):
     @field_validator("name")
     @classmethod
     def _known_name(cls, name: str) -> str:
+        _no_control(name, "model name")
         name = name.strip()
         if not name:
             raise ValueError("must name a model")
@@ -112,9 +200,21 @@ class ModelSpec(_Section):
     @field_validator("input_shape")
     @classmethod
     def _positive_shape(cls, shape: list[int] | None) -> list[int] | None:
-        if shape is not None and (not shape or any(d < 1 for d in shape)):
-            raise ValueError(f"must be a non-empty list of positive sizes (got {shape})")
+        if shape is not None and (not shape or any(d < 1 or d > 16384 for d in shape)):
+            raise ValueError(f"must be a non-empty list of sizes in 1..16384 (got {shape})")
+        if shape is not None and math.prod(shape) > 2**26:  # 256 MiB of FP32 per sample: our choice
+            raise ValueError(f"at most {2**26:,} elements per sample (got {math.prod(shape):,})")
         return shape
+
+    @field_validator("checkpoint")
+    @classmethod
+    def _plain_path(cls, path: str | None) -> str | None:
+        return None if path is None else _no_control(path, "path")
+
+    @field_validator("kwargs")
+    @classmethod
+    def _plain_kwargs(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return _plain_json(kwargs, "kwargs")
 
     @property
     def source(self) -> Literal["zoo", "module", "onnx"]:
@@ -128,12 +228,15 @@ class OptimizerSpec(_Section):
     """The training optimizer, as run by the weight-update engine (FP32 master weights)."""
 
     kind: Literal["sgd"] = Field("sgd", description="SGD with momentum (SR-STE's recipe).")
-    lr: float = Field(0.1, gt=0, description="Learning rate.")
+    lr: float = Field(0.1, gt=0, le=100, description="Learning rate.")
     momentum: float = Field(0.9, ge=0, lt=1, description="Momentum coefficient.")
-    weight_decay: float = Field(5e-5, ge=0, description="L2 weight decay (SR-STE ResNet-50 recipe: 5e-5).")
+    weight_decay: float = Field(
+        5e-5, ge=0, le=1, description="L2 weight decay (SR-STE ResNet-50 recipe: 5e-5)."
+    )
     srste_decay: float = Field(
         2e-4,
         ge=0,
+        le=1,
         description="SR-STE decay λ_w on pruned weights: g + λ_w·(1-mask)·w (SR-STE default 2e-4).",
     )
 
@@ -155,10 +258,10 @@ class LayerOverride(_Section):
     """Per-layer settings, keyed by a name glob in `sparsity.overrides`; None fields inherit."""
 
     pattern: Pattern | None = None
-    n: int | None = Field(None, ge=1)
-    m: int | None = Field(None, ge=1)
+    n: int | None = Field(None, ge=1, le=256)
+    m: int | None = Field(None, ge=1, le=256)
     sparsity: float | None = Field(None, gt=0, lt=1)
-    group_size: int | None = Field(None, ge=1)
+    group_size: int | None = Field(None, ge=1, le=64)
     block_size: Literal[1, 2, 4] | None = None
 
 
@@ -184,7 +287,7 @@ class SparsitySpec(_Section):
         "group (G output channels x 1 reduction element) | block (XNNPACK blocks of 1/2/4 output channels) | "
         "unstructured (= block 1).",
     )
-    n: int | None = Field(None, ge=1, description="N of N:M: weights kept per group.")
+    n: int | None = Field(None, ge=1, le=256, description="N of N:M: weights kept per group.")
     m: int | None = Field(None, ge=1, le=256, description="M of N:M: group length, a power of two.")
     variant: Literal["independent", "nested"] = Field(
         "independent",
@@ -201,10 +304,16 @@ class SparsitySpec(_Section):
     )
     keep_first_dense: bool = Field(True, description="Leave the first weight layer dense.")
     keep_last_dense: bool = Field(True, description="Leave the last weight layer dense.")
-    include: list[str] = Field(default_factory=lambda: ["*"], description="Layer-name globs to prune.")
-    exclude: list[str] = Field(default_factory=list, description="Layer-name globs to keep dense.")
+    include: list[str] = Field(
+        default_factory=lambda: ["*"], max_length=MAX_LIST_ITEMS, description="Layer-name globs to prune."
+    )
+    exclude: list[str] = Field(
+        default_factory=list, max_length=MAX_LIST_ITEMS, description="Layer-name globs to keep dense."
+    )
     overrides: dict[str, LayerOverride] = Field(
-        default_factory=dict, description="Layer-name glob -> settings for matching layers (last match wins)."
+        default_factory=dict,
+        max_length=MAX_LIST_ITEMS,
+        description="Layer-name glob -> settings for matching layers (last match wins)."
     )
 
     @model_validator(mode="before")
@@ -256,6 +365,10 @@ class Optimisations(_Section):
     )
 
 
+# Largest buffer, 1 GiB in KiB: our choice, 25x the XCVU9P's whole on-chip RAM (~43 MB), room to explore.
+KIB_MAX = 1 << 20
+
+
 class AcceleratorSpec(_Section):
     """The SAT-style training accelerator. Unset fields take the preset's value (sparsesim.sat.arch)."""
 
@@ -273,14 +386,18 @@ class AcceleratorSpec(_Section):
     clock_mhz: float | None = Field(None, gt=0, le=1000, description="Array clock in MHz.")
     mul_latency_cycles: int | None = Field(None, ge=1, le=32, description="Multiplier pipeline depth.")
     add_latency_cycles: int | None = Field(None, ge=1, le=32, description="FP adder pipeline depth.")
-    act_buffer_kib: int | None = Field(None, ge=1, description="Activation buffer, KiB.")
-    weight_buffer_kib: int | None = Field(None, ge=1, description="Weight + index buffer, KiB.")
-    out_buffer_kib: int | None = Field(None, ge=1, description="Output / partial-sum buffer, KiB.")
-    grad_buffer_kib: int | None = Field(None, ge=1, description="Gradient buffer, KiB.")
+    act_buffer_kib: int | None = Field(None, ge=1, le=KIB_MAX, description="Activation buffer, KiB.")
+    weight_buffer_kib: int | None = Field(None, ge=1, le=KIB_MAX, description="Weight + index buffer, KiB.")
+    out_buffer_kib: int | None = Field(
+        None, ge=1, le=KIB_MAX, description="Output / partial-sum buffer, KiB."
+    )
+    grad_buffer_kib: int | None = Field(None, ge=1, le=KIB_MAX, description="Gradient buffer, KiB.")
     dram_channels: int | None = Field(None, ge=1, le=16, description="DDR4 channels used.")
-    dram_mts: int | None = Field(None, ge=100, description="DDR4 data rate, MT/s.")
-    dram_bus_bits: int | None = Field(None, ge=8, description="DDR4 data width per channel, bits.")
-    dram_latency_ns: float | None = Field(None, ge=0, description="DDR4 access latency, ns.")
+    dram_mts: int | None = Field(None, ge=100, le=12_800, description="DDR4 data rate, MT/s.")
+    dram_bus_bits: int | None = Field(
+        None, ge=8, le=1024, description="DDR4 data width per channel, bits."
+    )
+    dram_latency_ns: float | None = Field(None, ge=0, le=10_000, description="DDR4 access latency, ns.")
     sorter_lanes: int | None = Field(None, ge=1, le=1024, description="Sparse-weight generator (SORE) lanes.")
     wu_lanes: int | None = Field(None, ge=1, le=1024, description="Weight-update engine FP32 lanes.")
     vector_lanes: int | None = Field(
@@ -367,7 +484,7 @@ class MobileSpec(_Section):
     )
     clock_mhz: float | None = Field(None, gt=0, le=5000, description="Override every big core's clock, MHz.")
     dram_bandwidth_gbs: float | None = Field(
-        None, gt=0, description="Override the DRAM peak bandwidth, GB/s."
+        None, gt=0, le=1000, description="Override the DRAM peak bandwidth, GB/s."
     )
     dram_efficiency: float | None = Field(
         None, gt=0, le=1, description="Override the sustained fraction of DRAM peak bandwidth."
@@ -375,14 +492,29 @@ class MobileSpec(_Section):
 
 
 class OutputSpec(_Section):
-    dir: str | None = Field(None, description="Output folder (default: reports/<name>, relative to the cwd).")
+    dir: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_PATH_CHARS,
+        description="Output folder (default: reports/<name>, relative to the cwd).",
+    )
+
+    @field_validator("dir")
+    @classmethod
+    def _plain_path(cls, path: str | None) -> str | None:
+        return None if path is None else _no_control(path, "folder path")
 
 
 # -------------------------------------------------------------------------------------------- workload
 class Workload(_Section):
     """One workload.yaml."""
 
-    name: str | None = Field(None, description="Run name (default: the file's stem).")
+    name: str | None = Field(
+        None,
+        description="Run name (default: the file's stem): a plain file name (the report folder "
+        "reports/<name>), no '/', no leading '.', no control characters, "
+        f"at most {MAX_NAME_CHARS} characters.",
+    )
     model: ModelSpec
     task: TaskSpec = Field(default_factory=TaskSpec)
     sparsity: SparsitySpec
@@ -392,6 +524,11 @@ class Workload(_Section):
     output: OutputSpec = Field(default_factory=OutputSpec)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str | None) -> str | None:
+        return None if name is None else check_file_name(name)
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Workload:
@@ -518,8 +655,8 @@ def workload_from_dict(data: Any, *, base_dir: Path | None = None, name: str | N
             "the top level must be a mapping of fields (model, sparsity, target, ...), "
             f"got {type(data).__name__}"
         )
-    if name and not data.get("name"):
-        data = {"name": name, **data}
+    if name is not None and data.get("name") is None:
+        data = {**data, "name": name}
     try:
         wl = Workload.model_validate(data)
     except ValidationError as exc:
@@ -531,40 +668,144 @@ def workload_from_dict(data: Any, *, base_dir: Path | None = None, name: str | N
 
 def _check_paths(wl: Workload) -> None:
     """Files named by the spec must exist: say so now rather than deep inside a run."""
+    named = []
     if wl.model.source == "onnx":
-        path = (wl.base_dir / wl.model.name).resolve()
-        if not path.is_file():
-            raise SpecError(f"ONNX file not found: {path}", path="model.name")
+        named.append(("model.name", "ONNX file", wl.model.name))
     if wl.model.checkpoint:
-        path = (wl.base_dir / wl.model.checkpoint).resolve()
-        if not path.is_file():
-            raise SpecError(f"checkpoint file not found: {path}", path="model.checkpoint")
+        named.append(("model.checkpoint", "checkpoint file", wl.model.checkpoint))
+    for field, what, name in named:
+        path = wl.base_dir / name
+        try:
+            found = path.resolve().is_file()
+        except OSError as err:  # name too long, permission denied on a parent, a symlink loop ...
+            raise SpecError(f"{what} {path}: {err.strerror or err}", path=field) from None
+        if not found:
+            raise SpecError(f"{what} not found: {path.resolve()}", path=field)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with the nesting depth bounded while composing (its composer recurses)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(
+                    f"nested more than {MAX_YAML_DEPTH} levels deep (line {mark.line + 1}); "
+                    "a workload needs 4"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+# YAML 1.1 (PyYAML) reads `1e9` as a string; YAML 1.2 and every user read it as a number.
+_BoundedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _yaml_key(node: yaml.Node) -> str:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<{node.tag.rsplit(':', 1)[-1]}>"
+
+
+def _check_tree(root: yaml.Node) -> None:
+    """Duplicate keys at any level, and the node count after alias expansion (alias bombs), on the composed
+    tree before anything is constructed. Raises SpecError-ready messages as ValueError."""
+    sizes: dict[int, int] = {}  # id(node) -> expanded size; shared nodes are aliases
+
+    def size(node: yaml.Node, path: str) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1  # a recursive alias (&a [*a]) counts once; the constructor handles it
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, yaml.Node] = {}
+            for key, value in node.value:
+                name = _yaml_key(key)
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if name in seen:
+                        where = f"{path}.{name}" if path else name
+                        first = seen[name].start_mark.line + 1
+                        raise ValueError(
+                            f":{key.start_mark.line + 1}:{key.start_mark.column + 1}: duplicate key "
+                            f"'{where}' (first on line {first}); keep one"
+                        )
+                    seen[name] = key
+                total += size(key, path) + size(value, f"{path}.{name}" if path else name)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                total += size(item, f"{path}[{i}]")
+        if total > MAX_YAML_NODES:
+            raise ValueError(
+                f": more than {MAX_YAML_NODES:,} values once aliases are expanded "
+                f"(at '{path or '(top level)'}'); remove the aliases (*name)"
+            )
+        sizes[id(node)] = total
+        return total
+
+    size(root, "")
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text safely: duplicate keys rejected, depth and alias expansion bounded. Every failure is a
+    one-line SpecError starting with `source` (the file name)."""
+    loader = None
+    try:
+        try:
+            loader = _BoundedLoader(text)  # the reader rejects control characters here already
+            root = loader.get_single_node()
+            if root is None:
+                return None
+            _check_tree(root)
+            return loader.construct_document(root)
+        except ValueError as exc:  # from _check_tree
+            raise SpecError(f"{source}{exc}") from None
+        except RecursionError:
+            raise SpecError(f"{source}: invalid YAML: nested too deeply") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SpecError(f"{source}{where}: invalid YAML: {problem}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: str | Path, what: str = "workload") -> Any:
     """Parse a YAML file given on the command line; every failure is a one-line SpecError naming the file.
 
-    The one place sparsesim parses YAML (workloads and sweeps), so both get the same messages.
+    The one place sparsesim parses YAML (workloads and sweeps), so both get the same messages and limits.
     """
     path = Path(path)
-    if not path.exists():
-        raise SpecError(f"{path}: no such file (give a {what} .yaml file)")
-    if path.is_dir():
-        raise SpecError(f"{path}: is a folder, not a {what} .yaml file")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
+    try:
+        if not path.exists():
+            raise SpecError(f"{path}: no such file (give a {what} .yaml file)")
+        if path.is_dir():
+            raise SpecError(f"{path}: is a folder, not a {what} .yaml file")
+        if not path.is_file():
+            raise SpecError(f"{path}: not a regular file (give a {what} .yaml file)")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read: {err.strerror or err}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; a {what} file is a few lines")
+    if b"\x00" in raw:
         raise SpecError(f"{path}: binary file, not a YAML {what} (give a {what} .yaml file)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not UTF-8 text, not a YAML {what} (give a {what} .yaml file)") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(f"{path}{where}: invalid YAML: {problem}") from None
+    return parse_yaml(text, str(path))
 
 
 def load_workload(path: str | Path) -> Workload:
@@ -573,6 +814,14 @@ def load_workload(path: str | Path) -> Workload:
     data = read_yaml_file(path, "workload")
     if data is None:
         raise SpecError(f"{path}: empty workload (needs at least model, sparsity and target)")
+    if isinstance(data, dict) and data.get("name") is None:
+        try:
+            check_file_name(path.stem)
+        except ValueError as exc:
+            raise SpecError(
+                f"{path}: name: the run name defaults to the file's name {path.stem!r}, which {exc}; "
+                "set name: in the file"
+            ) from None
     try:
         return workload_from_dict(data, base_dir=path.parent, name=path.stem)
     except SpecError as exc:
@@ -592,6 +841,19 @@ def reference_markdown() -> str:
             return "(section)" if isinstance(value, BaseModel) else f"`{json.dumps(value)}`"
         return f"`{json.dumps(info.default)}`" if info.default is not None else "unset"
 
+    def bounds_of(info: FieldInfo) -> str:
+        parts = []
+        for meta in info.metadata:
+            for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                value = getattr(meta, attr, None)
+                if value is not None:
+                    parts.append(f"{sign} {value:,}" if isinstance(value, int) else f"{sign} {value:g}")
+            if getattr(meta, "min_length", None) is not None:
+                parts.append(f"length >= {meta.min_length}")
+            if getattr(meta, "max_length", None) is not None:
+                parts.append(f"length <= {meta.max_length:,}")
+        return ", ".join(parts)
+
     def type_of(info: FieldInfo) -> str:
         text = str(info.annotation).replace("typing.", "").replace("sparsesim.spec.", "")
         text = text.replace("<class '", "").replace("'>", "").replace("NoneType", "None")
@@ -609,14 +871,27 @@ def reference_markdown() -> str:
         ("mobile", MobileSpec),
         ("output", OutputSpec),
     ]
-    lines: list[str] = []
+    lines: list[str] = [
+        "Integers and booleans are strict (`true` is not 1, `\"32\"` is not 32), numbers finite; a file "
+        f"is at most {MAX_FILE_BYTES // 1024} KiB, nests at most {MAX_YAML_DEPTH} levels, holds no "
+        f"duplicate keys and at most {MAX_YAML_NODES:,} values after YAML aliases are expanded.",
+        "",
+    ]
     for title, model in sections:
-        lines += [f"**`{title}`**", "", "| field | type | default | meaning |", "|---|---|---|---|"]
+        lines += [
+            f"**`{title}`**",
+            "",
+            "| field | type | bounds | default | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for name, info in model.model_fields.items():
             desc = info.description or ""
             if not desc and default_of(info) == "(section)":
                 where = name if title == "(top level)" else f"{title}.{name}"
                 desc = f"section `{where}` (below)"
-            lines.append(f"| `{name}` | {type_of(info)} | {default_of(info)} | {desc.replace('|', '/')} |")
+            lines.append(
+                f"| `{name}` | {type_of(info)} | {bounds_of(info)} | {default_of(info)} "
+                f"| {desc.replace('|', '/')} |"
+            )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -32,13 +32,21 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import __version__
 from .errors import SparsesimError, SpecError, ToolError
-from .io import atomic_write_text
+from .io import atomic_write_text, check_output_dir, claim_dir
 from .results import jsonable
-from .spec import Workload, load_workload, read_yaml_file, validation_error_line, workload_from_dict
+from .spec import (
+    MAX_PATH_CHARS,
+    Workload,
+    check_file_name,
+    load_workload,
+    read_yaml_file,
+    validation_error_line,
+    workload_from_dict,
+)
 
 Progress = Callable[..., None]
 
@@ -53,11 +61,29 @@ FLATTEN = (
     "arch",
 )
 DEFAULT_PARETO = {"sat": ("dsp", "seconds_simulated"), "mobile": ("threads", "latency_ms")}
+# Scalar summary keys of each target's run (sparsesim.sat.simulate / sparsesim.mobile.simulate), so that a
+# pareto column can be checked before any point runs. tests/test_hardening_sweep.py runs both targets and
+# checks every scalar they produce is listed here.
+SUMMARY_COLUMNS: dict[str, frozenset[str]] = {
+    "sat": frozenset(
+        "ablation_baseline array_bound_cycles array_bound_speedup batch_size clock_mhz "
+        "dense_equivalent_tflops dense_latency_ms dense_simulation_wall_seconds dense_total_cycles "
+        "dram_bandwidth_gbs dram_bytes effective_tflops front_end_wall_seconds ideal_speedup "
+        "ideal_speedup_formula latency_ms macs model nm nm_formula_speedup note pattern seconds_simulated "
+        "simulation_wall_seconds speedup task total_cycles useful_macs utilisation wall_seconds".split()
+    ),
+    "mobile": frozenset(
+        "batch_size clock_mhz core cores_used dense_latency_ms dense_total_cycles dram_bytes "
+        "effective_gflops latency_ms layout macs memory_bound_ops model name pattern seconds_simulated soc "
+        "speedup target task threads total_cycles useful_macs utilisation weights_home".split()
+    ),
+}
+TABLE_COLUMNS = ("point", "hash", "status", "error")  # build_table's own columns
 
 
 # ---------------------------------------------------------------------------------------------- the file
 class ParetoSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     x: str | None = Field(None, description="Cost column (default: dsp on sat, threads on mobile).")
     y: str | None = Field(
@@ -71,9 +97,9 @@ class ParetoSpec(BaseModel):
 class SweepSpec(BaseModel):
     """A sweep file (docs/sweeps.md)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str | None = Field(None, description="Sweep name (default: the file's stem).")
+    name: str | None = Field(None, description="Sweep name (default: the file's stem); a plain file name.")
     base: str | dict[str, Any] = Field(
         description="The base workload: a workload file (relative to the sweep file) or an inline mapping."
     )
@@ -85,12 +111,27 @@ class SweepSpec(BaseModel):
         description="Groups of paths whose value lists have one length and vary together (one axis each).",
     )
     output: str | None = Field(
-        None, description="Output folder (default: reports/<name>, relative to the cwd)."
+        None,
+        min_length=1,
+        max_length=MAX_PATH_CHARS,
+        description="Output folder (default: reports/<name>, relative to the cwd).",
     )
     skip_invalid: bool = Field(
         False, description="Skip points the spec rejects (with a note) instead of failing the sweep."
     )
     pareto: ParetoSpec = Field(default_factory=ParetoSpec)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str | None) -> str | None:
+        return None if name is None else check_file_name(name)
+
+    @field_validator("output")
+    @classmethod
+    def _plain_output(cls, output: str | None) -> str | None:
+        if output is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in output):
+            raise ValueError("must not contain control characters")
+        return output
 
 
 @dataclass(frozen=True)
@@ -160,6 +201,38 @@ class Sweep:
     def default_pareto(self) -> tuple[str, str]:
         return DEFAULT_PARETO.get(self.base.target, DEFAULT_PARETO["sat"])
 
+    def pareto_axes(self) -> tuple[str, str]:
+        x, y = self.default_pareto()
+        return self.pareto.x or x, self.pareto.y or y
+
+    def is_column(self, name: str) -> bool:
+        """Whether sweep.csv will have column `name` (before any point runs): build_table's own columns, the
+        swept paths, the cost columns (sat), the target's summary scalars and `<section>.<key>` columns of
+        the flattened summary sections."""
+        target = self.base.target
+        axis_paths = {p for a in self.axes for p in a.paths}
+        if name in TABLE_COLUMNS or name in axis_paths or name in SUMMARY_COLUMNS.get(target, ()):
+            return True
+        if target == "sat" and name in ("pes", "dsp"):
+            return True
+        section, dot, key = name.partition(".")
+        return bool(dot and key) and section in FLATTEN
+
+    def check_pareto(self) -> None:
+        """Raise SpecError if a pareto column cannot appear in sweep.csv (before any work)."""
+        for field_name, column in zip(("x", "y"), self.pareto_axes()):
+            if not self.is_column(column):
+                known = sorted(
+                    {*SUMMARY_COLUMNS.get(self.base.target, ()), *(p for a in self.axes for p in a.paths)}
+                    | ({"pes", "dsp"} if self.base.target == "sat" else set())
+                )
+                close = difflib.get_close_matches(column, known, n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise SpecError(
+                    f"pareto.{field_name}: no column '{column}' in sweep.csv on target "
+                    f"{self.base.target} ({hint}columns: {', '.join(known)})"
+                )
+
     def color_of(self, point: Point) -> str:
         """The legend group of a point: its value on `pareto.color`, else on the last axis."""
         chosen = self.pareto.color
@@ -195,7 +268,9 @@ def precheck(wl: Workload) -> None:
     if wl.target != "sat":
         return
     from .sat.arch import resolve
+    from .sat.simulate import check_patterns_supported
 
+    check_patterns_supported(wl)
     arch = resolve(wl.accelerator)
     sp = wl.sparsity
     if sp.pattern in ("nm", "bdwp") and sp.n is not None and sp.m is not None and sp.n < sp.m:
@@ -297,9 +372,18 @@ def sweep_from_dict(
         for path in group:
             claim(path, where)
         axes.append(Axis(tuple(group), tuple(zip(*group.values()))))
+    if spec.name is None:
+        try:
+            check_file_name(default_name)
+        except ValueError as exc:
+            raise SpecError(
+                f"name: the sweep name defaults to the file's name {default_name!r}, which {exc}; set name:"
+            ) from None
     name = spec.name or default_name
     output = Path(spec.output) if spec.output else Path("reports") / name
-    return Sweep(name, base, axes, output, spec.skip_invalid, spec.pareto, source)
+    sweep = Sweep(name, base, axes, output, spec.skip_invalid, spec.pareto, source)
+    sweep.check_pareto()
+    return sweep
 
 
 # ------------------------------------------------------------------------------------------- the cache
@@ -399,10 +483,17 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     say = progress or (lambda *_a, **_k: None)
+    if scheduler is not None:
+        scheduler = check_scheduler_address(scheduler)
+    sweep.check_pareto()
+    check_output_dir(sweep.output)  # a folder sparsesim did not write is refused before any work
     points = sweep.points()
     valid = [p for p in points if p.key is not None]
     points_dir = sweep.points_dir
-    points_dir.mkdir(parents=True, exist_ok=True)
+
+    def claim() -> None:  # only once the points can run (e.g. the scheduler answered): else nothing written
+        claim_dir(sweep.output)
+        points_dir.mkdir(parents=True, exist_ok=True)
     unique = list({p.key: p for p in reversed(valid)}.values())[::-1]  # first point of each spec
     by_key: dict[str, dict[str, Any]] = {}
     if not fresh:
@@ -432,13 +523,17 @@ def run_sweep(
         try:
             if workers == 0 and scheduler is None:
                 used_workers = 1
+                claim()
                 for p in todo:
                     on_done(p, _guarded(p, str(points_dir), run_id))
             else:
-                used_workers = _run_on_dask(todo, str(points_dir), run_id, workers, scheduler, on_done)
+                used_workers = _run_on_dask(
+                    todo, str(points_dir), run_id, workers, scheduler, on_done, ready=claim
+                )
         except KeyboardInterrupt:
             have = sum(1 for p in unique if read_point(points_dir, str(p.key)) is not None)
             raise SweepInterrupted(have, len(unique), points_dir) from None
+    claim()
     records = {p.index: by_key[p.key] for p in valid if p.key in by_key}
     outcome = _finish(sweep, points, records, cached, len(todo), used_workers, time.perf_counter() - t0)
     return outcome
@@ -473,8 +568,10 @@ def _run_on_dask(
     workers: int | None,
     scheduler: str | None,
     on_done: Callable[[Point, dict[str, Any]], None],
+    ready: Callable[[], None] = lambda: None,
 ) -> int:
     """Submit one task per point and hand each record to `on_done` as it completes; returns the worker count.
+    `ready()` runs once the cluster is up, before the first task (it creates the output folder).
 
     On any exception (Ctrl-C included) the futures are cancelled and a local cluster is closed before the
     exception propagates; finished points are already in the cache.
@@ -488,8 +585,9 @@ def _run_on_dask(
         ) from None
     cluster = None
     if scheduler:
+        _probe_scheduler(scheduler)  # refused or unroutable: fails in seconds, not after Client's timeout
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_SECONDS)
         except (OSError, TimeoutError) as exc:
             raise ToolError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     else:
@@ -508,6 +606,7 @@ def _run_on_dask(
     futures: list[Any] = []
     interrupted, restore_sigint = _watch_sigint()
     try:
+        ready()
         n_workers = len(client.nthreads()) or (workers or 1)
         for p in todo:
             assert p.workload is not None
@@ -539,6 +638,53 @@ def _run_on_dask(
     finally:
         restore_sigint()
         _quietly_close(client, cluster)
+
+
+SCHEDULER_TIMEOUT_SECONDS = 10  # our choice: a scheduler that accepted TCP answers in well under a second
+_SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def check_scheduler_address(address: str) -> str:
+    """`--scheduler`: 'tcp://host:port' (or tls/ws/wss, or plain 'host:port' for tcp). Returns the address
+    with its scheme; raises a one-line SpecError naming what is wrong."""
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    full = text if "://" in text else f"tcp://{text}"
+    hint = "give tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+    try:
+        parts = urlsplit(full)
+        port = parts.port
+    except ValueError as exc:
+        raise SpecError(f"--scheduler {address!r}: {exc}; {hint}") from None
+    if parts.scheme == "inproc":  # a cluster in this very process (distributed's in-process transport)
+        return full
+    if parts.scheme not in _SCHEDULER_SCHEMES:
+        schemes = ", ".join(_SCHEDULER_SCHEMES)
+        raise SpecError(f"--scheduler {address!r}: unknown scheme '{parts.scheme}' ({schemes}); {hint}")
+    if not parts.hostname or port is None or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SpecError(f"--scheduler {address!r}: needs a host and a port; {hint}")
+    if port == 0:
+        raise SpecError(f"--scheduler {address!r}: port 0 is not a scheduler's port; {hint}")
+    return full
+
+
+def _probe_scheduler(address: str, timeout_s: float = 5.0) -> None:
+    """Open (and close) a TCP connection to the scheduler: a refused or unroutable address fails fast."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme == "inproc":
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ToolError(
+            f"cannot reach the Dask scheduler at {address}: {reason} (is it running? start one with "
+            "`dask scheduler`, or drop --scheduler to use a local cluster)"
+        ) from None
 
 
 def _watch_sigint() -> tuple[threading.Event, Callable[[], None]]:

@@ -75,9 +75,11 @@ def _summary(result) -> dict[str, Any]:
 
 def build_command(args: argparse.Namespace, con: Any) -> int:
     from ..fpga.build import build_tree
+    from ..io import check_output_dir
     from ..spec import load_workload
 
     wl = load_workload(args.file)
+    check_output_dir(args.output)  # before Yosys (minutes)
     acc = wl.accelerator.resolved()
     result = build_tree(
         acc,
@@ -138,11 +140,20 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
 
 
 def info_command(args: argparse.Namespace, con: Any) -> int:
+    import termios
+
     from ..fpga.driver import Board, SerialPort
     from ..fpga.protocol import ProtocolError
 
+    if args.baud <= 0:
+        raise SparsesimError(f"--baud: must be a positive rate in baud, e.g. 921600 (got {args.baud})")
     try:
         port = SerialPort(args.port, args.baud)
+    except termios.error as err:  # e.g. --port /dev/null: opens, but is not a terminal
+        detail = err.args[1] if len(err.args) > 1 else err
+        raise SparsesimError(
+            f"--port {args.port}: not a serial port ({detail}); give the card's UART, e.g. /dev/ttyUSB2"
+        ) from None
     except (OSError, ValueError) as err:
         raise SparsesimError(
             f"--port: cannot open {args.port}: {getattr(err, 'strerror', None) or err}"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SparsesimError
-from ..io import atomic_dir
+from ..io import atomic_dir, check_output_dir
 from . import group_help
 
 
@@ -63,7 +63,7 @@ def export_command(args: argparse.Namespace, con: Any) -> int:
 
     wl = load_workload(args.file)
     cfg, origin, sorter_lanes = array_config(wl.accelerator)
-    out = Path(args.output)
+    out = check_output_dir(Path(args.output))
     with atomic_dir(out) as tmp:
         con.progress(f"converting a {cfg.rows}x{cfg.cols} {cfg.precision} array to Verilog")
         array_v = array_verilog(cfg, tmp)

@@ -33,16 +33,17 @@ def simulate(wl, *, progress=None, ablate: bool = False):
 
 
 def run_command(args: argparse.Namespace, con: Any) -> int:
-    from ..io import atomic_dir
+    from ..io import atomic_dir, check_output_dir
     from ..report import write_reports
     from ..results import jsonable, write_outputs
     from ..spec import load_workload
 
     t0 = time.perf_counter()
     wl = load_workload(args.file)
+    out_dir = Path(args.output) if args.output else wl.output_dir()
+    check_output_dir(out_dir, "--output" if args.output else "output.dir")  # before minutes of simulation
     result = simulate(wl, progress=con.progress, ablate=args.ablate)
     result.summary["wall_seconds"] = time.perf_counter() - t0
-    out_dir = Path(args.output) if args.output else wl.output_dir()
     with atomic_dir(out_dir) as tmp:
         (tmp / "workload.yaml").write_text(wl.to_yaml())
         write_outputs(result, tmp)

@@ -35,13 +35,18 @@ def register(add) -> None:
 
 
 def sweep_command(args: argparse.Namespace, con: Any) -> int:
-    from ..sweep import SweepInterrupted, load_sweep, read_point, run_sweep
+    from ..io import check_output_dir
+    from ..sweep import SweepInterrupted, check_scheduler_address, load_sweep, read_point, run_sweep
 
     if args.workers is not None and args.workers < 0:
         raise SpecError(f"--workers: must be >= 0 (got {args.workers})")
+    if args.scheduler is not None:
+        args.scheduler = check_scheduler_address(args.scheduler)
     sweep = load_sweep(args.file)
     if args.output:
         sweep.output = Path(args.output)
+    if not args.dry_run:
+        check_output_dir(sweep.output, "--output" if args.output else "output")
     if args.dry_run:
         points = sweep.points()
         rows = []

@@ -161,6 +161,11 @@ def _load_module(spec: ModelSpecLike, name: str, base_dir: pathlib.Path) -> Load
                 f"cannot import '{module_name}' ({_short(exc)}); put it in {base_dir} or install it",
                 path="model.name",
             ) from exc
+        except SystemExit as exc:  # the user's module calls sys.exit() at import: an error, never our exit
+            raise ModelError(
+                f"importing '{module_name}' called sys.exit({exc.code!r}); a model module must not exit",
+                path="model.name",
+            ) from None
         except Exception as exc:  # the user's module raised while importing
             raise ModelError(f"importing '{module_name}' failed: {_short(exc)}", path="model.name") from exc
         factory: Any = py_module
@@ -182,6 +187,12 @@ def _load_module(spec: ModelSpecLike, name: str, base_dir: pathlib.Path) -> Load
             torch.manual_seed(spec.seed)
             try:
                 result = factory(**kwargs)
+            except SystemExit as exc:  # e.g. model: "sys:exit"; a factory must return a model, not exit
+                raise ModelError(
+                    f"factory '{name}' called sys.exit({exc.code!r}); it must return an nn.Module or a "
+                    "(module, example_input) tuple",
+                    path="model.name",
+                ) from None
             except Exception as exc:
                 raise ModelError(f"factory '{name}' raised {_short(exc)}", path="model.name") from exc
     module, example = _unpack_factory_result(result, name, spec)

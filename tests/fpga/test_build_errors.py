@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from fpga_helpers import TINY_ACCELERATOR, run_cli, write_workload
 
+from sparsesim.io import MARKER
+
 
 def _fails(argv: list[str], code: int = 2) -> str:
     got, out, err, _ = run_cli(argv)
@@ -64,9 +66,10 @@ def test_a_missing_yosys_is_a_tool_error_and_leaves_the_old_tree(tmp_path):
     old = tmp_path / "tree"
     old.mkdir()
     (old / "marker").write_text("previous build")
+    (old / MARKER).write_text("an earlier sparsesim output")  # else refused as a foreign folder (exit 2)
     msg = _fails(["fpga", "build", str(wl), "-o", str(old), "--yosys", "/nonexistent/yosys"], code=3)
     assert "/nonexistent/yosys" in msg
-    assert [p.name for p in old.iterdir()] == ["marker"]
+    assert sorted(p.name for p in old.iterdir()) == sorted([MARKER, "marker"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tree.")]
 
 

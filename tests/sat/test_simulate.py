@@ -71,8 +71,11 @@ def test_bdwp_speedup_and_ablations(bdwp_tiny_spec):
     result.baseline.check()
     s = result.summary
     assert s["speedup"] > 1.0
-    assert s["ideal_speedup"] == pytest.approx(2.0)  # 3 / (2 * 2/8 + 1)
-    assert s["speedup"] <= s["array_bound_speedup"] + 1e-9
+    assert s["nm_formula_speedup"] == pytest.approx(2.0)  # 3 / (2 * 2/8 + 1), every layer sparse
+    # first and last layers stay dense, so the bound is below the textbook figure, and the run below it
+    assert 1.0 < s["ideal_speedup"] < s["nm_formula_speedup"]
+    assert s["speedup"] <= s["ideal_speedup"] + 1e-9
+    assert "kept dense" in s["note"]
     assert set(s["ablation"]) == {"interleave", "pregenerate", "offline_schedule"}
     for name, value in s["ablation"].items():
         assert value <= s["speedup"] + 1e-9, name
@@ -106,7 +109,8 @@ def test_inference_and_summary_keys(bdwp_tiny_spec):
     result = run_workload(wl)
     s = result.summary
     assert set(s["cycles_per_pass"]) == {"FF"} and s["latency_ms"] > 0
-    assert s["ideal_speedup"] == 2.0 and "M/N" in s["ideal_speedup_formula"]
+    assert s["nm_formula_speedup"] == 2.0 and "M/N" in s["ideal_speedup_formula"]
+    assert s["speedup"] <= s["ideal_speedup"] + 1e-9 <= 2.0 + 1e-9
     assert np.isfinite(s["effective_tflops"]) and s["dram_bandwidth_gbs"] > 0
 
 

@@ -239,11 +239,13 @@ def test_skipped_points_are_noted_and_listed(tmp_path, capsys):
     assert list(table["status"]) == ["ok", "skipped", "ok", "skipped"]
 
 
-def test_an_unknown_pareto_column_is_reported_after_writing_the_table(tmp_path, capsys):
-    path = tiny_sweep(tmp_path, pareto={"x": "no_such_column"})
+def test_an_unknown_pareto_column_fails_before_any_point_runs(tmp_path, capsys):
+    path = tiny_sweep(tmp_path, pareto={"x": "speedupp"})
     assert cli.main(["sweep", str(path), "--workers", "0"]) == 2
-    assert "note: pareto: no column 'no_such_column' in sweep.csv" in capsys.readouterr().err
-    assert (tmp_path / "out" / "sweep.csv").is_file() and not (tmp_path / "out" / "pareto.html").exists()
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+    assert "pareto.x: no column 'speedupp' in sweep.csv on target sat (did you mean 'speedup'?" in err[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_worker_count_and_missing_file(tmp_path, capsys):
