@@ -1,0 +1,116 @@
+"""Front-end speed of the CLI, end to end, against the stated baseline and the targets, in one run.
+
+    .venv/bin/python bench/front_end_speed.py [--repeat N] [--sparsesim PATH] [--only NAME ...]
+
+Each case runs the `sparsesim` command in a fresh process (so torch's import is paid as a user pays it) and
+records its wall time and peak resident memory (the child's own `ru_maxrss`, from os.wait4). The machine may
+be shared with other jobs, so every case runs N times and the MINIMUM wall time (and the minimum peak RSS) is
+reported: the least-disturbed run. Outputs of `run` go to a temporary folder that is removed afterwards.
+
+`--sparsesim PATH` measures another installation (that is how BASELINE below was measured: the same command
+with main's venv before the front-end work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESNET50 = "workloads/resnet50-bdwp-2of8.yaml"
+VGG16 = "workloads/vgg16-bdwp-2of8.yaml"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    argv: tuple[str, ...]  # after `sparsesim`; "{out}" is replaced by a fresh temporary folder
+    max_wall_s: float  # the target (issue 16, item 1)
+    max_rss_mb: float | None = None
+
+
+CASES = (
+    Case("--help", ("--help",), 0.5),
+    Case("models", ("models",), 0.5),
+    Case("validate", ("validate", RESNET50), 0.5),
+    Case("run resnet50", ("run", RESNET50, "-q", "-o", "{out}"), 2.0),
+    Case("run vgg16", ("run", VGG16, "-q", "-o", "{out}"), 4.0, 1500.0),
+)
+
+# The numbers before the front-end work: main at commit 43956cc, measured 2026-12-06 18:2x UTC on this
+# machine (2 cores, shared) with
+#   .venv/bin/python bench/front_end_speed.py --sparsesim /work/main/.venv/bin/sparsesim --repeat 3
+# name -> (min wall seconds, min peak RSS MB)
+BASELINE: dict[str, tuple[float, float]] = {}
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    rss_mb: float
+
+
+def run_once(sparsesim: str, case: Case) -> Measured:
+    out = Path(tempfile.mkdtemp(prefix="front_end_speed_"))
+    try:
+        # `run -o DIR` wants to create DIR itself (atomically): give it a path that does not exist yet
+        argv = [a.replace("{out}", str(out / "o")) for a in case.argv]
+        t = time.perf_counter()
+        proc = subprocess.Popen(
+            [sparsesim, *argv], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise SystemExit(f"error: `sparsesim {' '.join(argv)}` exited {proc.returncode}: {err.strip()}")
+        if proc.stderr:
+            proc.stderr.close()
+        return Measured(wall_s=wall, rss_mb=usage.ru_maxrss / 1024)  # Linux: ru_maxrss in KiB
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def measure(sparsesim: str, case: Case, repeat: int) -> Measured:
+    runs = [run_once(sparsesim, case) for _ in range(repeat)]
+    return Measured(wall_s=min(r.wall_s for r in runs), rss_mb=min(r.rss_mb for r in runs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3, help="runs per case; the minimum is reported")
+    ap.add_argument("--sparsesim", default=str(Path(sys.executable).with_name("sparsesim")),
+                    help="the sparsesim executable to measure (default: this venv's)")
+    ap.add_argument("--only", nargs="*", help="case names to run (default: all)")
+    args = ap.parse_args(argv)
+    cases = [c for c in CASES if not args.only or c.name in args.only]
+    print(f"min of {args.repeat} runs each, {args.sparsesim}; load average {os.getloadavg()[0]:.2f}")
+    header = f"{'case':14} {'wall s':>7} {'target':>7} {'ok':>3} {'peak MB':>8} {'target':>7}"
+    header += f" {'old s':>7} {'speedup':>8} {'old MB':>7}"
+    print(header)
+    failed = 0
+    for case in cases:
+        m = measure(args.sparsesim, case, args.repeat)
+        ok = m.wall_s <= case.max_wall_s and (case.max_rss_mb is None or m.rss_mb <= case.max_rss_mb)
+        failed += not ok
+        rss_target = f"{case.max_rss_mb:7.0f}" if case.max_rss_mb else f"{'-':>7}"
+        line = f"{case.name:14} {m.wall_s:7.2f} {case.max_wall_s:7.2f} {'yes' if ok else 'NO':>3} "
+        line += f"{m.rss_mb:8.0f} {rss_target}"
+        if case.name in BASELINE:
+            old_s, old_mb = BASELINE[case.name]
+            line += f" {old_s:7.2f} {old_s / m.wall_s:7.1f}x {old_mb:7.0f}"
+        print(line, flush=True)
+    print("all targets met" if not failed else f"{failed} case(s) miss their target")
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
