@@ -8,7 +8,8 @@ be shared with other jobs, so every case runs N times and the MINIMUM wall time 
 reported: the least-disturbed run. Outputs of `run` go to a temporary folder that is removed afterwards.
 
 `--sparsesim PATH` measures another installation (that is how BASELINE below was measured: the same command
-with main's venv before the front-end work).
+with the installation before the front-end work). `--against PATH` measures an older installation in the same
+session, its runs interleaved with these, so that both see the same load: use it on a busy machine.
 """
 
 from __future__ import annotations
@@ -88,8 +89,7 @@ def run_once(sparsesim: str, case: Case) -> Measured:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def measure(sparsesim: str, case: Case, repeat: int) -> Measured:
-    runs = [run_once(sparsesim, case) for _ in range(repeat)]
+def _best(runs: list[Measured]) -> Measured:
     return Measured(
         wall_s=min(r.wall_s for r in runs),
         rss_mb=min(r.rss_mb for r in runs),
@@ -97,27 +97,53 @@ def measure(sparsesim: str, case: Case, repeat: int) -> Measured:
     )
 
 
+def measure(
+    sparsesim: str, case: Case, repeat: int, against: str | None = None
+) -> tuple[Measured, Measured | None]:
+    """Best of `repeat` runs; with `against`, that installation's runs interleaved with these (same load)."""
+    runs: list[Measured] = []
+    old: list[Measured] = []
+    for _ in range(repeat):
+        runs.append(run_once(sparsesim, case))
+        if against:
+            old.append(run_once(against, case))
+    return _best(runs), (_best(old) if old else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="runs per case; the minimum is reported")
-    ap.add_argument("--sparsesim", default=str(Path(sys.executable).with_name("sparsesim")),
-                    help="the sparsesim executable to measure (default: this venv's)")
+    ap.add_argument(
+        "--sparsesim",
+        default=str(Path(sys.executable).with_name("sparsesim")),
+        help="the sparsesim executable to measure (default: this venv's)",
+    )
     ap.add_argument("--only", nargs="*", help="case names to run (default: all)")
+    ap.add_argument(
+        "--against",
+        metavar="SPARSESIM",
+        help="also measure this (older) installation, interleaved run by run, and print the ratio "
+        "measured now instead of the stated BASELINE",
+    )
     args = ap.parse_args(argv)
     cases = [c for c in CASES if not args.only or c.name in args.only]
     print(f"min of {args.repeat} runs each, {args.sparsesim}; load average {os.getloadavg()[0]:.2f}")
+    print(f"old = {args.against} measured now, interleaved" if args.against else "old = BASELINE (stated)")
     header = f"{'case':14} {'wall s':>7} {'cpu s':>6} {'target':>7} {'ok':>3} {'peak MB':>8} {'target':>7}"
     header += f" {'old s':>7} {'speedup':>8} {'old MB':>7}"
     print(header)
     failed = 0
     for case in cases:
-        m = measure(args.sparsesim, case, args.repeat)
+        m, now_old = measure(args.sparsesim, case, args.repeat, args.against)
         ok = m.wall_s <= case.max_wall_s and (case.max_rss_mb is None or m.rss_mb <= case.max_rss_mb)
         failed += not ok
         rss_target = f"{case.max_rss_mb:7.0f}" if case.max_rss_mb else f"{'-':>7}"
         line = f"{case.name:14} {m.wall_s:7.2f} {m.cpu_s:6.2f} {case.max_wall_s:7.2f} "
         line += f"{'yes' if ok else 'NO':>3} {m.rss_mb:8.0f} {rss_target}"
-        if case.name in BASELINE:
+        if now_old is not None:
+            line += f" {now_old.wall_s:7.2f} {now_old.wall_s / m.wall_s:7.1f}x {now_old.rss_mb:7.0f}"
+            line += f"  (cpu {now_old.cpu_s:.2f} s -> {m.cpu_s:.2f} s)"
+        elif case.name in BASELINE:
             old_s, old_mb = BASELINE[case.name]
             line += f" {old_s:7.2f} {old_s / m.wall_s:7.1f}x {old_mb:7.0f}"
         print(line, flush=True)
