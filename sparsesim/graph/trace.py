@@ -246,9 +246,11 @@ def _op_name(node: fx.Node, mod: nn.Module | None) -> str:
 
 
 # Shapes of the ops below follow from their inputs' shapes by definition, so on meta tensors they are made
-# here instead of run: PyTorch implements the meta kernels of elementwise ops, normalisations and adaptive
-# pooling by Python decompositions whose first call imports torch._dynamo, which costs as much as importing
-# torch itself. Every other op runs on meta tensors (C++ or Python meta kernels).
+# here instead of run: PyTorch implements the meta kernels of elementwise ops, normalisations, cat, adaptive
+# average pooling and a linear layer's bias (addmm) by Python decompositions whose first call imports
+# torch._dynamo, which costs as much as importing torch itself (tests/graph/test_meta_shapes.py checks both
+# the shapes, against a real run, and that torch._dynamo stays unimported). Every other op runs on meta
+# tensors (C++ or Python meta kernels).
 _SAME_SHAPE_MODULES = _ACT_MODULES + _NORM_MODULES + (nn.Dropout, nn.Dropout2d, nn.Identity)
 _SAME_SHAPE_FUNCS = _ACT_FUNCS | _NORM_FUNCS  # the output has the first argument's shape and dtype
 _SAME_SHAPE_METHODS = _ACT_METHODS
