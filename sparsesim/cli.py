@@ -269,9 +269,8 @@ def cmd_prune(args: argparse.Namespace, con: Console) -> int:
 def _save_prune(target: Path, prep: Any) -> None:
     import networkx as nx
     import numpy as np
-    import pandas as pd
 
-    from .graph.lower import op_record
+    from .graph.lower import ops_frame
     from .io import atomic_dir
 
     with atomic_dir(target) as tmp:
@@ -289,7 +288,7 @@ def _save_prune(target: Path, prep: Any) -> None:
         )
         data = nx.node_link_data(_plain_graph(prep.graph), edges="edges")
         (tmp / "layergraph.json").write_text(json.dumps(data, indent=1, default=_json_default))
-        pd.DataFrame([op_record(op) for op in prep.ops.ops()]).to_csv(tmp / "ops.csv", index=False)
+        ops_frame(prep.ops.ops()).to_csv(tmp / "ops.csv", index=False)
         (tmp / "workload.yaml").write_text(prep.workload.to_yaml())
 
 
@@ -305,7 +304,7 @@ def _plain_graph(g: Any) -> Any:
 def cmd_graph(args: argparse.Namespace, con: Console) -> int:
     import pandas as pd
 
-    from .graph.lower import op_record
+    from .graph.lower import op_record, ops_frame
     from .pipeline import prepare
 
     wl = _load(args.file)
@@ -316,7 +315,7 @@ def cmd_graph(args: argparse.Namespace, con: Console) -> int:
         records = [op_record(op) for op in prep.ops.ops()]
     if args.format == "json":
         text = json.dumps({"ops" if not args.layers else "layers": records}, indent=1, default=_json_default)
-    else:
+    elif args.layers:
         frame = pd.DataFrame(records)
         for col in frame.columns:
             if frame[col].map(lambda v: isinstance(v, list | tuple)).any():
@@ -324,6 +323,8 @@ def cmd_graph(args: argparse.Namespace, con: Console) -> int:
                     lambda v: "x".join(map(str, v)) if isinstance(v, list | tuple) else v
                 )
         text = frame.to_csv(index=False)
+    else:
+        text = ops_frame(prep.ops.ops()).to_csv(index=False)
     if args.output:
         from .io import atomic_write_text
 

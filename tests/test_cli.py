@@ -108,7 +108,7 @@ def test_graph_csv_and_json(tmp_path):
     res = run("graph", "workloads/tiny-cnn-nm-2of4.yaml")
     assert res.returncode == 0, res.stderr
     header = res.stdout.splitlines()[0].split(",")
-    assert {"name", "layer", "pass", "m", "n", "k", "macs"} <= set(header)
+    assert {"op", "layer", "pass", "m", "n", "k", "macs"} <= set(header)
     assert {"FF", "BP", "WU", "UPD", "GEN"} <= {
         line.split(",")[header.index("pass")] for line in res.stdout.splitlines()[1:]
     }

@@ -23,7 +23,7 @@ weight update of every parameter (UPD) and the generation of next iteration's N:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -135,6 +135,30 @@ def op_record(op: Op) -> dict[str, Any]:
     else:
         rec["macs"] = 0
     return rec
+
+
+def ops_frame(ops: Iterable[Op]) -> Any:
+    """The op table as a pandas DataFrame for CSV: one row per op in program order, columns named and ordered
+    as the run's ops.csv (`op`, `layer`, `pass`, `kind`, GEMM shape, ...; then the lowering's own fields),
+    integer fields as integers (nullable where an op has none), lists as "AxB" strings."""
+    import pandas as pd
+
+    from ..results import OPS_COLUMNS
+
+    records = [op_record(op) for op in ops]
+    for rec in records:
+        rec["op"] = rec.pop("name")
+    frame = pd.DataFrame(records)
+    first = [c for c in OPS_COLUMNS if c in frame.columns]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    for col in frame.columns:
+        # judged on the records: the frame has already turned an int column with gaps into floats
+        values = [rec[col] for rec in records if rec.get(col) is not None]
+        if any(isinstance(v, list | tuple) for v in values):
+            frame[col] = frame[col].map(lambda v: "x".join(map(str, v)) if isinstance(v, list | tuple) else v)
+        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            frame[col] = pd.array([rec.get(col) for rec in records], dtype="Int64")
+    return frame
 
 
 class OpGraph(nx.DiGraph):

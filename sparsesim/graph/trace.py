@@ -7,6 +7,8 @@ Constants (parameters read by `get_attr`, `arange`, ...) are not nodes either.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import operator
 from typing import Any
@@ -15,7 +17,7 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.fx.passes.shape_prop import ShapeProp
+from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from ..errors import ModelError
 from .layergraph import WEIGHT_KINDS, LayerGraph, conv_macs, linear_macs, matmul_macs
@@ -243,6 +245,168 @@ def _op_name(node: fx.Node, mod: nn.Module | None) -> str:
     return str(target) if isinstance(target, str) else getattr(target, "__name__", str(target))
 
 
+# Shapes of the ops below follow from their inputs' shapes by definition, so on meta tensors they are made
+# here instead of run: PyTorch implements the meta kernels of elementwise ops, normalisations, cat, adaptive
+# average pooling and a linear layer's bias (addmm) by Python decompositions whose first call imports
+# torch._dynamo, which costs as much as importing torch itself (tests/graph/test_meta_shapes.py checks both
+# the shapes, against a real run, and that torch._dynamo stays unimported). Every other op runs on meta
+# tensors (C++ or Python meta kernels).
+_SAME_SHAPE_MODULES = _ACT_MODULES + _NORM_MODULES + (nn.Dropout, nn.Dropout2d, nn.Identity)
+_SAME_SHAPE_FUNCS = _ACT_FUNCS | _NORM_FUNCS  # the output has the first argument's shape and dtype
+_SAME_SHAPE_METHODS = _ACT_METHODS
+_BINARY_FUNCS = _ADD | _MUL  # broadcast of two operands
+_BINARY_METHODS = _ADD_METHODS | _MUL_METHODS
+_TRUE_DIVISION = {operator.truediv, torch.div, "div"}  # integer operands give floats
+
+
+def _meta_like(x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A meta tensor of `x`'s shape (torch.empty_like of a meta tensor runs a Python reference that imports
+    sympy; the strides it would keep do not matter here, only shapes are read)."""
+    return torch.empty(x.shape, dtype=x.dtype if dtype is None else dtype, device="meta")
+
+
+def _is_meta(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) and value.is_meta
+
+
+def _binary(target: Any, a: Any, b: Any) -> torch.Tensor | None:
+    """The result of an elementwise `a op b` (a tensor or a Python number each), or None if not one."""
+    if not all(_is_meta(x) or isinstance(x, int | float | bool) for x in (a, b)) or not (
+        _is_meta(a) or _is_meta(b)
+    ):
+        return None
+    shapes = [x.shape for x in (a, b) if isinstance(x, torch.Tensor)]
+    dtype = torch.result_type(a, b)
+    if target in _TRUE_DIVISION and not (dtype.is_floating_point or dtype.is_complex):
+        dtype = torch.get_default_dtype()
+    return torch.empty(torch.broadcast_shapes(*shapes), dtype=dtype, device="meta")
+
+
+def _cat(tensors: Any, dim: int = 0) -> torch.Tensor | None:
+    """torch.cat's result for same-rank meta tensors that agree off `dim`, or None (let torch decide)."""
+    if not isinstance(tensors, tuple | list) or not tensors or not all(_is_meta(t) for t in tensors):
+        return None
+    ndim = tensors[0].dim()
+    if ndim == 0 or any(t.dim() != ndim for t in tensors) or not -ndim <= dim < ndim:
+        return None
+    dim %= ndim
+    rest = [tuple(t.shape[:dim]) + tuple(t.shape[dim + 1 :]) for t in tensors]
+    if any(r != rest[0] for r in rest):
+        return None
+    shape = list(tensors[0].shape)
+    shape[dim] = sum(int(t.shape[dim]) for t in tensors)
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
+    return torch.empty(shape, dtype=dtype, device="meta")
+
+
+class _MetaShapeProp(fx.Interpreter):
+    """torch.fx's ShapeProp for meta tensors: records `node.meta["tensor_meta"]` (a ShapeProp TensorMetadata,
+    shape/dtype/stride only) and makes the outputs of the ops above from their input shapes. ShapeProp
+    itself imports torch.fx.experimental.symbolic_shapes (and sympy) on its first node, for fake tensors
+    with symbolic sizes, which meta tensors of fixed sizes do not need."""
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        found = False
+
+        def describe(obj: Any) -> Any:
+            nonlocal found
+            if not isinstance(obj, torch.Tensor):
+                return obj
+            found = True
+            return TensorMetadata(obj.shape, obj.dtype, obj.requires_grad, obj.stride(), None, False, {})
+
+        meta = fx.node.map_aggregate(result, describe)
+        if found:
+            n.meta["tensor_meta"] = meta
+        n.meta["type"] = type(result)
+        return result
+
+    def call_module(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        mod = self.fetch_attr(target)
+        if len(args) == 1 and not kwargs and _is_meta(args[0]):
+            (x,) = args
+            if isinstance(mod, _SAME_SHAPE_MODULES):
+                return _meta_like(x)
+            # A bias does not change the shape, and with one PyTorch's meta linear runs addmm's Python
+            # decomposition: run the module's own forward without it.
+            if isinstance(mod, nn.Linear):
+                return F.linear(x, mod.weight)
+            if isinstance(mod, nn.Conv1d | nn.Conv2d | nn.Conv3d):
+                return mod._conv_forward(x, mod.weight, None)
+            if isinstance(mod, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d) and x.dim() in (3, 4):
+                size = _tuple2(mod.output_size, 2) if mod.output_size is not None else x.shape[-2:]
+                out = [x.shape[-2 + i] if s is None else s for i, s in enumerate(size)]
+                if isinstance(mod, nn.AdaptiveAvgPool2d):  # AdaptiveMaxPool2d returns indices too
+                    return torch.empty((*x.shape[:-2], *out), dtype=x.dtype, device="meta")
+        return super().call_module(target, args, kwargs)
+
+    def call_function(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if args and _is_meta(args[0]) and target in _SAME_SHAPE_FUNCS and "inplace" not in kwargs:
+            return _meta_like(args[0])
+        if target in (torch.cat, torch.concat) and set(kwargs) <= {"dim"} and 1 <= len(args) <= 2:
+            out = _cat(*args, **kwargs)
+            if out is not None:
+                return out
+        if len(args) == 2 and not kwargs and target in _BINARY_FUNCS:
+            out = _binary(target, *args)
+            if out is not None:
+                return out
+        return super().call_function(target, args, kwargs)
+
+    def call_method(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if args and _is_meta(args[0]):
+            if target in _SAME_SHAPE_METHODS:
+                return _meta_like(args[0])
+            if target == "cumsum" and "dtype" not in kwargs and len(args) == 2:
+                x = args[0]
+                integral = not (x.dtype.is_floating_point or x.dtype.is_complex)
+                return _meta_like(x, torch.int64 if integral else x.dtype)
+            if len(args) == 2 and not kwargs and target in _BINARY_METHODS:
+                out = _binary(target, *args)
+                if out is not None:
+                    return out
+        return super().call_method(target, args, kwargs)
+
+
+class _ShapePropagator(nn.Module):
+    """Runs the shape propagation over `gm` as its forward, so torch.func.functional_call can swap tensors."""
+
+    def __init__(self, gm: fx.GraphModule) -> None:
+        super().__init__()
+        self.gm = gm
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        return _MetaShapeProp(self.gm).run(*inputs)
+
+
+def propagate_shapes(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> None:
+    """Record every node's output shape in `node.meta["tensor_meta"]` without computing any value.
+
+    Shapes need no arithmetic: the graph runs on "meta" tensors (shape and dtype only; PyTorch's meta device)
+    standing in for the inputs, parameters and buffers, and under `torch.device("meta")` so that tensors the
+    forward creates (`ones_like`, `arange`) are meta too. The module's real weights are untouched (they are
+    swapped out only for the call), which is what the masks are computed from. A forward that a meta tensor
+    cannot run (one that reads a value: `.item()`, data-dependent indexing) falls back to the real inputs.
+    """
+    params = {
+        name: _meta_like(t)
+        for name, t in itertools.chain(
+            gm.named_parameters(prefix="gm", remove_duplicate=False),
+            gm.named_buffers(prefix="gm", remove_duplicate=False),
+        )
+    }
+    meta_inputs = tuple(_meta_like(t) for t in inputs)
+    try:
+        with torch.no_grad(), torch.device("meta"):
+            torch.func.functional_call(_ShapePropagator(gm), params, meta_inputs, tie_weights=False)
+        return
+    except Exception:  # meta kernels cover what a traced zoo model runs; a user's forward may need values
+        pass
+    with torch.no_grad():
+        ShapeProp(gm).propagate(*inputs)
+
+
 def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") -> LayerGraph:
     """Trace `module` on `example_input` (batch 1) into a LayerGraph with weights attached."""
     module = module.eval()
@@ -257,8 +421,7 @@ def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") 
         ) from None
     inputs = example_input if isinstance(example_input, tuple) else (example_input,)
     try:
-        with torch.no_grad():
-            ShapeProp(gm).propagate(*inputs)
+        propagate_shapes(gm, inputs)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(

@@ -30,9 +30,31 @@ def build_seeded(construct: Callable[[], M], *, seed: int, style: InitStyle) -> 
     """Construct a model on the meta device, materialise it on the CPU and initialise it from `seed`."""
     with torch.device("meta"):
         model = construct()
-    model.to_empty(device="cpu")
+    _materialise(model)
     init_weights(model, torch.Generator().manual_seed(int(seed)), style)
     return model.eval()
+
+
+def _materialise(model: nn.Module) -> None:
+    """`model.to_empty(device="cpu")` without its cost: to_empty calls torch.empty_like on meta tensors,
+    which runs a Python reference that imports sympy (longer than building ResNet-50). Each parameter and
+    buffer is replaced by an uninitialised CPU tensor of its shape and dtype, tied tensors stay tied."""
+    fresh: dict[int, torch.Tensor] = {}
+
+    def cpu(t: torch.Tensor) -> torch.Tensor:
+        if id(t) not in fresh:
+            fresh[id(t)] = torch.empty(t.shape, dtype=t.dtype, device="cpu")
+        return fresh[id(t)]
+
+    for module in model.modules():
+        for name, param in list(module.named_parameters(recurse=False)):
+            if param.is_meta:
+                if id(param) not in fresh:
+                    fresh[id(param)] = nn.Parameter(cpu(param), requires_grad=param.requires_grad)
+                setattr(module, name, fresh[id(param)])
+        for name, buf in list(module.named_buffers(recurse=False)):
+            if buf is not None and buf.is_meta:
+                module._buffers[name] = cpu(buf)
 
 
 def init_weights(model: nn.Module, generator: torch.Generator, style: InitStyle) -> None:

@@ -24,14 +24,23 @@ from .attention import attend, merge_heads, split_heads
 LN_EPS = 1e-12  # BERT's LayerNorm epsilon
 
 
+def _embedding(rows: int, dim: int) -> nn.Embedding:
+    """An nn.Embedding whose weight is left for init_weights (built on the meta device by build_seeded).
+
+    nn.Embedding's own constructor draws normal_ numbers, which on the meta device runs a Python
+    decomposition that imports torch._dynamo (about as slow as importing torch); from_pretrained skips it.
+    """
+    return nn.Embedding.from_pretrained(torch.empty(rows, dim), freeze=False)
+
+
 class BertEmbeddings(nn.Module):
     """Word + learned position + token-type embeddings, then LayerNorm."""
 
     def __init__(self, vocab_size: int, hidden: int, max_positions: int, type_vocab_size: int = 2) -> None:
         super().__init__()
-        self.word_embeddings = nn.Embedding(vocab_size, hidden)
-        self.position_embeddings = nn.Embedding(max_positions, hidden)
-        self.token_type_embeddings = nn.Embedding(type_vocab_size, hidden)
+        self.word_embeddings = _embedding(vocab_size, hidden)
+        self.position_embeddings = _embedding(max_positions, hidden)
+        self.token_type_embeddings = _embedding(type_vocab_size, hidden)
         self.LayerNorm = nn.LayerNorm(hidden, eps=LN_EPS)
 
     def forward(self, input_ids: Tensor) -> Tensor:

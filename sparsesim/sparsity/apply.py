@@ -306,15 +306,21 @@ def _rearrange_segments(
     return cout // size
 
 
-def _formats_for(layer: WeightLayer, rule: _Rule, w: np.ndarray, ff: np.ndarray, bp: np.ndarray | None):
+def _sizes_for(
+    layer: WeightLayer, rule: _Rule, w: np.ndarray, ff: np.ndarray, bp: np.ndarray | None
+) -> tuple[int, int]:
+    """(metadata_bytes, value_count) of the layer's formats (see the module docstring)."""
     if rule.pattern in ("nm", "bdwp"):
-        fmts = [NMTensor.from_dense(w, rule.n, rule.m, axis=1, mask=ff)]
-        if bp is not None:
-            fmts.append(NMTensor.from_dense(w, rule.n, rule.m, axis=0, mask=bp))
-        return fmts
+        # An N:M tensor stores N slots per group whatever the mask keeps (short groups are padded), so its
+        # sizes follow from the shape and the compressed arrays are not built (for VGG-16 that took longer
+        # than computing the masks). tests/sparsity checks these sizes against NMTensor.from_dense.
+        sizes = [NMTensor.sizes_for(w.shape, rule.n, rule.m) for _ in (ff, bp) if _ is not None]
+        return sum((bits + 7) // 8 for _, bits in sizes), sum(values for values, _ in sizes)
     if rule.pattern == "group":
-        return [BlockCSR.from_dense(w, rule.group_size, mask=ff)]
-    return [CSRDelta.from_dense(w, _block_of(rule), mask=ff)]
+        fmt: BlockCSR | CSRDelta = BlockCSR.from_dense(w, rule.group_size, mask=ff)
+    else:
+        fmt = CSRDelta.from_dense(w, _block_of(rule), mask=ff)
+    return (fmt.metadata_bits + 7) // 8, fmt.value_count
 
 
 def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> LayerPrune:
@@ -332,7 +338,7 @@ def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> L
         ff, bp = bdwp_masks(w, rule.n, rule.m, variant=rule.variant, groups=layer.groups, name=layer.name)
     else:
         ff = block_mask(w, _block_of(rule), float(rule.sparsity), groups=layer.groups, name=layer.name)
-    fmts = _formats_for(layer, rule, w, ff, bp)
+    metadata_bytes, value_count = _sizes_for(layer, rule, w, ff, bp)
     ff_density = mask_density(ff)
     nm_like = rule.pattern in ("nm", "bdwp")
     return LayerPrune(
@@ -348,8 +354,8 @@ def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> L
         bp_mask=bp,
         ff_density=ff_density,
         bp_density=mask_density(bp) if bp is not None else ff_density,
-        metadata_bytes=sum((f.metadata_bits + 7) // 8 for f in fmts),
-        value_count=sum(f.value_count for f in fmts),
+        metadata_bytes=metadata_bytes,
+        value_count=value_count,
         permutation=permutation,
     )
 

@@ -62,6 +62,10 @@ def bdwp_masks(
         raise SparsityError(f"{_prefix(name)}{problem}; pick an M that divides it or exclude the layer")
     check_finite(w, name=name)
     n, m = int(n), int(m)
+    if variant == "independent" and np.issubdtype(w.dtype, np.floating):
+        # |w| is taken block by block inside (no full-size copy: VGG-16's fc6 alone is 411 MB)
+        ff = nm_mask_from_scores(w, n, m, axis=1, magnitude=True)
+        return ff, nm_mask_from_scores(w, n, m, axis=0, magnitude=True)
     mag = np.abs(w)
     ff = nm_mask_from_scores(mag, n, m, axis=1)
     if variant == "independent":

@@ -142,9 +142,21 @@ class NMTensor:
         dense_gm.ravel()[(idx * num_groups + np.arange(num_groups)).ravel()] = values.ravel()
         return from_group_major(dense_gm, self.shape, self.m, self.axis)
 
+    @staticmethod
+    def slots_for(shape: tuple[int, ...], n: int, m: int) -> int:
+        """Slots of any N:M tensor of `shape`: N per group of M along the grouped axis (padding included)."""
+        return math.prod(shape) // int(m) * int(n)
+
+    @classmethod
+    def sizes_for(cls, shape: tuple[int, ...], n: int, m: int) -> tuple[int, int]:
+        """(value_count, metadata_bits) of an N:M tensor of `shape`: they depend on the shape alone, so the
+        pruner sizes a layer without building the compressed arrays."""
+        slots = cls.slots_for(shape, n, m)
+        return slots, slots * index_bits(m)
+
     @property
     def slot_count(self) -> int:
-        return int(self.values.size)
+        return self.slots_for(self.shape, self.n, self.m)
 
     @property
     def value_count(self) -> int:
@@ -158,7 +170,7 @@ class NMTensor:
     @property
     def metadata_bits(self) -> int:
         """slots · ceil(log2 M): indices packed densely, no per-group header."""
-        return self.slot_count * self.bits_per_index
+        return self.sizes_for(self.shape, self.n, self.m)[1]
 
     def nbytes(self, value_bytes: int) -> int:
         """value_count · value_bytes + ceil(metadata_bits / 8)."""

@@ -15,6 +15,7 @@ that is the BP (data-gradient) GEMM's reduction dimension, used by BDWP.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -143,16 +144,45 @@ def topn_group_major(scores: np.ndarray, n: int) -> np.ndarray:
     return rank < n
 
 
-def nm_mask_from_scores(scores: np.ndarray, n: int, m: int, axis: int) -> np.ndarray:
+# Our choice: masks are computed in blocks of about this many elements (16 MB of float32), split along an axis
+# the groups do not run along, so the temporaries of a 100 M-weight layer (VGG-16's fc6) stay small and in
+# cache instead of several full-size copies. Groups never cross a block, so the mask is the same.
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def _blocks(shape: tuple[int, ...], axis: int) -> Iterator[tuple[slice, ...]]:
+    """Index tuples splitting an array of `shape` into blocks of ~_BLOCK_ELEMENTS, never across `axis`."""
+    if len(shape) < 2 or math.prod(shape) <= _BLOCK_ELEMENTS:
+        yield (slice(None),) * len(shape)
+        return
+    split = 0 if axis != 0 else 1
+    per_index = math.prod(shape) // shape[split]
+    step = max(1, _BLOCK_ELEMENTS // max(1, per_index))
+    for start in range(0, shape[split], step):
+        index = [slice(None)] * len(shape)
+        index[split] = slice(start, start + step)
+        yield tuple(index)
+
+
+def nm_mask_from_scores(
+    scores: np.ndarray, n: int, m: int, axis: int, *, magnitude: bool = False
+) -> np.ndarray:
     """Top-`n` of every `m` consecutive `scores` along `axis` (larger first, lower index wins ties).
 
     No validation: callers check shapes (`nm_axis_problem`) and `n, m` (`check_nm`). Scores may be negative,
-    which `bdwp_masks(variant="nested")` uses to rank already-pruned weights last.
+    which `bdwp_masks(variant="nested")` uses to rank already-pruned weights last. `magnitude=True` ranks
+    |scores| of a float array (taken block by block, so no full-size |w| copy is made).
     """
     scores = np.asarray(scores)
     axis = axis % scores.ndim
-    keep = topn_group_major(group_major(scores, m, axis), n)
-    return from_group_major(keep, scores.shape, m, axis)
+    keep = np.empty(scores.shape, dtype=bool)
+    for index in _blocks(scores.shape, axis):
+        block = scores[index]
+        grouped = group_major(block, m, axis)  # a fresh copy, so abs may work in place
+        if magnitude:
+            np.abs(grouped, out=grouped)
+        keep[index] = from_group_major(topn_group_major(grouped, n), block.shape, m, axis)
+    return keep
 
 
 def nm_mask(
@@ -177,6 +207,8 @@ def nm_mask(
     if problem:
         raise SparsityError(f"{_prefix(name)}{problem}; pick an M that divides it or exclude the layer")
     check_finite(w, name=name)
+    if np.issubdtype(w.dtype, np.floating):
+        return nm_mask_from_scores(w, int(n), int(m), axis, magnitude=True)
     # Widen signed integers before abs: np.abs(np.int8(-128)) wraps to -128 and would rank last.
     scores = np.abs(w.astype(np.int64)) if np.issubdtype(w.dtype, np.signedinteger) else np.abs(w)
     return nm_mask_from_scores(scores, int(n), int(m), axis)

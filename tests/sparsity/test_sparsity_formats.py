@@ -256,3 +256,18 @@ def test_block_csr_round_trip(data: st.DataObject) -> None:
     assert b.metadata_bits == 32 * (w.shape[0] // g + 1) + 16 * b.num_blocks
     assume(b.num_blocks > 0)
     assert (np.diff(b.row_ptr.astype(int)) >= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("shape", "n", "m", "axis"),
+    [((16, 8, 3, 3), 2, 8, 1), ((16, 8, 3, 3), 2, 8, 0), ((12, 20), 1, 4, 1), ((6, 10), 3, 3, 0)],
+)
+def test_sizes_from_the_shape_match_the_built_tensor(shape, n, m, axis):
+    """The pruner sizes N:M layers by NMTensor.sizes_for; the arrays from_dense builds must agree, also for
+    a mask that keeps fewer than N in some groups (padded slots count)."""
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal(shape).astype(np.float32)
+    mask = nm_mask(w, n, m, axis=axis) & (rng.random(shape) < 0.7)  # some groups short of N
+    t = NMTensor.from_dense(w, n, m, axis=axis, mask=mask)
+    assert NMTensor.sizes_for(shape, n, m) == (t.values.size, t.indices.size * index_bits(m))
+    assert (t.value_count, t.metadata_bits) == NMTensor.sizes_for(shape, n, m)
