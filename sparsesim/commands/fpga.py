@@ -139,7 +139,7 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
 
 def info_command(args: argparse.Namespace, con: Any) -> int:
     from ..fpga.driver import Board, SerialPort
-    from ..fpga.protocol import ProtocolError
+    from ..rtl.protocol import ProtocolError
 
     try:
         port = SerialPort(args.port, args.baud)
