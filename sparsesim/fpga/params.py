@@ -1,4 +1,4 @@
-"""From a workload's accelerator section to the board top's elaboration parameters (rtl/board.py).
+"""From a workload's accelerator section to the board top's elaboration parameters (rtl/board/).
 
 The resolved accelerator (`AcceleratorSpec.resolved()`, sparsesim.sat.arch) gives the array (rows, cols, P,
 MMAX, precision, latencies), the clock and the buffer sizes. Each buffer word is one stream beat of the array,

@@ -188,3 +188,24 @@ def _run(**kw) -> proto.RunParams:
 ])  # fmt: skip
 def test_run_rules(run, want):
     assert proto.run_status(_info(), run) == want
+
+
+def test_the_wire_format_is_a_leaf_the_rtl_imports_without_a_cycle():
+    """rtl/ never imports the host side (sparsesim.fpga), and the wire format imports nothing of sparsesim,
+    so both sides import it without a cycle."""
+    import ast
+    from pathlib import Path
+
+    rtl = Path(proto.__file__).resolve().parent
+    for path in rtl.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                assert node.level <= len(path.relative_to(rtl).parts), f"{path}: imports above sparsesim.rtl"
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n.startswith("sparsesim.fpga") for n in names), f"{path} imports {names}"
+            if path.name == "protocol.py":
+                assert not any(n.startswith("sparsesim") or getattr(node, "level", 0) for n in names), names
