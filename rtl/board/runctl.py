@@ -126,6 +126,9 @@ class RunControl(wiring.Component):
         with m.FSM(name="runctl"):
             with m.State("IDLE"):
                 with m.If(self.go):
+                    m.next = "CHECK"  # `done` comes a cycle after `go` at the earliest
+            with m.State("CHECK"):
+                with m.If(1):
                     with m.If(bad_mode):
                         finish(proto.Status.BAD_MODE)
                     with m.Elif(bad_count):
