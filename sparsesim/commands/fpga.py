@@ -143,7 +143,7 @@ def info_command(args: argparse.Namespace, con: Any) -> int:
     import termios
 
     from ..fpga.driver import Board, SerialPort
-    from ..fpga.protocol import ProtocolError
+    from ..rtl.protocol import ProtocolError
 
     if args.baud <= 0:
         raise SparsesimError(f"--baud: must be a positive rate in baud, e.g. 921600 (got {args.baud})")

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import SparsesimError
 from ..io import atomic_dir, check_output_dir
 from . import group_help
 
@@ -31,30 +30,16 @@ def register(add) -> None:
 
 
 def array_config(acc: Any) -> tuple[Any, dict[str, str], int]:
-    """ArrayConfig for an AcceleratorSpec, the source of each value, and the accelerator's sorter lanes.
-
-    `sparsesim.sat.arch.resolve` supplies the values (workload fields win over the vcu1525 preset), so the
-    exported RTL is the architecture the simulator simulates.
-    """
-    from sparsesim.rtl.config import ArrayConfig
+    """ArrayConfig for an AcceleratorSpec (sparsesim.fpga.params.array_config of its resolved values, so the
+    exported RTL is the architecture the simulator simulates), the source of each value, and the
+    accelerator's sorter lanes."""
+    from sparsesim.fpga.params import ARRAY_FIELDS
+    from sparsesim.fpga.params import array_config as convert
     from sparsesim.sat.arch import resolve
 
     sat = resolve(acc)
-    values = {
-        "rows": sat.rows, "cols": sat.cols, "multipliers": sat.multipliers_per_pe, "max_m": sat.max_m,
-        "precision": sat.precision, "mul_latency": sat.mul_latency_cycles,
-        "add_latency": sat.add_latency_cycles,
-    }
-    fields = {"rows": "rows", "cols": "cols", "multipliers": "multipliers_per_pe", "max_m": "max_m",
-              "precision": "precision", "mul_latency": "mul_latency_cycles",
-              "add_latency": "add_latency_cycles"}
-    origin = {k: sat.sources.get(f, "") for k, f in fields.items()}
-    lanes = sat.sorter_lanes
-    try:
-        return ArrayConfig(**values), origin, lanes
-    except ValueError as err:
-        given = ", ".join(f"{k}={v}" for k, v in values.items())
-        raise SparsesimError(f"accelerator: {err} ({given})") from None
+    origin = {k: sat.sources.get(f, "") for k, f in ARRAY_FIELDS.items()}
+    return convert(sat.to_dict()), origin, sat.sorter_lanes
 
 
 def export_command(args: argparse.Namespace, con: Any) -> int:

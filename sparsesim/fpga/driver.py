@@ -1,4 +1,4 @@
-"""Host driver of the board's UART protocol (sparsesim.fpga.protocol; docs/fpga.md).
+"""Host driver of the board's UART protocol (sparsesim.rtl.protocol; docs/fpga.md).
 
 The operations are written once, without I/O: each is a generator that yields requests `(opcode, payload)`
 and receives the payload of each OK response. `Board` runs them over a blocking port (a serial port, or the
@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import protocol as proto
-from .protocol import Op, ProtocolError
+from sparsesim.rtl import protocol as proto
+from sparsesim.rtl.protocol import Op, ProtocolError
 
 Request = tuple[int, bytes]
 OpGen = Generator[Request, bytes, Any]
@@ -51,14 +51,28 @@ class TileRun:
 
 
 def config_from_info(info: proto.InfoBlock):
-    """The ArrayConfig a board reports (sparsesim.rtl.config)."""
+    """The ArrayConfig a board reports (sparsesim.rtl.config); ProtocolError if the INFO block's fields are
+    not a configuration this host can drive (its word sizes included)."""
+    from sparsesim.rtl.board.params import BoardParams
     from sparsesim.rtl.config import ArrayConfig
 
-    return ArrayConfig(
-        rows=info.rows, cols=info.cols, multipliers=info.multipliers, max_m=info.max_m,
-        precision=info.precision_name, mul_latency=info.mul_latency, add_latency=info.add_latency,  # type: ignore[arg-type]
-        k_bits=info.k_bits, len_bits=info.len_bits, cycle_bits=info.cycle_bits,
-    )  # fmt: skip
+    info.check()
+    try:
+        cfg = ArrayConfig(
+            rows=info.rows, cols=info.cols, multipliers=info.multipliers, max_m=info.max_m,
+            precision=info.precision_name, mul_latency=info.mul_latency, add_latency=info.add_latency,  # type: ignore[arg-type]
+            k_bits=info.k_bits, len_bits=info.len_bits, cycle_bits=info.cycle_bits,
+        )  # fmt: skip
+        words = BoardParams(cfg)
+    except ValueError as err:
+        raise ProtocolError(f"INFO describes no array this host can drive: {err}") from None
+    want = (words.weight_bytes, words.act_bytes, words.result_bytes)
+    if (info.weight_bytes, info.act_bytes, info.result_bytes) != want:
+        raise ProtocolError(
+            f"INFO word sizes {info.weight_bytes}/{info.act_bytes}/{info.result_bytes} bytes differ from "
+            f"the {want[0]}/{want[1]}/{want[2]} of its array"
+        )
+    return cfg
 
 
 def run_params(cfg, tile, *, w_base: int = 0, a_base: int = 0, r_base: int = 0) -> proto.RunParams:
@@ -75,19 +89,27 @@ def run_params(cfg, tile, *, w_base: int = 0, a_base: int = 0, r_base: int = 0) 
 
 
 # ------------------------------------------------------------------------------------ operations (sans I/O)
+# Each checks every field of the replies it gets and raises ProtocolError for one it cannot take.
 def op_info() -> OpGen:
-    return proto.InfoBlock.unpack((yield Op.INFO, b""))
+    info = proto.InfoBlock.unpack((yield Op.INFO, b"")).check()
+    config_from_info(info)
+    return info
 
 
 def op_status() -> OpGen:
-    return proto.StatusBlock.unpack((yield Op.STATUS, b""))
+    return proto.StatusBlock.unpack((yield Op.STATUS, b"")).check()
+
+
+def _expect_empty(payload: bytes, what: str) -> None:
+    if payload:
+        raise ProtocolError(f"{what}: OK response with {len(payload)} payload bytes, expected none")
 
 
 def op_write(op: int, addr: int, words: list[int], word_bytes: int) -> OpGen:
     """Write `words` from `addr` on, in as many frames as needed."""
     per = proto.words_per_frame(word_bytes)
     for i in range(0, len(words), per):
-        yield op, proto.write_payload(addr + i, words[i : i + per], word_bytes)
+        _expect_empty((yield op, proto.write_payload(addr + i, words[i : i + per], word_bytes)), "write")
 
 
 def op_run(params: proto.RunParams) -> OpGen:
@@ -103,7 +125,7 @@ def op_read_results(addr: int, count: int, word_bytes: int) -> OpGen:
     out: list[int] = []
     for i in range(0, count, per):
         n = min(per, count - i)
-        out += proto.split_words((yield Op.READ_RESULTS, proto.read_payload(addr + i, n)), word_bytes)
+        out += proto.split_words((yield Op.READ_RESULTS, proto.read_payload(addr + i, n)), word_bytes, n)
     return out
 
 
@@ -137,21 +159,19 @@ def op_run_tile(
             f"the board stored {done.result_beats} result beats, the tile has {tile.result_beats}"
         )
     cycles = yield from op_cycles()
+    if cycles.tile_cycles != done.tile_cycles:
+        raise ProtocolError(
+            f"READ_CYCLES says the tile took {cycles.tile_cycles} cycles, RUN said {done.tile_cycles}"
+        )
     words = yield from op_read_results(r_base, tile.result_beats, info.result_bytes)
     return TileRun(tile, decode_results(cfg, tile, words), done, cycles)
 
 
-def _check_response(frame: proto.Frame) -> bytes:
-    if not frame.check_ok:
-        raise ProtocolError("response with a bad check byte")
-    if frame.code != proto.Status.OK:
-        try:
-            status: proto.Status | None = proto.Status(frame.code)
-        except ValueError:
-            status = None
-        name = status.name if status is not None else f"status {frame.code}"
-        raise ProtocolError(f"the board answered {name}", status)
-    return frame.payload
+def _ok_payload(header: bytes, rest: bytes, tag: int) -> bytes:
+    status, payload = proto.parse_response(header, rest, tag)
+    if status != proto.Status.OK:
+        raise ProtocolError(f"the board answered {status.name}", status)
+    return payload
 
 
 # ------------------------------------------------------------------------------------------------ drivers
@@ -161,13 +181,23 @@ class Board:
     def __init__(self, port: SyncPort):
         self.port = port
         self._info: proto.InfoBlock | None = None
+        self._tag = 0
 
     def transact(self, op: int, payload: bytes = b"") -> bytes:
-        """One request; the OK response's payload (ProtocolError for any other status)."""
-        self.port.write(proto.encode_request(op, payload))
+        """One request; the OK response's payload (ProtocolError for any other status or a malformed
+        reply; then `resync()` before the next request)."""
+        self._tag = (self._tag + 1) & 0xFF
+        self.port.write(proto.encode_request(op, payload, self._tag))
         header = self.port.read(proto.HEADER_BYTES)
-        rest = self.port.read(proto.response_length(header))
-        return _check_response(proto.decode_response(header + rest))
+        rest = self.port.read(proto.parse_response_header(header)[2] + 1)
+        return _ok_payload(header, rest, self._tag)
+
+    def resync(self) -> None:
+        """End any frame the board may be inside (protocol.RESYNC_BYTES zeros) and drop what it answers."""
+        self.port.write(bytes(proto.RESYNC_BYTES))
+        drain = getattr(self.port, "drain", None)
+        if drain is not None:
+            drain()
 
     def _drive(self, gen: OpGen):
         try:
@@ -212,12 +242,14 @@ class AsyncBoard:
     def __init__(self, port: AsyncPort):
         self.port = port
         self._info: proto.InfoBlock | None = None
+        self._tag = 0
 
     async def transact(self, op: int, payload: bytes = b"") -> bytes:
-        await self.port.write(proto.encode_request(op, payload))
+        self._tag = (self._tag + 1) & 0xFF
+        await self.port.write(proto.encode_request(op, payload, self._tag))
         header = await self.port.read(proto.HEADER_BYTES)
-        rest = await self.port.read(proto.response_length(header))
-        return _check_response(proto.decode_response(header + rest))
+        rest = await self.port.read(proto.parse_response_header(header)[2] + 1)
+        return _ok_payload(header, rest, self._tag)
 
     async def _drive(self, gen: OpGen):
         try:
@@ -296,6 +328,16 @@ class SerialPort:
         if len(data) < n:
             raise TimeoutError(f"{self.path}: {len(data)} of {n} bytes within {self.timeout_s} s")
         return data
+
+    def drain(self) -> None:
+        """Drop what the board sends within 0.1 s (the answers to a resync)."""
+        time.sleep(0.1)
+        if self._serial is not None:
+            self._serial.reset_input_buffer()
+        elif self._fd is not None:
+            import termios
+
+            termios.tcflush(self._fd, termios.TCIFLUSH)
 
     def close(self) -> None:
         if self._serial is not None:

@@ -1,14 +1,14 @@
-"""An in-process model of the board top (rtl/board.py) behind the same UART protocol, and a port to it.
+"""An in-process model of the board top (rtl/board/) behind the same UART protocol, and a port to it.
 
-`BoardModel` decodes request frames as the RTL's command decoder does (checks, lengths, addresses, the RUN
-rules of `protocol.run_status`, sticky error flags) and executes them on Python buffers. A RUN decodes the
-stored stream words back into the tile's operands and computes what the array computes: values with
-`sparsesim.sat.numerics` (the bit-exact contract), the result beats in the array's output order, and the
-tile's cycles with `sparsesim.sat.timing.tile_cycles` (measured == predicted is the timing contract the RTL
-is held to). Absolute counter values (`load`, `start`, `done`, `now`) are the model's own: a RUN advances
-its counter by the tile's cycles plus DECODE_CYCLES, which stands for the UART and decoder time the model
-does not simulate. It lets the host driver and the protocol be tested without a simulator; the cocotb bench
-checks the RTL itself.
+`BoardModel` decodes request frames as the RTL's command decoder does (the resync rule, checks, lengths,
+addresses, the RUN rules of `protocol.run_status` and the index check, sticky error flags) and executes them
+on Python buffers. A RUN decodes the stored stream words back into the tile's operands and computes what the
+array computes: values with `sparsesim.sat.numerics` (the bit-exact contract), the result beats in the array's
+output order, and the tile's cycles with `sparsesim.sat.timing.tile_cycles` (measured == predicted is the
+timing contract the RTL is held to). Absolute counter values (`load`, `start`, `done`, `now`) are the model's
+own: a RUN advances its counter by the tile's cycles plus DECODE_CYCLES, which stands for the UART and decoder
+time the model does not simulate. It lets the host driver and the protocol be tested without a simulator; the
+cocotb bench checks the RTL itself.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from sparsesim.rtl import protocol as proto
 from sparsesim.rtl.host import beat_cells, gemm_bits
+from sparsesim.rtl.protocol import Op, Status
 from sparsesim.sat import numerics, timing
 from sparsesim.sat.timing import Mode, TileShape
-
-from . import protocol as proto
-from .protocol import Op, Status
 
 DECODE_CYCLES = 3  # the model's stand-in for command decoding before a tile (no timing claim)
 
@@ -40,73 +39,94 @@ class BoardModel:
         self.switches = 0
         self.cycle = 0
         self.cycles = proto.CyclesBlock(0, 0, 0, 0, 0)
-        self._parser = proto.FrameParser(proto.SYNC_REQUEST)
+        self._word_bytes = {Op.WRITE_WEIGHTS: params.weight_bytes, Op.WRITE_ACTS: params.act_bytes}
+        self._parser = proto.FrameParser(
+            proto.REQUEST_SYNC,
+            lambda op, length: proto.header_status(op, length, self._word_bytes) == Status.OK,
+        )
 
     # ------------------------------------------------------------------------------------------ frames
     def feed(self, data: bytes) -> bytes:
         """Bytes from the host -> the bytes of the responses to the frames they complete."""
         return b"".join(self.handle(frame) for frame in self._parser.feed(data))
 
-    def _fail(self, status: Status) -> bytes:
-        self.errors |= {
-            Status.BAD_CHECK: proto.ERR_CHECK,
-            Status.BAD_OPCODE: proto.ERR_OPCODE,
-            Status.BAD_LENGTH: proto.ERR_LENGTH,
-            Status.BAD_ADDRESS: proto.ERR_ADDRESS,
-            Status.BAD_MODE: proto.ERR_MODE,
-        }[status]
-        return proto.encode_response(status)
+    def _fail(self, status: Status, tag: int) -> bytes:
+        self.errors |= proto.error_mask(status)
+        return proto.encode_response(status, tag=tag)
 
     def handle(self, frame: proto.Frame) -> bytes:
-        if not frame.check_ok:
-            return self._fail(Status.BAD_CHECK)
+        """The response to one frame of the request parser (the resync rule of sparsesim.rtl.protocol)."""
+        tag = frame.tag
+        if not frame.header_ok:
+            return self._fail(Status.BAD_CHECK, tag)
+        if frame.payload is None:
+            return self._fail(proto.header_status(frame.code, frame.length, self._word_bytes), tag)
         p, payload = self.params, frame.payload
+        if frame.code in proto.WRITE_OPS:
+            # as the RTL, every whole word is stored as it arrives, before the check byte is seen
+            weights = frame.code == Op.WRITE_WEIGHTS
+            mem = self.wmem if weights else self.amem
+            word_bytes = self._word_bytes[frame.code]
+            addr = int.from_bytes(payload[: proto.ADDR_BYTES], "little")
+            body = payload[proto.ADDR_BYTES :]
+            mask = (1 << (p.weight_bits if weights else p.act_bits)) - 1
+            bad_addr = False
+            for i in range(len(body) // word_bytes):
+                if addr + i < len(mem):
+                    word = int.from_bytes(body[i * word_bytes : (i + 1) * word_bytes], "little")
+                    mem[addr + i] = word & mask
+                else:
+                    bad_addr = True
+            if not frame.check_ok:
+                return self._fail(Status.BAD_CHECK, tag)
+            if len(body) % word_bytes:
+                return self._fail(Status.BAD_LENGTH, tag)
+            if bad_addr:
+                return self._fail(Status.BAD_ADDRESS, tag)
+            return proto.encode_response(Status.OK, tag=tag)
+        if not frame.check_ok:
+            return self._fail(Status.BAD_CHECK, tag)
         if frame.code == Op.INFO:
-            return proto.encode_response(Status.OK, p.info().pack())
+            return proto.encode_response(Status.OK, p.info().pack(), tag)
         if frame.code == Op.STATUS:
             block = proto.StatusBlock(
                 flags=0, errors=self.errors, switches=self.switches, reserved=0, runs=self.runs
             )
             self.errors = 0
-            return proto.encode_response(Status.OK, block.pack())
-        if frame.code in (Op.WRITE_WEIGHTS, Op.WRITE_ACTS):
-            weights = frame.code == Op.WRITE_WEIGHTS
-            mem = self.wmem if weights else self.amem
-            parsed = proto.parse_write_payload(payload, p.weight_bytes if weights else p.act_bytes)
-            if parsed is None:
-                return self._fail(Status.BAD_LENGTH)
-            addr, words = parsed
-            mask = (1 << (p.weight_bits if weights else p.act_bits)) - 1
-            bad = False
-            for i, w in enumerate(words):
-                if addr + i < len(mem):
-                    mem[addr + i] = w & mask
-                else:
-                    bad = True
-            return self._fail(Status.BAD_ADDRESS) if bad else proto.encode_response(Status.OK)
+            return proto.encode_response(Status.OK, block.pack(), tag)
         if frame.code == Op.RUN:
-            if len(payload) != proto.fields_size(proto.RunParams.TABLE):
-                return self._fail(Status.BAD_LENGTH)
             rp = proto.RunParams.unpack(payload)
             status = proto.run_status(p.info(), rp)
+            if status == Status.OK:
+                status = self.index_status(rp)
             if status != Status.OK:
-                return self._fail(status)
-            return proto.encode_response(Status.OK, self.run(rp).pack())
+                return self._fail(status, tag)
+            return proto.encode_response(Status.OK, self.run(rp).pack(), tag)
         if frame.code == Op.READ_CYCLES:
-            return proto.encode_response(Status.OK, replace(self.cycles, now=self.cycle).pack())
-        if frame.code == Op.READ_RESULTS:
-            if len(payload) != proto.fields_size(proto.READ_TABLE):
-                return self._fail(Status.BAD_LENGTH)
-            rd = proto.unpack_fields(proto.READ_TABLE, payload)
-            if rd["count"] * p.result_bytes > proto.MAX_PAYLOAD:
-                return self._fail(Status.BAD_LENGTH)
-            if rd["addr"] + rd["count"] > p.result_depth:
-                return self._fail(Status.BAD_ADDRESS)
-            words = self.rmem[rd["addr"] : rd["addr"] + rd["count"]]
-            return proto.encode_response(
-                Status.OK, b"".join(w.to_bytes(p.result_bytes, "little") for w in words)
-            )
-        return self._fail(Status.BAD_OPCODE)
+            return proto.encode_response(Status.OK, replace(self.cycles, now=self.cycle).pack(), tag)
+        assert frame.code == Op.READ_RESULTS  # header_status let no other opcode through
+        rd = proto.unpack_fields(proto.READ_TABLE, payload)
+        if rd["count"] * p.result_bytes > proto.MAX_PAYLOAD:
+            return self._fail(Status.BAD_LENGTH, tag)
+        if rd["addr"] + rd["count"] > p.result_depth:
+            return self._fail(Status.BAD_ADDRESS, tag)
+        words = self.rmem[rd["addr"] : rd["addr"] + rd["count"]]
+        return proto.encode_response(
+            Status.OK, b"".join(w.to_bytes(p.result_bytes, "little") for w in words), tag
+        )
+
+    def index_status(self, rp: proto.RunParams) -> Status:
+        """BAD_INDEX if an N:M RUN's weight words hold an index >= M in a lane the tile uses (entries
+        0..C-1 in WS, 0..R-1 in OS; lanes 0..N-1), else OK. Checked after `protocol.run_status`."""
+        if not rp.flags & proto.RUN_SPARSE:
+            return Status.OK
+        cfg = self.cfg
+        entries = cfg.rows if rp.flags & proto.RUN_OS else cfg.cols
+        for word in self.wmem[rp.w_base : rp.w_base + rp.w_count]:
+            _, indices = cfg.unpack_weights(word)
+            if any(i >> rp.log2m for lanes in indices[:entries] for i in lanes[: rp.n]):
+                return Status.BAD_INDEX
+        return Status.OK
 
     # ------------------------------------------------------------------------------------------ a tile
     def run(self, rp: proto.RunParams) -> proto.RunDone:
@@ -222,3 +242,7 @@ class SimulatedPort:
         out = bytes(self._rx[:n])
         del self._rx[:n]
         return out
+
+    def drain(self) -> None:
+        """Drop whatever the board has sent and not been read."""
+        self._rx.clear()

@@ -1,4 +1,4 @@
-"""From a workload's accelerator section to the board top's elaboration parameters (rtl/board.py).
+"""From a workload's accelerator section to the board top's elaboration parameters (rtl/board/).
 
 The resolved accelerator (`AcceleratorSpec.resolved()`, sparsesim.sat.arch) gives the array (rows, cols, P,
 MMAX, precision, latencies), the clock and the buffer sizes. Each buffer word is one stream beat of the array,
@@ -23,17 +23,24 @@ DEFAULT_BAUD = 921_600
 KIB_BITS = 1024 * 8
 
 
+# ArrayConfig argument <- field of the resolved accelerator section (sat.arch.resolve(...).to_dict())
+ARRAY_FIELDS = {
+    "rows": "rows", "cols": "cols", "multipliers": "multipliers_per_pe", "max_m": "max_m",
+    "precision": "precision", "mul_latency": "mul_latency_cycles", "add_latency": "add_latency_cycles",
+}  # fmt: skip
+
+
 def array_config(acc: dict[str, Any]):
+    """The RTL's ArrayConfig of a resolved accelerator section: the one conversion, used by `fpga build` and
+    `rtl export` alike."""
     from sparsesim.rtl.config import ArrayConfig
 
+    values = {arg: acc[field] for arg, field in ARRAY_FIELDS.items()}
     try:
-        return ArrayConfig(
-            rows=int(acc["rows"]), cols=int(acc["cols"]), multipliers=int(acc["multipliers_per_pe"]),
-            max_m=int(acc["max_m"]), precision=acc["precision"], mul_latency=int(acc["mul_latency_cycles"]),
-            add_latency=int(acc["add_latency_cycles"]),
-        )  # fmt: skip
+        return ArrayConfig(**{k: v if k == "precision" else int(v) for k, v in values.items()})
     except ValueError as err:
-        raise SparsesimError(f"accelerator: {err}") from None
+        given = ", ".join(f"{ARRAY_FIELDS[k]}={v}" for k, v in values.items())
+        raise SparsesimError(f"accelerator: {err} ({given})") from None
 
 
 def _depth(kib: float, bits: int, field: str) -> int:

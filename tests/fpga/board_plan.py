@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sparsesim.rtl import protocol as proto
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.host import expected_bits
 
-from sparsesim.fpga import protocol as proto
 from sparsesim.sat import numerics, timing
 from sparsesim.sat.timing import Mode, TileShape
 from sparsesim.sparsity.formats import NMTensor
@@ -145,3 +145,22 @@ def bad_runs(info: proto.InfoBlock) -> list[proto.RunParams]:
     for rp in runs:
         assert proto.run_status(info, rp) != proto.Status.OK, rp
     return runs
+
+
+def bad_index_run(info: proto.InfoBlock) -> tuple[proto.RunParams, list[int]]:
+    """An OS 1:M RUN (M = MMAX / 2, so an index of M fits the field) that passes run_status, and weight
+    words whose PE row 0, lane 0 holds index M: the board must answer BAD_INDEX."""
+    from sparsesim.fpga.driver import config_from_info
+
+    cfg = config_from_info(info)
+    log2m = cfg.max_m.bit_length() - 2
+    m = 1 << log2m
+    rp = proto.RunParams(
+        flags=proto.RUN_OS | proto.RUN_SPARSE, n=1, log2m=log2m, reserved=0, k=m, length=0,
+        w_base=0, w_count=1, a_base=0, a_count=1, r_base=0,
+    )  # fmt: skip
+    assert proto.run_status(info, rp) == proto.Status.OK, rp
+    values = [[0] * cfg.multipliers for _ in range(cfg.lanes)]
+    indices = [[0] * cfg.multipliers for _ in range(cfg.lanes)]
+    indices[0][0] = m
+    return rp, [cfg.pack_weights(values, indices)]

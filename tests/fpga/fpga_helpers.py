@@ -85,6 +85,7 @@ def run_board_bench(params, *, key: str, seed: int = 5) -> dict:
         "config": params.cfg.to_dict(),
         "clocks_per_bit": params.clocks_per_bit,
         "info": params.info().pack().hex(),
+        "board": {k: v for k, v in params.key().items() if k != "cfg"},  # BoardParams but the array
         "seed": seed,
         "report": str(report),
     }

@@ -14,14 +14,14 @@ import time
 
 import cocotb
 import numpy as np
-from board_plan import bad_runs, board_tiles, check_run, operands
+from board_plan import bad_index_run, bad_runs, board_tiles, check_run, operands
 from cocotb.clock import Clock
 from cocotb.queue import Queue
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
 from cocotb.utils import get_sim_time
+from sparsesim.rtl import protocol as proto
 from sparsesim.rtl.config import ArrayConfig
 
-from sparsesim.fpga import protocol as proto
 from sparsesim.fpga.driver import AsyncBoard, ProtocolError
 
 CLOCK_NS = 10
@@ -91,29 +91,99 @@ async def start(dut, spec: dict) -> tuple[AsyncBoard, UARTPinsPort]:
     return AsyncBoard(port), port
 
 
+async def read_reply(port) -> tuple[int, int, bytes]:
+    """(status, tag, payload) of the next response on the pins, checked as the host driver checks it."""
+    header = await port.read(proto.HEADER_BYTES)
+    status, tag, length = proto.parse_response_header(header)
+    rest = await port.read(length + 1)
+    assert sum(rest) % 256 == 0, "response payload fails its check byte"
+    return status, tag, rest[:-1]
+
+
+def header(op: int, tag: int, length: int) -> bytes:
+    """A request header with a right hcheck (for lengths encode_request would not produce)."""
+    head = bytes([op, tag, length & 0xFF, length >> 8])
+    return proto.REQUEST_SYNC + head + bytes([proto.checksum(head)])
+
+
+def bad_frames(info: proto.InfoBlock) -> list[tuple[str, bytes, list[int]]]:
+    """(what, bytes to send, the statuses of the responses they must get): a bounded, deterministic set of
+    damaged frames. After each, a STATUS request must be answered OK (the resync rule)."""
+    S = proto.Status
+    flipped = bytearray(proto.encode_request(proto.Op.INFO, tag=1))
+    flipped[-1] ^= 0x01
+    bad_len = bytearray(proto.encode_request(proto.Op.INFO, tag=2))
+    bad_len[5] = 0xFF  # the length's high byte: the header check catches it
+    return [
+        ("payload check", bytes(flipped), [S.BAD_CHECK]),
+        ("damaged length", bytes(bad_len), [S.BAD_CHECK]),
+        ("length 0xFFFF", header(proto.Op.STATUS, 3, 0xFFFF), [S.BAD_LENGTH]),
+        ("write over MAX_PAYLOAD", header(proto.Op.WRITE_ACTS, 4, proto.MAX_PAYLOAD + 1), [S.BAD_LENGTH]),
+        ("write shorter than a word", header(proto.Op.WRITE_ACTS, 5, 4), [S.BAD_LENGTH]),
+        ("unknown opcode", header(0x7E, 6, 3) + b"\x01\x02\x03\xfa", [S.BAD_OPCODE]),
+        ("RUN of 3 bytes", proto.encode_request(proto.Op.RUN, b"\x00" * 3, 7), [S.BAD_LENGTH]),
+        ("write not whole words", proto.encode_request(proto.Op.WRITE_ACTS, bytes(4 + info.act_bytes + 1), 8),
+         [S.BAD_LENGTH]),
+        ("garbage and a doubled sync byte", b"\x00\x13\x5a\xa5\xa5\x00", []),
+    ]  # fmt: skip
+
+
+class MirrorPort:
+    """Sends every byte to the pins and to the in-process model; keeps both sides' answers."""
+
+    def __init__(self, pins, model):
+        self.pins, self.model = pins, model
+        self.from_model = bytearray()
+        self.from_rtl = bytearray()
+
+    async def write(self, data: bytes) -> None:
+        self.from_model += self.model.feed(bytes(data))
+        await self.pins.write(data)
+
+    async def read(self, n: int) -> bytes:
+        data = await self.pins.read(n)
+        self.from_rtl += data
+        return data
+
+
 @cocotb.test()
 async def info_status_and_errors(dut):
-    """INFO reports the build; bad check / opcode / length frames get their status and set sticky errors."""
+    """INFO reports the build; damaged frames get their status, the board resynchronises after each and sets
+    the sticky error bits; bad RUNs (run_status, BAD_INDEX) are refused. The RTL's response bytes equal the
+    in-process model's (sparsesim.fpga.model) for the whole sequence."""
+    from sparsesim.rtl.board import BoardParams
+
+    from sparsesim.fpga.model import BoardModel
+
     spec = bench_spec()
-    board, port = await start(dut, spec)
+    _, pins = await start(dut, spec)
+    params = BoardParams(ArrayConfig(**spec["config"]), **spec["board"])
+    port = MirrorPort(pins, BoardModel(params))
+    board = AsyncBoard(port)
     info = await board.info()
     assert info.pack().hex() == spec["info"], f"INFO {info} != expected"
     status = await board.status()
     assert status.errors == 0 and not status.busy and status.runs == 0, status
-    frame = bytearray(proto.encode_request(proto.Op.INFO))
-    frame[-1] ^= 0x01
-    await port.write(bytes(frame))
-    head = await port.read(proto.HEADER_BYTES)
-    reply = proto.decode_response(head + await port.read(proto.response_length(head)))
-    assert reply.code == proto.Status.BAD_CHECK and reply.payload == b"" and reply.check_ok, reply
+    # one request at a time, as a host sends them: the board drops bytes until it has answered
+    for what, data, want in bad_frames(info):
+        dut._log.info(f"bad frame: {what}")
+        await port.write(data)
+        got = [await read_reply(port) for _ in want]
+        assert [g[0] for g in got] == want, f"{what}: statuses {[g[0] for g in got]}, expected {want}"
+        await port.write(proto.encode_request(proto.Op.STATUS, tag=0x55))
+        reply = await read_reply(port)
+        assert reply[:2] == (proto.Status.OK, 0x55) and len(reply[2]) == 8, f"after {what}: {reply}"
+        sticky = proto.StatusBlock.unpack(reply[2]).errors  # STATUS reports this case's bits and clears them
+        assert sticky == sum({proto.error_mask(w) for w in want}), f"after {what}: {proto.error_names(sticky)}"
+    assert port.from_rtl == port.from_model, "the RTL's responses differ from the model's"
+    dut._log.info("bad addresses")
     for op, payload, want in (
-        (0x7E, b"", proto.Status.BAD_OPCODE),
-        (proto.Op.RUN, b"\x00" * 3, proto.Status.BAD_LENGTH),
         (
             proto.Op.WRITE_WEIGHTS,
             proto.write_payload(info.weight_depth, [1], info.weight_bytes),
             proto.Status.BAD_ADDRESS,
         ),
+        (proto.Op.READ_RESULTS, proto.read_payload(info.result_depth - 1, 2), proto.Status.BAD_ADDRESS),
     ):
         try:
             await board.transact(op, payload)
@@ -124,18 +194,30 @@ async def info_status_and_errors(dut):
     # RUNs the array cannot execute are refused before they start (protocol.run_status), each with its status
     for rp in bad_runs(info):
         want = proto.run_status(info, rp)
+        dut._log.info(f"bad run {rp}")
         try:
             await board.transact(proto.Op.RUN, rp.pack())
         except ProtocolError as err:
             assert err.status == want, f"{rp}: board {err.status!r}, run_status {want!r}"
         else:
             raise AssertionError(f"{rp} was accepted; run_status says {want!r}")
+    # an N:M RUN whose weights hold an index >= M in a used lane
+    rp = bad_index_run(info)
+    dut._log.info("bad index")
+    await board.transact(proto.Op.WRITE_WEIGHTS, proto.write_payload(0, rp[1], info.weight_bytes))
+    try:
+        await board.transact(proto.Op.RUN, rp[0].pack())
+    except ProtocolError as err:
+        assert err.status == proto.Status.BAD_INDEX, f"index >= M: {err}"
+    else:
+        raise AssertionError("a RUN with an index >= M was accepted")
     status = await board.status()
-    want_bits = proto.ERR_CHECK | proto.ERR_OPCODE | proto.ERR_LENGTH | proto.ERR_ADDRESS | proto.ERR_MODE
+    want_bits = proto.ERR_LENGTH | proto.ERR_ADDRESS | proto.ERR_MODE | proto.ERR_INDEX  # since the last STATUS
     assert status.errors == want_bits, status.error_names()
     assert status.runs == 0, status
     assert int(dut.leds.value) & 0b100 == 0, "error LED still on after STATUS"  # cleared by the STATUS read
     assert (await board.status()).errors == 0
+    assert port.from_rtl == port.from_model, "the RTL's responses differ from the model's"
 
 
 @cocotb.test()

@@ -8,13 +8,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from board_plan import bad_runs, board_tiles, check_run, operands
+from sparsesim.rtl import protocol as proto
 from sparsesim.rtl.board import BoardParams
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.host import tile_streams
 
-from sparsesim.fpga import protocol as proto
 from sparsesim.fpga.driver import Board, ProtocolError, run_params
 from sparsesim.fpga.model import BoardModel, SimulatedPort
+
+
+def responses(data: bytes) -> list[proto.Frame]:
+    frames = proto.FrameParser(proto.RESPONSE_SYNC).feed(data)
+    assert all(f.header_ok and f.check_ok for f in frames), frames
+    return frames
 
 
 def _board(cfg: ArrayConfig, **depths) -> tuple[Board, BoardModel]:
@@ -72,14 +78,20 @@ def test_streams_of_every_tile_satisfy_the_run_rules():
 def test_bad_frames_get_their_status_and_set_sticky_errors():
     board, model = _board(CONFIGS[0])
     info = board.info()
-    frame = bytearray(proto.encode_request(proto.Op.STATUS))
+    frame = bytearray(proto.encode_request(proto.Op.STATUS, tag=3))
     frame[-1] ^= 0x40
-    reply = proto.decode_response(model.feed(bytes(frame)))
-    assert (reply.code, reply.payload, reply.check_ok) == (proto.Status.BAD_CHECK, b"", True)
+    (reply,) = responses(model.feed(bytes(frame)))
+    assert (reply.code, reply.tag, reply.payload) == (proto.Status.BAD_CHECK, 3, b"")
+    frame = bytearray(proto.encode_request(proto.Op.STATUS, tag=4))
+    frame[4] ^= 0x01  # the length: the header check catches it
+    (reply,) = responses(model.feed(bytes(frame)))
+    assert (reply.code, reply.tag, reply.payload) == (proto.Status.BAD_CHECK, 4, b"")
     cases = [
         (0x7E, b"", proto.Status.BAD_OPCODE),
         (proto.Op.RUN, b"\x00" * 3, proto.Status.BAD_LENGTH),
+        (proto.Op.INFO, b"\x00", proto.Status.BAD_LENGTH),
         (proto.Op.WRITE_ACTS, b"\x00\x00", proto.Status.BAD_LENGTH),
+        (proto.Op.WRITE_ACTS, bytes(4 + info.act_bytes + 1), proto.Status.BAD_LENGTH),  # not whole words
         (
             proto.Op.WRITE_WEIGHTS,
             proto.write_payload(info.weight_depth, [1], info.weight_bytes),
@@ -90,7 +102,7 @@ def test_bad_frames_get_their_status_and_set_sticky_errors():
     for op, payload, want in cases:
         with pytest.raises(ProtocolError) as err:
             board.transact(op, payload)
-        assert err.value.status == want
+        assert err.value.status == want, (op, payload)
     for rp in bad_runs(info):
         with pytest.raises(ProtocolError) as err:
             board.run(rp)
@@ -99,6 +111,35 @@ def test_bad_frames_get_their_status_and_set_sticky_errors():
     assert set(status.error_names()) == {"check", "opcode", "length", "address", "mode"}
     assert status.runs == 0
     assert board.status().errors == 0  # STATUS clears them
+
+
+def test_an_index_beyond_m_is_refused_with_bad_index():
+    """An N:M RUN whose weight words hold an index >= M in a used lane: BAD_INDEX, nothing run; the same
+    index in a lane the tile does not use (lane >= N) is harmless."""
+    cfg = CONFIGS[0]  # 2x2, P = 4 (default), MMAX = 8
+    board, model = _board(cfg)
+    board.info()
+    # a mode with M < MMAX, so an index of M fits the index field
+    mode, shape = next(
+        (md, sh) for md, sh in board_tiles(cfg) if md.sparse and md.dataflow == "ws" and md.m < cfg.max_m
+    )
+    a, b = operands(np.random.default_rng(4), cfg, mode, shape)
+    tile = tile_streams(cfg, mode, a, b)
+    rp = run_params(cfg, tile)
+    values, indices = cfg.unpack_weights(tile.weights[0])
+    assert max(max(lanes[: mode.n]) for lanes in indices) < mode.m
+    bad_idx = [list(lanes) for lanes in indices]
+    bad_idx[1][mode.n - 1] = mode.m  # entry 1 (PE column 1), last used lane: index M
+    board.write_weights(0, [cfg.pack_weights(values, bad_idx), *tile.weights[1:]])
+    board.write_acts(0, tile.acts)
+    with pytest.raises(ProtocolError) as err:
+        board.run(rp)
+    assert err.value.status == proto.Status.BAD_INDEX
+    assert board.status().error_names() == ["index"] and model.runs == 0
+    unused = [list(lanes) for lanes in indices]
+    unused[1][mode.n] = cfg.max_m - 1  # lane N is gated: not checked
+    board.write_weights(0, [cfg.pack_weights(values, unused)])
+    assert board.run(rp).result_beats == tile.result_beats
 
 
 def test_long_writes_are_split_into_frames_and_garbage_before_a_frame_is_skipped():
@@ -114,8 +155,8 @@ def test_long_writes_are_split_into_frames_and_garbage_before_a_frame_is_skipped
     board.write_weights(5, words)
     assert len(frames) == 2
     assert model.wmem[5 : 5 + len(words)] == words
-    reply = model.feed(b"\x00\x13" + proto.encode_request(proto.Op.STATUS))
-    assert proto.decode_response(reply).code == proto.Status.OK
+    (reply,) = responses(model.feed(b"\x00\x13\xa5" + proto.encode_request(proto.Op.STATUS)))
+    assert reply.code == proto.Status.OK
 
 
 def test_the_cycle_counter_moves_on():

@@ -5,40 +5,80 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from sparsesim.fpga import protocol as proto
+from sparsesim.rtl import protocol as proto
 
 payloads = st.binary(max_size=600)
 
 
-@given(st.integers(0, 255), payloads)
-def test_request_round_trip(op, payload):
-    frame = proto.encode_request(op, payload)
-    assert frame[0] == proto.SYNC_REQUEST and len(frame) == len(payload) + 5
-    assert sum(frame[1:]) % 256 == 0
-    (got,) = proto.FrameParser(proto.SYNC_REQUEST).feed(frame)
-    assert (got.code, got.payload, got.check_ok) == (op, payload, True)
+@given(st.integers(0, 255), st.integers(0, 255), payloads)
+def test_request_round_trip(op, tag, payload):
+    frame = proto.encode_request(op, payload, tag)
+    # the layout of docs/fpga.md, written out by hand
+    assert frame[:2] == b"\xa5\x5a" and len(frame) == len(payload) + 8
+    assert (frame[2], frame[3], frame[4] | frame[5] << 8) == (op, tag, len(payload))
+    assert sum(frame[2:7]) % 256 == 0 and sum(frame[7:]) % 256 == 0
+    (got,) = proto.FrameParser(proto.REQUEST_SYNC).feed(frame)
+    assert (got.code, got.tag, got.payload, got.header_ok, got.check_ok) == (op, tag, payload, True, True)
 
 
 @given(st.integers(0, 255), payloads, st.lists(st.integers(1, 50), max_size=40), st.binary(max_size=20))
 def test_parser_handles_any_chunking_and_skips_garbage_before_a_frame(status, payload, cuts, junk):
-    junk = junk.replace(bytes([proto.SYNC_RESPONSE]), b"")
-    stream = junk + proto.encode_response(status, payload) + proto.encode_response(0)
-    parser, frames, pos = proto.FrameParser(proto.SYNC_RESPONSE), [], 0
+    junk = junk.replace(proto.RESPONSE_SYNC[:1], b"")
+    stream = junk + proto.encode_response(status, payload, 7) + proto.encode_response(0, tag=8)
+    parser, frames, pos = proto.FrameParser(proto.RESPONSE_SYNC), [], 0
     for n in cuts:
         frames += parser.feed(stream[pos : pos + n])
         pos += n
     frames += parser.feed(stream[pos:])
-    assert [(f.code, f.payload) for f in frames] == [(status, payload), (0, b"")]
+    assert [(f.code, f.tag, f.payload) for f in frames] == [(status, 7, payload), (0, 8, b"")]
     assert parser.skipped == len(junk)
 
 
-@given(payloads.filter(len), st.integers(0, 7))
-def test_a_flipped_bit_fails_the_check(payload, bit):
+@given(payloads.filter(len), st.integers(0, 7), st.data())
+def test_a_flipped_payload_bit_fails_the_check(payload, bit, data):
     frame = bytearray(proto.encode_request(proto.Op.WRITE_ACTS, payload))
-    frame[4] ^= 1 << bit
-    (got,) = proto.FrameParser(proto.SYNC_REQUEST).feed(bytes(frame))
-    assert not got.check_ok
+    i = data.draw(st.integers(proto.HEADER_BYTES, len(frame) - 1))
+    frame[i] ^= 1 << bit
+    (got,) = proto.FrameParser(proto.REQUEST_SYNC).feed(bytes(frame))
+    assert got.header_ok and not got.check_ok
+
+
+@given(payloads, st.integers(2, 6), st.integers(1, 255))
+def test_a_damaged_header_is_refused_without_reading_the_payload(payload, i, delta):
+    frame = bytearray(proto.encode_request(proto.Op.WRITE_ACTS, payload))
+    frame[i] = (frame[i] + delta) % 256
+    after = proto.encode_request(proto.Op.STATUS, tag=9)
+    payload_free = payload.replace(proto.REQUEST_SYNC, b"")
+    frame = frame[: proto.HEADER_BYTES] + payload_free + frame[-1:]
+    frames = proto.FrameParser(proto.REQUEST_SYNC).feed(bytes(frame) + after)
+    assert not frames[0].header_ok and frames[0].payload is None
+    assert (frames[-1].code, frames[-1].tag, frames[-1].payload) == (proto.Op.STATUS, 9, b"")
+
+
+def test_header_rules():
+    wb = {proto.Op.WRITE_WEIGHTS: 10, proto.Op.WRITE_ACTS: 20}
+    S = proto.Status
+    assert proto.header_status(proto.Op.INFO, 0, wb) == S.OK
+    assert proto.header_status(proto.Op.INFO, 1, wb) == S.BAD_LENGTH
+    assert proto.header_status(proto.Op.RUN, 32, wb) == S.OK
+    assert proto.header_status(proto.Op.RUN, 31, wb) == S.BAD_LENGTH
+    assert proto.header_status(proto.Op.READ_RESULTS, 8, wb) == S.OK
+    assert proto.header_status(proto.Op.WRITE_WEIGHTS, 14, wb) == S.OK
+    assert proto.header_status(proto.Op.WRITE_WEIGHTS, 13, wb) == S.BAD_LENGTH  # less than one word
+    assert proto.header_status(proto.Op.WRITE_ACTS, 14, wb) == S.BAD_LENGTH
+    assert proto.header_status(proto.Op.WRITE_ACTS, 4096, wb) == S.OK
+    assert proto.header_status(proto.Op.WRITE_ACTS, 4097, wb) == S.BAD_LENGTH
+    assert proto.header_status(proto.Op.WRITE_ACTS, 0xFFFF, wb) == S.BAD_LENGTH
+    assert proto.header_status(0x7E, 0, wb) == S.BAD_OPCODE
+
+
+def test_one_error_bit_table():
+    bits = [e.bit for e in proto.ERROR_BITS]
+    assert sorted(bits) == list(range(8))
+    statuses = [e.status for e in proto.ERROR_BITS if e.status is not None]
+    assert sorted(statuses) == [s for s in proto.Status if s != proto.Status.OK]
+    assert proto.error_mask(proto.Status.BAD_INDEX) == 0x80 and proto.ERR_CHECK == 0x04
+    assert proto.error_names(0x81) == ["framing", "index"]
 
 
 @pytest.mark.parametrize(
@@ -76,7 +116,11 @@ def test_bad_values_are_refused():
     with pytest.raises(ValueError):
         proto.encode_request(proto.Op.INFO, bytes(proto.MAX_PAYLOAD + 1))
     with pytest.raises(proto.ProtocolError):
-        proto.response_length(b"\xa5\x00\x00\x00")
+        proto.parse_response_header(b"\xa5\x5a\x00\x00\x00\x00\x00")  # a request's sync
+    with pytest.raises(proto.ProtocolError):
+        proto.parse_response_header(b"\x5a\xa5\x00\x00\x00\x00\x01")  # hcheck
+    with pytest.raises(proto.ProtocolError):
+        proto.parse_response_header(b"\x5a\xa5\x00\x00\x01\x10\xef")  # 4097 bytes
     with pytest.raises(proto.ProtocolError):
         proto.unpack_fields(proto.RunDone.TABLE, b"\x00")
     assert proto.words_per_frame(152) == (proto.MAX_PAYLOAD - 4) // 152
@@ -144,3 +188,24 @@ def _run(**kw) -> proto.RunParams:
 ])  # fmt: skip
 def test_run_rules(run, want):
     assert proto.run_status(_info(), run) == want
+
+
+def test_the_wire_format_is_a_leaf_the_rtl_imports_without_a_cycle():
+    """rtl/ never imports the host side (sparsesim.fpga), and the wire format imports nothing of sparsesim,
+    so both sides import it without a cycle."""
+    import ast
+    from pathlib import Path
+
+    rtl = Path(proto.__file__).resolve().parent
+    for path in rtl.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                assert node.level <= len(path.relative_to(rtl).parts), f"{path}: imports above sparsesim.rtl"
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n.startswith("sparsesim.fpga") for n in names), f"{path} imports {names}"
+            if path.name == "protocol.py":
+                assert not any(n.startswith("sparsesim") or getattr(node, "level", 0) for n in names), names
