@@ -17,6 +17,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .latency import add_latency, mul_latency
+
 CANONICAL_NAN = 0x7FC00000
 
 
@@ -65,7 +67,7 @@ class FP16Multiplier(wiring.Component):
     b: In(16)
     p: Out(32)
 
-    def __init__(self, latency: int = 2):
+    def __init__(self, latency: int = mul_latency("fp16")):
         self.latency = latency
         super().__init__()
 
@@ -126,7 +128,7 @@ class FP32Adder(wiring.Component):
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = 4):
+    def __init__(self, latency: int = add_latency("fp16")):
         self.latency = latency
         super().__init__()
 
@@ -247,7 +249,7 @@ class IntMultiplier(wiring.Component):
     b: In(signed(8))
     p: Out(32)
 
-    def __init__(self, latency: int = 1):
+    def __init__(self, latency: int = mul_latency("int8")):
         self.latency = latency
         super().__init__()
 
@@ -267,7 +269,7 @@ class IntAdder(wiring.Component):
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = 1):
+    def __init__(self, latency: int = add_latency("int8")):
         self.latency = latency
         super().__init__()
 
