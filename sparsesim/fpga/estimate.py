@@ -49,14 +49,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SparsesimError, ToolError
-from . import device
+from . import device, levels
 from .params import buffer_table
 
 CELL_MODULE = "sparse_array_cell"
 CORE_MODULE = "board_core"
 RAM_FILE = "sparsesim_sdp_ram.v"
+NETLIST = "netlist.json"
 SYNTH_OPTIONS = "-noiopad -noclkbuf -flatten"
-SCRIPT_VERSION = 2  # bump when the synthesis script changes (invalidates the cache)
+SCRIPT_VERSION = 3  # bump when the synthesis script changes (invalidates the cache)
 
 METHOD = (
     "Yosys `synth_xilinx -family xcup -noiopad -noclkbuf -flatten`, hierarchical: one PE cell synthesised "
@@ -191,13 +192,22 @@ class SynthResult:
     creator: str
     key: str
     cached: bool = False
+    levels: dict[str, Any] = field(default_factory=dict)  # logic depth of the top (levels.analyse)
 
 
 def synthesize(
-    tool: Yosys, sources: Sequence[Path], top: str, workdir: Path, *, tag: str, lib: Sequence[Path] = ()
+    tool: Yosys,
+    sources: Sequence[Path],
+    top: str,
+    workdir: Path,
+    *,
+    tag: str,
+    lib: Sequence[Path] = (),
+    blackboxes: tuple[str, ...] = (),
 ) -> SynthResult:
-    """`synth_xilinx -family xcup` of `sources` (black boxes from `lib`) in `workdir/<tag>/`; the top
-    module's cell histogram. Cached by the hash of the inputs (see the module docstring)."""
+    """`synth_xilinx -family xcup` of `sources` (black boxes from `lib`, cell types `blackboxes`) in
+    `workdir/<tag>/`; the top module's cell histogram and logic depth. Cached by the hash of the inputs
+    (see the module docstring)."""
     run_dir = Path(workdir) / tag
     run_dir.mkdir(parents=True, exist_ok=True)
     names: list[tuple[str, str]] = []  # (read mode, file name in run_dir)
@@ -211,7 +221,11 @@ def synthesize(
             names.append((mode, target.name))
             digests.append((mode, target.name, _sha(data)))
     script = [f"read_verilog {mode}{name}" for mode, name in names]
-    script += [f"synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS}", "tee -q -o stat.json stat -json"]
+    script += [
+        f"synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS}",
+        "tee -q -o stat.json stat -json",
+        f"write_json {NETLIST}",
+    ]
     text = "\n".join(script) + "\n"
     (run_dir / "synth.ys").write_text(text)
     key = _sha(
@@ -222,6 +236,7 @@ def synthesize(
                 "top": top,
                 "script": text,
                 "inputs": digests,
+                "blackboxes": list(blackboxes),
             }
         ).encode()
     )[:32]
@@ -230,8 +245,10 @@ def synthesize(
         data = json.loads(cached.read_text())
         (run_dir / "stat.json").write_text(json.dumps(data["stat"], indent=1))
         (run_dir / "cached_from.txt").write_text(f"{cached}\n(synthesised in {data['seconds']:.1f} s)\n")
+        (run_dir / "levels.json").write_text(json.dumps(data["levels"], indent=1))
         return SynthResult(
-            _top_cells(data["stat"], top), 0.0, data["stat"].get("creator", tool.name), key, True
+            _top_cells(data["stat"], top), 0.0, data["stat"].get("creator", tool.name), key, True,
+            data["levels"],
         )
     prepare_tool(tool)
     t0 = time.perf_counter()
@@ -245,11 +262,17 @@ def synthesize(
     if res.returncode != 0 or not stat_path.exists():
         raise _failure(tool, top, key, run_dir, res)
     stat = json.loads(stat_path.read_text())
+    netlist = run_dir / NETLIST
+    depth = levels.analyse_file(netlist, top, blackboxes=blackboxes)
+    netlist.unlink()  # tens of MB for the preset's rest; the depth is what the estimate keeps
+    (run_dir / "levels.json").write_text(json.dumps(depth, indent=1))
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"stat": stat, "seconds": seconds, "top": top, "tool": tool.version}))
+    tmp.write_text(
+        json.dumps({"stat": stat, "levels": depth, "seconds": seconds, "top": top, "tool": tool.version})
+    )
     os.replace(tmp, cached)
-    return SynthResult(_top_cells(stat, top), seconds, stat.get("creator", tool.name), key)
+    return SynthResult(_top_cells(stat, top), seconds, stat.get("creator", tool.name), key, levels=depth)
 
 
 def _failure(tool: Yosys, top: str, key: str, run_dir: Path, res: subprocess.CompletedProcess) -> ToolError:
@@ -289,9 +312,14 @@ class Estimate:
     seconds: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
+    logic_levels: dict[str, Any] = field(default_factory=dict)  # levels.combine / the flat top's depth
+    budget_percent: dict[str, float] = field(default_factory=lambda: dict(device.BUDGET_PERCENT))
 
     def fits(self) -> bool:
         return not device.over_budget(self.resources)
+
+    def within_budget(self) -> bool:
+        return not device.over_budget(self.resources, budget=True)
 
     def to_dict(self) -> dict:
         return asdict(self) | {
@@ -302,13 +330,34 @@ class Estimate:
 
     def table(self) -> str:
         """Console / Markdown table: resource, estimate, device, %."""
-        lines = [f"| resource | estimate | {device.DEVICE_NAME} | % |", "|---|---:|---:|---:|"]
+        lines = [
+            f"| resource | estimate | {device.DEVICE_NAME} | % | budget % |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for r in device.RESOURCES:
             lines.append(
                 f"| {device.LABELS[r]} | {_fmt(self.resources[r])} | {device.XCVU9P[r]:,} | "
-                f"{self.percent[r]:.2f} |"
+                f"{self.percent[r]:.2f} | {device.budget_percent(r):g} |"
             )
         return "\n".join(lines)
+
+    def depth_line(self) -> str:
+        """One line on the logic depth against its limit (levels.py)."""
+        lv = self.logic_levels
+        if not lv:
+            return "Logic depth: not measured."
+        if "cell" in lv:
+            parts = (
+                f"PE cell {lv['cell']}, rest {lv['rest']}, "
+                f"across the cell boundary {lv['across_cell_boundary']}"
+            )
+        else:
+            parts = f"whole core {lv['worst']}"
+        verdict = "within" if lv["within_limit"] else "OVER"
+        return (
+            f"Logic depth (LUTs on the longest register-to-register path): {parts}; worst {lv['worst']}, "
+            f"{verdict} the limit of {lv['limit']} at {lv['limit_mhz']:g} MHz (sparsesim/fpga/levels.py)."
+        )
 
 
 def _fmt(v: float) -> str:
@@ -382,7 +431,9 @@ def estimate_hierarchical(
     ram_v = ram_file(workdir / "src" / RAM_FILE)
     say(f"Yosys ({tool.name}): the board core without its {n_cells} cells")
     cell_v = workdir / "src" / f"{CELL_MODULE}.v"
-    rest = synthesize(tool, [ram_v, core_v], CORE_MODULE, workdir, tag="rest", lib=[cell_v])
+    rest = synthesize(
+        tool, [ram_v, core_v], CORE_MODULE, workdir, tag="rest", lib=[cell_v], blackboxes=(CELL_MODULE,)
+    )
     found = rest.cells.get(CELL_MODULE, 0)
     if found != n_cells:
         raise ToolError(f"the synthesised core has {found} {CELL_MODULE} instances, expected {n_cells}")
@@ -399,6 +450,7 @@ def estimate_hierarchical(
         seconds={"cell": cell.seconds, "rest": rest.seconds},
         cached={"cell": cell.cached, "rest": rest.cached},
         keys={"cell": cell.key, "rest": rest.key},
+        logic_levels=levels.combine(cell.levels, rest.levels, clock_mhz=params.clock_mhz),
     )
 
 
@@ -418,6 +470,7 @@ def estimate_flat(params, workdir: Path, *, tool: Yosys | None = None) -> Estima
         seconds={"flat": res.seconds},
         cached={"flat": res.cached},
         keys={"flat": res.key},
+        logic_levels=levels.single(res.levels, clock_mhz=params.clock_mhz),
     )
 
 
@@ -436,16 +489,34 @@ def buffer_memory(params) -> dict[str, float]:
     return out
 
 
-def refusal(resources: dict, params, *, what: str) -> DoesNotFit | None:
+def depth_refusal(est: Estimate) -> DoesNotFit | None:
+    """A DoesNotFit if the estimate's longest path is over the logic-depth limit of its clock, else None."""
+    lv = est.logic_levels
+    if not lv or lv["within_limit"]:
+        return None
+    return DoesNotFit(
+        f"the longest register-to-register path has {lv['worst']} LUT levels (PE cell {lv.get('cell', '-')}, "
+        f"rest {lv.get('rest', '-')}, across the cell boundary {lv.get('across_cell_boundary', '-')}), over "
+        f"the {lv['limit']} that {lv['limit_mhz']:g} MHz allows (Yosys estimate); lower "
+        "accelerator.clock_mhz, or --force builds it anyway",
+        path="accelerator.clock_mhz",
+    )
+
+
+def refusal(resources: dict, params, *, what: str, budget: bool = False) -> DoesNotFit | None:
     """A one-line DoesNotFit naming the most over-subscribed resource and the accelerator field to change,
-    or None if everything fits."""
+    or None if everything fits (the device; with `budget`, device.BUDGET_PERCENT of it)."""
     over = device.over_budget(resources)
+    if not over and budget:
+        over = device.over_budget(resources, budget=True)
     if not over:
         return None
     r = over[0]
     cfg = params.cfg
     need, have = resources[r], device.XCVU9P[r]
     pct = 100.0 * need / have
+    if pct <= 100.0:  # within the device, over the budget
+        what = f"{what}; the budget is {device.budget_percent(r):g}%, --force builds it anyway"
     if r in ("uram", "bram36"):
         biggest = max(buffer_table(params), key=lambda b: b[r])
         fld = biggest["field"]
