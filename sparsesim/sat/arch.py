@@ -21,6 +21,10 @@ synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
   FP32 adders into DSP slices (Xilinx's Floating-Point Operator, PG060, offers DSP-based adders; the device
   has 6,840 DSP48E2, of which the array uses 15 %) or use a 16 x 16 array. The preset keeps 16 x 32 as the
   simulated design point: what it models is the PE count and the data paths, not this RTL's LUT cost.
+- budget: `sparsesim fpga build` allows 50 % of the LUTs and 70 % of the DSP48E2 and 8 LUT levels at 200 MHz
+  (docs/fpga.md); the PE cell measures 12 LUT levels, so the preset's build is refused without --force.
+  Moving the adders' alignment into DSP48E2 saves only 88 LUTs per cell for 8 more DSPs (measured;
+  docs/fpga.md, "PE designs compared"), so the PE is unchanged and so is the preset.
 """
 
 from __future__ import annotations
