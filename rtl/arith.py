@@ -17,6 +17,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .latency import add_latency, mul_latency
+
 CANONICAL_NAN = 0x7FC00000
 
 
@@ -65,7 +67,7 @@ class FP16Multiplier(wiring.Component):
     b: In(16)
     p: Out(32)
 
-    def __init__(self, latency: int = 2):
+    def __init__(self, latency: int = mul_latency("fp16")):
         self.latency = latency
         super().__init__()
 
@@ -119,15 +121,28 @@ class FP16Multiplier(wiring.Component):
         return m
 
 
+ALIGN_STYLES = ("fabric", "dsp")
+
+
 class FP32Adder(wiring.Component):
-    """a, b: FP32 bit patterns -> s = a + b (policy in the module docstring), `latency` cycles later."""
+    """a, b: FP32 bit patterns -> s = a + b (policy in the module docstring), `latency` cycles later.
+
+    `align`: how the smaller significand is shifted right by the exponent difference d (with its sticky bit):
+    "fabric", a barrel shifter in LUTs; "dsp", a multiplication by the one-hot 2^(27 - d) that synthesis maps
+    onto two DSP48E2 (24 x 28 bits; Xilinx UG579, UltraScale Architecture DSP Slice User Guide, on using
+    the multiplier as a shifter), the shifted value and the sticky bit being the product's upper and lower
+    bits. Both give the same bits.
+    """
 
     a: In(32)
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = 4):
+    def __init__(self, latency: int = add_latency("fp16"), align: str = "fabric"):
+        if align not in ALIGN_STYLES:
+            raise ValueError(f"align must be one of {ALIGN_STYLES}, got {align!r}")
         self.latency = latency
+        self.align = align
         super().__init__()
 
     def elaborate(self, platform):
@@ -176,12 +191,21 @@ class FP32Adder(wiring.Component):
         small_ext = Signal(27)
         m.d.comb += small_ext.eq(Cat(Const(0, 3), s1["small_m"]))
         shifted = Signal(27)
-        m.d.comb += shifted.eq(small_ext >> dc)
-        back = Signal(27)
-        m.d.comb += back.eq(shifted << dc)
-        sticky = back != small_ext
         aligned = Signal(27)
-        m.d.comb += aligned.eq(shifted | sticky)
+        if self.align == "dsp":
+            # small_m * 2^(27 - dc) = (small_ext >> dc) * 2^24 + (the bits shifted out) * 2^(24 - dc)
+            up = Signal(5)  # 27 - dc, in 0..27
+            m.d.comb += up.eq(27 - dc)
+            onehot = Signal(28)
+            m.d.comb += onehot.eq(Const(1, 28) << up)
+            prod = Signal(52)
+            m.d.comb += prod.eq(s1["small_m"] * onehot)
+            m.d.comb += [shifted.eq(prod[24:51]), aligned.eq(shifted | (prod[0:24] != 0))]
+        else:
+            m.d.comb += shifted.eq(small_ext >> dc)
+            back = Signal(27)
+            m.d.comb += back.eq(shifted << dc)
+            m.d.comb += aligned.eq(shifted | (back != small_ext))
         s2 = pipe(
             m,
             {
@@ -247,7 +271,7 @@ class IntMultiplier(wiring.Component):
     b: In(signed(8))
     p: Out(32)
 
-    def __init__(self, latency: int = 1):
+    def __init__(self, latency: int = mul_latency("int8")):
         self.latency = latency
         super().__init__()
 
@@ -267,7 +291,7 @@ class IntAdder(wiring.Component):
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = 1):
+    def __init__(self, latency: int = add_latency("int8")):
         self.latency = latency
         super().__init__()
 
@@ -284,5 +308,12 @@ def make_multiplier(precision: str, latency: int) -> wiring.Component:
     return FP16Multiplier(latency) if precision == "fp16" else IntMultiplier(latency)
 
 
-def make_adder(precision: str, latency: int) -> wiring.Component:
-    return FP32Adder(latency) if precision == "fp16" else IntAdder(latency)
+# The PE's FP32 adders' alignment (FP32Adder): the design chosen in docs/fpga.md, "PE designs compared".
+FP_ADDER_ALIGN = "fabric"
+
+
+def make_adder(precision: str, latency: int, align: str | None = None) -> wiring.Component:
+    """The PE's adder; `align` None: FP_ADDER_ALIGN (read at call time, so a measurement can switch it)."""
+    if precision != "fp16":
+        return IntAdder(latency)
+    return FP32Adder(latency, FP_ADDER_ALIGN if align is None else align)

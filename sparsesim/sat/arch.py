@@ -21,6 +21,10 @@ synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
   FP32 adders into DSP slices (Xilinx's Floating-Point Operator, PG060, offers DSP-based adders; the device
   has 6,840 DSP48E2, of which the array uses 15 %) or use a 16 x 16 array. The preset keeps 16 x 32 as the
   simulated design point: what it models is the PE count and the data paths, not this RTL's LUT cost.
+- budget: `sparsesim fpga build` allows 50 % of the LUTs and 70 % of the DSP48E2 and 8 LUT levels at 200 MHz
+  (docs/fpga.md); the PE cell measures 12 LUT levels, so the preset's build is refused without --force.
+  Moving the adders' alignment into DSP48E2 saves only 88 LUTs per cell for 8 more DSPs (measured;
+  docs/fpga.md, "PE designs compared"), so the PE is unchanged and so is the preset.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
+from ..rtl.latency import PIPELINE_LATENCIES, UNIT_NAMES
 from .timing import ArrayParams
 
 KIB = 1024
@@ -41,6 +46,20 @@ class PresetValue:
     value: Any
     unit: str
     source: str
+
+
+def _rtl_latencies(precision: str) -> dict[str, PresetValue]:
+    """The PE's pipeline depths as the RTL is built (owned by rtl/latency.py, measured by its tests)."""
+    mul, add = PIPELINE_LATENCIES[precision]
+    mul_name, add_name = UNIT_NAMES[precision]
+
+    def source(unit: str, stages: int) -> str:
+        return f"our RTL: the {unit} has {stages} pipeline stage{'' if stages == 1 else 's'}"
+
+    return {
+        "mul_latency_cycles": PresetValue(mul, "cycles", source(mul_name, mul)),
+        "add_latency_cycles": PresetValue(add, "cycles", source(add_name, add)),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ vcu1525
@@ -92,8 +111,7 @@ VCU1525: dict[str, PresetValue] = {
         "UltraScale+ -2L fabric close comfortably at 200 MHz across SLR crossings; typical of VU9P FP16 "
         "designs (notes/sat.md §4.1: 150-250 MHz)",
     ),
-    "mul_latency_cycles": PresetValue(2, "cycles", "our RTL: the FP16 multiplier has 2 pipeline stages"),
-    "add_latency_cycles": PresetValue(4, "cycles", "our RTL: the FP32 adder has 4 pipeline stages"),
+    **_rtl_latencies("fp16"),
     "act_buffer_kib": PresetValue(
         4096,
         "KiB",
@@ -153,10 +171,7 @@ VCU1525: dict[str, PresetValue] = {
 }
 
 # INT8 mode: the RTL's INT8 multiplier and INT32 adder are single-cycle.
-INT8_LATENCIES: dict[str, PresetValue] = {
-    "mul_latency_cycles": PresetValue(1, "cycles", "our RTL: the INT8 multiplier has 1 pipeline stage"),
-    "add_latency_cycles": PresetValue(1, "cycles", "our RTL: the INT32 adder has 1 pipeline stage"),
-}
+INT8_LATENCIES: dict[str, PresetValue] = _rtl_latencies("int8")
 
 PRESETS: dict[str, dict[str, PresetValue]] = {"vcu1525": VCU1525}
 DEVICE_NOTES: dict[str, str] = {"vcu1525": _DEVICE}

@@ -1,0 +1,198 @@
+"""Logic depth of a synthesised netlist: the longest combinational path, in LUT levels, between sequential
+elements (docs/fpga.md, "Logic depth").
+
+Input: Yosys `write_json` of the top module after `synth_xilinx` (cells are Xilinx primitives). Start and end
+points are flip-flops, DSP48E2, block/ultra RAM, LUT-RAM and shift-register cells, the module's ports and the
+black-box cells of a hierarchical synthesis (the PE cell seen from the rest). A path's depth counts its LUTs
+("lut"); "cells" also counts CARRY8 and MUXF7/8/9 cells, the way Vivado's LOGIC_LEVELS counts every primitive
+on a path. What this cannot see: placement and routing (net delay), and the DSP48E2's inner paths (a
+DSP48E2 is an end point; `dsp_without_registers` counts those with no pipeline register at all, whose inner
+path would chain into the fabric).
+
+The limit (`lut_level_limit`) is our choice for an UltraScale+ -2 part: from the clock period, ~1 ns is set
+aside for clock skew, the flip-flops' clock-to-out and setup, and each LUT level is budgeted ~0.5 ns with its
+net (LUT delays in DS923, Virtex UltraScale+ FPGA Data Sheet: DC and AC Switching Characteristics, are
+~0.1-0.2 ns; nets dominate on a large, full device). 200 MHz: (5 - 1) / 0.5 = 8 levels; 125 MHz: 14.
+Xilinx UG949 (UltraFast Design Methodology Guide), "Datapath Delay and Logic Levels", names the number of
+LUTs and other primitives on a path as the largest factor of its delay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+MARGIN_NS = 1.0  # clock skew + clock-to-out + setup (our choice, see the module docstring)
+NS_PER_LEVEL = 0.5  # one LUT and its net (our choice, see the module docstring)
+
+
+def lut_level_limit(clock_mhz: float) -> int:
+    """LUT levels a register-to-register path may have at `clock_mhz` (module docstring)."""
+    return max(1, int((1000.0 / clock_mhz - MARGIN_NS) / NS_PER_LEVEL))
+
+_LUTS = {f"LUT{i}" for i in range(1, 7)}
+_OTHER_COMB = {"CARRY8", "CARRY4", "MUXF7", "MUXF8", "MUXF9", "INV"}
+_IGNORED = {"VCC", "GND", "$scopeinfo"}
+
+
+def _is_comb(cell_type: str) -> bool:
+    return cell_type in _LUTS or cell_type in _OTHER_COMB
+
+
+def _param_int(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value), 2)
+    except ValueError:
+        return 0
+
+
+def _top(netlist: dict, top: str) -> dict:
+    modules = netlist["modules"]
+    return modules[f"\\{top}"] if f"\\{top}" in modules else modules[top]
+
+
+def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Longest paths of module `top` by kind of start and end: "reg" (a sequential cell), "in"/"out" (the
+    module's ports), "bb_in"/"bb_out" (a black-box cell's inputs/outputs, e.g. the PE cell in the rest)."""
+    mod = _top(netlist, top)
+    cells: dict[str, dict] = mod["cells"]
+    drivers: dict[int, str] = {}  # bit -> node that drives it
+    sinks: dict[int, list[str]] = defaultdict(list)  # bit -> nodes that read it
+    kind: dict[str, str] = {}
+    weight: dict[str, tuple[int, int]] = {}  # node -> (lut, cells)
+    dsp_bare = 0
+    for name, port in mod["ports"].items():
+        node = f"port:{name}"
+        for bit in port["bits"]:
+            if not isinstance(bit, int):
+                continue
+            if port["direction"] == "input":
+                drivers[bit] = node + ":in"
+                kind[node + ":in"] = "in"
+            else:
+                sinks[bit].append(node + ":out")
+                kind[node + ":out"] = "out"
+    for name, cell in cells.items():
+        ctype = cell["type"].lstrip("\\")
+        if ctype in _IGNORED:
+            continue
+        dirs = cell.get("port_directions", {})
+        if _is_comb(ctype):
+            kind[name] = "comb"
+            weight[name] = (1 if ctype in _LUTS else 0, 1)
+            src, dst = name, name
+        else:
+            bb = ctype in blackboxes
+            src, dst = name + ":q", name + ":d"
+            kind[src], kind[dst] = ("bb_out", "bb_in") if bb else ("reg", "reg")
+            if ctype == "DSP48E2":
+                regs = ("AREG", "BREG", "MREG", "PREG", "ADREG", "CREG")
+                if not any(_param_int(cell["parameters"].get(r, 0)) for r in regs):
+                    dsp_bare += 1
+        for pname, bits in cell["connections"].items():
+            direction = dirs.get(pname, "input")
+            for bit in bits:
+                if not isinstance(bit, int):
+                    continue
+                if direction == "output":
+                    drivers[bit] = src
+                else:
+                    sinks[bit].append(dst)
+    # edges driver -> reader through each net bit
+    succ: dict[str, set[str]] = defaultdict(set)
+    indeg: dict[str, int] = defaultdict(int)
+    for bit, readers in sinks.items():
+        d = drivers.get(bit)
+        if d is None:
+            continue
+        for r in readers:
+            if r not in succ[d]:
+                succ[d].add(r)
+                indeg[r] += 1
+    # best[node][start kind] = (lut, cells) of the deepest path from a start of that kind up to the node
+    best: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for node, k in kind.items():
+        if k in ("reg", "in", "bb_out") and node in succ:
+            best[node][k] = (0, 0)
+    order = deque(n for n in kind if indeg[n] == 0)
+    result: dict[tuple[str, str], tuple[int, int]] = {}
+    while order:
+        node = order.popleft()
+        here = best.get(node, {})
+        for nxt in succ.get(node, ()):
+            nk = kind[nxt]
+            for start, (lut, cnt) in here.items():
+                if nk == "comb":
+                    w = weight[nxt]
+                    cand = (lut + w[0], cnt + w[1])
+                    if cand > best[nxt].get(start, (-1, -1)):
+                        best[nxt][start] = cand
+                else:
+                    key = (start, nk)
+                    if (lut, cnt) > result.get(key, (-1, -1)):
+                        result[key] = (lut, cnt)
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0 and kind[nxt] == "comb":
+                order.append(nxt)
+    loop = any(k == "comb" and indeg[n] > 0 for n, k in kind.items())
+    paths = {f"{s}_to_{e}": {"lut": v[0], "cells": v[1]} for (s, e), v in sorted(result.items())}
+    worst = max((v[0] for v in result.values()), default=0)
+    return {
+        "paths": paths,
+        "lut": worst,
+        "dsp_without_registers": dsp_bare,
+        "combinational_loop": loop,
+    }
+
+
+def analyse_file(path: Path, top: str, *, blackboxes: tuple[str, ...] = ()) -> dict[str, Any]:
+    return analyse(json.loads(Path(path).read_text()), top, blackboxes=blackboxes)
+
+
+def _lut(levels: dict, key: str) -> int:
+    return int(levels["paths"].get(key, {}).get("lut", 0))
+
+
+def _verdict(worst: int, clock_mhz: float) -> dict[str, Any]:
+    limit = lut_level_limit(clock_mhz)
+    return {
+        "worst": worst,
+        "limit": limit,
+        "limit_mhz": clock_mhz,
+        "within_limit": worst <= limit,
+        "unit": "LUTs on the longest register-to-register path (CARRY/MUXF cells not counted; levels.py)",
+    }
+
+
+def single(top: dict, *, clock_mhz: float) -> dict[str, Any]:
+    """The depth of a flat synthesis."""
+    return _verdict(int(top.get("lut", 0)), clock_mhz) | {
+        "dsp_without_registers": int(top.get("dsp_without_registers", 0))
+    }
+
+
+def combine(cell: dict, rest: dict, *, clock_mhz: float) -> dict[str, Any]:
+    """The board core's depth from the hierarchical parts: paths inside the cell, inside the rest, and those
+    that cross the cell's boundary (rest -> cell input -> ... and ... -> cell output -> rest)."""
+    into = max(_lut(rest, "reg_to_bb_in"), _lut(rest, "in_to_bb_in"))
+    out_of = max(_lut(rest, "bb_out_to_reg"), _lut(rest, "bb_out_to_out"))
+    across = max(
+        into + _lut(cell, "in_to_reg"),
+        _lut(cell, "reg_to_out") + out_of,
+        into + _lut(cell, "in_to_out") + out_of,
+        _lut(rest, "bb_out_to_bb_in") + max(_lut(cell, "reg_to_out"), 0) + _lut(cell, "in_to_reg"),
+    )
+    worst = max(_lut(cell, "reg_to_reg"), _lut(rest, "reg_to_reg"), across)
+    return {
+        "cell": _lut(cell, "reg_to_reg"),
+        "rest": _lut(rest, "reg_to_reg"),
+        "across_cell_boundary": across,
+        "dsp_without_registers": {
+            "cell": int(cell.get("dsp_without_registers", 0)),
+            "rest": int(rest.get("dsp_without_registers", 0)),
+        },
+    } | _verdict(worst, clock_mhz)

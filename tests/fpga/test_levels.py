@@ -1,0 +1,77 @@
+"""sparsesim.fpga.levels on hand-written netlists in Yosys's `write_json` form (no Yosys needed): which
+cells count, where paths start and end, black boxes, the limit per clock, and how cell and rest combine."""
+
+from __future__ import annotations
+
+from sparsesim.fpga import levels
+
+IN, OUT = "input", "output"
+
+
+def _cell(ctype, conns, dirs, params=None):
+    return {"type": ctype, "connections": conns, "port_directions": dirs, "parameters": params or {}}
+
+
+def _lut(i, o):
+    return _cell("LUT2", {"I0": [i], "I1": [i], "O": [o]}, {"I0": IN, "I1": IN, "O": OUT})
+
+
+def _ff(d, q):
+    return _cell("FDRE", {"D": [d], "Q": [q], "C": [99]}, {"D": IN, "Q": OUT, "C": IN})
+
+
+def _netlist(cells, ports):
+    return {"modules": {"top": {"ports": ports, "cells": cells}}}
+
+
+def test_luts_between_registers_are_counted_and_carries_are_not():
+    # port a(2) -> FF(3) -> LUT(4) -> CARRY8(5) -> LUT(6) -> LUT(7) -> FF(8) -> port y
+    cells = {
+        "f1": _ff(2, 3),
+        "l1": _lut(3, 4),
+        "c1": _cell("CARRY8", {"S": [4], "CO": [5]}, {"S": IN, "CO": OUT}),
+        "l2": _lut(5, 6),
+        "l3": _lut(6, 7),
+        "f2": _ff(7, 8),
+        "short": _lut(3, 9),  # a one-LUT path to the output port
+    }
+    ports = {"a": {"direction": IN, "bits": [2]}, "y": {"direction": OUT, "bits": [8]},
+             "z": {"direction": OUT, "bits": [9]}}  # fmt: skip
+    got = levels.analyse(_netlist(cells, ports), "top")
+    assert got["paths"]["reg_to_reg"] == {"lut": 3, "cells": 4}
+    assert got["paths"]["reg_to_out"]["lut"] == 1
+    assert got["paths"]["in_to_reg"]["lut"] == 0
+    assert got["lut"] == 3 and got["combinational_loop"] is False
+
+
+def test_black_boxes_and_bare_dsps():
+    cells = {
+        "f1": _ff(2, 3),
+        "l1": _lut(3, 4),
+        "pe": _cell("sparse_array_cell", {"i_x": [4], "o_y": [5]}, {"i_x": IN, "o_y": OUT}),
+        "l2": _lut(5, 6),
+        "l3": _lut(6, 7),
+        "f2": _ff(7, 8),
+        "dsp": _cell("DSP48E2", {"A": [3], "P": [10]}, {"A": IN, "P": OUT}, {"MREG": "0", "PREG": "0"}),
+        "dsp2": _cell("DSP48E2", {"A": [3], "P": [11]}, {"A": IN, "P": OUT}, {"MREG": "1"}),
+    }
+    got = levels.analyse(_netlist(cells, {}), "top", blackboxes=("sparse_array_cell",))
+    assert got["paths"]["reg_to_bb_in"]["lut"] == 1
+    assert got["paths"]["bb_out_to_reg"]["lut"] == 2
+    assert got["paths"]["reg_to_reg"]["lut"] == 0  # FF -> DSP only: the black box cuts the LUT paths
+    assert got["dsp_without_registers"] == 1
+
+
+def test_a_combinational_loop_is_reported():
+    cells = {"l1": _lut(3, 4), "l2": _lut(4, 3)}
+    assert levels.analyse(_netlist(cells, {}), "top")["combinational_loop"] is True
+
+
+def test_limit_per_clock_and_the_combination():
+    # (period - 1 ns) / 0.5 ns: 200 MHz -> 8, 125 MHz -> 14, 250 MHz -> 6
+    assert [levels.lut_level_limit(f) for f in (200.0, 125.0, 250.0)] == [8, 14, 6]
+    cell = {"paths": {"reg_to_reg": {"lut": 5}, "in_to_reg": {"lut": 3}, "reg_to_out": {"lut": 1}}}
+    rest = {"paths": {"reg_to_reg": {"lut": 4}, "reg_to_bb_in": {"lut": 6}, "bb_out_to_reg": {"lut": 2}}}
+    got = levels.combine(cell, rest, clock_mhz=200.0)
+    assert (got["cell"], got["rest"], got["across_cell_boundary"]) == (5, 4, 9)
+    assert got["worst"] == 9 and got["limit"] == 8 and got["within_limit"] is False

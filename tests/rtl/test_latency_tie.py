@@ -1,0 +1,60 @@
+"""The simulator's preset latencies are the RTL's: each arithmetic unit, built with its default depth, is run
+in Amaranth's simulator and the cycle its first result appears is measured; the preset (sparsesim.sat.arch)
+and the RTL's default ArrayConfig must both equal that measurement, for FP16 and for INT8."""
+
+from __future__ import annotations
+
+import pytest
+from amaranth.sim import Simulator
+from sparsesim.rtl.arith import FP16Multiplier, FP32Adder, IntAdder, IntMultiplier
+from sparsesim.rtl.config import ArrayConfig
+
+from sparsesim.sat import arch
+from sparsesim.spec import AcceleratorSpec
+
+pytestmark = pytest.mark.rtl
+
+# One operand pair with a nonzero result (written out: 1.5 x 2.0 = 3.0, 3.0 + 1.0 = 4.0, 3 x -5, 7 + 9).
+PROBES = {
+    FP16Multiplier: ((0x3E00, 0x4000), "p", 0x40400000),
+    FP32Adder: ((0x40400000, 0x3F800000), "s", 0x40800000),
+    IntMultiplier: ((3, 0xFB), "p", 0xFFFFFFF1),
+    IntAdder: ((7, 9), "s", 16),
+}
+
+
+def measured_latency(unit_cls) -> int:
+    """Cycles from presenting the probe (zeros before and after) to its result at the output."""
+    dut = unit_cls()
+    (a, b), out, want = PROBES[unit_cls]
+    seen: list[int] = []
+
+    async def bench(ctx):
+        for cycle in range(16):
+            ctx.set(dut.a, a if cycle == 0 else 0)
+            ctx.set(dut.b, b if cycle == 0 else 0)
+            if ctx.get(getattr(dut, out)) == want:
+                seen.append(cycle)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen, f"{unit_cls.__name__}: no result within 16 cycles"
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("precision", "mul", "add"),
+    [("fp16", FP16Multiplier, FP32Adder), ("int8", IntMultiplier, IntAdder)],
+)
+def test_preset_latencies_are_the_rtls(precision, mul, add):
+    lm, la = measured_latency(mul), measured_latency(add)
+    assert lm >= 1 and la >= 1  # registered units: a combinational path would show 0
+    preset = arch.resolve(AcceleratorSpec(precision=precision))
+    assert (preset.mul_latency_cycles, preset.add_latency_cycles) == (lm, la)
+    cfg = ArrayConfig(precision=precision)
+    assert (cfg.mul_latency, cfg.add_latency) == (lm, la)
+    # the timing model sees the same array the RTL builds
+    assert (preset.array.mul_latency, preset.array.add_latency) == (lm, la)
