@@ -37,7 +37,7 @@ from .timing import (
     capacity,
     os_accumulate_stall_cycles,
     os_beats,
-    os_tile_cycles,
+    os_runs_cycles,
     ws_runs_cycles,
 )
 
@@ -347,7 +347,7 @@ def _compute_cached(
         m_parts = split(m, cap.m)
         n_parts = split(n, int(cap.n))  # type: ignore[arg-type]
         per_k = repeat * sum(c for _, c in m_parts) * sum(c for _, c in n_parts)
-        cycles = sum(per_k * c * os_tile_cycles(p, mode, kt) for kt, c in k_parts)
+        cycles = os_runs_cycles(p, mode, [(kt, per_k * c) for kt, c in k_parts])
         beats = sum(per_k * c * os_beats(p, mode, kt) for kt, c in k_parts)
         acc = sum(per_k * c * os_accumulate_stall_cycles(p, mode, kt) for kt, c in k_parts)
     runs = tuple(
