@@ -120,6 +120,33 @@ def sparsesim_cycles(topology: Path, cfg: Path) -> tuple[dict[str, int], float]:
     return {name: int(ops.loc[name, "cycles"]) for name in ops.index}, wall
 
 
+# How our RTL's array sequences folds (the vcu1525 preset's values; docs/pe_array.md, fold sequencing), for
+# the column that shows what SCALE-Sim's assumptions cost on the same 32 x 32 single-multiplier array.
+PRESET_SEQUENCING = dict(
+    weight_banks=2, weight_load="bus", fold_overlap=True, os_drain="serial", mul_latency_cycles=2,
+    add_latency_cycles=4,
+)  # fmt: skip
+
+
+def preset_sequencing_cycles(topology: Path, cfg: Path) -> dict[str, int]:
+    """Per-layer cycles of the same array and mapping with the vcu1525 sequencing and FP16 latencies."""
+    import dataclasses
+
+    from sparsesim.pipeline import prepare
+    from sparsesim.sat.arch import resolve
+    from sparsesim.sat.simulate import simulate_ops
+    from sparsesim.spec import workload_from_dict
+
+    wl = workload_from_dict(
+        {"model": str(topology), "sparsity": "dense", "target": "sat", "accelerator": {"scalesim": str(cfg)}},
+        base_dir=topology.parent,
+    )
+    arch = dataclasses.replace(resolve(wl.accelerator), **PRESET_SEQUENCING)
+    prepared = prepare(wl)
+    ops = simulate_ops(prepared.ops, arch, graph=prepared.graph).ops.set_index("layer")
+    return {name: int(ops.loc[name, "cycles"]) for name in ops.index}
+
+
 def sparsesim_layer_wall(layer_csv: Path, cfg: Path) -> float:
     best = math.inf
     for _ in range(REPEATS):
@@ -135,6 +162,7 @@ def main() -> None:
     ap.add_argument("--reference-dir", default=None, help="read stored COMPUTE_REPORTs instead of running")
     ap.add_argument("--venv", default="/tmp/scalesim-venv")
     ap.add_argument("--workdir", default=None, help="keep SCALE-Sim's outputs here (default: a temp folder)")
+    ap.add_argument("--markdown", action="store_true", help="also print the cycles as a Markdown table")
     args = ap.parse_args()
 
     from sparsesim.scalesim import read_topology
@@ -150,8 +178,9 @@ def main() -> None:
     work_root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="vs-scalesim-"))
     py = None if args.reference_dir else ensure_venv(Path(args.venv))
 
-    print(f"{'layer':10} {'cfg':6} {'SCALE-Sim':>10} {'sparsesim':>10} {'ratio':>7} {'SS wall':>8} "
-          f"{'our wall':>9} {'speed':>8}")  # fmt: skip
+    print(f"{'layer':10} {'cfg':6} {'SCALE-Sim':>10} {'sparsesim':>10} {'ratio':>7} {'vcu1525 seq':>11} "
+          f"{'ratio':>6} {'SS wall':>8} {'our wall':>9} {'speed':>8}")  # fmt: skip
+    table: dict[str, dict[str, tuple[int, int, int]]] = {}
     ss_wall = our_wall = 0.0
     worst = 0.0
     for cfg_name in [c.strip() for c in args.configs.split(",") if c.strip()]:
@@ -164,19 +193,32 @@ def main() -> None:
         else:
             ref = run_scalesim(py, cfg, layers, topo.form, work)
         ours, _ = sparsesim_cycles(topology, cfg)
+        preset = preset_sequencing_cycles(topology, cfg)
         for name in names:
             s = ref[name]
             wall = math.nan if py is None else sparsesim_layer_wall(layers[name], cfg)
             ratio = ours[name] / s["cycles"]
             worst = max(worst, abs(ratio - 1))
+            table.setdefault(name, {})[cfg.stem] = (s["cycles"], ours[name], preset[name])
             if py is not None:
                 ss_wall += s["wall"]
                 our_wall += wall
             print(
                 f"{name:10} {cfg.stem:6} {s['cycles']:10,d} {ours[name]:10,d} {ratio:7.4f} "
+                f"{preset[name]:11,d} {preset[name] / s['cycles']:6.3f} "
                 f"{s['wall']:7.2f}s {wall * 1e3:7.1f}ms {s['wall'] / wall:7.0f}x"
             )
     print(f"largest cycle difference: {worst * 100:.3f} %")
+    if args.markdown:
+        cfgs = sorted({c for row in table.values() for c in row}, key=lambda c: c != "ws32")
+        head = " | ".join(f"{c} SCALE-Sim | {c} sparsesim | diff | {c} vcu1525 seq." for c in cfgs)
+        print(f"\n| layer | {head} |\n|---|" + "---|" * (4 * len(cfgs)))
+        for name, row in table.items():
+            cells = []
+            for c in cfgs:
+                ss, us, pre = row[c]
+                cells.append(f"{ss:,} | {us:,} | {(us - ss) / ss * 100:+.3f} % | {pre / ss:.2f}x")
+            print(f"| {name} | " + " | ".join(cells) + " |")
     if py is not None:
         print(f"all layers: SCALE-Sim {ss_wall:.1f} s, sparsesim {our_wall * 1e3:.1f} ms: "
               f"{ss_wall / our_wall:.0f}x faster")  # fmt: skip
