@@ -298,8 +298,14 @@ class AcceleratorSpec(_Section):
 
     @model_validator(mode="after")
     def _scalesim_alone(self) -> AcceleratorSpec:
-        others = sorted(self.model_fields_set - {"scalesim"})
-        if self.scalesim is not None and others:
+        if self.scalesim is None:
+            return self
+        # Compared with the defaults, not by presence: a dumped workload.yaml lists every field.
+        defaults = AcceleratorSpec()
+        others = [
+            f for f in type(self).model_fields if f != "scalesim" and getattr(self, f) != getattr(defaults, f)
+        ]
+        if others:
             raise _field_error(
                 others[0], "cannot be set with accelerator.scalesim (the .cfg file describes the whole array)"
             )

@@ -204,3 +204,15 @@ def test_malformed_file_through_the_command(tmp_path):
 def test_spec_errors_name_the_file():
     with pytest.raises(SpecError, match=r"resnet18.csv: no such file"):
         read_topology(DATA / "nope" / "resnet18.csv")
+
+
+def test_resolved_workload_round_trips_and_sweeps():
+    """The workload.yaml a run writes lists every field: it must load again, and sweeps may vary the .cfg."""
+    from sparsesim.sat.arch import resolve
+    from sparsesim.spec import workload_from_dict
+
+    wl = load_workload(DATA / "resnet18-ws32.yaml")
+    again = workload_from_dict(wl.to_dict(), base_dir=DATA)
+    assert again.accelerator.scalesim == wl.accelerator.scalesim == str(DATA / "ws32.cfg")
+    os_wl = wl.with_updates({"accelerator.scalesim": str(DATA / "os32.cfg")})
+    assert resolve(os_wl.accelerator).dataflow == "os" and os_wl.task.mode == "infer"
