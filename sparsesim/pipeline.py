@@ -34,6 +34,10 @@ class Prepared:
 
 def build_layer_graph(wl: Workload) -> LayerGraph:
     """Load the workload's model and trace it (batch 1)."""
+    if wl.model.source == "scalesim":
+        from .scalesim import layer_graph, read_topology
+
+        return layer_graph(read_topology(wl.base_dir / wl.model.name), seed=wl.model.seed)
     from .models import load_model
 
     loaded = load_model(wl.model, wl.base_dir)

@@ -136,8 +136,8 @@ class ModelSpec(_Section):
     name: str = Field(
         max_length=MAX_PATH_CHARS,
         description="A built-in model (see `sparsesim models`), a user factory 'pkg.module:factory' "
-        "(imported with the workload's folder on sys.path), or a path to a .onnx file "
-        "(relative to the workload file)."
+        "(imported with the workload's folder on sys.path), or a path to a .onnx file or a SCALE-Sim "
+        "topology .csv (conv or GEMM form; relative to the workload file)."
     )
     input_size: int | None = Field(
         None,
@@ -186,7 +186,7 @@ class ModelSpec(_Section):
         name = name.strip()
         if not name:
             raise ValueError("must name a model")
-        if ":" in name or name.endswith(".onnx"):
+        if ":" in name or name.endswith((".onnx", ".csv")):
             return name
         if name not in ZOO_NAMES:
             close = difflib.get_close_matches(name, ZOO_NAMES, n=1)
@@ -217,9 +217,11 @@ class ModelSpec(_Section):
         return _plain_json(kwargs, "kwargs")
 
     @property
-    def source(self) -> Literal["zoo", "module", "onnx"]:
+    def source(self) -> Literal["zoo", "module", "onnx", "scalesim"]:
         if self.name.endswith(".onnx"):
             return "onnx"
+        if self.name.endswith(".csv"):
+            return "scalesim"
         return "module" if ":" in self.name else "zoo"
 
 
@@ -404,6 +406,33 @@ class AcceleratorSpec(_Section):
         None, ge=1, le=4096, description="Vector unit FP32 lanes (activations, norms, pooling, softmax)."
     )
     optimisations: Optimisations = Field(default_factory=Optimisations)
+    scalesim: str | None = Field(
+        None,
+        max_length=MAX_PATH_CHARS,
+        description="A SCALE-Sim 3.0.0 .cfg file (relative to the workload file): its array, SRAMs and "
+        "dataflow as SCALE-Sim models them (sparsesim.scalesim), for dense inference; no other accelerator "
+        "field may be set with it.",
+    )
+
+    @field_validator("scalesim")
+    @classmethod
+    def _plain_cfg_path(cls, path: str | None) -> str | None:
+        return None if path is None else _no_control(path, "path")
+
+    @model_validator(mode="after")
+    def _scalesim_alone(self) -> AcceleratorSpec:
+        if self.scalesim is None:
+            return self
+        # Compared with the defaults, not by presence: a dumped workload.yaml lists every field.
+        defaults = AcceleratorSpec()
+        others = [
+            f for f in type(self).model_fields if f != "scalesim" and getattr(self, f) != getattr(defaults, f)
+        ]
+        if others:
+            raise _field_error(
+                others[0], "cannot be set with accelerator.scalesim (the .cfg file describes the whole array)"
+            )
+        return self
 
     def resolved(self) -> dict[str, Any]:
         """Every accelerator parameter with the preset's values filled in (sparsesim.sat.arch.resolve)."""
@@ -532,6 +561,17 @@ class Workload(_Section):
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Workload:
+        if self.accelerator.scalesim is not None:
+            if self.target != "sat":
+                raise _field_error("target", "must be 'sat' with accelerator.scalesim")
+            if self.task.mode == "train":
+                raise _field_error("task.mode", "must be 'infer' with accelerator.scalesim (SCALE-Sim's "
+                                   "array runs dense inference)")  # fmt: skip
+            if self.sparsity.pattern != "dense":
+                raise _field_error("sparsity", "must be dense with accelerator.scalesim (SCALE-Sim's "
+                                   "array runs dense inference)")  # fmt: skip
+        if self.task.mode is None and (self.model.source == "scalesim" or self.accelerator.scalesim):
+            self.task.mode = "infer"  # SCALE-Sim topologies are inference layers
         if self.task.mode is None:
             self.task.mode = "train" if self.target == "sat" else "infer"
         if self.task.batch_size is None:
@@ -681,6 +721,15 @@ def _check_paths(wl: Workload) -> None:
             raise SpecError(f"{what} {path}: {err.strerror or err}", path=field) from None
         if not found:
             raise SpecError(f"{what} not found: {path.resolve()}", path=field)
+    if wl.model.source == "scalesim" or wl.accelerator.scalesim is not None:
+        from . import scalesim  # SCALE-Sim files are read now, so a bad one fails before anything runs
+
+        if wl.model.source == "scalesim":
+            scalesim.read_topology(wl.base_dir / wl.model.name)
+        if wl.accelerator.scalesim is not None:
+            cfg = (wl.base_dir / wl.accelerator.scalesim).resolve()
+            scalesim.read_config(cfg)
+            wl.accelerator.scalesim = str(cfg)
 
 
 class _BoundedLoader(yaml.SafeLoader):

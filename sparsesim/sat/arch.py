@@ -30,6 +30,7 @@ synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +163,39 @@ VCU1525: dict[str, PresetValue] = {
         "our choice: an update moves 20 B per parameter (FP32 weight + momentum in and out, FP16 grad in, "
         "FP16 copy out); 16 lanes x 20 B = 320 B/cycle, just under the 384 B/cycle of 4 channels at 200 MHz",
     ),
+    "weight_banks": PresetValue(
+        2,
+        "banks",
+        "our RTL: each PE holds two stationary-weight banks, so a WS tile's weights load while the previous "
+        "tile streams (docs/pe_array.md, WS weight loading)",
+    ),
+    "weight_load": PresetValue(
+        "bus", "", "our RTL: a load bus writes weight row r in cycle load + r; the stream follows row 0"
+    ),
+    "fold_overlap": PresetValue(
+        True,
+        "",
+        "our RTL: a WS tile's load starts as soon as the load bus and its bank are free, overlapping the "
+        "previous tile's stream and drain",
+    ),
+    "os_drain": PresetValue(
+        "serial",
+        "",
+        "our RTL: an OS tile's results shift out of the accumulators before the next tile starts (no shadow "
+        "registers)",
+    ),
+    "sram_streaming": PresetValue(
+        False,
+        "",
+        "our choice: on-chip blocks must fit the double-buffered buffers; the mapper sizes them (module "
+        "sparsesim.sat.schedule)",
+    ),
+    "mapping": PresetValue(
+        "search", "", "offline scheduler: searches the GEMM's orientation (transposed or not) per op"
+    ),
+    "dram_calc": PresetValue(
+        False, "", "DRAM is modelled (channels, bandwidth, latency above), not an unlimited interface"
+    ),
     "vector_lanes": PresetValue(
         128,
         "FP32 lanes",
@@ -208,6 +242,20 @@ class SatArch:
     sorter_lanes: int
     wu_lanes: int
     vector_lanes: int
+    # How tiles follow one another on the array (sparsesim.sat.timing.ArrayParams) and what bounds them.
+    weight_banks: int = 2
+    weight_load: str = "bus"  # bus | shift
+    fold_overlap: bool = True
+    os_drain: str = "serial"  # serial | overlapped
+    # True: operand SRAMs are prefetching FIFOs (SCALE-Sim's double-buffered scratchpads), so their size does
+    # not bound a tile's stream; DRAM bytes are then each operand once. False: blocks must fit the buffers.
+    sram_streaming: bool = False
+    # search: the scheduler picks the GEMM's orientation per op; scalesim: SCALE-Sim's fixed assignment
+    # (WS: weights stationary, reduction on rows, filters on columns; OS: output pixels on rows).
+    mapping: str = "search"
+    # True: SCALE-Sim's CALC interface: the bandwidth is whatever the array demands (no DRAM stalls, no
+    # latency).
+    dram_calc: bool = False
     interleave: bool = True
     pregenerate: bool = True
     offline_schedule: bool = True
@@ -225,6 +273,8 @@ class SatArch:
         return ArrayParams(
             rows=self.rows, cols=self.cols, multipliers=self.multipliers_per_pe, max_m=self.max_m,
             mul_latency=self.mul_latency_cycles, add_latency=self.add_latency_cycles,
+            weight_banks=self.weight_banks, weight_load=self.weight_load,  # type: ignore[arg-type]
+            fold_overlap=self.fold_overlap, os_drain=self.os_drain,  # type: ignore[arg-type]
         )  # fmt: skip
 
     @property
@@ -267,10 +317,14 @@ class SatArch:
 
     @property
     def dram_bytes_per_cycle(self) -> float:
+        if self.dram_calc:
+            return math.inf
         return self.dram_channels * self.dram_channel_bytes_per_cycle
 
     @property
     def dram_latency_cycles(self) -> float:
+        if self.dram_calc:
+            return 0.0
         return self.dram_latency_ns * self.clock_mhz / 1000.0
 
     @property
@@ -288,7 +342,9 @@ class SatArch:
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"}
         d["supported_nm"] = [f"{n}:{m}" for n, m in self.supported_nm]
-        d["dram_bandwidth_gbs"] = self.dram_channels * self.dram_bus_bits / 8 * self.dram_mts / 1000
+        d["dram_bandwidth_gbs"] = (
+            None if self.dram_calc else self.dram_channels * self.dram_bus_bits / 8 * self.dram_mts / 1000
+        )
         d["peak_dense_tflops"] = 2 * self.peak_macs_per_cycle * self.clock_mhz * 1e6 / 1e12
         d["dsp"] = self.array_dsp
         return d
@@ -301,7 +357,7 @@ class SatArch:
 
     def table(self) -> list[dict[str, Any]]:
         """One row per parameter: name, value, unit, source (for docs and reports)."""
-        units = {k: v.unit for k, v in PRESETS[self.preset].items()}
+        units = {k: v.unit for k, v in PRESETS.get(self.preset, VCU1525).items()}
         rows = []
         for f in dataclasses.fields(self):
             if f.name in ("sources",):
@@ -318,6 +374,10 @@ def resolve(spec: Any = None) -> SatArch:
     from ..spec import AcceleratorSpec
 
     spec = spec if spec is not None else AcceleratorSpec()
+    if getattr(spec, "scalesim", None):
+        from ..scalesim import arch_from_config, read_config
+
+        return arch_from_config(read_config(spec.scalesim))
     preset = PRESETS.get(spec.preset)
     if preset is None:  # the spec's Literal forbids this; kept so a new preset name fails loudly
         raise SpecError(

@@ -72,6 +72,9 @@ class Dram:
 
     def flow(self, nbytes: float, cap: float = math.inf) -> simpy.Event:
         """An event that succeeds when `nbytes` have moved, at no more than `cap` bytes per cycle."""
+        if math.isinf(self.bandwidth):  # an unlimited interface (SCALE-Sim's CALC mode): only the cap binds
+            self.bytes_moved += max(0.0, nbytes)
+            return self.env.timeout(nbytes / cap if nbytes > 0 and cap < math.inf else 0.0)
         ev = self.env.event()
         if nbytes <= 0:
             ev.succeed()
@@ -162,7 +165,7 @@ class Machine:
         self.dram = Dram(
             self.env,
             channels=arch.dram_channels,
-            channel_bytes_per_cycle=arch.dram_channel_bytes_per_cycle,
+            channel_bytes_per_cycle=arch.dram_bytes_per_cycle / arch.dram_channels,
             latency_cycles=arch.dram_latency_cycles,
             timeline=self.timeline,
         )

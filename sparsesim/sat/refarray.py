@@ -118,7 +118,9 @@ def run_ws(
     lanes = [_Lanes(t.a, p, mode, fp) for t in tiles]
     bfp = [t.b.astype(np.float16).astype(np.float32) if fp else t.b.astype(np.int64) for t in tiles]
     R, C, La, Lp = p.rows, p.cols, p.add_latency, p.product_latency
-    bank_tile = [[[-1, -1] for _ in range(C)] for _ in range(R)]  # tile id held by each bank
+    banks = p.weight_banks
+    in_transit = -2  # a bank whose row is still shifting (weight_load "shift"): not yet its tile's weights
+    bank_tile = [[[-1] * banks for _ in range(C)] for _ in range(R)]  # tile id held by each bank
     # Pending bank writes: visible from the cycle after the write.
     skew = [deque([None] * (r * La)) for r in range(R)]
     act = [[None] * C for _ in range(R)]  # activation token at each PE this cycle
@@ -128,10 +130,17 @@ def run_ws(
     rr.last_cycle = [-1] * len(tiles)
     remaining = sum(t.b.shape[1] * C for t in tiles)  # every column emits, used or not
     horizon = max(starts) + max(t.b.shape[1] for t in tiles) + (C + Lp + R * La) + 5
-    writes_at: dict[int, list[tuple[int, int]]] = {}
+    # (tile, row, value): bus loads write row r at ls + r. Shift loads push the weights in at the top, one
+    # row per cycle: row r's register changes from ls + r and holds its own weight from ls + R - 1.
+    writes_at: dict[int, list[tuple[int, int, int]]] = {}
     for i, ls in enumerate(loads):
         for r in range(R):
-            writes_at.setdefault(ls + r, []).append((i, r))
+            if p.weight_load == "shift":
+                if r < R - 1:
+                    writes_at.setdefault(ls + r, []).append((i, r, in_transit))
+                writes_at.setdefault(ls + R - 1, []).append((i, r, i))
+            else:
+                writes_at.setdefault(ls + r, []).append((i, r, i))
     inject: dict[int, tuple[int, int]] = {}
     for i, t0 in enumerate(starts):
         for j in range(tiles[i].b.shape[1]):
@@ -164,10 +173,10 @@ def run_ws(
                 entry = None
                 if tok is not None:
                     i, j = tok
-                    held = bank_tile[r][c][i % 2]
+                    held = bank_tile[r][c][i % banks]
                     if held != i:
                         rr.hazards.append(
-                            f"cycle {cyc}: PE({r},{c}) read bank {i % 2} holding tile {held} for tile {i}"
+                            f"cycle {cyc}: PE({r},{c}) read bank {i % banks} holding tile {held} for tile {i}"
                         )
                     group = _act_group(bfp[i], r, e, j, fp)
                     entry = (i, j, lanes[i].tree(c, r, group))
@@ -198,9 +207,9 @@ def run_ws(
                 rr.last_cycle[i] = max(rr.last_cycle[i], cyc)
                 remaining -= 1
         # 3. Bank writes take effect at the end of the cycle (reads above saw the old contents).
-        for i, r in writes_at.get(cyc, []):
+        for i, r, value in writes_at.get(cyc, []):
             for c in range(C):
-                bank_tile[r][c][i % 2] = i
+                bank_tile[r][c][i % banks] = value
         if remaining == 0 and cyc > max(starts):
             rr.cycles = cyc + 1
             break
@@ -244,6 +253,11 @@ def run_os(
     prod = [[deque([None] * Lp) for _ in range(C)] for _ in range(R)]
     adder = [[deque([None] * La) for _ in range(C)] for _ in range(R)]
     acc: list[list[list[Any]]] = [[[None] * slots for _ in range(C)] for _ in range(R)]  # (tile, value)
+    # os_drain "overlapped": a PE moves each final sum to its shadow register the cycle it becomes final and
+    # the drain reads the shadows, so the accumulators are free for the next tile at once.
+    overlapped = p.os_drain == "overlapped"
+    shadow: list[list[list[Any]]] = [[[None] * slots for _ in range(C)] for _ in range(R)]
+    shadow_drained = [[[True] * slots for _ in range(C)] for _ in range(R)]
     busy = [[[False] * slots for _ in range(C)] for _ in range(R)]
     drained = [[[True] * slots for _ in range(C)] for _ in range(R)]
     done_adds = [0] * len(tiles)
@@ -273,10 +287,18 @@ def run_os(
             for c in range(C):
                 out = adder[r][c].popleft()
                 if out is not None:
-                    i, slot, val = out
+                    i, slot, val, last = out
                     acc[r][c][slot] = (i, val)
                     busy[r][c][slot] = False
                     done_adds[i] += 1
+                    if overlapped and last:
+                        if not shadow_drained[r][c][slot]:
+                            rr.hazards.append(
+                                f"cycle {cyc}: PE({r},{c}) shadow {slot} overwritten before it was drained"
+                            )
+                        shadow[r][c][slot] = (i, val)
+                        shadow_drained[r][c][slot] = False
+                        drained[r][c][slot] = True
         for r in range(R):
             for c in range(C):
                 ta, tb = a_reg[r][c], b_reg[r][c]
@@ -316,7 +338,7 @@ def run_os(
                     else:
                         base = held[1]
                 busy[r][c][slot] = True
-                adder[r][c].append((i, slot, _add(base, tsum, fp)))
+                adder[r][c].append((i, slot, _add(base, tsum, fp), s == steps[i] - 1))
         # Drain: once every sum of a tile is final, shift out R*slots results per column, bottom row first.
         if drain_tile is None:
             for i in range(len(tiles)):
@@ -330,14 +352,17 @@ def run_os(
             row = R - 1 - drain_q // slots
             slot = drain_q % slots
             for c in range(C):
-                held = acc[row][c][slot]
+                held = (shadow if overlapped else acc)[row][c][slot]
                 if held is None or held[0] != drain_tile:
                     rr.hazards.append(
                         f"cycle {cyc}: drain of tile {drain_tile} found PE({row},{c}) slot {slot} = {held}"
                     )
                 else:
                     results[(drain_tile, row, c * slots + slot)] = held[1]
-                drained[row][c][slot] = True
+                if overlapped:
+                    shadow_drained[row][c][slot] = True
+                else:
+                    drained[row][c][slot] = True
             drain_q += 1
             if drain_q == R * slots:
                 rr.last_cycle[drain_tile] = cyc

@@ -37,7 +37,7 @@ from .timing import (
     capacity,
     os_accumulate_stall_cycles,
     os_beats,
-    os_tile_cycles,
+    os_runs_cycles,
     ws_runs_cycles,
 )
 
@@ -208,6 +208,8 @@ class _Mapper:
         self.cap_a = arch.buffer_bytes(prob.a_buf) / 2 / share
         self.cap_b = arch.buffer_bytes(prob.b_buf) / 2 / share
         self.cap_c = arch.buffer_bytes("out") / 2
+        if arch.sram_streaming:  # prefetching FIFOs: the buffers' size bounds no block (arch.sram_streaming)
+            self.cap_a = self.cap_b = self.cap_c = math.inf
         self.ws = mode.dataflow == "ws"
         self.m_gran = self.cap.m
         if self.ws:
@@ -347,7 +349,7 @@ def _compute_cached(
         m_parts = split(m, cap.m)
         n_parts = split(n, int(cap.n))  # type: ignore[arg-type]
         per_k = repeat * sum(c for _, c in m_parts) * sum(c for _, c in n_parts)
-        cycles = sum(per_k * c * os_tile_cycles(p, mode, kt) for kt, c in k_parts)
+        cycles = os_runs_cycles(p, mode, [(kt, per_k * c) for kt, c in k_parts])
         beats = sum(per_k * c * os_beats(p, mode, kt) for kt, c in k_parts)
         acc = sum(per_k * c * os_accumulate_stall_cycles(p, mode, kt) for kt, c in k_parts)
     runs = tuple(
@@ -391,10 +393,17 @@ def map_gemm(
     dataflows = ("ws", "os") if arch.dataflow == "auto" else (arch.dataflow,)
     if naive:
         dataflows = ("ws",) if arch.dataflow == "auto" else (arch.dataflow,)
-    transposes = (False,) if sparse or naive else (False, True)
     best = None
     for df in dataflows:
         mode = Mode(df, *(op.nm if sparse else (None, None)), interleave=arch.interleave)  # type: ignore[misc]
+        if sparse or naive:
+            transposes: tuple[bool, ...] = (False,)
+        elif arch.mapping == "scalesim":
+            # SCALE-Sim's WS keeps the filters stationary (A as lowered); its OS puts the output pixels
+            # (B's columns) on the array rows, i.e. runs C^T = B^T A^T.
+            transposes = (df == "os",)
+        else:
+            transposes = (False, True)
         for tr in transposes:
             if tr:
                 prob = _Problem(

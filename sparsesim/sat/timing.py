@@ -16,23 +16,42 @@ from dataclasses import dataclass
 from typing import Literal
 
 Dataflow = Literal["ws", "os"]
+WeightLoad = Literal["bus", "shift"]
+OsDrain = Literal["serial", "overlapped"]
 
 
 @dataclass(frozen=True)
 class ArrayParams:
-    """Elaboration-time parameters of the PE array (see docs/pe_array.md, Parameters)."""
+    """Elaboration-time parameters of the PE array (see docs/pe_array.md, Parameters).
+
+    The last four describe how tiles follow one another (docs/pe_array.md, "Fold sequencing"); their
+    defaults are our RTL's array. A SCALE-Sim-style array (sparsesim.scalesim) sets weight_banks=1,
+    weight_load="shift", fold_overlap=False, os_drain="overlapped" and a one-cycle MAC (mul_latency=0).
+    """
 
     rows: int
     cols: int
     multipliers: int  # P, a power of two
     max_m: int  # MMAX, a power of two >= P
-    mul_latency: int  # L_mul, cycles
+    mul_latency: int  # L_mul, cycles (0: the product is combinational, a one-cycle MAC)
     add_latency: int  # L_add, cycles
+    weight_banks: int = 2  # WS stationary-weight banks per PE: 2 double-buffered, 1 single-buffered
+    weight_load: WeightLoad = "bus"  # bus: row r written at load + r; shift: weights shift down the columns
+    fold_overlap: bool = True  # WS: a tile's load may overlap the previous tile's stream and drain
+    os_drain: OsDrain = "serial"  # OS: the next tile waits for the drain, or starts while results drain
 
     def __post_init__(self) -> None:
-        for name in ("rows", "cols", "multipliers", "max_m", "mul_latency", "add_latency"):
+        for name in ("rows", "cols", "multipliers", "max_m", "add_latency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if self.mul_latency < 0:
+            raise ValueError("mul_latency must be >= 0")
+        if self.weight_banks not in (1, 2):
+            raise ValueError("weight_banks must be 1 or 2")
+        if self.weight_load not in ("bus", "shift"):
+            raise ValueError("weight_load must be 'bus' or 'shift'")
+        if self.os_drain not in ("serial", "overlapped"):
+            raise ValueError("os_drain must be 'serial' or 'overlapped'")
         if self.multipliers & (self.multipliers - 1) or self.max_m & (self.max_m - 1):
             raise ValueError("multipliers and max_m must be powers of two")
         if self.max_m < self.multipliers:
@@ -47,6 +66,16 @@ class ArrayParams:
     def product_latency(self) -> int:
         """L_p: activation at a PE's input to its tree sum."""
         return self.mul_latency + self.tree_latency
+
+    @property
+    def load_to_stream(self) -> int:
+        """WS: cycles from a tile's first weight-row write to its first beat.
+
+        bus: row r is written in cycle load + r and the skew brings row r's activation no earlier, so the
+        stream follows row 0 by one cycle. shift: the weights enter at the top and shift down the columns
+        one row per cycle (SCALE-Sim's filter fill), so row 0 holds its own weight only after R cycles.
+        """
+        return 1 if self.weight_load == "bus" else self.rows
 
 
 @dataclass(frozen=True)
@@ -146,17 +175,24 @@ def ws_sequence(
 
     `stream_lengths[i]` is tile i's n (activation vectors streamed). `ready[i]` (optional) is the earliest
     cycle tile i's weights may be loaded (they must be in the on-chip buffer).
+
+    Tile i's load waits for the load bus (tile i-1's load), for its bank (tile i - weight_banks's stream
+    has passed every row, ws_bank_free_delay) and, without fold overlap, for tile i-1's last result;
+    its stream follows its load by `load_to_stream` cycles and the previous stream.
     """
     times: list[TileTimes] = []
     free = ws_bank_free_delay(p)
     lat = ws_result_latency(p)
+    banks = p.weight_banks
     for i, t_len in enumerate(stream_lengths):
         ls = 0 if ready is None else ready[i]
         if i >= 1:
             ls = max(ls, times[i - 1].load + p.rows)  # type: ignore[operator]
-        if i >= 2:
-            ls = max(ls, times[i - 2].start + stream_lengths[i - 2] + free)
-        t0 = ls + 1
+            if not p.fold_overlap:
+                ls = max(ls, times[i - 1].end)
+        if i >= banks:
+            ls = max(ls, times[i - banks].start + stream_lengths[i - banks] + free)
+        t0 = ls + p.load_to_stream
         if i >= 1:
             t0 = max(t0, times[i - 1].start + stream_lengths[i - 1])
         times.append(TileTimes(load=ls, start=t0, end=t0 + t_len - 1 + lat))
@@ -166,7 +202,10 @@ def ws_sequence(
 def ws_steady_interval(p: ArrayParams, stream_length: int) -> float:
     """Average cycles between starts of identical back-to-back WS tiles, in steady state."""
     t = stream_length
-    return max(float(t), float(p.rows), (t + ws_bank_free_delay(p) + 1) / 2)
+    if p.weight_banks == 2 and p.fold_overlap and p.weight_load == "bus":
+        return max(float(t), float(p.rows), (t + ws_bank_free_delay(p) + 1) / 2)
+    times = ws_sequence(p, [t] * 12)
+    return (times[-1].start - times[-3].start) / 2
 
 
 # --------------------------------------------------------------------------------------------------- OS
@@ -174,17 +213,59 @@ def os_steps(p: ArrayParams, mode: Mode, k: int) -> int:
     return math.ceil(k / mode.elements_per_cycle(p))
 
 
+def os_last_final(p: ArrayParams, mode: Mode, k: int) -> int:
+    """Cycle (from the tile's first beat) in which an OS tile's last sum is final in PE(R-1, C-1)."""
+    beats = os_steps(p, mode, k) * mode.slots(p)
+    return (p.rows - 1) + (p.cols - 1) + (beats - 1) * mode.beat_gap(p) + p.product_latency + p.add_latency
+
+
 def os_tile_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
     """Cycles of one OS tile from its first beat to the last drained result, inclusive.
 
     Independent of m and n within capacity: the array cycles all slots and drains all rows.
     """
-    slots = mode.slots(p)
-    beats = os_steps(p, mode, k) * slots
-    last_final = (
-        (p.rows - 1) + (p.cols - 1) + (beats - 1) * mode.beat_gap(p) + p.product_latency + p.add_latency
-    )
-    return last_final + 1 + p.rows * slots
+    return os_last_final(p, mode, k) + 1 + p.rows * mode.slots(p)
+
+
+def os_shadow_deficit(p: ArrayParams, mode: Mode, k: int) -> int:
+    """os_drain "overlapped": cycles a tile must start later than the previous tile's last final sum so that
+    none of its final sums reaches a shadow register before the previous tile's drain has read it.
+
+    The drain reads the shadows bottom row first, R x slots cycles; PE(0, 0)'s slot 0 is read last and
+    written earliest, hence the bound. Zero for every tile longer than the drain (SCALE-Sim's layers).
+    """
+    if p.os_drain == "serial":
+        return 0
+    slots, gap = mode.slots(p), mode.beat_gap(p)
+    need = max(p.rows + p.cols + (slots - 1) * gap + (p.rows - 1) * slots, p.rows * slots + 1)
+    return max(0, need - os_last_final(p, mode, k))
+
+
+def os_next_start(p: ArrayParams, mode: Mode, k: int, k_next: int) -> int:
+    """Cycles from an OS tile's first beat (reduction k) to the next tile's first beat (reduction k_next).
+
+    serial drain: the next tile starts after this one's results have drained (os_tile_cycles).
+    overlapped drain (shadow accumulators): each PE's final sum moves to its shadow register in the cycle it
+    becomes final and drains from there, so the next tile's first beat enters in the cycle this tile's last
+    sum becomes final (SCALE-Sim's folds follow one another this way), later only by os_shadow_deficit.
+    """
+    if p.os_drain == "serial":
+        return os_tile_cycles(p, mode, k)
+    return os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k_next)
+
+
+def os_runs_cycles(p: ArrayParams, mode: Mode, runs: Sequence[tuple[int, int]]) -> int:
+    """Cycles for OS tiles back to back on an idle array, given as runs of (k, count) in order.
+
+    Equals `sequence(...)[-1].end + 1` for the expanded tile list (checked in tests), in O(len(runs)).
+    """
+    runs = [(k, c) for k, c in runs if c > 0]
+    if not runs:
+        return 0
+    if p.os_drain == "serial":
+        return sum(c * os_tile_cycles(p, mode, k) for k, c in runs)
+    total = sum(c * (os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k)) for k, c in runs)
+    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * mode.slots(p)
 
 
 # ------------------------------------------------------------------------------------------ both dataflows
@@ -204,10 +285,11 @@ def sequence(p: ArrayParams, mode: Mode, tiles: Sequence[TileShape]) -> list[Til
         return ws_sequence(p, [t.n for t in tiles])
     out: list[TileTimes] = []
     start = 0
-    for t in tiles:
+    for i, t in enumerate(tiles):
         cyc = os_tile_cycles(p, mode, t.k)
         out.append(TileTimes(load=None, start=start, end=start + cyc - 1))
-        start += cyc
+        if i + 1 < len(tiles):
+            start += os_next_start(p, mode, t.k, tiles[i + 1].k)
     return out
 
 
@@ -227,7 +309,7 @@ def run_cycles(p: ArrayParams, mode: Mode, tile: TileShape, count: int) -> int:
         return 0
     check_tile(p, mode, tile)
     if mode.dataflow == "os":
-        return count * os_tile_cycles(p, mode, tile.k)
+        return os_runs_cycles(p, mode, [(tile.k, count)])
     # The WS recurrence settles into a pattern of period 2 within a few tiles: simulate a prefix, extrapolate.
     prefix = min(count, 8)
     times = ws_sequence(p, [tile.n] * prefix)
@@ -264,9 +346,12 @@ def ws_runs_cycles(p: ArrayParams, runs: Sequence[tuple[int, int]]) -> int:
         ls = 0
         if prev1 is not None:
             ls = max(ls, prev1[0] + p.rows)
-        if prev2 is not None:
-            ls = max(ls, prev2[1] + prev2[2] + free)
-        t0 = ls + 1
+            if not p.fold_overlap:
+                ls = max(ls, prev1[1] + prev1[2] - 1 + lat)  # the previous tile's last result
+        bank_owner = prev2 if p.weight_banks == 2 else prev1
+        if bank_owner is not None:
+            ls = max(ls, bank_owner[1] + bank_owner[2] + free)
+        t0 = ls + p.load_to_stream
         if prev1 is not None:
             t0 = max(t0, prev1[1] + prev1[2])
         prev2, prev1 = prev1, (ls, t0, t_len)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -93,8 +94,9 @@ def test_changing_any_field_changes_the_cache_key(tmp_path):
         key = changed.spec_hash()
         assert key not in keys, f"{path}: same key as {keys.get(key)}"
         keys[key] = path
-    # The only fields with no other valid value are single-choice literals.
-    assert unchangeable == ["task.optimizer.kind", "accelerator.preset"]
+    # The only fields with no other valid value are single-choice literals, and accelerator.scalesim, which
+    # this training base cannot take (it needs dense inference and an existing .cfg; test below).
+    assert unchangeable == ["task.optimizer.kind", "accelerator.preset", "accelerator.scalesim"]
     assert len(keys) > 60
 
 
@@ -107,3 +109,12 @@ def test_points_share_keys_with_the_same_spec_reached_another_way(tmp_path):
     ka = [p.key for p in a.points()]
     kb = [p.key for p in b.points()]
     assert ka[1] == kb[0] and ka[0] not in kb and kb[1] not in ka
+
+
+def test_the_scalesim_config_is_part_of_the_cache_key():
+    data = Path(__file__).resolve().parents[1] / "sat" / "data" / "scalesim"
+    from sparsesim.spec import load_workload
+
+    ws = load_workload(data / "resnet18-ws32.yaml")
+    os_ = ws.with_updates({"accelerator.scalesim": str(data / "os32.cfg")})
+    assert ws.spec_hash() != os_.spec_hash()
