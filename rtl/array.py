@@ -6,6 +6,12 @@ registers and two weight banks, plus the edge skew lines) + `Deskew` (WS results
 event outputs the benches measure. The controller and the datapath run under one enable: a tile in progress
 whose next weights or activations are missing, or whose result is not accepted, freezes the whole array
 for that cycle (a stall), so timing holds in enabled cycles; with full streams nothing ever stalls.
+
+The controller takes no cycle counts from the timing model: it learns from the datapath itself when a weight
+bank is free (a scan of the WS token registers for the bank's last use), when a WS result leaves (the beat's
+valid/last flags travel with it through the skew line, the cells and the PE pipeline) and when an OS tile's
+sums are final (its last beat's flags at the last PE), so the cycles it produces are an independent check of
+`sparsesim.sat.timing`.
 """
 
 from amaranth.hdl import (
@@ -23,15 +29,25 @@ from amaranth.hdl import (
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sparsesim.sat.timing import ws_bank_free_delay
-
 from .config import ArrayConfig, log2
 from .pe import SparsePE
 
 
 def token_layout(cfg: ArrayConfig) -> data.StructLayout:
-    """Control travelling right with a beat: WS the bank bit, OS the accumulator slot and first-step flag."""
-    return data.StructLayout({"valid": 1, "bank": 1, "slot": range(max(2, cfg.slots)), "first": 1})
+    """Control travelling right with a beat: WS the bank bit, OS the accumulator slot and first-step flag;
+    both the `last` flag of the tile's last beat and `ws`, the beat's dataflow (for the bank scan)."""
+    return data.StructLayout(
+        {"valid": 1, "bank": 1, "slot": range(max(2, cfg.slots)), "first": 1, "last": 1, "ws": 1}
+    )
+
+
+FLAG_LAYOUT = data.StructLayout({"valid": 1, "last": 1})
+
+
+def pe_latency(cfg: ArrayConfig) -> int:
+    """Cycles from a beat at a PE to its accumulation result: the multiplier, the adder tree and the
+    accumulation adder, each as deep as the PE is elaborated (rtl/pe.py)."""
+    return int(cfg.mul_latency) + log2(cfg.multipliers) * int(cfg.add_latency) + int(cfg.add_latency)  # type: ignore[arg-type]
 
 
 def cell_signature(cfg: ArrayConfig, *, enable_port: bool = False) -> wiring.Signature:
@@ -58,6 +74,7 @@ def cell_signature(cfg: ArrayConfig, *, enable_port: bool = False) -> wiring.Sig
             "psum_out": Out(32),
             "chain_in": In(32),
             "chain_out": Out(32),
+            "flag_out": Out(FLAG_LAYOUT),
         }
     )
 
@@ -79,23 +96,26 @@ class PECell(wiring.Component):
         m = Module()
         # Datapath registers have no reset: stale beats drain out of the pipelines in order, and a tile's
         # first step overwrites its accumulators (a reset would tie every register to the chip's reset).
-        tok = Signal(token_layout(cfg), reset_less=True)
+        # The token resets: the controller reads its valid flag (bank scan, result flags).
+        tok = Signal(token_layout(cfg))
         lanes = Signal(cfg.cell_weights_layout, reset_less=True)
         grp = Signal(cfg.group_layout, reset_less=True)
-        banks = [Signal(cfg.cell_weights_layout, name=f"bank{b}", reset_less=True) for b in range(2)]
+        banks = [
+            Signal(cfg.cell_weights_layout, name=f"bank{b}", reset_less=True) for b in range(cfg.weight_banks)
+        ]
         m.d.sync += [
             tok.eq(self.tok_in),
             lanes.eq(self.lanes_in),
             grp.eq(Mux(self.ws, self.grp_left, self.grp_top)),
         ]
-        for b in range(2):
-            with m.If(self.wr_en & (self.wr_bank == b)):
+        for b in range(cfg.weight_banks):
+            with m.If(self.wr_en & ((self.wr_bank == b) if cfg.weight_banks > 1 else 1)):
                 m.d.sync += banks[b].eq(self.wr_data)
         m.d.comb += [self.tok_out.eq(tok), self.lanes_out.eq(lanes), self.grp_out.eq(grp)]
 
         m.submodules.pe = pe = SparsePE(cfg)
         m.d.comb += [
-            pe.weights.eq(Mux(self.ws, Mux(tok.bank, banks[1], banks[0]), lanes)),
+            pe.weights.eq(Mux(self.ws, Mux(tok.bank, banks[-1], banks[0]), lanes)),
             pe.group.eq(grp),
             pe.valid.eq(tok.valid),
             pe.slot.eq(tok.slot),
@@ -108,6 +128,11 @@ class PECell(wiring.Component):
             self.psum_out.eq(pe.psum_out),
             self.chain_out.eq(pe.chain_out),
         ]
+        # The beat's valid/last flags ride beside its operands through the PE's pipeline, so they leave
+        # with the beat's accumulation result (WS: psum_out; OS: the accumulator write).
+        flags = Signal(FLAG_LAYOUT)
+        m.d.comb += [flags.valid.eq(tok.valid), flags.last.eq(tok.last)]
+        m.d.comb += self.flag_out.eq(_line_stages(m, flags, FLAG_LAYOUT, pe_latency(cfg), "flag")[-1])
         if self.enable_port:
             return EnableInserter({"sync": self.en})(m)
         return m
@@ -132,6 +157,13 @@ class PEArray(wiring.Component):
 
     `cell_module`: instantiate the cells as that (separately exported) Verilog module instead of elaborating
     R*C copies: one module definition keeps the Verilog small and Verilator's C++ shared between cells.
+
+    Towards the controller: `bank_busy[b]` says that starting a weight load into bank b this cycle would
+    overwrite some row's bank before the last WS beat using it has been read there (the loader writes row r
+    r cycles after row 0; a write in the cycle of the last read is safe, the read sees the old value), found
+    by looking at the WS tokens in each row's skew line and cell registers; `flag` is the (valid, last)
+    pair of the beat whose accumulation result leaves PE(R-1, C-1) this cycle: the last PE every beat
+    reaches in both dataflows.
     """
 
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
@@ -152,6 +184,8 @@ class PEArray(wiring.Component):
                 "wr_data": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols)),
                 "psum": Out(data.ArrayLayout(32, cfg.cols)),
                 "chain": Out(data.ArrayLayout(32, cfg.cols)),
+                "bank_busy": Out(cfg.weight_banks),
+                "flag": Out(FLAG_LAYOUT),
             }
         )
 
@@ -170,11 +204,14 @@ class PEArray(wiring.Component):
                 else:
                     m.submodules[f"pe_{r}_{c}"] = cells[r][c]
         tok_l = token_layout(cfg)
+        ws_paths = []  # per row: the WS token registers in the order a beat passes them
         for r in range(R):
             # Left edge: WS line (token + group, r*L_add deep) and OS line (token + lanes, r deep).
-            ws_tok = _line(m, self.inj, tok_l, r * la, f"ws_tok{r}")
+            ws_stages = _line_stages(m, self.inj, tok_l, r * la, f"ws_tok{r}")
+            ws_tok = ws_stages[-1] if ws_stages else self.inj
+            ws_paths.append(ws_stages + [cells[r][c].tok_out for c in range(C)])
             ws_grp = _line(m, self.inj_groups[r], cfg.group_layout, r * la, f"ws_grp{r}")
-            os_tok = _line(m, self.inj, tok_l, r, f"os_tok{r}")
+            os_tok = _line_stages(m, self.inj, tok_l, r, f"os_tok{r}")[-1] if r else self.inj
             os_lanes = _line(m, self.inj_lanes[r], cfg.cell_weights_layout, r, f"os_lanes{r}")
             cell = cells[r][0]
             m.d.comb += [
@@ -215,7 +252,31 @@ class PEArray(wiring.Component):
         for c in range(C):
             bottom = cells[R - 1][c]
             m.d.comb += [self.psum[c].eq(bottom.psum_out), self.chain[c].eq(bottom.chain_out)]
+        m.d.comb += self.flag.eq(cells[R - 1][C - 1].flag_out)
+
+        # Bank scan. A token in row r's path at position x (0 = first skew register; the bank is read while
+        # the token is in the last cell's register, position len-1) is read there len-1-x cycles from now;
+        # row r would be written r cycles from now. So a load may start unless a token of the bank sits at a
+        # position x < len-1-r in some row.
+        for b in range(cfg.weight_banks):
+            hits = []
+            for r, path in enumerate(ws_paths):
+                for tok in path[: max(0, len(path) - 1 - r)]:
+                    hits.append(tok.valid & tok.ws & ((tok.bank == b) if cfg.weight_banks > 1 else 1))
+            m.d.comb += self.bank_busy[b].eq(Cat(*hits).any() if hits else 0)
         return EnableInserter({"sync": self.en})(m)
+
+
+def _line_stages(m: Module, value, layout, depth: int, name: str) -> list:
+    """The `depth` registers of a skew line fed by `value`, first stage first. Token lines (they hold the
+    valid flags the controller scans) reset; data lines do not (`_line`)."""
+    stages, cur = [], value
+    for i in range(depth):
+        r = Signal(layout, name=f"{name}_d{i}")
+        m.d.sync += r.eq(cur)
+        stages.append(r)
+        cur = r
+    return stages
 
 
 def _line(m: Module, value, layout, depth: int, name: str):
@@ -243,14 +304,17 @@ class Deskew(wiring.Component):
 
 
 class TileController(wiring.Component):
-    """Counters that run the schedules of docs/pe_array.md (and sparsesim.sat.timing) for both dataflows.
+    """The array's control for both dataflows, deciding from the datapath's own flags (no cycle counts).
 
     WS: a tile's load starts when its command and first weight row are there, the loader is free (one row per
-    cycle, `ls_i >= ls_{i-1} + R`) and its bank is free (`ws_bank_free_delay` after the last beat of the tile
-    that used it); its stream starts when the previous stream has ended, at the earliest in its load cycle.
-    OS: beats every cycle (interleave, I = L_add slots) or every L_add cycles (I = 1); the drain starts after
-    the last sum is final and shifts R*I results out; the next OS tile's first beat may enter in the drain's
-    last cycle. A tile in a different mode starts only once the array is empty.
+    cycle) and its bank is free: no beat of the tile that used it is still to be streamed and the array's
+    bank scan (`bank_busy`) finds none of its beats where the load would overtake it; its stream starts when
+    the previous stream has ended, at the earliest in its load cycle. A result beat leaves when the beat's
+    flags come out of the last PE (`flag`); the tile's last one carries `last`. OS: beats every cycle
+    (interleave, I = L_add slots) or every L_add cycles (I = 1: the accumulator's adder must be through);
+    the drain starts when the last beat's flags come out of the last PE (its sums are final) and shifts the
+    R*I accumulators of each column out; the next OS tile's first beat may enter in the drain's last cycle.
+    A tile in a different mode starts only once the array is empty.
     """
 
     def __init__(self, cfg: ArrayConfig):
@@ -263,6 +327,8 @@ class TileController(wiring.Component):
                 "a_valid": In(1),
                 "a_ready": Out(1),
                 "en": In(1),  # the global enable (no stall this cycle)
+                "bank_busy": In(cfg.weight_banks),  # from the array's bank scan
+                "flag": In(FLAG_LAYOUT),  # (valid, last) of the beat leaving the last PE
                 "need_w": Out(1),  # a tile in progress needs a weights beat this cycle (else: stall)
                 "need_a": Out(1),  # ... an activations beat
                 # datapath control
@@ -287,11 +353,11 @@ class TileController(wiring.Component):
 
     def elaborate(self, platform):
         cfg = self.cfg
-        tp = cfg.timing_params()
         m = Module()
         R, C, P = cfg.rows, cfg.cols, cfg.multipliers
-        la, lp = tp.add_latency, tp.product_latency
+        la = int(cfg.add_latency)  # type: ignore[arg-type]
         slots = cfg.slots
+        banks = cfg.weight_banks
         cmd = self.cmd.payload
 
         # ---------------------------------------------------------------- the sequence's mode
@@ -323,19 +389,18 @@ class TileController(wiring.Component):
         ld_k = Signal.like(cmd.k)
         ld_base = Signal(cfg.k_bits + 1 + log2(max(cfg.max_m, P)) + 1)
         next_bank = Signal()
-        bank_used = Signal(2)
-        # A bank is free D = ws_bank_free_delay + 2 >= 1 cycles after the acceptance of its tile's last beat.
-        free_delay = ws_bank_free_delay(tp) + 2
-        bank_cnt = [Signal(range(free_delay + 1), name=f"bank_cnt{b}") for b in range(2)]
-        bank_free = Cat(*[~bank_used[b] & (bank_cnt[b] == 0) for b in range(2)])
+        bank_used = Signal(banks)  # loaded, and beats of its tile still to be streamed
+        bank_free = Cat(*[~bank_used[b] & ~self.bank_busy[b] for b in range(banks)])
+        # WS tiles whose stream has ended and whose last result has not left yet (each stream is at least one
+        # beat, so never more than the depth of the array: skew, row, PE).
+        depth = (R - 1) * la + C + pe_latency(cfg)
+        ws_flight = Signal(range(depth + 2))
         q_len = [Signal.like(cmd.length, name=f"q_len{i}") for i in range(2)]
         q_bank = [Signal(name=f"q_bank{i}") for i in range(2)]
         q_count = Signal(range(3))
         st_busy = Signal()
         st_rem = Signal.like(cmd.length)
         st_bank = Signal()
-        res_depth = C + lp + R * la  # accept cycle of a beat -> its deskewed result beat
-        res_line = Signal(2 * res_depth)  # (valid, last) per stage, stage 0 in the low bits
 
         # ---------------------------------------------------------------- OS state
         os_stream = Signal()
@@ -343,24 +408,22 @@ class TileController(wiring.Component):
         os_base = Signal(cfg.k_bits + 1)
         os_k = Signal.like(cmd.k)
         os_gap = Signal(range(max(2, la)))
-        os_wait = Signal()
-        wait_len = R + C + lp + la - 1
-        os_wait_cnt = Signal(range(wait_len + 1))
+        os_wait = Signal()  # the last beat is in the array, its flags have not come out of the last PE yet
         os_drain = Signal()
         os_d = Signal(range(R * slots + 1))
         drain_last = Signal()
         m.d.comb += drain_last.eq(os_drain & (os_d == Mux(cur_il, R * slots, R) - 1))
 
         m.d.comb += idle.eq(
-            ~ld_busy & (q_count == 0) & ~st_busy & (res_line == 0) & (bank_cnt[0] == 0) & (bank_cnt[1] == 0)
-            & ~os_stream & ~os_wait & ~os_drain
+            ~ld_busy & (q_count == 0) & ~st_busy & (ws_flight == 0) & ~os_stream & ~os_wait & ~os_drain
         )
         m.d.comb += self.idle.eq(idle)
 
         # ---------------------------------------------------------------- WS: loader
         ws_cmd = self.cmd.valid & ~cmd.os & may_start
         load_go = Signal()
-        m.d.comb += load_go.eq(ws_cmd & ~ld_busy & bank_free.bit_select(next_bank, 1) & self.w_valid)
+        m.d.comb += load_go.eq(ws_cmd & ~ld_busy & bank_free.bit_select(next_bank if banks > 1 else 0, 1)
+                               & self.w_valid)
         e_cmd = elements(cmd.sparse, cmd.log2m)
         e_cur = elements(cur_sparse, cur_log2m)
 
@@ -423,13 +486,17 @@ class TileController(wiring.Component):
             self.inj.bank.eq(beat_bank),
             self.inj.slot.eq(b_slot),
             self.inj.first.eq(b_base == 0),
+            self.inj.last.eq(Mux(os_beat, os_last, st_last)),
+            self.inj.ws.eq(st_beat),
             self.shift.eq(os_drain),
         ]
-        # results
+        # results: WS a beat's result as its flags leave the last PE (deskew: column C-1 is not delayed);
+        # OS the drain
+        ws_res = ~cur_os & self.flag.valid
         m.d.comb += [
             self.res_os.eq(cur_os),
-            self.res_valid.eq(res_line[2 * res_depth - 2] | os_drain),
-            self.res_last.eq(Mux(os_drain, drain_last, res_line[2 * res_depth - 1])),
+            self.res_valid.eq(ws_res | os_drain),
+            self.res_last.eq(Mux(os_drain, drain_last, ws_res & self.flag.last)),
         ]
 
         # ---------------------------------------------------------------- state updates (enabled cycles)
@@ -442,22 +509,16 @@ class TileController(wiring.Component):
         with m.If(load_go):
             m.d.sync += [
                 ld_busy.eq(R > 1), ld_row.eq(1), ld_bank.eq(next_bank), ld_k.eq(cmd.k),
-                ld_base.eq(e_cmd), next_bank.eq(~next_bank),
+                ld_base.eq(e_cmd), next_bank.eq(~next_bank if banks > 1 else 0),
             ]
         with m.Elif(ld_busy):
             m.d.sync += [ld_row.eq(ld_row + 1), ld_base.eq(ld_base + e_cur)]
             with m.If(ld_row == R - 1):
                 m.d.sync += ld_busy.eq(0)
-        # banks: used from their load until the last beat of their stream, then a countdown
-        for b in range(2):
-            released = st_beat & st_last & (beat_bank == b)
-            with m.If(released):
-                m.d.sync += bank_cnt[b].eq(free_delay - 1)
-            with m.Elif(bank_cnt[b] != 0):
-                m.d.sync += bank_cnt[b].eq(bank_cnt[b] - 1)
-        used = Signal(2)
+        # banks: used from their load until the last beat of their stream (then the bank scan takes over)
+        used = Signal(banks)
         m.d.comb += used.eq(bank_used)
-        for b in range(2):
+        for b in range(banks):
             with m.If(load_go & (next_bank == b)):
                 m.d.comb += used[b].eq(1)
             with m.If(st_beat & st_last & (beat_bank == b)):
@@ -487,12 +548,17 @@ class TileController(wiring.Component):
             m.d.sync += st_rem.eq(st_rem - 1)
             with m.If(st_rem == 1):
                 m.d.sync += st_busy.eq(0)
-        m.d.sync += res_line.eq(Cat(st_beat, st_beat & st_last, res_line[: 2 * res_depth - 2]))
+        stream_end = st_beat & st_last
+        result_end = ws_res & self.flag.last
+        with m.If(stream_end & ~result_end):
+            m.d.sync += ws_flight.eq(ws_flight + 1)
+        with m.Elif(result_end & ~stream_end):
+            m.d.sync += ws_flight.eq(ws_flight - 1)
 
         # OS beats
         with m.If(os_beat):
             with m.If(os_last):
-                m.d.sync += [os_stream.eq(0), os_wait.eq(1), os_wait_cnt.eq(wait_len)]
+                m.d.sync += [os_stream.eq(0), os_wait.eq(1)]
             with m.Else():
                 m.d.sync += [
                     os_stream.eq(1),
@@ -504,10 +570,8 @@ class TileController(wiring.Component):
                 m.d.sync += os_k.eq(cmd.k)
         with m.Elif(os_stream):
             m.d.sync += os_gap.eq(os_gap - 1)
-        with m.If(os_wait):
-            m.d.sync += os_wait_cnt.eq(os_wait_cnt - 1)
-            with m.If(os_wait_cnt == 1):
-                m.d.sync += [os_wait.eq(0), os_drain.eq(1), os_d.eq(0)]
+        with m.If(os_wait & self.flag.valid & self.flag.last):
+            m.d.sync += [os_wait.eq(0), os_drain.eq(1), os_d.eq(0)]
         with m.If(os_drain):
             m.d.sync += os_d.eq(os_d + 1)
             with m.If(drain_last):
@@ -631,6 +695,8 @@ class SparseArray(wiring.Component):
             arr.interleave.eq(ctrl.interleave),
             arr.shift.eq(ctrl.shift),
             arr.inj.eq(ctrl.inj),
+            ctrl.bank_busy.eq(arr.bank_busy),
+            ctrl.flag.eq(arr.flag),
             arr.inj_groups.eq(abuf.o.payload),
             arr.wr_en.eq(ctrl.wr_en),
             arr.wr_row.eq(ctrl.wr_row),

@@ -39,6 +39,10 @@ class ArrayConfig:
     k_bits: int = 16  # width of the tile's reduction length k (run time)
     len_bits: int = 16  # width of a WS tile's stream length n (run time)
     cycle_bits: int = 32  # width of the free-running cycle counter
+    # Weight banks per PE: 2 double-buffers WS weights (SAT's design); 1 is the single-buffered variant
+    # (a load waits until the previous tile's last beat has been read), kept as an elaboration parameter so
+    # the benches can show that the cycle check notices a missing bank.
+    weight_banks: int = 2
 
     def __post_init__(self) -> None:
         if self.precision not in DEFAULT_LATENCIES:
@@ -51,6 +55,8 @@ class ArrayConfig:
         self.timing_params()  # validates rows, cols, P, MMAX, latencies
         if self.k_bits < 2 or self.len_bits < 1:
             raise ValueError("k_bits must be >= 2 and len_bits >= 1")
+        if self.weight_banks not in (1, 2):
+            raise ValueError(f"weight_banks must be 1 or 2, got {self.weight_banks}")
 
     # ------------------------------------------------------------------------------------ derived values
     def timing_params(self) -> ArrayParams:
@@ -86,9 +92,10 @@ class ArrayConfig:
         return self.precision == "fp16"
 
     def name(self) -> str:
+        banks = "" if self.weight_banks == 2 else f"_b{self.weight_banks}"
         return (
             f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}"
-            f"_l{self.mul_latency}{self.add_latency}"
+            f"_l{self.mul_latency}{self.add_latency}{banks}"
         )
 
     def to_dict(self) -> dict:

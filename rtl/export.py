@@ -14,8 +14,6 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-from sparsesim.sat.timing import ws_result_latency
-
 from .config import ArrayConfig
 
 RTL_DIR = Path(__file__).resolve().parent
@@ -94,13 +92,14 @@ def interface_description(cfg: ArrayConfig) -> dict:
     def fields(layout) -> dict:
         return {name: {"offset": f.offset, "width": f.width} for name, f in layout}
 
-    tp = cfg.timing_params()
+    from .array import pe_latency
+
     return {
         "config": cfg.to_dict(),
-        "timing": {
-            "product_latency": tp.product_latency,
-            "tree_latency": tp.tree_latency,
-            "ws_result_latency": ws_result_latency(tp),
+        "pipeline": {  # the PE's depths as elaborated (cycles); the schedule is the controller's business
+            "mul_latency": cfg.mul_latency,
+            "add_latency": cfg.add_latency,
+            "pe_latency": pe_latency(cfg),
         },
         "streams": {
             "cmd": {"width": cfg.cmd_layout.size, "fields": fields(cfg.cmd_layout)},

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sparsesim.sat import numerics
-from sparsesim.sat.timing import Mode, TileShape
+from sparsesim.sat.timing import Mode, TileShape  # run-time mode and tile shape: data types, no formulas
 
 from .config import ArrayConfig
 
@@ -65,10 +65,26 @@ def _groups(cfg: ArrayConfig, b: np.ndarray, e: int, steps: int) -> np.ndarray:
     return pad.reshape(steps, e, n).transpose(0, 2, 1)
 
 
-def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
-    """The stream words of one tile C = A . B in `mode` (checked against the array's capacity)."""
-    from sparsesim.sat import timing
+def _check_fits(cfg: ArrayConfig, mode: Mode, shape: TileShape) -> None:
+    """The tile must fit what one tile's stream words can carry: WS m <= C PE columns and at most R steps
+    (one per array row); OS m <= R PE rows and n <= C * I accumulators; N:M k a multiple of M."""
+    p = cfg.timing_params()
+    mode.check(p)
+    e = mode.elements_per_cycle(p)
+    if shape.m < 1 or shape.n < 1 or shape.k < 1:
+        raise ValueError(f"empty tile {shape}")
+    if mode.dataflow == "ws":
+        fits = shape.m <= cfg.cols and -(-shape.k // e) <= cfg.rows
+    else:
+        fits = shape.m <= cfg.rows and shape.n <= cfg.cols * mode.slots(p)
+    if not fits:
+        raise ValueError(f"tile {shape} does not fit a {cfg.rows}x{cfg.cols} array's streams in mode {mode}")
+    if mode.sparse and shape.k % int(mode.m):  # type: ignore[arg-type]
+        raise ValueError(f"tile k={shape.k} is not a multiple of M={mode.m}")
 
+
+def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
+    """The stream words of one tile C = A . B in `mode` (checked against what the streams can carry)."""
     p = cfg.timing_params()
     a_rows = a.values.shape[0] if isinstance(a, numerics.SparseA) else a.shape[0]
     shape = TileShape(m=a_rows, n=b.shape[1], k=b.shape[0])
@@ -76,7 +92,7 @@ def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
         raise ValueError("a SparseA operand needs an N:M mode and a dense one a dense mode")
     if mode.sparse and (a.m_group != mode.m or a.n_keep != mode.n):  # type: ignore[union-attr]
         raise ValueError(f"operand is {a.n_keep}:{a.m_group}, mode is {mode.n}:{mode.m}")  # type: ignore[union-attr]
-    timing.check_tile(p, mode, shape)
+    _check_fits(cfg, mode, shape)
     e = mode.elements_per_cycle(p)
     vals, idx, steps = _lanes(cfg, mode, a, e)
     groups = _groups(cfg, b, e, steps)

@@ -9,6 +9,8 @@ and sparsesim.sat.timing (every tile's load/start/end cycle, and the cycle 0 of 
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import os
 from dataclasses import dataclass, field
@@ -233,13 +235,19 @@ class Scoreboard:
                 self.mismatches.append(f"{where}: INT8 results differ from torch")
         self.torch_checked += got_bits.size
 
-    def check_timing(self, plan: Plan, loads: list[int], starts: list[int], dones: list[int]) -> None:
-        """Absolute event cycles (in tile order; loads for WS tiles only) against timing.sequence."""
-        p = self.cfg.timing_params()
+    def check_timing(self, plan: Plan, loads: list[int], starts: list[int], dones: list[int], *, model=timing) -> None:
+        """Absolute event cycles (in tile order; loads for WS tiles only) against `model` (the timing module, or
+        a mutated copy of it: bench/mutate_timing.py): every tile's (load, start, end) against
+        `model.sequence`, each sequence's total against the simulator's queries (`model.ws_runs_cycles`,
+        `model.os_tile_cycles`) and every mode switch against `model.switch_delay`."""
+        p = model.ArrayParams(**dataclasses.asdict(self.cfg.timing_params()))
         li = si = 0
         prev_end: int | None = None
-        for s, seq in enumerate(plan.sequences):
-            pred = timing.sequence(p, seq.mode, [t.shape for t in seq.tiles])
+        for s, seq_in in enumerate(plan.sequences):
+            # the model's own types (a mutated copy has its own Mode class with its own methods)
+            seq = Sequence(model.Mode(**dataclasses.asdict(seq_in.mode)), seq_in.tiles, seq_in.kind)
+            shapes = [model.TileShape(**dataclasses.asdict(t.shape)) for t in seq.tiles]
+            pred = model.sequence(p, seq.mode, shapes)
             meas = []
             for _ in seq.tiles:
                 load = None
@@ -260,10 +268,20 @@ class Scoreboard:
                     f"sequence {s} {seq.mode} ({seq.kind}): tile {bad} measured (load, start, end) {rel[bad]}, "
                     f"timing says {want[bad]}"
                 )
-            if prev_end is not None and base - prev_end != timing.switch_delay(seq.mode):
+            if seq.mode.dataflow == "ws":
+                runs = [(n, len(list(g))) for n, g in itertools.groupby(t.n for t in shapes)]
+                sim_total = model.ws_runs_cycles(p, runs)
+            else:
+                sim_total = sum(model.os_tile_cycles(p, seq.mode, t.k) for t in shapes)
+            if meas[-1][2] - base + 1 != sim_total:
+                self.mismatches.append(
+                    f"sequence {s} {seq.mode} ({seq.kind}): measured {meas[-1][2] - base + 1} cycles, the "
+                    f"simulator's query says {sim_total}"
+                )
+            if prev_end is not None and base - prev_end != model.switch_delay(seq.mode):
                 self.mismatches.append(
                     f"sequence {s} {seq.mode}: cycle 0 is {base - prev_end} cycles after the previous end, "
-                    f"timing.switch_delay says {timing.switch_delay(seq.mode)}"
+                    f"timing.switch_delay says {model.switch_delay(seq.mode)}"
                 )
             prev_end = meas[-1][2]
         if li != len(loads) or si != len(starts) or si != len(dones):

@@ -1,0 +1,290 @@
+"""Proof that the RTL-vs-model cycle check can fail: mutate the timing model or the RTL, one small change at a
+time, rerun the comparison and report whether it noticed.
+
+    python bench/mutate_timing.py [--quick]
+
+Timing-model mutations are applied to a copy of the source of `sparsesim.sat.timing` loaded as a separate
+module (the repository's files are never edited): each latency term +-1, the WS fill and drain terms, the OS
+fill/final-add/drain terms, the bank-reuse rule, the load bus, interleave slots, the OS beat gap, the N:M
+group rate and the mode-switch delay. RTL mutations are elaboration parameters of the array: one extra
+pipeline register in the PE (its multiplier one stage deeper) and one fewer weight bank (single-buffered).
+
+The comparison is the array benches' scoreboard (tests/rtl/rtl_plan.py): the unmutated RTL, run once per
+configuration in Amaranth's simulator on a plan of back-to-back tile sequences in every mode, against the
+mutated model (every tile's load/start/end, every sequence's total against the simulator's queries
+`ws_runs_cycles` / `os_tile_cycles`, every mode switch); a mutated RTL against the real model, plus every
+result against sparsesim.sat.numerics. A mutation is caught when the scoreboard reports any mismatch. The
+last line is `K of N mutations caught`; the exit status is 1 unless every mutation was caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "rtl"))
+
+from rtl_amsim import run_array  # noqa: E402
+from rtl_plan import Plan, Scoreboard, array_plan, split_tiles  # noqa: E402
+from sparsesim.rtl.array import SparseArray  # noqa: E402
+from sparsesim.rtl.config import ArrayConfig  # noqa: E402
+
+from sparsesim.sat import timing  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelMutation:
+    """Replace each `old` (found exactly `count` times in timing.py) by `new`."""
+
+    name: str
+    edits: tuple[tuple[str, str, int], ...]
+
+
+def _m(name: str, *edits: tuple[str, str] | tuple[str, str, int]) -> ModelMutation:
+    return ModelMutation(name, tuple((e[0], e[1], e[2] if len(e) > 2 else 1) for e in edits))  # type: ignore[misc]
+
+
+MODEL_MUTATIONS: list[ModelMutation] = [
+    _m(
+        "L_mul +1",
+        ("return self.mul_latency + self.tree_latency", "return self.mul_latency + 1 + self.tree_latency"),
+    ),
+    _m(
+        "L_mul -1",
+        ("return self.mul_latency + self.tree_latency", "return self.mul_latency - 1 + self.tree_latency"),
+    ),
+    _m(
+        "L_tree +1",
+        (
+            "return (self.multipliers.bit_length() - 1) * self.add_latency",
+            "return (self.multipliers.bit_length() - 1) * self.add_latency + 1",
+        ),
+    ),
+    _m(
+        "L_tree -1",
+        (
+            "return (self.multipliers.bit_length() - 1) * self.add_latency",
+            "return (self.multipliers.bit_length() - 1) * self.add_latency - 1",
+        ),
+    ),
+    _m(
+        "WS fill: column hops +1",
+        ("return (p.cols - 1) + p.product_latency", "return p.cols + p.product_latency"),
+    ),
+    _m(
+        "WS fill: column hops -1",
+        ("return (p.cols - 1) + p.product_latency", "return (p.cols - 2) + p.product_latency"),
+    ),
+    _m(
+        "WS drain: psum chain R*L_add -> (R-1)*L_add",
+        ("p.product_latency + p.rows * p.add_latency", "p.product_latency + (p.rows - 1) * p.add_latency"),
+    ),
+    _m(
+        "WS drain: psum chain +1",
+        ("p.product_latency + p.rows * p.add_latency", "p.product_latency + p.rows * p.add_latency + 1"),
+    ),
+    _m(
+        "WS bank-free delay +1",
+        (
+            "return (p.rows - 1) * (p.add_latency - 1) + p.cols - 2",
+            "return (p.rows - 1) * (p.add_latency - 1) + p.cols - 1",
+        ),
+    ),
+    _m(
+        "WS bank-free delay -1",
+        (
+            "return (p.rows - 1) * (p.add_latency - 1) + p.cols - 2",
+            "return (p.rows - 1) * (p.add_latency - 1) + p.cols - 3",
+        ),
+    ),
+    _m(
+        "WS bank reuse: single bank (tile i-1's bank)",
+        (
+            "ls = max(ls, times[i - 2].start + stream_lengths[i - 2] + free)",
+            "ls = max(ls, times[i - 1].start + stream_lengths[i - 1] + free)",
+        ),
+        ("ls = max(ls, prev2[1] + prev2[2] + free)", "ls = max(ls, prev1[1] + prev1[2] + free)"),
+    ),
+    _m("WS bank reuse: rule dropped", ("if i >= 2:", "if False:"), ("if prev2 is not None:", "if False:")),
+    _m(
+        "WS load bus R -> R-1",
+        ("times[i - 1].load + p.rows", "times[i - 1].load + p.rows - 1"),
+        ("prev1[0] + p.rows", "prev1[0] + p.rows - 1"),
+    ),
+    _m(
+        "WS load bus R -> R+1",
+        ("times[i - 1].load + p.rows", "times[i - 1].load + p.rows + 1"),
+        ("prev1[0] + p.rows", "prev1[0] + p.rows + 1"),
+    ),
+    _m("WS weights visible: start = load + 2", ("t0 = ls + 1", "t0 = ls + 2", 2)),
+    _m("WS weights visible: start = load", ("t0 = ls + 1", "t0 = ls", 2)),
+    _m("OS fill +1", ("(p.rows - 1) + (p.cols - 1) + (beats - 1)", "p.rows + (p.cols - 1) + (beats - 1)")),
+    _m(
+        "OS fill -1",
+        ("(p.rows - 1) + (p.cols - 1) + (beats - 1)", "(p.rows - 1) + (p.cols - 2) + (beats - 1)"),
+    ),
+    _m(
+        "OS final add dropped",
+        ("* mode.beat_gap(p) + p.product_latency + p.add_latency", "* mode.beat_gap(p) + p.product_latency"),
+    ),
+    _m(
+        "OS drain R*I -> (R-1)*I",
+        ("return last_final + 1 + p.rows * slots", "return last_final + 1 + (p.rows - 1) * slots"),
+    ),
+    _m("OS drain +1", ("return last_final + 1 + p.rows * slots", "return last_final + 2 + p.rows * slots")),
+    _m(
+        "OS interleave slots L_add + 1",
+        (
+            "return p.add_latency if self.interleave else 1",
+            "return p.add_latency + 1 if self.interleave else 1",
+        ),
+    ),
+    _m(
+        "OS interleave slots L_add - 1",
+        (
+            "return p.add_latency if self.interleave else 1",
+            "return max(1, p.add_latency - 1) if self.interleave else 1",
+        ),
+    ),
+    _m(
+        "OS beat gap without interleave L_add - 1",
+        (
+            "return 1 if self.interleave else p.add_latency",
+            "return 1 if self.interleave else p.add_latency - 1",
+        ),
+    ),
+    _m(
+        "OS beat gap without interleave L_add + 1",
+        (
+            "return 1 if self.interleave else p.add_latency",
+            "return 1 if self.interleave else p.add_latency + 1",
+        ),
+    ),
+    _m(
+        "N:M group rate M -> M/2 per beat",
+        (
+            "return int(self.m) if self.sparse else p.multipliers",
+            "return max(1, int(self.m) // 2) if self.sparse else p.multipliers",
+        ),
+    ),
+    _m(
+        "dense rate P -> 2P per beat",
+        (
+            "return int(self.m) if self.sparse else p.multipliers",
+            "return int(self.m) if self.sparse else 2 * p.multipliers",
+        ),
+    ),
+    _m(
+        "mode switch +1",
+        ('return 1 if mode.dataflow == "ws" else 2', 'return 2 if mode.dataflow == "ws" else 3'),
+    ),
+    _m(
+        "mode switch -1 (OS)",
+        ('return 1 if mode.dataflow == "ws" else 2', 'return 1 if mode.dataflow == "ws" else 1'),
+    ),
+]
+
+RTL_MUTATIONS: list[tuple[str, Callable[[ArrayConfig], ArrayConfig]]] = [
+    (
+        "RTL: one extra pipeline register in the PE (multiplier)",
+        lambda c: dataclasses.replace(c, mul_latency=int(c.mul_latency) + 1),
+    ),  # type: ignore[arg-type]
+    ("RTL: one fewer weight bank (single-buffered)", lambda c: dataclasses.replace(c, weight_banks=1)),
+]
+
+# Configurations the comparison runs on (Amaranth's simulator): odd sizes and depths so that the terms do not
+# coincide (R != C, L_mul != L_add, L_add > 1 so the bank-free delay depends on R).
+QUICK_CONFIGS = [
+    ArrayConfig(rows=2, cols=3, multipliers=2, max_m=4, precision="fp16", mul_latency=1, add_latency=3)
+]
+FULL_CONFIGS = QUICK_CONFIGS + [
+    ArrayConfig(rows=3, cols=2, multipliers=2, max_m=8, precision="int8", mul_latency=2, add_latency=2),
+    ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"),
+]
+
+
+def mutant_module(mut: ModelMutation) -> types.ModuleType:
+    """A fresh copy of sparsesim.sat.timing with the mutation's edits, as its own module."""
+    src = Path(timing.__file__).read_text()
+    for old, new, count in mut.edits:
+        found = src.count(old)
+        if found != count:
+            raise SystemExit(
+                f"error: mutation {mut.name!r}: {old!r} occurs {found} times in timing.py, "
+                f"expected {count}; update bench/mutate_timing.py to the model's source"
+            )
+        src = src.replace(old, new)
+    name = f"_timing_mutant_{abs(hash(mut.name))}"
+    mod = types.ModuleType(name)
+    mod.__file__ = f"<{mut.name}>"
+    sys.modules[name] = mod  # dataclasses resolve their module while the class is created
+    try:
+        exec(compile(src, mod.__file__, "exec"), mod.__dict__)
+    finally:
+        del sys.modules[name]
+    return mod
+
+
+def run_rtl(cfg: ArrayConfig, plan: Plan) -> dict:
+    return run_array(SparseArray(cfg), plan)
+
+
+def mismatches(cfg: ArrayConfig, plan: Plan, out: dict, model=timing) -> list[str]:
+    sb = Scoreboard(cfg)
+    sb.check_values(plan, split_tiles(out["results"], cfg))
+    try:
+        sb.check_timing(plan, out["load"], out["start"], out["done"], model=model)
+    except (ValueError, ZeroDivisionError, IndexError) as err:  # the mutant rejects a tile the RTL ran
+        sb.mismatches.append(f"model raised {type(err).__name__}: {err}")
+    return sb.mismatches
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="one small configuration (CI)")
+    args = ap.parse_args(argv)
+    configs = QUICK_CONFIGS if args.quick else FULL_CONFIGS
+    t0 = time.perf_counter()
+    runs = []
+    for cfg in configs:
+        plan = array_plan(cfg, seed=cfg.rows * 7 + int(cfg.add_latency), size="small")  # type: ignore[arg-type]
+        out = run_rtl(cfg, plan)
+        base = mismatches(cfg, plan, out)
+        if base:
+            print(f"error: the unmutated RTL and model disagree on {cfg.name()}: {base[0]}", file=sys.stderr)
+            return 2
+        runs.append((cfg, plan, out))
+    caught = total = 0
+    for mut in MODEL_MUTATIONS:
+        model = mutant_module(mut)
+        found = []
+        for cfg, plan, out in runs:
+            found += [f"{cfg.name()}: {m}" for m in mismatches(cfg, plan, out, model)]
+        total += 1
+        caught += bool(found)
+        print(
+            f"{'caught' if found else 'MISSED'}  model  {mut.name}"
+            + (f"  [{found[0][:150]}]" if found else "")
+        )
+    for name, mutate in RTL_MUTATIONS:
+        found = []
+        for cfg, plan, _ in runs:
+            found += [f"{cfg.name()}: {m}" for m in mismatches(cfg, plan, run_rtl(mutate(cfg), plan))]
+        total += 1
+        caught += bool(found)
+        print(
+            f"{'caught' if found else 'MISSED'}  rtl    {name}" + (f"  [{found[0][:150]}]" if found else "")
+        )
+    print(f"# {len(configs)} configuration(s), {time.perf_counter() - t0:.0f} s")
+    print(f"{caught} of {total} mutations caught")
+    return 0 if caught == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

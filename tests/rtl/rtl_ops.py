@@ -1,0 +1,221 @@
+"""Whole GEMM ops of the shipped workloads as the simulator maps them, cut into the array tiles it times, with
+real operands (M and K as in the op table, N cut), the expected results (sparsesim.sat.numerics over the
+whole op) and the simulator's array cycles for the same mapping. Pure Python: used by the Verilator bench
+(tb_ops.py via test_ops.py) and bench/rtl_vs_sim.py.
+
+Tile order is the one the simulator's cycle query assumes: WS n-blocks in `_compute_cached`'s order (the
+longer ones first), each with every (repeat, m-tile, k-tile); OS k-blocks, each with every (m, n) tile.
+Partial results of the k-tiles of one output tile are added in order from +0 (the out buffer's
+accumulate-on-write), which for WS is exactly `numerics.gemm`'s fold order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sparsesim.rtl.config import ArrayConfig
+from sparsesim.rtl.host import TileStreams, decode_results, tile_streams
+
+from sparsesim.graph.lower import GemmOp
+from sparsesim.sat import numerics
+from sparsesim.sat.arch import resolve
+from sparsesim.sat.schedule import GemmMapping, map_gemm
+from sparsesim.sat.timing import Mode
+from sparsesim.sparsity.formats import NMTensor
+from sparsesim.sparsity.nm import nm_mask
+
+WORKLOAD = "workloads/tiny-cnn-nm-2of4.yaml"
+
+
+@dataclass
+class OpRun:
+    name: str
+    op: GemmOp
+    mapping: GemmMapping
+    tiles: list[TileStreams]
+    placement: list[tuple[int, int, int, int]]  # per tile: row0, col0 of C, k-block index, m_t
+    a: object
+    b: np.ndarray
+
+    def label(self) -> str:
+        return (
+            f"{self.name} {self.mapping.mode_text} M={self.mapping.m} N={self.mapping.n} K={self.mapping.k}"
+        )
+
+
+def workload_ops(path: str = WORKLOAD) -> dict[str, GemmOp]:
+    from sparsesim.pipeline import prepare
+    from sparsesim.spec import load_workload
+
+    prep = prepare(load_workload(path))
+    return {op.name: op for op in prep.ops.ops() if isinstance(op, GemmOp)}
+
+
+def arch_for(cfg: ArrayConfig, dataflow: str, interleave: bool = True):
+    return dataclasses.replace(
+        resolve(), rows=cfg.rows, cols=cfg.cols, multipliers_per_pe=cfg.multipliers, max_m=cfg.max_m,
+        precision=cfg.precision, mul_latency_cycles=cfg.mul_latency, add_latency_cycles=cfg.add_latency,
+        dataflow=dataflow, interleave=interleave,
+    )  # fmt: skip
+
+
+def _operands(rng, cfg: ArrayConfig, mode: Mode, m: int, k: int, n: int):
+    a = (rng.standard_normal((m, k))).astype(np.float16)
+    b = (rng.standard_normal((k, n))).astype(np.float16)
+    if not mode.sparse:
+        return a, b
+    mask = nm_mask(a.astype(np.float64), int(mode.n), int(mode.m), axis=1)  # type: ignore[arg-type]
+    nm = NMTensor.from_dense(a, int(mode.n), int(mode.m), axis=1, mask=mask)  # type: ignore[arg-type]
+    return numerics.SparseA(nm.values, nm.indices, int(mode.m)), b  # type: ignore[arg-type]
+
+
+def _slice_a(a, mode: Mode, r0: int, r1: int, k0: int, k1: int):
+    if isinstance(a, numerics.SparseA):
+        g0, g1 = k0 // int(mode.m), k1 // int(mode.m)  # type: ignore[arg-type]
+        return numerics.SparseA(a.values[r0:r1, g0:g1], a.indices[r0:r1, g0:g1], a.m_group)
+    return a[r0:r1, k0:k1]
+
+
+def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int, interleave: bool = True,
+           seed: int = 0) -> OpRun:  # fmt: skip
+    """The op with N cut to `n_cut`, mapped by the simulator for `dataflow`, as array tiles with operands."""
+    op = dataclasses.replace(op, n=min(op.n, n_cut), repeat=1)
+    mapping = map_gemm(op, arch_for(cfg, dataflow, interleave))
+    if mapping.dataflow != dataflow:
+        raise ValueError(f"{name}: the simulator mapped it {mapping.mode_text}; pick another op")
+    # A transposed mapping runs C^T = B^T A^T: its m, n, k are the dims as run, which the operands take.
+    mode = mapping.mode
+    p = cfg.timing_params()
+    e = mode.elements_per_cycle(p)
+    M, N, K = mapping.m, mapping.n, mapping.k
+    rng = np.random.default_rng(seed)
+    a, b = _operands(rng, cfg, mode, M, K, N)
+    tiles, place = [], []
+    if dataflow == "ws":
+        nb = mapping.block[1]
+        n_blocks = math.ceil(N / nb)
+        q, r = divmod(N, n_blocks)
+        widths = [q + 1] * r + [q] * (n_blocks - r)
+        kt = cfg.rows * e
+        c0 = 0
+        for w in widths:
+            for r0 in range(0, M, cfg.cols):
+                r1 = min(M, r0 + cfg.cols)
+                for ki, k0 in enumerate(range(0, K, kt)):
+                    k1 = min(K, k0 + kt)
+                    tiles.append(
+                        tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, k0, k1), b[k0:k1, c0 : c0 + w])
+                    )
+                    place.append((r0, c0, ki, r1 - r0))
+            c0 += w
+    else:
+        kb = mapping.block[2]
+        n_cap = cfg.cols * mode.slots(p)
+        for ki, k0 in enumerate(range(0, K, kb)):
+            k1 = min(K, k0 + kb)
+            for r0 in range(0, M, cfg.rows):
+                r1 = min(M, r0 + cfg.rows)
+                for c0 in range(0, N, n_cap):
+                    c1 = min(N, c0 + n_cap)
+                    tiles.append(tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, k0, k1), b[k0:k1, c0:c1]))
+                    place.append((r0, c0, ki, r1 - r0))
+    return OpRun(name, op, mapping, tiles, place, a, b)
+
+
+def expected(run: OpRun, cfg: ArrayConfig) -> np.ndarray:
+    """numerics for the whole op: WS `gemm` (folds in order); OS per k-block `gemm`, blocks added from +0."""
+    mp = run.mapping
+    if mp.dataflow == "ws":
+        out = numerics.gemm(run.a, run.b, dataflow="ws", multipliers=cfg.multipliers, rows=cfg.rows)
+        return numerics.fp32_bits(out)
+    kb = mp.block[2]
+    parts = [
+        numerics.gemm(_slice_a(run.a, mp.mode, 0, mp.m, k0, min(mp.k, k0 + kb)), run.b[k0 : k0 + kb],
+                      dataflow="os", multipliers=cfg.multipliers, rows=cfg.rows)
+        for k0 in range(0, mp.k, kb)
+    ]  # fmt: skip
+    out = parts[0] if len(parts) == 1 else numerics.accumulate(np.stack(parts), precision="fp16")
+    return numerics.fp32_bits(numerics.canonicalize_nan(out))
+
+
+def assemble(run: OpRun, cfg: ArrayConfig, tile_beats: list[list[int]]) -> np.ndarray:
+    """The RTL's tile results, k-tile partials added in order from +0 (FP32, as the out buffer would)."""
+    mp = run.mapping
+    blocks: dict[tuple[int, int], list[np.ndarray]] = {}
+    for tile, (r0, c0, _, _), beats in zip(run.tiles, run.placement, tile_beats):
+        blocks.setdefault((r0, c0), []).append(decode_results(cfg, tile, beats).view(np.float32))
+    out = np.zeros((mp.m, mp.n), dtype=np.float32)
+    for (r0, c0), parts in blocks.items():
+        fold = mp.dataflow == "ws" or len(parts) > 1
+        acc = numerics.accumulate(np.stack(parts), precision="fp16") if fold else parts[0]
+        out[r0 : r0 + acc.shape[0], c0 : c0 + acc.shape[1]] = acc
+    return numerics.fp32_bits(numerics.canonicalize_nan(out))
+
+
+# The ops the CI bench runs on the 4x4 array: (op, dataflow, interleave, N cut). 3x3 conv FF (2:4), BP
+# (dense, col2im) and WU; a 1x1 conv FF (2:4); the linear layer FF; WS, OS with and without interleave.
+QUICK_OPS = [
+    ("conv2:FF", "ws", True, 12),
+    ("conv2:FF", "os", True, 16),
+    ("conv2:BP", "ws", True, 8),
+    ("conv2:BP", "os", False, 8),
+    ("conv2:WU", "os", True, 16),
+    ("conv3:FF", "ws", True, 24),
+    ("conv3:FF", "os", False, 8),
+    ("fc:FF", "ws", True, 32),
+    ("fc:FF", "os", True, 32),
+]
+
+
+def run_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") -> list[dict]:
+    """Run the ops' tile streams on the exported array (cocotb, tb_ops.py) and compare each with numerics
+    (bits, whole op) and with the simulator's array cycles for the same mapping. One row per op."""
+    import json
+    from pathlib import Path
+
+    from rtl_plan import split_tiles
+    from rtl_runner import run_cocotb
+    from sparsesim.rtl.export import array_verilog
+    from sparsesim.rtl.toolchain import build_root
+
+    verilog = array_verilog(cfg, build_root() / "verilog" / cfg.name())
+    streams = build_root() / "ops" / f"{cfg.name()}.json"
+    streams.parent.mkdir(parents=True, exist_ok=True)
+    payload = [
+        {"name": r.label(), "cmd": [t.cmd for t in r.tiles], "weights": [w for t in r.tiles for w in t.weights],
+         "acts": [x for t in r.tiles for x in t.acts], "result_beats": sum(t.result_beats for t in r.tiles)}
+        for r in runs
+    ]  # fmt: skip
+    streams.write_text(json.dumps(payload))
+    data = run_cocotb(sim, Path(verilog), "sparse_array", "tb_ops", cfg.name(),
+                      {"config": cfg.to_dict(), "streams": str(streams)})  # fmt: skip
+    got = data.get("ops", {})
+    rows = []
+    for r in runs:
+        out = got.get(r.label())
+        row = {"op": r.name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": r.mapping.mode_text,
+               "m": r.mapping.m, "n": r.mapping.n, "k": r.mapping.k, "tiles": len(r.tiles),
+               "block": list(r.mapping.block), "order": r.mapping.order}  # fmt: skip
+        if out is None:
+            rows.append(row | {"error": f"no result from the bench (log: {data['_run']['log']})"})
+            continue
+        ev = out["events"]
+        first = ev["load"][0] if r.mapping.dataflow == "ws" else ev["start"][0]
+        rtl_cycles = ev["done"][-1] - first + 1
+        sim_cycles = r.mapping.array_cycles
+        bad = -1
+        try:
+            bits = assemble(r, cfg, split_tiles(out["words"], cfg))
+            bad = int(np.count_nonzero(bits != expected(r, cfg)))
+        except ValueError as err:
+            row["error"] = str(err)
+        rows.append(row | {
+            "rtl_array_cycles": rtl_cycles, "sim_array_cycles": sim_cycles,
+            "rtl_cycles": rtl_cycles, "sim_cycles": sim_cycles,
+            "rel_diff": (rtl_cycles - sim_cycles) / sim_cycles, "dram_modelled": False,
+            "results_differing_from_numerics": bad, "cycles_per_s": out["cycles"] / max(out["wall_s"], 1e-9),
+        })  # fmt: skip
+    return rows
