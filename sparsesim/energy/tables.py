@@ -9,7 +9,7 @@ Three tables, one per target the simulator runs:
   no gap (a lower bound, see `HARD_BLOCK_GAP`). DDR4 energy per byte follows Micron TN-40-07's method with
   datasheet IDD values. Clock power uses the flip-flop count of the Yosys estimate recorded for the array.
 - `asic_table(arch, technology_nm)`: the same accelerator as an ASIC at a node (7-130 nm): Horowitz's 45 nm
-  figures scaled with Stillmaker & Baas, SRAM buffers scaled by depth (CACTI-style rule), the same DDR4.
+  figures scaled with Stillmaker & Baas, the same banked buffers and the same DDR4.
 - `mobile_table(soc)`: phone CPU cores: per core cycle (instruction overhead), per FP32 SIMD lane MAC, per
   byte moved at L2/L3, per DRAM byte.
 
@@ -278,22 +278,16 @@ def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float,
             "add_int16", fabric_gap, fab, "; a 16-bit magnitude compare is a 16-bit subtract"
         ),
     }
+    # Banked buffers: every buffer row spans many UltraRAM-sized banks (the preset's rows are 15-29 URAMs
+    # wide), so an access costs a ~32 KB bank per 8 bytes, whatever the buffer's total size (our choice, the
+    # same for the FPGA and the ASIC; the wires that spread a row across the banks are not modelled).
+    pj_word = h["sram_32kb_64b"] * URAM_BITS / 64
+    pj_byte = pj_word / (URAM_BITS / 8) * s * (hard_gap if target == "fpga" else 1.0)
+    how = (
+        f"{h['sram_32kb_64b']:g} pJ per 64 b (a 32 KB SRAM bank, about one {URAM_KB} KB UltraRAM, UG573) "
+        f"per 8 B {scaled} {hard}"
+    ).strip()
     for buf in ("act", "weight", "out", "grad"):
-        kib = arch.buffer_bytes(buf) / 1024
-        if target == "fpga":
-            pj_word = h["sram_32kb_64b"] * URAM_BITS / 64  # a 36 KB UltraRAM is nearest the 32 KB point
-            pj_byte = pj_word / (URAM_BITS / 8) * s * hard_gap
-            how = (
-                f"{h['sram_32kb_64b']:g} pJ per 64 b (32 KB SRAM ~ one {URAM_KB} KB UltraRAM, UG573) per 8 B "
-                f"{scaled} {hard}"
-            )
-        else:
-            pj_byte = sram_pj_per_64b(kib) / 8 * s
-            how = (
-                f"{sram_pj_per_64b(kib):.1f} pJ per 64 b for {kib:g} KiB (Horowitz 1 MB point x "
-                "(size/1 MB)^0.78, "
-                f"CACTI depth rule as in Accelergy) per 8 B {scaled}"
-            )
         for rw in ("read", "write"):
             # our choice: writes cost as reads (Horowitz gives reads; CACTI's write energy is similar)
             acts[f"{buf}_buffer_{rw}_byte"] = Coefficient(pj_byte * PJ, "J", HOROWITZ, how)
