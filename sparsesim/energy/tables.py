@@ -238,7 +238,8 @@ SAT_COMPONENTS: dict[str, str] = {
 
 
 def array_flip_flops(arch: Any) -> tuple[int, str]:
-    """Flip-flops of the board core for the configured array, from the recorded Yosys estimate:
+    """Flip-flops of the board core for the configured array, from the recorded Yosys estimate (FP16 cell;
+    INT8 arrays use it too, an upper bound):
     rest + rows x cols x cell, the cell's 865 FFs scaled by P/2 and MMAX/8 (the cell was measured at P = 2,
     MMAX = 8; registers grow with both: our linear approximation for other shapes)."""
     cell = 865 * (arch.multipliers_per_pe / 2 + arch.max_m / 8) / 2
