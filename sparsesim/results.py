@@ -38,7 +38,8 @@ OPS_COLUMNS: dict[str, str] = {
     "stall_cycles": "other stall cycles (see the stall_* columns for causes on sat)",
     "dram_bytes": "bytes read from and written to DRAM for this op",
     "utilisation": "useful MACs / (cycles x peak MACs per cycle) for GEMMs; NaN for vector ops",
-    "energy_j": "energy in joules when modelled, else NaN",
+    "energy_j": "energy of the op's actions in joules (docs/energy_model.md); the run's static energy is "
+    "the summary's static_energy_j",
 }
 
 

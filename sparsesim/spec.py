@@ -405,6 +405,10 @@ class AcceleratorSpec(_Section):
     vector_lanes: int | None = Field(
         None, ge=1, le=4096, description="Vector unit FP32 lanes (activations, norms, pooling, softmax)."
     )
+    technology: float | None = Field(
+        None, ge=7, le=130,
+        description="Energy model: an ASIC projection at this node in nm (7-130); unset: the XCVU9P FPGA.",
+    )  # fmt: skip
     optimisations: Optimisations = Field(default_factory=Optimisations)
     scalesim: str | None = Field(
         None,

@@ -59,4 +59,13 @@ def run_command(args: argparse.Namespace, con: Any) -> int:
 def _summary_text(result: Any) -> str:
     from ..report.text import summary_text
 
-    return summary_text(result)
+    text = summary_text(result)
+    s = result.summary
+    if "energy_j" in s:  # the report's own text gains energy with the report's energy chart
+        b = s["energy_breakdown"]
+        text += (
+            f"energy: {s['energy_j']:.4g} J (compute {b['compute']:.3g}, on-chip {b['onchip']:.3g}, "
+            f"DRAM {b['dram']:.3g}, static {b['static']:.3g}), {s['avg_power_w']:.3g} W, "
+            f"{s['gflops_per_w']:.3g} GFLOPS/W; dense {s['dense_energy_j']:.4g} J ({s['energy_gain']:.2f}x)\n"
+        )
+    return text

@@ -468,6 +468,7 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
     base = simulate_prepared(dense, soc, wl.mobile, f"{name} (dense)", say)
     result.baseline = base
     _compare(result, base)
+    _energy(result, base, soc)
     if ablate:
         result.summary["ablation"] = _ablation(prep, soc, wl.mobile, result, base, name)
     result.extras["wall_seconds"] = dict(prep.wall_seconds)
@@ -482,6 +483,20 @@ def _compare(result: RunResult, base: RunResult) -> None:
     s["dense_kernels"] = b["kernels"]
 
 
+def _energy(result: RunResult, base: RunResult, soc: SoC) -> None:
+    """energy_j of every op (run and baseline) and the summary's energy keys (sparsesim.energy)."""
+    from ..energy.model import annotate, gain, mobile_energy
+
+    rep, brep = mobile_energy(result.ops, result.summary, soc), mobile_energy(base.ops, base.summary, soc)
+    annotate(result.ops, rep)
+    annotate(base.ops, brep)
+    base.summary.update(brep.summary())
+    result.summary.update(rep.summary())
+    result.summary["dense_energy_j"] = brep.energy_j
+    result.summary["energy_gain"] = gain(brep.energy_j, rep.energy_j)
+    result.extras["energy_actions"] = rep.action_rows()
+
+
 def _ablation(
     prep: Any, soc: SoC, spec: Any, result: RunResult, base: RunResult, name: str
 ) -> dict[str, float]:
@@ -494,8 +509,12 @@ def _ablation(
     spmm = result.ops[result.ops["kernel"] == "spmm"]
     if len(spmm) and (spmm["nr"] > 1).any():
         variants["blocked SpMM off (NR=1)"] = spec.model_copy(update={"spmm_block": 1})
-    out = {}
+    from ..energy.model import mobile_energy
+
+    out, energies = {}, {}
     for label, sp in variants.items():
         res = MobileSimulator(soc, sp).run(prep, name)
         out[label] = base.summary["total_cycles"] / res.summary["total_cycles"]
+        energies[label] = mobile_energy(res.ops, res.summary, soc).energy_j
+    result.summary["ablation_energy_j"] = energies
     return out

@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..energy.model import annotate, sat_energy, sat_table_for
+from ..energy.model import gain as energy_gain
+from ..energy.tables import EnergyTable
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
 from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
@@ -60,6 +63,7 @@ class SimResult:
     summary: dict[str, Any]
     timeline: pd.DataFrame | None
     wall_seconds: float
+    energy: Any = None  # sparsesim.energy.model.EnergyReport, once computed
 
     @property
     def total_cycles(self) -> int:
@@ -246,6 +250,32 @@ def _array_bound_cycles(schedule: Schedule, arch: SatArch) -> float:
     return total
 
 
+# ------------------------------------------------------------------------------------------------ energy
+def energy_table(wl: Any, arch: SatArch) -> EnergyTable:
+    """The energy table of the workload's accelerator: the XCVU9P, or an ASIC at `accelerator.technology`."""
+    return sat_table_for(arch, wl.accelerator.technology)
+
+
+def _energy(wl: Any, arch: SatArch, sim: SimResult, base: SimResult | None) -> dict[str, Any]:
+    """Fill energy_j of the run's (and the baseline's) ops table; the summary's energy keys."""
+    table = energy_table(wl, arch)
+    rep = sat_energy(sim, table)
+    annotate(sim.ops, rep)
+    brep = rep
+    if base is not None:
+        brep = sat_energy(base, table)
+        annotate(base.ops, brep)
+        base.summary.update(brep.summary())
+    sim.summary.update(rep.summary())
+    sim.energy = rep
+    return {
+        **rep.summary(),
+        "dense_energy_j": brep.energy_j,
+        "energy_gain": energy_gain(brep.energy_j, rep.energy_j),
+        "engine_idle_cycles": rep.idle_cycles,
+    }
+
+
 # -------------------------------------------------------------------------------------------- a workload
 def ideal_speedup(pattern: str, n: int | None, m: int | None, mode: str) -> tuple[float, str]:
     """The textbook speedup of N:M (summary `nm_formula_speedup`): every layer sparse, FF, BP and WU GEMMs
@@ -369,11 +399,12 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
         "array_bound_speedup": ideal,
         "note": kept_dense,
     }
+    summary.update(_energy(wl, arch, sim, base if sparse else None))
     if mode == "infer":
         summary["latency_ms"] = sim.summary["seconds_simulated"] * 1e3
         summary["dense_latency_ms"] = base.summary["seconds_simulated"] * 1e3
     if ablate:
-        ablation, ablation_cycles = {}, {}
+        ablation, ablation_cycles, ablation_energy = {}, {}, {}
         for name in OPTIMISATIONS:
             off = simulate_ops(
                 prepared.ops, arch.with_optimisations(**{name: False}), graph=prepared.graph,
@@ -381,8 +412,10 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
             )
             ablation[name] = base.total_cycles / off.total_cycles
             ablation_cycles[name] = off.total_cycles
+            ablation_energy[name] = sat_energy(off, energy_table(wl, arch)).energy_j
         summary["ablation"] = ablation
         summary["ablation_total_cycles"] = ablation_cycles
+        summary["ablation_energy_j"] = ablation_energy
         summary["ablation_baseline"] = "dense baseline with every optimisation on"
     summary["arch"] = arch.to_dict()
     summary["front_end_wall_seconds"] = front_end
@@ -400,5 +433,9 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
         ops=sim.ops,
         timeline=sim.timeline,
         baseline=baseline,
-        extras={"arch_table": arch.table(), "columns": {**OPS_COLUMNS, **STALL_COLUMNS, **EXTRA_COLUMNS}},
+        extras={
+            "arch_table": arch.table(),
+            "columns": {**OPS_COLUMNS, **STALL_COLUMNS, **EXTRA_COLUMNS},
+            "energy_actions": sim.energy.action_rows(),
+        },
     )

@@ -1,0 +1,128 @@
+"""Action counts of a simulated run, read from the schedule the simulator ran (no second timing model).
+
+Per op of the SAT-style accelerator (`sat_op_counts`):
+
+- PE array, GEMMs: multiplies issued = the dense-equivalent MACs x N/M when the op runs N:M (only the kept
+  weights reach a multiplier; each takes an activation through an M:1 index select), all MACs when it runs
+  dense (pruned zeros included); additions = multiplies (a P-input adder tree plus the accumulate adds P
+  values per beat); buffer traffic from the tile sequence: every array tile reads its A block (compressed
+  for N:M) and its B block once from their buffers and writes its C block (FP32/INT32) to the out buffer,
+  reading it back to accumulate when the reduction spans several tiles; every DRAM byte read is written
+  into a buffer and every result byte written to DRAM is read from the out buffer.
+- vector unit: one FP32 operation per element read or produced, per pass (`schedule.VECTOR_PASSES`).
+- weight-update engine: per parameter, SGD with momentum is 2 multiplies + 2 adds, SR-STE's decay 1 + 1 more.
+- sparse-weight generator (SORE): each lane streams M values of a group past N running top-N registers:
+  groups x M x N magnitude compares.
+- DRAM bytes read and written, split as the scheduler computed them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..graph.lower import GemmOp, PruneOp, UpdateOp, VectorOp
+from ..sat.schedule import VECTOR_PASSES, OpPlan, _buffer_of
+
+# SGD with momentum per parameter: v = mu*v + g (1 mul, 1 add); w = w - lr*v (1 mul, 1 add).
+SGD_MOMENTUM_MULS, SGD_MOMENTUM_ADDS = 2, 2
+# SR-STE decay of the pruned weights: + lambda * (1 - mask) * w (1 mul, 1 add).
+SRSTE_MULS, SRSTE_ADDS = 1, 1
+# Bytes per parameter the update writes (FP32 weight and momentum, FP16 copy): schedule.UPDATE_BYTES_PER_PARAM
+# counts these and the reads together.
+UPDATE_WRITE_BYTES_PER_PARAM = 4 + 4 + 2
+
+
+def gemm_counts(op: GemmOp, plan: OpPlan, arch: Any) -> dict[str, float]:
+    g = plan.gemm
+    assert g is not None
+    sparse = g.mode.sparse
+    mults = op.macs * (g.mode.n / g.mode.m) if sparse else float(op.macs)  # type: ignore[operator]
+    counts: dict[str, float] = {"pe_multiply": mults, "pe_add": mults}
+    if sparse:
+        counts["nm_index_select"] = mults
+    eb, cb = arch.element_bytes, arch.accum_bytes
+    if sparse:
+        n, m = g.mode.n, g.mode.m
+        a_elem = n / m * (eb + (m - 1).bit_length() / 8)  # type: ignore[operator]
+    else:
+        a_elem = float(eb)
+    a_reads = b_reads = c_writes = 0.0
+    for run in g.tile_runs:
+        t = run.shape
+        a_reads += run.count * t.m * t.k * a_elem
+        b_reads += run.count * t.k * t.n * eb
+        c_writes += run.count * t.m * t.n * cb
+    c_reads = max(0.0, c_writes - g.repeat * g.m * g.n * cb)  # accumulate: all but the first k-slice
+    a_kind, b_kind = (op.b_kind, op.a_kind) if g.transposed else (op.a_kind, op.b_kind)
+    a_buf, b_buf = _buffer_of(a_kind), _buffer_of(b_kind)
+
+    def add(key: str, v: float) -> None:
+        counts[key] = counts.get(key, 0.0) + v
+
+    add(f"{a_buf}_buffer_read_byte", a_reads)
+    add(f"{b_buf}_buffer_read_byte", b_reads)
+    add("out_buffer_write_byte", c_writes)
+    add("out_buffer_read_byte", c_reads)
+    # DRAM -> buffers (operands as loaded, re-reads included) and out buffer -> DRAM.
+    add(f"{a_buf}_buffer_write_byte", g.a_bytes)
+    add(f"{b_buf}_buffer_write_byte", g.b_bytes)
+    add("out_buffer_read_byte", g.c_bytes)
+    counts["dram_read_byte"] = float(g.a_bytes + g.b_bytes)
+    counts["dram_write_byte"] = float(g.c_bytes)
+    return counts
+
+
+def sat_op_counts(op: Any, plan: OpPlan, arch: Any) -> dict[str, float]:
+    """Action -> count for one op as the scheduler planned it (empty for ops fused into another)."""
+    if plan.fused_into:
+        return {}  # col2im accumulated in the out buffer: its traffic is in its GEMM's counts
+    if isinstance(op, GemmOp):
+        return gemm_counts(op, plan, arch)
+    eb = arch.element_bytes
+    if isinstance(op, VectorOp):
+        passes = VECTOR_PASSES.get(op.kind, 1)
+        return {
+            "vector_op": float(max(op.reads, op.elements) * passes),
+            "dram_read_byte": float(op.reads * eb),
+            "dram_write_byte": float(op.elements * eb),
+        }
+    if isinstance(op, UpdateOp):
+        srste = "sr-ste" in plan.mode
+        writes = op.params * UPDATE_WRITE_BYTES_PER_PARAM
+        return {
+            "wu_multiply": float(op.params * (SGD_MOMENTUM_MULS + SRSTE_MULS * srste)),
+            "wu_add": float(op.params * (SGD_MOMENTUM_ADDS + SRSTE_ADDS * srste)),
+            "dram_read_byte": float(plan.dram_bytes - writes),
+            "dram_write_byte": float(writes),
+        }
+    if isinstance(op, PruneOp):
+        reads = op.groups * op.m * eb
+        return {
+            "sorter_compare": float(op.groups * op.m * op.n),
+            "dram_read_byte": float(reads),
+            "dram_write_byte": float(plan.dram_bytes - reads),
+        }
+    raise TypeError(f"no action counts for {op!r}")  # pragma: no cover - the OpGraph has no other ops
+
+
+def engine_idle_cycles(rows: list[dict[str, Any]] | Any, total_cycles: float) -> dict[str, float]:
+    """Cycles of the run each engine spent without an op (its clock still runs)."""
+    busy: dict[str, float] = dict.fromkeys(("pe_array", "vector", "wu_engine", "sorter"), 0.0)
+    for r in rows:
+        busy[r["engine"]] = busy.get(r["engine"], 0.0) + r["cycles"]
+    return {e: max(0.0, total_cycles - b) for e, b in busy.items()}
+
+
+def mobile_op_counts(row: Any) -> dict[str, float]:
+    """Action -> count for one row of the mobile per-op table: core cycles of all threads (the work the
+    core model scheduled), FP32 lanes of useful MACs, bytes at L2/L3/DRAM from the memory model."""
+    macs = float(row["macs"]) * float(row["density"]) if row["kind"] == "gemm" else 0.0
+    core = float(row["core_cycles"]) if math.isfinite(float(row["core_cycles"])) else 0.0
+    return {
+        "core_cycle": core,
+        "simd_mac_lane": macs,
+        "l2_byte": float(row["l2_bytes"]),
+        "l3_byte": float(row["l3_bytes"]),
+        "dram_byte": float(row["dram_bytes"]),
+    }

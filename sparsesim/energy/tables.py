@@ -1,0 +1,390 @@
+"""Energy per action, per target, each value with its source beside it (Accelergy style).
+
+Three tables, one per target the simulator runs:
+
+- `fpga_table(arch)`: the SAT-style accelerator on the XCVU9P (16 nm FinFET). Xilinx's per-resource power
+  data (the XPE spreadsheet) is not available where sparsesim is built, so each fabric action is the ASIC
+  energy of the same operation (Horowitz, 45 nm) scaled to 16 nm (Stillmaker & Baas) and multiplied by
+  the FPGA/ASIC dynamic-power gap of the resource type (Kuon & Rose). Hard blocks (DSP48E2, UltraRAM) get
+  no gap (a lower bound, see `HARD_BLOCK_GAP`). DDR4 energy per byte follows Micron TN-40-07's method with
+  datasheet IDD values. Clock power uses the flip-flop count of the Yosys estimate recorded for the array.
+- `asic_table(arch, technology_nm)`: the same accelerator as an ASIC at a node (7-130 nm): Horowitz's 45 nm
+  figures scaled with Stillmaker & Baas, the same banked buffers and the same DDR4.
+- `mobile_table(soc)`: phone CPU cores: per core cycle (instruction overhead), per FP32 SIMD lane MAC, per
+  byte moved at L2/L3, per DRAM byte.
+
+Nothing here is fitted to a published efficiency (SAT's or anyone's): every value is chosen and cited, and
+the results fall where they fall. docs/energy_model.md lists every coefficient and what the model leaves out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PJ = 1e-12
+
+# ------------------------------------------------------------------------------------------ sources
+HOROWITZ = (
+    'M. Horowitz, "Computing\'s Energy Problem (and what we can do about it)", ISSCC 2014, 45 nm, 0.9 V'
+)
+STILLMAKER = (
+    'A. Stillmaker and B. Baas, "Scaling equations for the accurate prediction of CMOS device performance '
+    'from 180 nm to 7 nm", Integration 58 (2017): energy polynomials per node, evaluated at one supply '
+    "(0.8 V) for both nodes as Accelergy's technology scaling does"
+)
+KUON_ROSE = (
+    'I. Kuon and J. Rose, "Measuring the Gap Between FPGAs and ASICs", IEEE TCAD 26(2), 2007: dynamic power '
+    "of LUT/flip-flop logic is ~14x that of standard cells in the same process"
+)
+MICRON_DIMM = (
+    "Micron MTA4ATF51264AZ 4GB DDR4 UDIMM data sheet, Table 13 (IDD values at DDR4-2400 for the module's "
+    "four MT40A512M16 8Gb x16 devices): IDD0 320 mA, IDD2N 136 mA, IDD3N 188 mA, IDD4R 972 mA, IDD4W "
+    "912 mA, VDD 1.2 V"
+)
+MICRON_TN4007 = 'Micron TN-40-07 "Calculating Memory Power for DDR4 SDRAM"'
+DDR4_TIMING = (
+    "Micron 8Gb DDR4 SDRAM data sheet, speed grade -083E (DDR4-2400): tRP 13.32 ns, tRAS 32 ns, "
+    "tRC = tRAS + tRP; page 2 KB per x16 device"
+)
+YOSYS_RECORD = (
+    "Yosys synth_xilinx -family xcup of this project's board core (sparsesim fpga build, recorded in "
+    "docs/fpga.md): one FP16 PE cell (P = 2, MMAX = 8) 1,864 LUTs, 865 FFs, 2 DSP48E2; the rest of the "
+    "core 31,326 LUTs, 20,624 FFs, 239 URAM"
+)
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """One energy (or power) per action with where it comes from."""
+
+    value: float
+    unit: str  # "J" per action, or "W" for a power drawn for the whole run
+    source: str
+    derivation: str = ""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.value) and self.value >= 0):
+            raise ValueError(f"energy coefficient must be finite and >= 0, got {self.value}")
+
+
+# Horowitz ISSCC 2014, 45 nm, in pJ per operation (the table every Accelergy/Timeloop tutorial cites).
+HOROWITZ_45NM_PJ: dict[str, float] = {
+    "add_int8": 0.03,
+    "add_int16": 0.05,
+    "add_int32": 0.1,
+    "add_fp16": 0.4,
+    "add_fp32": 0.9,
+    "mul_int8": 0.2,
+    "mul_int32": 3.1,
+    "mul_fp16": 1.1,
+    "mul_fp32": 3.7,
+    "sram_8kb_64b": 10.0,  # read of 64 bits from an 8 KB SRAM
+    "sram_32kb_64b": 20.0,
+    "sram_1mb_64b": 100.0,
+    "dram_64b": 1300.0,  # low end of 1.3-2.6 nJ per 64-bit DRAM access
+    "instruction": 70.0,  # energy of one instruction on a simple RISC core, overhead included
+}
+
+# Stillmaker & Baas energy polynomial a*V^2 + b*V + c per node (nm), as tabulated by Accelergy's library.
+STILLMAKER_NODES_NM: tuple[float, ...] = (130, 90, 65, 45, 32, 20, 16, 14, 10, 7)
+STILLMAKER_ENERGY_POLY: tuple[tuple[float, float, float], ...] = (
+    (7.171, -6.709, 2.904),
+    (4.762, -4.781, 2.092),
+    (3.755, -4.398, 1.975),
+    (1.103, -0.362, 0.2767),
+    (0.9559, -0.7823, 0.471),
+    (0.373, -0.1582, 0.04104),
+    (0.2958, -0.1241, 0.03024),
+    (0.2363, -0.09675, 0.02239),
+    (0.2068, -0.09311, 0.02375),
+    (0.1776, -0.09097, 0.02447),
+)
+SCALING_VDD = 0.8  # Accelergy's default supply for the polynomial (one voltage for both nodes)
+
+# Engineering choices (each "our choice" with the reason; docs/energy_model.md discusses their weight).
+FABRIC_GAP = 14.0  # Kuon & Rose: LUT/FF logic vs standard cells, dynamic power
+HARD_BLOCK_GAP = 1.0  # our choice: DSP48E2/UltraRAM are custom blocks in the same process (lower bound)
+FF_CLOCK_45NM_PJ = 0.005  # our estimate: ~3 fF per flip-flop (clock pin, internal nodes) + as much clock
+#                           tree, at 0.9 V: ~5 fJ per flip-flop per cycle in 45 nm
+XCVU9P_NODE_NM = 16.0  # XCVU9P: TSMC 16 nm FinFET (Xilinx UltraScale+ product overview, DS890)
+XCVU9P_STATIC_W = 3.0  # our estimate, NOT from XPE (unavailable here): device static power of a VU9P at a
+#                        moderate junction temperature; the single largest uncertainty of the FPGA table
+URAM_BITS = 72  # UltraRAM port width (Xilinx UG573 UltraScale Memory Resources)
+URAM_KB = 36  # 288 Kb per UltraRAM block (UG573)
+SRAM_DEPTH_EXPONENT = 1.56 / 2  # CACTI-based depth scaling of SRAM access energy, as Accelergy applies it
+
+# Mobile SoC process nodes (the vendors' announcements): SD855 TSMC 7 nm (N7), SD835 Samsung 10 nm LPE.
+SOC_NODE_NM: dict[str, tuple[float, str]] = {
+    "snapdragon855": (7.0, "Qualcomm Snapdragon 855 product brief: TSMC 7 nm"),
+    "snapdragon835": (10.0, "Qualcomm Snapdragon 835 product brief: Samsung 10 nm LPE"),
+}
+
+
+# ------------------------------------------------------------------------------------- derivations
+def _poly(idx: int, vdd: float) -> float:
+    a, b, c = STILLMAKER_ENERGY_POLY[idx]
+    return a * vdd * vdd + b * vdd + c
+
+
+def _node_energy(node_nm: float, vdd: float) -> float:
+    nodes = STILLMAKER_NODES_NM
+    if not nodes[-1] <= node_nm <= nodes[0]:
+        raise ValueError(f"technology {node_nm} nm outside {nodes[-1]:g}-{nodes[0]:g} nm")
+    for i in range(len(nodes) - 1):
+        hi, lo = nodes[i], nodes[i + 1]
+        if lo <= node_nm <= hi:
+            w = (hi - node_nm) / (hi - lo)  # linear between the tabulated nodes
+            return _poly(i, vdd) * (1 - w) + _poly(i + 1, vdd) * w
+    return _poly(len(nodes) - 1, vdd)
+
+
+def tech_scale(from_nm: float, to_nm: float, vdd: float = SCALING_VDD) -> float:
+    """Energy ratio of the same circuit at `to_nm` vs `from_nm` (Stillmaker & Baas polynomials)."""
+    return _node_energy(to_nm, vdd) / _node_energy(from_nm, vdd)
+
+
+def sram_pj_per_64b(kib: float) -> float:
+    """Horowitz's SRAM access energy for a capacity: the nearest published size at or below it, scaled
+    by (depth ratio)^0.78 (CACTI-based rule as in Accelergy) above 1 MB."""
+    kb = kib
+    if kb <= 8:
+        return HOROWITZ_45NM_PJ["sram_8kb_64b"]
+    if kb <= 32:
+        return HOROWITZ_45NM_PJ["sram_32kb_64b"]
+    if kb <= 1024:  # log-linear between the 32 KB and 1 MB points
+        t = math.log(kb / 32) / math.log(1024 / 32)
+        lo, hi = HOROWITZ_45NM_PJ["sram_32kb_64b"], HOROWITZ_45NM_PJ["sram_1mb_64b"]
+        return lo * (hi / lo) ** t
+    return HOROWITZ_45NM_PJ["sram_1mb_64b"] * (kb / 1024) ** SRAM_DEPTH_EXPONENT
+
+
+@dataclass(frozen=True)
+class Ddr4Figures:
+    read_j_per_byte: float
+    write_j_per_byte: float
+    activate_j_per_byte: float
+    background_w_per_channel: float
+
+
+def ddr4_figures(mts: int = 2400, bus_bits: int = 64) -> Ddr4Figures:
+    """DDR4 energy per byte by TN-40-07's method from the module's IDD values.
+
+    Read/write burst power above active standby, (IDD4R - IDD3N) x VDD, spread over the module's peak
+    bytes per second; one row activation, (IDD0 x tRC - IDD3N x tRAS - IDD2N x tRP) x VDD, per module row
+    (4 devices x 2 KB), i.e. streaming access that uses whole rows; active standby IDD3N x VDD as the
+    background power of a channel (scaled to `bus_bits`). I/O and termination power, refresh and VPP are not
+    included."""
+    vdd = 1.2
+    idd0, idd2n, idd3n, idd4r, idd4w = 0.320, 0.136, 0.188, 0.972, 0.912  # A, 64-bit module
+    t_rp, t_ras = 13.32e-9, 32e-9
+    t_rc = t_ras + t_rp
+    bytes_per_s = 64 / 8 * mts * 1e6
+    row_bytes = 4 * 2048
+    act = (idd0 * t_rc - idd3n * t_ras - idd2n * t_rp) * vdd
+    width = bus_bits / 64
+    return Ddr4Figures(
+        read_j_per_byte=(idd4r - idd3n) * vdd / bytes_per_s,
+        write_j_per_byte=(idd4w - idd3n) * vdd / bytes_per_s,
+        activate_j_per_byte=act / row_bytes,
+        background_w_per_channel=idd3n * vdd * width,
+    )
+
+
+# -------------------------------------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class EnergyTable:
+    """Coefficients of one target: action -> Coefficient, plus which component each action belongs to."""
+
+    target: str  # fpga | asic | mobile
+    description: str
+    actions: Mapping[str, Coefficient]
+    components: Mapping[str, str]  # action -> compute | onchip | dram | static
+    resources: Mapping[str, Any]
+
+    def energy(self, action: str) -> float:
+        return self.actions[action].value
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"action": a, "component": self.components[a], "value": c.value, "unit": c.unit,
+             "source": c.source, "derivation": c.derivation}
+            for a, c in self.actions.items()
+        ]  # fmt: skip
+
+
+# Actions of the SAT-style accelerator and the component each belongs to.
+SAT_COMPONENTS: dict[str, str] = {
+    "pe_multiply": "compute",
+    "pe_add": "compute",
+    "nm_index_select": "compute",
+    "vector_op": "compute",
+    "wu_multiply": "compute",
+    "wu_add": "compute",
+    "sorter_compare": "compute",
+    **{
+        f"{b}_buffer_{rw}_byte": "onchip"
+        for b in ("act", "weight", "out", "grad")
+        for rw in ("read", "write")
+    },
+    "dram_read_byte": "dram",
+    "dram_write_byte": "dram",
+    "clock_ff_cycle": "static",
+    "device_static": "static",
+    "dram_background": "static",
+}
+
+
+def array_flip_flops(arch: Any) -> tuple[int, str]:
+    """Flip-flops of the board core for the configured array, from the recorded Yosys estimate (FP16 cell;
+    INT8 arrays use it too, an upper bound):
+    rest + rows x cols x cell, the cell's 865 FFs scaled by P/2 and MMAX/8 (the cell was measured at P = 2,
+    MMAX = 8; registers grow with both: our linear approximation for other shapes)."""
+    cell = 865 * (arch.multipliers_per_pe / 2 + arch.max_m / 8) / 2
+    ffs = round(20_624 + arch.rows * arch.cols * cell)
+    return ffs, f"{YOSYS_RECORD}; {arch.rows} x {arch.cols} cells"
+
+
+def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float, target: str,
+               description: str, static_w: float, static_src: str) -> EnergyTable:  # fmt: skip
+    s = tech_scale(45.0, node_nm)
+    scaled = f"x {s:.4f} (45 -> {node_nm:g} nm, {STILLMAKER})"
+    fab = f"x {fabric_gap:g} (FPGA fabric, {KUON_ROSE})" if fabric_gap != 1 else ""
+    hard = f"x {hard_gap:g} (hard block, our choice: lower bound)" if target == "fpga" else ""
+    h = HOROWITZ_45NM_PJ
+    int8 = arch.precision == "int8"
+    mul, add = ("mul_int8", "add_int32") if int8 else ("mul_fp16", "add_fp32")
+
+    def op(key: str, gap: float, note: str, extra: str = "", factor: float = 1.0) -> Coefficient:
+        pj = h[key] * factor * s * gap
+        return Coefficient(pj * PJ, "J", HOROWITZ, f"{h[key]:g} pJ ({key}{extra}) {scaled} {note}".strip())
+
+    acts: dict[str, Coefficient] = {
+        "pe_multiply": op(
+            mul, hard_gap, hard if target == "fpga" else "", ", DSP48E2" if target == "fpga" else ""
+        ),
+        "pe_add": op(add, fabric_gap, fab, ", adder tree + accumulate in fabric" if target == "fpga" else ""),
+        "nm_index_select": op(
+            "add_int16",
+            fabric_gap,
+            fab,
+            "; an M:1 select of a 16-bit value switches about as much as a 16-bit adder (our approximation)",
+        ),
+        "vector_op": op("add_fp32", fabric_gap, fab, "; one FP32 operation per element and pass"),
+        "wu_multiply": op("mul_fp32", hard_gap, hard),
+        "wu_add": op("add_fp32", fabric_gap, fab),
+        "sorter_compare": op(
+            "add_int16", fabric_gap, fab, "; a 16-bit magnitude compare is a 16-bit subtract"
+        ),
+    }
+    # Banked buffers: every buffer row spans many UltraRAM-sized banks (the preset's rows are 15-29 URAMs
+    # wide), so an access costs a ~32 KB bank per 8 bytes, whatever the buffer's total size (our choice, the
+    # same for the FPGA and the ASIC; the wires that spread a row across the banks are not modelled).
+    pj_word = h["sram_32kb_64b"] * URAM_BITS / 64
+    pj_byte = pj_word / (URAM_BITS / 8) * s * (hard_gap if target == "fpga" else 1.0)
+    how = (
+        f"{h['sram_32kb_64b']:g} pJ per 64 b (a 32 KB SRAM bank, about one {URAM_KB} KB UltraRAM, UG573) "
+        f"per 8 B {scaled} {hard}"
+    ).strip()
+    for buf in ("act", "weight", "out", "grad"):
+        for rw in ("read", "write"):
+            # our choice: writes cost as reads (Horowitz gives reads; CACTI's write energy is similar)
+            acts[f"{buf}_buffer_{rw}_byte"] = Coefficient(pj_byte * PJ, "J", HOROWITZ, how)
+    d = ddr4_figures(arch.dram_mts, arch.dram_bus_bits)
+    act_note = f" + row activation {d.activate_j_per_byte / PJ:.2f} pJ/B (whole 8 KB rows, streaming)"
+    acts["dram_read_byte"] = Coefficient(
+        d.read_j_per_byte + d.activate_j_per_byte,
+        "J",
+        f"{MICRON_TN4007}; {MICRON_DIMM}; {DDR4_TIMING}",
+        f"(IDD4R - IDD3N) x VDD / peak bytes/s = {d.read_j_per_byte / PJ:.2f} pJ/B{act_note}",
+    )
+    acts["dram_write_byte"] = Coefficient(
+        d.write_j_per_byte + d.activate_j_per_byte,
+        "J",
+        f"{MICRON_TN4007}; {MICRON_DIMM}; {DDR4_TIMING}",
+        f"(IDD4W - IDD3N) x VDD / peak bytes/s = {d.write_j_per_byte / PJ:.2f} pJ/B{act_note}",
+    )
+    ffs, ff_src = array_flip_flops(arch)
+    acts["clock_ff_cycle"] = Coefficient(
+        FF_CLOCK_45NM_PJ * s * fabric_gap * PJ, "J",
+        "our estimate (see FF_CLOCK_45NM_PJ); " + (KUON_ROSE if fabric_gap != 1 else STILLMAKER),
+        f"{FF_CLOCK_45NM_PJ * 1000:g} fJ per flip-flop per cycle at 45 nm {scaled} {fab}; "
+        f"x {ffs:,} flip-flops ({ff_src}) x every cycle of the run",
+    )  # fmt: skip
+    acts["device_static"] = Coefficient(static_w, "W", static_src, "drawn for the whole run")
+    acts["dram_background"] = Coefficient(
+        d.background_w_per_channel * arch.dram_channels, "W", f"{MICRON_TN4007}; {MICRON_DIMM}",
+        f"IDD3N x VDD = {d.background_w_per_channel:.3f} W per channel x {arch.dram_channels} channels "
+        "(active standby for the whole run; refresh not included)",
+    )  # fmt: skip
+    return EnergyTable(target, description, acts, SAT_COMPONENTS, {"flip_flops": ffs, "node_nm": node_nm})
+
+
+def fpga_table(arch: Any) -> EnergyTable:
+    """The SAT-style accelerator on the XCVU9P (the vcu1525 preset's device)."""
+    return _sat_table(
+        arch, node_nm=XCVU9P_NODE_NM, fabric_gap=FABRIC_GAP, hard_gap=HARD_BLOCK_GAP, target="fpga",
+        description="XCVU9P FPGA (16 nm): Horowitz 45 nm energies scaled to 16 nm x the FPGA/ASIC gap",
+        static_w=XCVU9P_STATIC_W,
+        static_src="our estimate (XPE not available here): XCVU9P static power at a moderate junction "
+        "temperature; Vivado's report_power on a built design is the authoritative number",
+    )  # fmt: skip
+
+
+def asic_table(arch: Any, technology_nm: float) -> EnergyTable:
+    """The same accelerator as an ASIC at `technology_nm` (7-130 nm)."""
+    return _sat_table(
+        arch, node_nm=technology_nm, fabric_gap=1.0, hard_gap=1.0, target="asic",
+        description=f"ASIC projection at {technology_nm:g} nm: Horowitz 45 nm energies, "
+        "Stillmaker & Baas scaling",
+        static_w=0.0,
+        static_src="not modelled: logic and SRAM leakage of the ASIC projection are left out (0 W)",
+    )  # fmt: skip
+
+
+MOBILE_COMPONENTS: dict[str, str] = {
+    "core_cycle": "compute",
+    "simd_mac_lane": "compute",
+    "l2_byte": "onchip",
+    "l3_byte": "onchip",
+    "dram_byte": "dram",
+}
+
+
+def mobile_table(soc: Any) -> EnergyTable:
+    """Phone CPU cores of a SoC preset: Horowitz 45 nm figures scaled to the SoC's process node."""
+    node, node_src = SOC_NODE_NM.get(soc.name, (7.0, "unknown SoC: 7 nm assumed (our choice)"))
+    s = tech_scale(45.0, node)
+    scaled = f"x {s:.4f} (45 -> {node:g} nm, {STILLMAKER}; node: {node_src})"
+    h = HOROWITZ_45NM_PJ
+    l2_kib = soc.cores[0].l2_bytes / 1024
+    l3_kib = soc.l3_bytes / 1024 if soc.l3_bytes else l2_kib
+    acts = {
+        "core_cycle": Coefficient(
+            h["instruction"] * s * PJ, "J", HOROWITZ,
+            f"{h['instruction']:g} pJ per instruction (fetch, decode, register file, control) {scaled}; one "
+            "instruction per active core cycle (our approximation: the core model does not yet carry "
+            "instruction counts per op; out-of-order cores retire 1-4 per cycle)",
+        ),
+        "simd_mac_lane": Coefficient(
+            (h["mul_fp32"] + h["add_fp32"]) * s * PJ, "J", HOROWITZ,
+            f"FP32 multiply {h['mul_fp32']:g} pJ + add {h['add_fp32']:g} pJ per FMLA lane {scaled}",
+        ),
+        "l2_byte": Coefficient(
+            sram_pj_per_64b(l2_kib) / 8 * s * PJ, "J", HOROWITZ,
+            f"{sram_pj_per_64b(l2_kib):.1f} pJ per 64 b for a {l2_kib:g} KiB SRAM per 8 B {scaled}",
+        ),
+        "l3_byte": Coefficient(
+            sram_pj_per_64b(l3_kib) / 8 * s * PJ, "J", HOROWITZ,
+            f"{sram_pj_per_64b(l3_kib):.1f} pJ per 64 b for a {l3_kib:g} KiB SRAM per 8 B {scaled}",
+        ),
+        "dram_byte": Coefficient(
+            h["dram_64b"] / 8 * PJ, "J", HOROWITZ,
+            f"{h['dram_64b']:g} pJ per 64-bit DRAM access (low end of Horowitz's 1.3-2.6 nJ) per 8 B; not "
+            "LPDDR4x-specific: LPDDR4x IDD values were not available offline, so this likely overstates "
+            "LPDDR4x (no process scaling: DRAM is a separate die)",
+        ),
+    }  # fmt: skip
+    return EnergyTable("mobile", f"{soc.name} CPU at {node:g} nm", acts, MOBILE_COMPONENTS, {"node_nm": node})

@@ -1,0 +1,28 @@
+"""bench/energy_vs_rtl.py runs: the PE's sums equal numpy's, and its switching energy is within the stated
+band of the analytical model's (Amaranth's simulator only: no external tools)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "energy_vs_rtl.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("energy_vs_rtl", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("case", [("fp16", (2, 4), 32), ("int8", None, 16)])
+def test_rtl_switching_energy_is_near_the_model(bench, case):
+    r = bench.run_case(*case)  # asserts the PE's results against numpy
+    outputs = 4 if case[0] == "fp16" else 1  # I = L_add interleaved outputs (FP32 adder: 4 stages)
+    kept = case[1][0] / case[1][1] if case[1] else 1.0
+    assert r["multiplies"] == case[2] * kept * outputs
+    assert 0.6 < r["ratio"] < 1.5, r
