@@ -35,7 +35,9 @@ class LevelConfig:
 
     @property
     def sets(self) -> int:
-        return max(1, self.size_bytes // (self.ways * self.line_bytes))
+        """Sets, rounded down to a power of two (set index = line number's low bits, as in hardware)."""
+        n = max(1, self.size_bytes // (self.ways * self.line_bytes))
+        return 1 << (n.bit_length() - 1)
 
 
 @dataclass
@@ -88,14 +90,14 @@ def _victim(stamp, lv, s, ways):
 @numba.njit(cache=False, nogil=True)
 def _insert(tags, stamp, dirty, pref, sets, ways, nlev, lv, line, now, is_dirty, is_pref, writebacks):
     """Put `line` into level `lv` (LRU victim); a dirty victim is written to the next level."""
-    s = line % sets[lv]
+    s = line & (sets[lv] - 1)
     w = _victim(stamp, lv, s, ways[lv])
     old = tags[lv, s, w]
     if old >= 0 and dirty[lv, s, w]:
         nxt = lv + 1
         writebacks[nxt] += 1
         if nxt < nlev:
-            s2 = old % sets[nxt]
+            s2 = old & (sets[nxt] - 1)
             w2 = _find(tags, nxt, s2, old, ways[nxt])
             if w2 >= 0:
                 dirty[nxt, s2, w2] = True
@@ -112,7 +114,7 @@ def _fetch(tags, stamp, dirty, pref, sets, ways, nlev, line, now, is_dirty, is_p
     hit = nlev
     was_pref = False
     for lv in range(nlev):
-        s = line % sets[lv]
+        s = line & (sets[lv] - 1)
         w = _find(tags, lv, s, line, ways[lv])
         if w >= 0:
             hit = lv

@@ -27,6 +27,7 @@ tensor, assigned by `AddressSpace`); the result is `(lines, writes)`, int64 line
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,6 +36,38 @@ from .functional import pixel_subtiles
 
 FLOAT_BYTES = 4
 Lines = tuple[np.ndarray, np.ndarray]
+
+
+SAMPLE_RUNS = 4  # our choice: runs of consecutive units a sampled op simulates
+
+
+class LineStream(NamedTuple):
+    """An op's line stream. `scale` > 1 when only every k-th work unit (pixel tile, row panel, channel,
+    output row) was simulated: counts from simulating it are multiplied by `scale`."""
+
+    lines: np.ndarray
+    writes: np.ndarray
+    scale: float = 1.0
+
+
+def _sampled(units: int, make, budget: int | None) -> LineStream:
+    """Units 0..units-1 of a kernel's loop (make(i) -> Lines). With a `budget` of line accesses, when all
+    units would exceed it, SAMPLE_RUNS evenly spaced runs of consecutive units are generated (and the last
+    unit, which may be a remainder tile), and `scale` = units / generated units: representative tiles,
+    scaled."""
+    if units <= 0:
+        return LineStream(np.zeros(0, np.int64), np.zeros(0, bool), 1.0)
+    first = make(0)
+    idx = list(range(units))
+    if budget is not None and units * max(1, first[0].size) > budget:
+        # RUNS runs of consecutive units, evenly spaced: consecutive units keep the prefetcher's streams
+        # and the reuse between neighbouring tiles (rows, panels) that strided single units would break
+        run = max(1, budget // (SAMPLE_RUNS * max(1, first[0].size)))
+        starts = np.linspace(0, units - run, SAMPLE_RUNS).astype(int)
+        idx = sorted({int(s0) + j for s0 in starts for j in range(run)} | {units - 1})
+    parts = [first if i == 0 else make(i) for i in idx]
+    lines, writes = _dedupe(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+    return LineStream(lines, writes, units / len(idx))
 
 
 @dataclass
@@ -104,8 +137,8 @@ def spmm_kernel_channels(csr) -> np.ndarray:
 
 def spmm_lines(
     csr, *, pixels: int, mr: int, x_base: int, w_base: int, y_base: int, batch: int = 1,
-    row_stride_pixels: int | None = None,
-) -> Lines:  # fmt: skip
+    row_stride_pixels: int | None = None, budget: int | None = None,
+) -> LineStream:  # fmt: skip
     """XNNPACK SpMM on CHW activations X[Cin x pixels] -> Y[Cout x pixels] with the packed CSRDelta
     (`w_base` holds: increments, then nonzero counts, then values)."""
     hw = int(row_stride_pixels or pixels)
@@ -134,35 +167,33 @@ def spmm_lines(
                            (val_base + FLOAT_BYTES * vstart) // LINE_BYTES], axis=1)  # fmt: skip
     inc_lines = (inc_base + FLOAT_BYTES * np.arange(nnz)) // LINE_BYTES
     wv_lines = w_val // LINE_BYTES
-    out_lines_all: list[np.ndarray] = []
-    out_writes: list[np.ndarray] = []
-    for b in range(batch):
-        x_img = x_base + b * int(np.prod(csr.shape[1:])) * hw * FLOAT_BYTES
+    tiles = pixel_subtiles(pixels, mr)
+    starts = np.cumsum([0] + tiles[:-1])
+    rows_blk = np.repeat(np.arange(nblk), width)
+    rows_ch = np.concatenate([ch0[i] + np.arange(width[i]) for i in range(nblk)]) if nblk else rows_blk
+    k_rows = int(np.prod(csr.shape[1:]))
+
+    def unit(i: int) -> Lines:
+        b, t = divmod(i, len(tiles))
+        m, p0 = tiles[t], int(starts[t])
+        x_img = x_base + b * k_rows * hw * FLOAT_BYTES
         y_img = y_base + b * csr.cout * hw * FLOAT_BYTES
-        p0 = 0
-        for m in pixel_subtiles(pixels, mr):
-            a_first, a_cnt = _ranges(x_img + (ks * hw + p0) * FLOAT_BYTES, m * FLOAT_BYTES)
-            a_lines, a_owner = _expand(a_first, a_cnt)
-            a_key = nz_key[a_owner] + 2 + (a_lines - a_first[a_owner])
-            rows_blk = np.repeat(np.arange(nblk), width)
-            rows_ch = (
-                np.concatenate([ch0[i] + np.arange(width[i]) for i in range(nblk)]) if nblk else rows_blk
-            )
-            o_first, o_cnt = _ranges(y_img + (rows_ch * hw + p0) * FLOAT_BYTES, m * FLOAT_BYTES)
-            o_lines, o_owner = _expand(o_first, o_cnt)
-            lines, writes = _ordered(
-                [
-                    (np.repeat(head_key, 2), head_lines.ravel(), False),
-                    (nz_key, inc_lines, False),
-                    (nz_key + 1, wv_lines, False),
-                    (a_key, a_lines, False),
-                    (foot_key[rows_blk[o_owner]], o_lines, True),
-                ]
-            )
-            out_lines_all.append(lines)
-            out_writes.append(writes)
-            p0 += m
-    return _dedupe(np.concatenate(out_lines_all), np.concatenate(out_writes))
+        a_first, a_cnt = _ranges(x_img + (ks * hw + p0) * FLOAT_BYTES, m * FLOAT_BYTES)
+        a_lines, a_owner = _expand(a_first, a_cnt)
+        a_key = nz_key[a_owner] + 2 + (a_lines - a_first[a_owner])
+        o_first, o_cnt = _ranges(y_img + (rows_ch * hw + p0) * FLOAT_BYTES, m * FLOAT_BYTES)
+        o_lines, o_owner = _expand(o_first, o_cnt)
+        return _ordered(
+            [
+                (np.repeat(head_key, 2), head_lines.ravel(), False),
+                (nz_key, inc_lines, False),
+                (nz_key + 1, wv_lines, False),
+                (a_key, a_lines, False),
+                (foot_key[rows_blk[o_owner]], o_lines, True),
+            ]
+        )
+
+    return _sampled(len(tiles) * batch, unit, budget)
 
 
 # ------------------------------------------------------------------------------------------ GEMM
@@ -170,8 +201,8 @@ def spmm_lines(
 
 def _gemm_core(
     row_addr: np.ndarray, k_bytes: int, n: int, *, mr: int, nr: int, w_base: int, y_base: int,
-    y_row_bytes: int,
-) -> Lines:  # fmt: skip
+    y_row_bytes: int, budget: int | None = None,
+) -> LineStream:  # fmt: skip
     """row_addr[M, T]: byte address of the T contiguous A segments (one per tap, `k_bytes` each) of every
     output row. Weights: per nr-column block, nr biases then taps x K x nr floats."""
     m_rows, taps = row_addr.shape
@@ -191,9 +222,9 @@ def _gemm_core(
     per_step = -(-int((blk_last - blk_first).max() + 1) // nsteps)
     slot = np.arange(nsteps)[:, None] * per_step + np.arange(per_step)[None, :]  # [steps, per_step]
     wlines = np.minimum(blk_first[:, None, None] + slot[None], blk_last[:, None, None])
-    lines: list[np.ndarray] = []
-    writes: list[np.ndarray] = []
-    for i0 in range(0, m_rows, mr):
+
+    def unit(i: int) -> Lines:
+        i0 = i * mr
         rows = np.minimum(np.arange(i0, i0 + mr), m_rows - 1)
         nrow = min(mr, m_rows - i0)
         s = np.arange(steps_per_tap)
@@ -207,91 +238,98 @@ def _gemm_core(
         blk2 = np.concatenate([blk_first[:, None], step, y], axis=1)
         wr2 = np.zeros(blk2.shape, dtype=bool)
         wr2[:, -2 * nrow :] = True
-        lines.append(blk2.ravel())
-        writes.append(wr2.ravel())
-    return _dedupe(np.concatenate(lines), np.concatenate(writes))
+        return _dedupe(blk2.ravel(), wr2.ravel())
+
+    return _sampled(-(-m_rows // mr), unit, budget)
 
 
 def gemm_lines(
-    m: int, n: int, k: int, *, x_base: int, w_base: int, y_base: int, mr: int = 6, nr: int = 8
-) -> Lines:
+    m: int, n: int, k: int, *, x_base: int, w_base: int, y_base: int, mr: int = 6, nr: int = 8,
+    budget: int | None = None,
+) -> LineStream:  # fmt: skip
     """Dense GEMM C[M x N] = A[M x K] W[K x N] (row-major A and C, XNNPACK-packed W)."""
     row_addr = (x_base + np.arange(m, dtype=np.int64) * k * FLOAT_BYTES)[:, None]
     return _gemm_core(row_addr, k * FLOAT_BYTES, n, mr=mr, nr=nr, w_base=w_base, y_base=y_base,
-                      y_row_bytes=n * FLOAT_BYTES)  # fmt: skip
+                      y_row_bytes=n * FLOAT_BYTES, budget=budget)  # fmt: skip
 
 
 def igemm_lines(
     *, h: int, w: int, cin: int, cout: int, kh: int, kw: int, stride: int, pad: int, ho: int, wo: int,
     x_base: int, w_base: int, y_base: int, zero_base: int, mr: int = 6, nr: int = 8, batch: int = 1,
-) -> Lines:  # fmt: skip
+    budget: int | None = None,
+) -> LineStream:  # fmt: skip
     """Dense conv through XNNPACK's indirection buffer on an NHWC input: A row of output pixel p at tap t
-    is input pixel (oy*s + ky - pad, ox*s + kx - pad), or the zero buffer when that is padding."""
-    out: list[Lines] = []
+    is input pixel (oy*s + ky - pad, ox*s + kx - pad), or the zero buffer when that is padding. The batch
+    is folded into the rows (M = batch x Ho x Wo), as XNNPACK does."""
     oy, ox = np.divmod(np.arange(ho * wo), wo)
     ky, kx = np.divmod(np.arange(kh * kw), kw)
     iy = oy[:, None] * stride + ky[None, :] - pad
     ix = ox[:, None] * stride + kx[None, :] - pad
     inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-    for b in range(batch):
-        img = x_base + b * h * w * cin * FLOAT_BYTES
-        addr = np.where(inside, img + (iy * w + ix) * cin * FLOAT_BYTES, zero_base)
-        out.append(_gemm_core(addr.astype(np.int64), cin * FLOAT_BYTES, cout, mr=mr, nr=nr, w_base=w_base,
-                              y_base=y_base + b * ho * wo * cout * FLOAT_BYTES,
-                              y_row_bytes=cout * FLOAT_BYTES))  # fmt: skip
-    return _dedupe(np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out]))
+    addr = np.concatenate(
+        [
+            np.where(
+                inside, x_base + b * h * w * cin * FLOAT_BYTES + (iy * w + ix) * cin * FLOAT_BYTES, zero_base
+            )
+            for b in range(batch)
+        ]
+    ).astype(np.int64)
+    return _gemm_core(addr, cin * FLOAT_BYTES, cout, mr=mr, nr=nr, w_base=w_base, y_base=y_base,
+                      y_row_bytes=cout * FLOAT_BYTES, budget=budget)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------- depthwise
 
 
 def dwconv_chw_lines(
-    *, channels: int, h: int, w: int, stride: int, x_base: int, w_base: int, y_base: int, batch: int = 1
-) -> Lines:
+    *, channels: int, h: int, w: int, stride: int, x_base: int, w_base: int, y_base: int, batch: int = 1,
+    budget: int | None = None,
+) -> LineStream:  # fmt: skip
     """XNNPACK CHW depthwise 3x3 p1: per channel, per output row group (3 rows s1 / 2 rows s2), the
     input rows it reads (rows r*s-1 .. r*s + s*(rows-1) + 1, clipped) and its output rows, column chunk by
     column chunk (one output line of 16 pixels at a time)."""
     ho, wo = (h + 2 - 3) // stride + 1, (w + 2 - 3) // stride + 1
     group = 3 if stride == 1 else 2
     ppl = LINE_BYTES // FLOAT_BYTES
-    lines: list[np.ndarray] = []
-    writes: list[np.ndarray] = []
     col0 = np.arange(0, wo, ppl)  # output pixel at the start of each chunk
-    for b in range(batch):
-        for c in range(channels):
-            xin = x_base + ((b * channels + c) * h * w) * FLOAT_BYTES
-            yout = y_base + ((b * channels + c) * ho * wo) * FLOAT_BYTES
-            wl = np.array([(w_base + c * 10 * FLOAT_BYTES) // LINE_BYTES])
-            ll = [wl]
-            wr = [np.zeros(1, bool)]
-            for r0 in range(0, ho, group):
-                rows_out = np.arange(r0, min(r0 + group, ho))
-                in_rows = np.arange(r0 * stride - 1, (rows_out[-1]) * stride + 2)
-                in_rows = in_rows[(in_rows >= 0) & (in_rows < h)]
-                # input bytes per chunk: the columns ox*s-1 .. (ox+ppl-1)*s+1
-                xs = np.clip(col0 * stride - 1, 0, w - 1)
-                xe = np.clip((col0 + ppl - 1) * stride + 1, 0, w - 1)
-                fin = (xin + (in_rows[None, :] * w + xs[:, None]) * FLOAT_BYTES) // LINE_BYTES
-                lin = (xin + (in_rows[None, :] * w + xe[:, None]) * FLOAT_BYTES) // LINE_BYTES
-                span = int((lin - fin).max()) + 1 if fin.size else 1
-                ins = fin[:, :, None] + np.arange(span)[None, None, :]
-                ins = np.where(ins <= lin[:, :, None], ins, fin[:, :, None])  # repeat first: deduped
-                ins = ins.reshape(col0.size, -1)
-                outs = (yout + (rows_out[None, :] * wo + col0[:, None]) * FLOAT_BYTES) // LINE_BYTES
-                step = np.concatenate([ins, outs], axis=1)
-                wflag = np.zeros(step.shape, bool)
-                wflag[:, ins.shape[1] :] = True
-                ll.append(step.ravel())
-                wr.append(wflag.ravel())
-            lines.append(np.concatenate(ll))
-            writes.append(np.concatenate(wr))
-    return _dedupe(np.concatenate(lines), np.concatenate(writes))
+    r0 = np.arange(0, ho, group)
+    in_span = stride * (group - 1) + 3  # input rows a row group reads
+    in_rows = r0[:, None] * stride - 1 + np.arange(in_span)[None, :]  # [G, in_span]
+    in_ok = (in_rows >= 0) & (in_rows < h)
+    out_rows = r0[:, None] + np.arange(group)[None, :]  # [G, group]
+    out_ok = out_rows < ho
+    # input bytes per chunk: the columns ox*s-1 .. (ox+ppl-1)*s+1 (clipped)
+    xs = np.clip(col0 * stride - 1, 0, w - 1)
+    xe = np.clip((col0 + ppl - 1) * stride + 1, 0, w - 1)
+
+    def unit(i: int) -> Lines:
+        b, c = divmod(i, channels)
+        xin = x_base + ((b * channels + c) * h * w) * FLOAT_BYTES
+        yout = y_base + ((b * channels + c) * ho * wo) * FLOAT_BYTES
+        # [G, chunks, in_span]: first and last line of each input row segment
+        fin = (xin + (in_rows[:, None, :] * w + xs[None, :, None]) * FLOAT_BYTES) // LINE_BYTES
+        lin = (xin + (in_rows[:, None, :] * w + xe[None, :, None]) * FLOAT_BYTES) // LINE_BYTES
+        span = int((lin - fin).max()) + 1
+        ins = fin[..., None] + np.arange(span)  # [G, chunks, in_span, span]
+        ok_in = (ins <= lin[..., None]) & in_ok[:, None, :, None]
+        ins = np.where(ok_in, ins, -1).reshape(r0.size, col0.size, -1)
+        outs = (yout + (out_rows[:, None, :] * wo + col0[None, :, None]) * FLOAT_BYTES) // LINE_BYTES
+        outs = np.where(out_ok[:, None, :], outs, -1)
+        step = np.concatenate([ins, outs], axis=2)
+        wflag = np.zeros(step.shape, bool)
+        wflag[:, :, ins.shape[2] :] = True
+        lines = np.concatenate([[(w_base + c * 10 * FLOAT_BYTES) // LINE_BYTES], step.ravel()])
+        flags = np.concatenate([[False], wflag.ravel()])
+        keep = lines >= 0
+        return _dedupe(lines[keep], flags[keep])
+
+    return _sampled(channels * batch, unit, budget)
 
 
 def dwconv_hwc_lines(
     *, channels: int, h: int, w: int, kh: int, kw: int, stride: int, pad: int, ho: int, wo: int,
-    x_base: int, w_base: int, y_base: int, zero_base: int, batch: int = 1,
-) -> Lines:  # fmt: skip
+    x_base: int, w_base: int, y_base: int, zero_base: int, batch: int = 1, budget: int | None = None,
+) -> LineStream:  # fmt: skip
     """NHWC depthwise: per output pixel, per 16-channel chunk (one line of each tap's input pixel), the
     kh*kw input lines, the chunk's packed weights (bias + taps x 16 floats) and the output line."""
     ppl = LINE_BYTES // FLOAT_BYTES
@@ -304,22 +342,23 @@ def dwconv_hwc_lines(
     taps = kh * kw
     wlines = (w_base + np.arange(chunks)[:, None] * (taps + 1) * LINE_BYTES
               + np.arange(taps + 1)[None, :] * LINE_BYTES) // LINE_BYTES  # fmt: skip
-    lines: list[np.ndarray] = []
-    writes: list[np.ndarray] = []
-    for b in range(batch):
+
+    def unit(i: int) -> Lines:  # one output row
+        b, r = divmod(i, ho)
+        sel = slice(r * wo, (r + 1) * wo)
         img = x_base + b * h * w * channels * FLOAT_BYTES
-        pix = np.where(inside, img + (iy * w + ix) * channels * FLOAT_BYTES, zero_base)  # [P, taps]
+        pix = np.where(inside[sel], img + (iy[sel] * w + ix[sel]) * channels * FLOAT_BYTES, zero_base)
         ins = (pix[:, None, :] + np.arange(chunks)[None, :, None] * LINE_BYTES) // LINE_BYTES  # [P, ch, taps]
-        outs = (y_base + (b * ho * wo + np.arange(ho * wo))[:, None] * channels * FLOAT_BYTES
+        outs = (y_base + (b * ho * wo + np.arange(r * wo, (r + 1) * wo))[:, None] * channels * FLOAT_BYTES
                 + np.arange(chunks)[None, :] * LINE_BYTES) // LINE_BYTES  # fmt: skip
         step = np.concatenate(
-            [ins, np.broadcast_to(wlines, (ho * wo, chunks, taps + 1)), outs[:, :, None]], axis=2
+            [ins, np.broadcast_to(wlines, (wo, chunks, taps + 1)), outs[:, :, None]], axis=2
         )
         wf = np.zeros(step.shape, bool)
         wf[:, :, -1] = True
-        lines.append(step.ravel())
-        writes.append(wf.ravel())
-    return _dedupe(np.concatenate(lines), np.concatenate(writes))
+        return _dedupe(step.ravel(), wf.ravel())
+
+    return _sampled(ho * batch, unit, budget)
 
 
 # ----------------------------------------------------------------------------------- group kernel
@@ -327,8 +366,8 @@ def dwconv_hwc_lines(
 
 def group_lines(
     bcsr, *, k: int, pixels: int, mr: int, x_base: int, w_base: int, y_base: int, pack_base: int,
-    batch: int = 1,
-) -> Lines:  # fmt: skip
+    batch: int = 1, budget: int | None = None,
+) -> LineStream:  # fmt: skip
     """Block-CSR (G output channels x 1 reduction row) over a packed tile: per pixel tile, read the
     tile's K im2col rows of the NHWC input (pixel p's K values are contiguous), write them packed [K x
     MR], then per block-row: G biases, per kept block its G values, its uint16 column and the packed row
@@ -342,12 +381,14 @@ def group_lines(
     cols_base = w_base + FLOAT_BYTES * blocks * g
     bias_base = cols_base + 2 * blocks
     blk_row = np.repeat(np.arange(nrows), np.diff(row_ptr))
-    lines: list[np.ndarray] = []
-    writes: list[np.ndarray] = []
-    for b in range(batch):
+    tiles = pixel_subtiles(pixels, mr)
+    starts = np.cumsum([0] + tiles[:-1])
+
+    def unit(i: int) -> Lines:
+        b, t = divmod(i, len(tiles))
+        m, p0 = tiles[t], int(starts[t])
         img = x_base + b * pixels * k * FLOAT_BYTES
-        p0 = 0
-        for m in pixel_subtiles(pixels, mr):
+        if True:
             # pack: read the m input rows (K floats each), write K x m packed floats
             pf, pc = _ranges(img + (p0 + np.arange(m)) * k * FLOAT_BYTES, k * FLOAT_BYTES)
             rd, _ = _expand(pf, pc)
@@ -378,16 +419,15 @@ def group_lines(
                     (o_key, o_lines, True),
                 ]
             )
-            lines.append(seq)
-            writes.append(wflags)
-            p0 += m
-    return _dedupe(np.concatenate(lines), np.concatenate(writes))
+        return seq, wflags
+
+    return _sampled(len(tiles) * batch, unit, budget)
 
 
 # ------------------------------------------------------------------------------------ sequential
 
 
-def sequential_lines(reads: list[tuple[int, float]], writes: list[tuple[int, float]]) -> Lines:
+def sequential_lines(reads: list[tuple[int, float]], writes: list[tuple[int, float]]) -> LineStream:
     """Each (base, bytes) read range once, in order, then each written range."""
     parts: list[np.ndarray] = []
     flags: list[np.ndarray] = []
@@ -400,5 +440,5 @@ def sequential_lines(reads: list[tuple[int, float]], writes: list[tuple[int, flo
             parts.append(ln)
             flags.append(np.full(ln.size, w, dtype=bool))
     if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
-    return np.concatenate(parts), np.concatenate(flags)
+        return LineStream(np.zeros(0, np.int64), np.zeros(0, bool))
+    return LineStream(np.concatenate(parts), np.concatenate(flags))

@@ -84,7 +84,7 @@ def test_dense_pattern_reports_the_pruners_reason():
 
 # ------------------------------------------------------------------------------------------ presets
 
-TAGS = ("[V]", "[D]", "[M]", "our choice", "workload override")
+TAGS = ("[V]", "[D]", "[M]", "our choice", "workload override", "calibrated on")
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

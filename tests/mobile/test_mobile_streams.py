@@ -32,7 +32,7 @@ def test_spmm_stream_touches_what_the_functional_kernel_reads(nr, pixels, mr):
     x = rng.standard_normal((cin, pixels)).astype(np.float32)
     tr = fn.KernelTrace(touched={})
     fn.spmm_csr_delta(csr, x, mr=mr, trace=tr)
-    lines, writes = streams.spmm_lines(csr, pixels=pixels, mr=mr, x_base=X, w_base=W, y_base=Y)
+    lines, writes, _ = streams.spmm_lines(csr, pixels=pixels, mr=mr, x_base=X, w_base=W, y_base=Y)
     read = set(lines[~writes].tolist())
     wrote = set(lines[writes].tolist())
     x_lines = {ln for ln in read if X // LINE_BYTES <= ln < W // LINE_BYTES}
@@ -51,7 +51,7 @@ def test_spmm_gathers_follow_the_nonzero_order():
     w[0, [5, 1]] = 1.0
     w[1, [7]] = 1.0
     csr = CSRDelta.from_dense(w, 1)
-    lines, writes = streams.spmm_lines(csr, pixels=16, mr=16, x_base=X, w_base=W, y_base=Y)
+    lines, writes, _ = streams.spmm_lines(csr, pixels=16, mr=16, x_base=X, w_base=W, y_base=Y)
     x_rows = [(ln - X // LINE_BYTES) for ln in lines[~writes] if X // LINE_BYTES <= ln < W // LINE_BYTES]
     assert x_rows == [1, 5, 7]  # channels ascending within a row, rows in order
     y_rows = [(ln - Y // LINE_BYTES) for ln in lines[writes]]
@@ -65,7 +65,7 @@ def test_gemm_stream_touches_what_the_functional_kernel_reads(m, n, k, mr):
     b = rng.standard_normal((k, n)).astype(np.float32)
     tr = fn.KernelTrace(touched={})
     fn.gemm_blocked(a, b, mr=mr, trace=tr)
-    lines, writes = streams.gemm_lines(m, n, k, x_base=X, w_base=W, y_base=Y, mr=mr)
+    lines, writes, _ = streams.gemm_lines(m, n, k, x_base=X, w_base=W, y_base=Y, mr=mr)
     read = set(lines[~writes].tolist())
     a_lines = {ln for ln in read if ln < W // LINE_BYTES}
     assert a_lines == _lines(X, tr.touched["a"])
@@ -81,7 +81,7 @@ def test_gemm_stream_touches_what_the_functional_kernel_reads(m, n, k, mr):
 
 def test_dwconv_chw_stream_reads_each_input_row_once_per_row_group():
     c, h, w = 2, 12, 32
-    lines, writes = streams.dwconv_chw_lines(channels=c, h=h, w=w, stride=1, x_base=X, w_base=W, y_base=Y)
+    lines, writes, _ = streams.dwconv_chw_lines(channels=c, h=h, w=w, stride=1, x_base=X, w_base=W, y_base=Y)
     x_read = lines[(~writes) & (lines < W // LINE_BYTES)]
     # every input line is read; rows at a group boundary are read by two groups (row reuse)
     assert set(x_read.tolist()) == set(range(X // 64, (X + c * h * w * 4) // 64))
