@@ -59,6 +59,16 @@ class CacheStats:
     def bytes_from(self, level: int, line_bytes: int = LINE_BYTES) -> float:
         return float(self.fills[level] * line_bytes)
 
+    def plus(self, other: CacheStats) -> CacheStats:
+        return CacheStats(
+            self.levels,
+            self.demand + other.demand,
+            self.prefetch_hits + other.prefetch_hits,
+            self.fills + other.fills,
+            self.writebacks + other.writebacks,
+            self.accesses + other.accesses,
+        )
+
     def scaled(self, factor: float) -> CacheStats:
         return CacheStats(
             self.levels,

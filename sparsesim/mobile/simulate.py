@@ -408,9 +408,7 @@ class MobileSimulator:
         return streams.sequential_lines(reads, [(y, plan.out_bytes)])
 
     def simulate_op(self, caches: CacheHierarchy, plan: OpPlan, work: costs.Work, space) -> CacheStats:
-        ls = self.op_lines(plan, work, space)
-        stats = caches.run(ls.lines, ls.writes)
-        return stats.scaled(ls.scale) if ls.scale != 1.0 else stats
+        return streams.run_stream(caches, self.op_lines(plan, work, space))
 
     def time_cache(self, work: costs.Work, stats: CacheStats, mm: MemoryModel) -> OpTime:
         """Op time from the core cycles and the cache simulation: each demand miss stalls for its level's

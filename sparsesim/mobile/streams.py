@@ -39,35 +39,71 @@ Lines = tuple[np.ndarray, np.ndarray]
 
 
 SAMPLE_RUNS = 4  # our choice: runs of consecutive units a sampled op simulates
+SAMPLE_MIN_RUN = 4  # our choice: units per run (the first of each only warms up)
 
 
 class LineStream(NamedTuple):
-    """An op's line stream. `scale` > 1 when only every k-th work unit (pixel tile, row panel, channel,
-    output row) was simulated: counts from simulating it are multiplied by `scale`."""
+    """An op's line stream. When only representative units (pixel tiles, row panels, channels, output
+    rows) were generated, `segments` = ((end index, factor), ...): counts from simulating lines up to each
+    end are multiplied by its factor (1 for the first unit, 0 for the warm-up unit that starts each
+    sampled run, the sampling factor for the others)."""
 
     lines: np.ndarray
     writes: np.ndarray
-    scale: float = 1.0
+    segments: tuple[tuple[int, float], ...] = ()
+
+    @property
+    def scale(self) -> float:
+        return max((f for _, f in self.segments), default=1.0)
+
+
+def run_stream(caches, ls: LineStream):
+    """Simulate `ls` on a cache hierarchy, weighting each segment's counts by its factor."""
+    if not ls.segments:
+        return caches.run(ls.lines, ls.writes)
+    total, start = None, 0
+    for end, factor in ls.segments:
+        st = caches.run(ls.lines[start:end], ls.writes[start:end]).scaled(factor)
+        total = st if total is None else total.plus(st)
+        start = end
+    return total
 
 
 def _sampled(units: int, make, budget: int | None) -> LineStream:
     """Units 0..units-1 of a kernel's loop (make(i) -> Lines). With a `budget` of line accesses, when all
-    units would exceed it, SAMPLE_RUNS evenly spaced runs of consecutive units are generated (and the last
-    unit, which may be a remainder tile), and `scale` = units / generated units: representative tiles,
-    scaled."""
+    units would exceed it: unit 0 (counted once), then SAMPLE_RUNS evenly spaced runs of consecutive units
+    (at least SAMPLE_MIN_RUN long) whose first unit only warms the caches and the prefetcher (a unit's
+    lines are often prefetched by its predecessor), and the last unit (often a remainder tile); the counted
+    units stand for all the others: representative tiles, scaled."""
     if units <= 0:
-        return LineStream(np.zeros(0, np.int64), np.zeros(0, bool), 1.0)
+        return LineStream(np.zeros(0, np.int64), np.zeros(0, bool))
     first = make(0)
-    idx = list(range(units))
-    if budget is not None and units * max(1, first[0].size) > budget:
-        # RUNS runs of consecutive units, evenly spaced: consecutive units keep the prefetcher's streams
-        # and the reuse between neighbouring tiles (rows, panels) that strided single units would break
-        run = max(1, budget // (SAMPLE_RUNS * max(1, first[0].size)))
-        starts = np.linspace(0, units - run, SAMPLE_RUNS).astype(int)
-        idx = sorted({int(s0) + j for s0 in starts for j in range(run)} | {units - 1})
-    parts = [first if i == 0 else make(i) for i in idx]
-    lines, writes = _dedupe(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-    return LineStream(lines, writes, units / len(idx))
+    per_unit = max(1, first[0].size)
+    run = max(SAMPLE_MIN_RUN, budget // (SAMPLE_RUNS * per_unit)) if budget is not None else units
+    if budget is None or units * per_unit <= budget or units <= SAMPLE_RUNS * run + 2:
+        parts = [first] + [make(i) for i in range(1, units)]
+        lines, writes = _dedupe(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        return LineStream(lines, writes)
+    starts = np.linspace(1, units - 1 - run, SAMPLE_RUNS).astype(int)
+    runs = [list(range(int(s0), int(s0) + run)) for s0 in starts]
+    counted = sum(len(r) - 1 for r in runs)
+    factor = (units - 1) / counted
+    pieces = [(first, 1.0)]
+    for r in runs:
+        pieces.append((make(r[0]), 0.0))
+        pieces.extend((make(i), factor) for i in r[1:])
+    # merge consecutive pieces with the same factor into segments
+    lines = np.concatenate([p[0][0] for p in pieces])
+    writes = np.concatenate([p[0][1] for p in pieces])
+    segments: list[tuple[int, float]] = []
+    end = 0
+    for (ln, _), f in pieces:
+        end += ln.size
+        if segments and segments[-1][1] == f:
+            segments[-1] = (end, f)
+        else:
+            segments.append((end, f))
+    return LineStream(lines, writes, tuple(segments))
 
 
 @dataclass
