@@ -48,6 +48,14 @@ WEIGHT_KINDS = ("conv", "dwconv", "gconv", "linear")
 # / output row, counts scaled by k; streams.LineStream). Our choice: keeps a whole MobileNet run in seconds;
 # tests/mobile/test_mobile_cache_model.py measures the sampling error against full simulation. None = all.
 SAMPLE_BUDGET_LINES = 200_000
+
+# Mobile-only per-op columns from the cache model (the README's generated column list documents them).
+MOBILE_COLUMNS = {
+    "line_accesses": "cache-line accesses of the op's address stream (scaled when sampled)",
+    "l1_misses": "demand accesses that missed L1 and were not prefetched",
+    "prefetch_hits": "demand accesses that hit a line the hardware prefetcher brought in",
+    "miss_stall_cycles": "core stall from demand misses: latency beyond L1 / miss_overlap",
+}
 _CLAMP_ACTS = ("relu", "clip", "hardtanh", "clamp")
 
 
@@ -478,6 +486,7 @@ class MobileSimulator:
         mm = MemoryModel(soc, self.threads, weights_home=home)
         caches = self.hierarchy()
         space = streams.AddressSpace()
+        self.records: list[tuple[costs.Work, CacheStats | None]] = []  # per op: for re-timing (calibration)
         ref_hz = soc.clock_ghz * 1e9
         peak = soc.core.peak_macs_per_cycle
         rows: list[dict[str, Any]] = []
@@ -509,6 +518,7 @@ class MobileSimulator:
             else:
                 tm = self.time_cache(work, self.simulate_op(caches, p, work, space), mm)
             st = tm.cache
+            self.records.append((work, st))
             cycles = tm.seconds * ref_hz
             is_gemm = getattr(op, "kind", "") == "gemm"
             macs = float(op.macs) if is_gemm else 0.0

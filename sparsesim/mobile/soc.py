@@ -1,8 +1,8 @@
 """SoC presets for the mobile target: core micro-architecture, caches, DRAM, cores/threads.
 
 Every number carries its source in `SoC.sources` / `CoreModel.sources`, tagged like the research notes
-(notes = /work/shared/notes/mobile_kernels.md): [V] verified against a primary source, [D] derived,
-[M] from memory / secondary sources, or "our choice" with the reason. `describe(soc)` lists them all.
+(notes = the project's research notes on mobile kernels; each entry names its primary source): [V]
+verified against a primary source, [D] derived, [M] from memory / secondary sources, or "our choice" with the reason. `describe(soc)` lists them all.
 
 Units are in the names: `_bytes`, `_cycles`, `_ghz`, `_gbs` (GB/s = 1e9 B/s), `_bytes_per_cycle` (per core
 clock cycle).
