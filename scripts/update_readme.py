@@ -11,8 +11,8 @@ from pathlib import Path
 
 
 def _ops_columns() -> str:
-    from sparsesim.results import OPS_COLUMNS
     from sparsesim.mobile.simulate import MOBILE_COLUMNS
+    from sparsesim.results import OPS_COLUMNS
     from sparsesim.sat.simulate import EXTRA_COLUMNS, STALL_COLUMNS
 
     lines = ["| column | meaning |", "|---|---|"]
