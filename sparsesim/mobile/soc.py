@@ -2,7 +2,9 @@
 
 Every number carries its source in `SoC.sources` / `CoreModel.sources`, tagged like the research notes
 (notes = the project's research notes on mobile kernels; each entry names its primary source): [V]
-verified against a primary source, [D] derived, [M] from memory / secondary sources, or "our choice" with the reason. `describe(soc)` lists them all.
+verified against a primary source, [D] derived, [M] from memory / secondary sources, "our choice" with
+the reason, or "calibrated on" (dense published latencies only). `describe(soc)` lists them all, with the
+plausible range of every uncertain value (`Source.plausible`).
 
 Units are in the names: `_bytes`, `_cycles`, `_ghz`, `_gbs` (GB/s = 1e9 B/s), `_bytes_per_cycle` (per core
 clock cycle).
