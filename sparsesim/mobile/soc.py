@@ -182,8 +182,12 @@ CORTEX_A73 = CoreModel(
     neon_registers=32,
     sources={
         "isa": CORTEX_A57.source,
-        "decode_width": "[V] 2-wide decode: AnandTech 10347 p.2, chipsandcheese 'Arm's Cortex A73' "
-        "(notes §4.2 lists it as [M]); Kryo 280 = semi-custom A73 [M] (notes §4.1)",
+        "decode_width": src(
+            "[V] 2-wide decode: AnandTech 10347 p.2, chipsandcheese 'Arm's Cortex A73' (notes §4.2 lists it "
+            "as [M]); Kryo 280 = semi-custom A73 [M] (notes §4.1)",
+            2,
+            3,
+        ),
         "dispatch_uops": "[V] AnandTech 10347 p.2: A73 dispatches up to 6 µops/cycle (notes §4.2)",
         "ports": "V = 2: [V] AnandTech 10347 (two FP/ASIMD pipelines, notes §4.2); L = 2 AGUs [M] "
         "(notes §4.2); "
@@ -198,8 +202,11 @@ CORTEX_A73 = CoreModel(
 # ------------------------------------------------------------------------------------------------ SoCs
 
 _COMMON_SOURCES = {
-    "line_bytes": "[V] 64-byte lines on the A76 (Arm Cortex-A76 Core Technical Reference Manual §A6.1), "
-    "[M] on the A73",
+    "line_bytes": src(
+        "[V] 64-byte lines on the A76 (Arm Cortex-A76 Core Technical Reference Manual §A6.1), [M] on the A73",
+        64,
+        64,
+    ),
     "cache_usable_fraction": src(
         "our choice 0.75: a working set above 3/4 of a set-associative cache that also carries a streamed "
         "operand and outputs is treated as not fitting (only the `memory_model: streams` estimate uses it)",
@@ -348,8 +355,11 @@ SNAPDRAGON835 = SoC(
         "prefetch_depth_lines": src("calibrated on (placeholder: bench/calibrate_mobile.py)", 1, 16),
         "cores": "[V] notes §4.1: 4x Kryo 280 performance cores @ 2.45 GHz (AnandTech 10948) sharing a "
         "2 MB L2 (dday.it); base core likely A73 [M]",
-        "l1_bytes": "our choice 64 KB [M]: A73 L1D is 32-64 KB (Wikipedia, [V] configurable), Arm's A73 "
-        "introduction raised it to 64 KB (Hexus, L. Belnet); Kryo 280's size is not published [M]",
+        "l1_bytes": Source(
+            "our choice 64 KB [M]: A73 L1D is 32-64 KB (Wikipedia, [V] configurable), Arm's A73 "
+            "introduction raised it to 64 KB (Hexus, L. Belnet); Kryo 280's size is not published [M]",
+            (32 * KIB, 64 * KIB),
+        ),
         "l1_latency_cycles": src("[M] 4 cycles (A73 class; not verified)", 3, 5),
         "l2_latency_cycles": src("our choice 20 cycles (not published for Kryo 280)", 15, 25),
         "l2_fill_bytes_per_cycle": src(
@@ -412,13 +422,23 @@ def describe(soc: SoC) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     core = soc.core
     for key in ("decode_width", "dispatch_uops", "ports", "m_in_i", "neon_registers"):
-        rows.append({"parameter": f"core.{key}", "value": getattr(core, key), "source": core.sources[key]})
-    rows.append({"parameter": "core.isa", "value": core.isa.name, "source": core.sources["isa"]})
+        rows.append(
+            {
+                "parameter": f"core.{key}",
+                "value": getattr(core, key),
+                "source": core.sources[key],
+                "range": plausible_range(core.sources, key),
+            }
+        )
+    rows.append(
+        {"parameter": "core.isa", "value": core.isa.name, "source": core.sources["isa"], "range": None}
+    )
     rows.append(
         {
             "parameter": "core.peak_macs_per_cycle",
             "value": core.peak_macs_per_cycle,
             "source": "[D] V pipes x 4 fp32 lanes / V-µops per FMLA.4s",
+            "range": None,
         }
     )
     for key in SoC.__dataclass_fields__:
