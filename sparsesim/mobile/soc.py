@@ -330,8 +330,8 @@ SNAPDRAGON835 = SoC(
     l2_ways=16,
     l3_ways=16,
     l1_outstanding_misses=8,
-    miss_overlap=4.0,
-    prefetch_depth_lines=4,
+    miss_overlap=1.0,
+    prefetch_depth_lines=1,
     prefetch_streams=8,
     sources={
         **_COMMON_SOURCES,
@@ -351,8 +351,16 @@ SNAPDRAGON835 = SoC(
             6,
             12,
         ),
-        "miss_overlap": src("calibrated on (placeholder until bench/calibrate_mobile.py is run)", 1.0, 8.0),
-        "prefetch_depth_lines": src("calibrated on (placeholder: bench/calibrate_mobile.py)", 1, 16),
+        "miss_overlap": src(
+            "calibrated on XNNPACK README 'Performance / Mobile phones' single-threaded dense latencies on Pixel 2 (MobileNet v1 1.0X 86 ms, v2 1.0X 53 ms; benchmarked 2020-03-27) with bench/calibrate_mobile.py on 2026-12-06: 1.0, the lower bound of its range (the model stays 14 % / 8.5 % fast on the two points)",
+            1.0,
+            8.0,
+        ),
+        "prefetch_depth_lines": src(
+            "calibrated on XNNPACK README 'Performance / Mobile phones' single-threaded dense latencies on Pixel 2 (MobileNet v1 1.0X 86 ms, v2 1.0X 53 ms; benchmarked 2020-03-27) with bench/calibrate_mobile.py on 2026-12-06: 1 line (grid 1, 2, 4, 8), the lower bound of its range",
+            1,
+            16,
+        ),
         "cores": "[V] notes §4.1: 4x Kryo 280 performance cores @ 2.45 GHz (AnandTech 10948) sharing a "
         "2 MB L2 (dday.it); base core likely A73 [M]",
         "l1_bytes": Source(
