@@ -306,6 +306,12 @@ SNAPDRAGON855 = SoC(
     },
 )
 
+_CALIBRATED_835 = (
+    "calibrated on XNNPACK README 'Performance / Mobile phones' single-threaded dense latencies on Pixel 2 "
+    "(MobileNet v1 1.0X 86 ms, v2 1.0X 53 ms; benchmarked 2020-03-27) with bench/calibrate_mobile.py on "
+    "2026-12-06"
+)
+
 SNAPDRAGON835 = SoC(
     name="snapdragon835",
     core=CORTEX_A73,
@@ -352,12 +358,14 @@ SNAPDRAGON835 = SoC(
             12,
         ),
         "miss_overlap": src(
-            "calibrated on XNNPACK README 'Performance / Mobile phones' single-threaded dense latencies on Pixel 2 (MobileNet v1 1.0X 86 ms, v2 1.0X 53 ms; benchmarked 2020-03-27) with bench/calibrate_mobile.py on 2026-12-06: 1.0, the lower bound of its range (the model stays 14 % / 8.5 % fast on the two points)",
+            _CALIBRATED_835
+            + ": 1.0, the lower bound of its range (the model stays 14 % / 8.5 % fast on both "
+            "points)",
             1.0,
             8.0,
         ),
         "prefetch_depth_lines": src(
-            "calibrated on XNNPACK README 'Performance / Mobile phones' single-threaded dense latencies on Pixel 2 (MobileNet v1 1.0X 86 ms, v2 1.0X 53 ms; benchmarked 2020-03-27) with bench/calibrate_mobile.py on 2026-12-06: 1 line (grid 1, 2, 4, 8), the lower bound of its range",
+            _CALIBRATED_835 + ": 1 line (grid 1, 2, 4, 8), the lower bound of its range",
             1,
             16,
         ),
