@@ -424,37 +424,36 @@ def group_lines(
         b, t = divmod(i, len(tiles))
         m, p0 = tiles[t], int(starts[t])
         img = x_base + b * pixels * k * FLOAT_BYTES
-        if True:
-            # pack: read the m input rows (K floats each), write K x m packed floats
-            pf, pc = _ranges(img + (p0 + np.arange(m)) * k * FLOAT_BYTES, k * FLOAT_BYTES)
-            rd, _ = _expand(pf, pc)
-            wr_first, wr_cnt = _ranges(np.array([pack_base]), k * m * FLOAT_BYTES)
-            wr_lines, _ = _expand(wr_first, wr_cnt)
-            # blocks: values, column index, packed row
-            key = (blk_row + np.arange(blocks)) * 4
-            vals = (w_base + np.arange(blocks) * g * FLOAT_BYTES) // LINE_BYTES
-            cix = (cols_base + 2 * np.arange(blocks)) // LINE_BYTES
-            pr_first, pr_cnt = _ranges(pack_base + col * m * FLOAT_BYTES, m * FLOAT_BYTES)
-            pr, owner = _expand(pr_first, pr_cnt)
-            row_start = (row_ptr[:-1] + np.arange(nrows)) * 4 - 2
-            row_end = (row_ptr[1:] + np.arange(nrows)) * 4 - 1
-            bias = (bias_base + np.arange(nrows) * g * FLOAT_BYTES) // LINE_BYTES
-            oc = (np.arange(nrows)[:, None] * g + np.arange(g)[None, :]).ravel()
-            oc = oc[oc < cout]
-            o_addr = y_base + ((b * pixels + p0 + np.arange(m))[None, :] * cout + oc[:, None]) * FLOAT_BYTES
-            o_lines = (o_addr // LINE_BYTES).ravel()
-            o_key = np.repeat(row_end[oc // g], m)
-            seq, wflags = _ordered(
-                [
-                    (np.full(rd.size, -3), rd, False),
-                    (np.full(wr_lines.size, -2), wr_lines, True),
-                    (row_start, bias, False),
-                    (key, vals, False),
-                    (key + 1, cix, False),
-                    (key[owner] + 2, pr, False),
-                    (o_key, o_lines, True),
-                ]
-            )
+        # pack: read the m input rows (K floats each), write K x m packed floats
+        pf, pc = _ranges(img + (p0 + np.arange(m)) * k * FLOAT_BYTES, k * FLOAT_BYTES)
+        rd, _ = _expand(pf, pc)
+        wr_first, wr_cnt = _ranges(np.array([pack_base]), k * m * FLOAT_BYTES)
+        wr_lines, _ = _expand(wr_first, wr_cnt)
+        # blocks: values, column index, packed row
+        key = (blk_row + np.arange(blocks)) * 4
+        vals = (w_base + np.arange(blocks) * g * FLOAT_BYTES) // LINE_BYTES
+        cix = (cols_base + 2 * np.arange(blocks)) // LINE_BYTES
+        pr_first, pr_cnt = _ranges(pack_base + col * m * FLOAT_BYTES, m * FLOAT_BYTES)
+        pr, owner = _expand(pr_first, pr_cnt)
+        row_start = (row_ptr[:-1] + np.arange(nrows)) * 4 - 2
+        row_end = (row_ptr[1:] + np.arange(nrows)) * 4 - 1
+        bias = (bias_base + np.arange(nrows) * g * FLOAT_BYTES) // LINE_BYTES
+        oc = (np.arange(nrows)[:, None] * g + np.arange(g)[None, :]).ravel()
+        oc = oc[oc < cout]
+        o_addr = y_base + ((b * pixels + p0 + np.arange(m))[None, :] * cout + oc[:, None]) * FLOAT_BYTES
+        o_lines = (o_addr // LINE_BYTES).ravel()
+        o_key = np.repeat(row_end[oc // g], m)
+        seq, wflags = _ordered(
+            [
+                (np.full(rd.size, -3), rd, False),
+                (np.full(wr_lines.size, -2), wr_lines, True),
+                (row_start, bias, False),
+                (key, vals, False),
+                (key + 1, cix, False),
+                (key[owner] + 2, pr, False),
+                (o_key, o_lines, True),
+            ]
+        )
         return seq, wflags
 
     return _sampled(len(tiles) * batch, unit, budget)
