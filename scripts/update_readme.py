@@ -11,12 +11,14 @@ from pathlib import Path
 
 
 def _ops_columns() -> str:
+    from sparsesim.mobile.simulate import MOBILE_COLUMNS
     from sparsesim.results import OPS_COLUMNS
     from sparsesim.sat.simulate import EXTRA_COLUMNS, STALL_COLUMNS
 
     lines = ["| column | meaning |", "|---|---|"]
     lines += [f"| `{k}` | {v} |" for k, v in OPS_COLUMNS.items()]
     lines += [f"| `{k}` | sat only: {v} |" for k, v in {**STALL_COLUMNS, **EXTRA_COLUMNS}.items()]
+    lines += [f"| `{k}` | mobile only: {v} |" for k, v in MOBILE_COLUMNS.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -34,6 +34,9 @@ class Work:
     inner: str = ""  # the dominant inner-loop body
     bound: str = ""  # its bound (L, V, chain, decode, ...)
     detail: dict[str, Any] = field(default_factory=dict)
+    # (AddressSpace, input base, weight base, output base) -> (lines, writes): the op's address stream
+    # (streams.py); None: the op's inputs are read and its outputs written once, in order
+    addresses: Any = None
 
     @property
     def core_cycles(self) -> float:

@@ -30,6 +30,12 @@ class KernelTrace:
     iterations: Counter = field(default_factory=Counter)  # (MR, NR) -> inner-loop iterations (nonzero blocks)
     pack_rows: Counter = field(default_factory=Counter)  # MR -> packed reduction rows
     groups: Counter = field(default_factory=Counter)  # MR -> N:M groups visited
+    # when a dict: operand name -> flat element indices the kernel read/wrote (for the address-stream tests)
+    touched: dict[str, list[np.ndarray]] | None = None
+
+    def touch(self, name: str, idx: np.ndarray) -> None:
+        if self.touched is not None:
+            self.touched.setdefault(name, []).append(np.asarray(idx, dtype=np.int64).ravel())
 
 
 def _t(trace: KernelTrace | None) -> KernelTrace:
@@ -112,6 +118,7 @@ def gemm_blocked(
         a_tile = a[rows]
         for j0 in range(0, n_pad, nr):
             tr.tiles[mr] += 1
+            tr.touch("a", rows[:, None] * k + np.arange(k)[None, :])
             acc = np.repeat(bias_pad[None, j0 : j0 + nr], mr, axis=0)
             kk = 0
             for kb in (8, 4, 2, 1):
@@ -124,6 +131,7 @@ def gemm_blocked(
                         break
             cols = slice(j0, min(j0 + nr, n))
             valid = rows[: min(mr, m - i0)]
+            tr.touch("c", valid[:, None] * n + np.arange(cols.start, cols.stop)[None, :])
             c[valid, cols] = _clamp(acc[: len(valid), : cols.stop - j0], out_min, out_max)
     return c
 
@@ -301,7 +309,9 @@ def spmm_csr_delta(
             tr.iterations[(m, width)] += cnt
             acc = np.repeat(vals[vpos : vpos + width, None], m, axis=1)
             vpos += width
+            tr.touch("y", (ch0 + np.arange(width))[:, None] * pixels + np.arange(p0, p0 + m)[None, :])
             if cnt:
+                tr.touch("x", ks[nz : nz + cnt][:, None] * pixels + np.arange(p0, p0 + m)[None, :])
                 w_blk = vals[vpos : vpos + cnt * width].reshape(cnt, width)
                 acc += w_blk.T @ xt[ks[nz : nz + cnt]]
                 vpos += cnt * width

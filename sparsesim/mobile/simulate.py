@@ -21,6 +21,7 @@ NR = 1 if blocked SpMM was used) and reports those speedups in `summary['ablatio
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 from collections import Counter
@@ -35,13 +36,26 @@ from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
 from ..sparsity import BlockCSR, CSRDelta, xnnpack_block_size
 from ..sparsity.block import as_rows
-from . import costs
-from .memory import FLOAT_BYTES, MemoryModel
+from . import costs, streams
+from .cache import CacheHierarchy, CacheStats
+from .memory import FLOAT_BYTES, MemoryModel, Traffic
 from .microkernels import BodyCache
 from .select import Decision, LayerView, decide, layer_type, subgraph_zero_fraction, zero_fraction
 from .soc import SoC, resolve_soc
 
 WEIGHT_KINDS = ("conv", "dwconv", "gconv", "linear")
+# Line accesses simulated per op before the stream is sampled (every k-th pixel tile / row panel / channel
+# / output row, counts scaled by k; streams.LineStream). Our choice: keeps a whole MobileNet run in seconds;
+# tests/mobile/test_mobile_cache_model.py measures the sampling error against full simulation. None = all.
+SAMPLE_BUDGET_LINES = 200_000
+
+# Mobile-only per-op columns from the cache model (the README's generated column list documents them).
+MOBILE_COLUMNS = {
+    "line_accesses": "cache-line accesses of the op's address stream (scaled when sampled)",
+    "l1_misses": "demand accesses that missed L1 and were not prefetched",
+    "prefetch_hits": "demand accesses that hit a line the hardware prefetcher brought in",
+    "miss_stall_cycles": "core stall from demand misses: latency beyond L1 / miss_overlap",
+}
 _CLAMP_ACTS = ("relu", "clip", "hardtanh", "clamp")
 
 
@@ -56,6 +70,7 @@ class OpPlan:
     decision: Decision | None = None
     view: LayerView | None = None
     alternatives: dict[str, costs.Work] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()  # producer nodes whose outputs this op reads
 
 
 @dataclass
@@ -70,16 +85,19 @@ class OpTime:
     traffic: Any
     input_level: str
     output_level: str
+    cache: CacheStats | None = None
+    miss_stall_s: float = 0.0
 
 
 class MobileSimulator:
     """One SoC + MobileSpec; `run(prepared)` simulates one pruned (or dense) model."""
 
-    def __init__(self, soc: SoC, spec: Any) -> None:
+    def __init__(self, soc: SoC, spec: Any, budget_lines: int | None = SAMPLE_BUDGET_LINES) -> None:
         self.soc = soc
         self.spec = spec
         self.threads = int(spec.threads)
         self.bc = BodyCache(soc.core)
+        self.budget = budget_lines
 
     # ------------------------------------------------------------------------------ plans
     def _view(self, prep: Any, name: str) -> tuple[LayerView, np.ndarray, np.ndarray | None]:
@@ -113,17 +131,28 @@ class MobileSimulator:
             nr = xnnpack_block_size(w2, mask=m2) if spec.spmm_block == "auto" else int(spec.spmm_block)
             csr = CSRDelta.from_dense(w2, nr, mask=m2)
             shape = costs.SpmmShape.from_csr(csr, k=geo.reduction)
-            return costs.spmm_work(
+            work = costs.spmm_work(
                 self.bc, shape, pixels=geo.tokens, batch=batch, mr=int(spec.spmm_mr),
                 pack=view.layer_type == "conv", in_bytes=in_bytes, out_bytes=out_bytes, threads=self.threads,
             )  # fmt: skip
+            mr = int(spec.spmm_mr)
+            work.addresses = lambda sp, x, wb, y: streams.spmm_lines(
+                csr, pixels=geo.tokens, mr=mr, x_base=x, w_base=wb, y_base=y, batch=batch, budget=self.budget
+            )
+            return work
         if family == "group":
             bcsr = BlockCSR.from_dense(w, int(view.block), mask=mask)
-            return costs.group_work(
+            work = costs.group_work(
                 self.bc, costs.GroupShape.from_bcsr(bcsr), pixels=geo.tokens, batch=batch,
                 mr=int(spec.group_mr), in_bytes=in_bytes, out_bytes=out_bytes, threads=self.threads,
                 input_reuse=reuse,
             )  # fmt: skip
+            gmr, k = int(spec.group_mr), int(geo.reduction)
+            work.addresses = lambda sp, x, wb, y: streams.group_lines(
+                bcsr, k=k, pixels=geo.tokens, mr=gmr, x_base=x, w_base=wb, y_base=y, batch=batch,
+                pack_base=sp.buffer("packed tile", k * gmr * FLOAT_BYTES), budget=self.budget,
+            )  # fmt: skip
+            return work
         if family == "nm":
             taps = int(np.prod(w.shape[2:])) if w.ndim > 2 else 1
             shape = costs.NMShape(int(view.n), int(view.m), int(w.shape[0]), int(w.shape[1]), taps)
@@ -134,6 +163,46 @@ class MobileSimulator:
         raise ValueError(family)
 
     def _dense_work(self, op: Any, node: dict, geo: Any, layout: str, in_bytes: float, out_bytes: float):
+        work = self._dense_work_core(op, node, geo, layout, in_bytes, out_bytes)
+        batch = int(op.n // max(geo.tokens, 1))
+        in_shape = node["in_shapes"][0]
+        h = int(in_shape[2]) if len(in_shape) > 2 else 1
+        w_in = int(in_shape[-1]) if len(in_shape) > 3 else 1
+        stride = int(tuple(node.get("stride", (1, 1)))[0])
+        pad = int(tuple(node.get("padding", (0, 0)))[0]) if node.get("padding") is not None else 0
+        if work.family == "dwconv_chw":
+            work.addresses = lambda sp, x, wb, y: streams.dwconv_chw_lines(
+                channels=geo.cout,
+                h=h,
+                w=w_in,
+                stride=stride,
+                x_base=x,
+                w_base=wb,
+                y_base=y,
+                batch=batch,
+                budget=self.budget,
+            )
+        elif work.family == "dwconv_hwc":
+            work.addresses = lambda sp, x, wb, y: streams.dwconv_hwc_lines(
+                channels=geo.cout, h=h, w=w_in, kh=geo.kh, kw=geo.kw, stride=stride, pad=pad, ho=geo.ho,
+                wo=geo.wo, x_base=x, w_base=wb, y_base=y, zero_base=sp.buffer("zero", 4096), batch=batch,
+                budget=self.budget,
+            )  # fmt: skip
+        elif work.family == "igemm" and geo.groups == 1:
+            work.addresses = lambda sp, x, wb, y: streams.igemm_lines(
+                h=h, w=w_in, cin=geo.cin, cout=geo.cout, kh=geo.kh, kw=geo.kw, stride=stride, pad=pad,
+                ho=geo.ho, wo=geo.wo, x_base=x, w_base=wb, y_base=y, zero_base=sp.buffer("zero", 4096),
+                batch=batch, budget=self.budget,
+            )  # fmt: skip
+        elif work.family == "gemm" and op.repeat == 1:
+            m_rows, n_cols, k = int(op.n), int(op.m), int(op.k)
+            mr = 1 if m_rows == 1 else 6
+            work.addresses = lambda sp, x, wb, y: streams.gemm_lines(
+                m_rows, n_cols, k, x_base=x, w_base=wb, y_base=y, mr=mr, budget=self.budget
+            )
+        return work
+
+    def _dense_work_core(self, op: Any, node: dict, geo: Any, layout: str, in_bytes: float, out_bytes: float):
         kind = node["kind"]
         batch = int(op.n // max(geo.tokens, 1))
         if kind == "dwconv":
@@ -228,7 +297,9 @@ class MobileSimulator:
                         self.bc, m=op.m, n=op.n, k=op.k, repeat=op.repeat, in_bytes=in_bytes,
                         out_bytes=out_bytes, weight_bytes=0.0, threads=self.threads,
                     )  # fmt: skip
-                    plans.append(OpPlan(op, node, work, in_bytes, out_bytes, reads_input))
+                    plans.append(
+                        OpPlan(op, node, work, in_bytes, out_bytes, reads_input, inputs=tuple(preds))
+                    )
                     continue
                 in_bytes = math.prod(node["in_shapes"][0]) * batch * FLOAT_BYTES
                 geo = g.geometry(op.layer)
@@ -248,7 +319,18 @@ class MobileSimulator:
                 else:
                     work = dense
                 plans.append(
-                    OpPlan(op, node, work, in_bytes, out_bytes, reads_input, dec, view, alternatives)
+                    OpPlan(
+                        op,
+                        node,
+                        work,
+                        in_bytes,
+                        out_bytes,
+                        reads_input,
+                        dec,
+                        view,
+                        alternatives,
+                        inputs=tuple(preds),
+                    )  # fmt: skip
                 )
                 continue
             fused_into = None
@@ -262,7 +344,15 @@ class MobileSimulator:
                 fused[op.layer] = fused_into
             work = self._vector_work(op, node, fused_into)
             plans.append(
-                OpPlan(op, node, work, op.reads * FLOAT_BYTES, op.elements * FLOAT_BYTES, reads_input)
+                OpPlan(
+                    op,
+                    node,
+                    work,
+                    op.reads * FLOAT_BYTES,
+                    op.elements * FLOAT_BYTES,
+                    reads_input,
+                    inputs=tuple(preds),
+                )  # fmt: skip
             )
         return plans, layout
 
@@ -304,6 +394,85 @@ class MobileSimulator:
             output_level=output_level,
         )
 
+    def hierarchy(self) -> CacheHierarchy:
+        soc = self.soc
+        return CacheHierarchy(
+            soc.cache_levels(), prefetch_depth_lines=soc.prefetch_depth_lines, streams=soc.prefetch_streams
+        )
+
+    def op_lines(self, plan: OpPlan, work: costs.Work, space: streams.AddressSpace) -> streams.LineStream:
+        """The op's line-address stream: its kernel's own (`work.addresses`) or, for vector ops and
+        kernels without one, each input read once and the output written once."""
+        op = plan.op
+        ins = [p for p in plan.inputs] or [f"{op.layer}:input"]
+        x = space.buffer(ins[0], plan.in_bytes)
+        y = space.buffer(op.layer, plan.out_bytes)
+        wbytes = sum(st.bytes for st in work.streams if st.source == "weights")
+        wb = space.buffer(f"{op.layer}:weights", wbytes)
+        if work.addresses is not None:
+            return work.addresses(space, x, wb, y)
+        share = plan.in_bytes / max(1, len(ins))
+        reads = [(space.buffer(i, share), share) for i in ins] + [(wb, wbytes)]
+        return streams.sequential_lines(reads, [(y, plan.out_bytes)])
+
+    def simulate_op(self, caches: CacheHierarchy, plan: OpPlan, work: costs.Work, space) -> CacheStats:
+        return streams.run_stream(caches, self.op_lines(plan, work, space))
+
+    def time_cache(self, work: costs.Work, stats: CacheStats, mm: MemoryModel) -> OpTime:
+        """Op time from the core cycles and the cache simulation: each demand miss stalls for its level's
+        load-to-use latency beyond L1 divided by the misses that overlap (`miss_overlap`, at most the
+        core's outstanding-miss limit); prefetched lines cost no latency. The links (L2->L1, L3->L2,
+        DRAM) carry the simulated line fills and write-backs; the op takes the longer of the core (with
+        its miss stalls) and the busiest link."""
+        soc, t = self.soc, self.threads
+        if work.family == "fused":
+            return OpTime(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "-", Traffic(), "-", "-", stats, 0.0)
+        cores = soc.cores[:t]
+        hz = [c.clock_ghz * 1e9 for c in cores]
+        free = [(0.0, i) for i in range(t)]
+        done = [0.0] * t
+        for cyc in work.chunks:
+            start, i = heapq.heappop(free)
+            done[i] += cyc
+            heapq.heappush(free, (start + cyc / hz[i], i))
+        core_s = max(s for s, _ in free)
+        total = float(sum(work.chunks))
+        balanced_s = total / sum(hz)
+        shares = [d / total for d in done] if total else [1.0 / t] * t
+        lat = soc.load_to_use_cycles()
+        overlap = max(1.0, min(float(soc.miss_overlap), float(soc.l1_outstanding_misses)))
+        stall_cycles = sum(float(stats.demand[lv]) * (lat[lv] - lat[0]) for lv in range(1, len(lat)))
+        stall_cycles /= overlap
+        with_stalls = max(
+            f + stall_cycles * sh / h for (f, _), sh, h in zip(sorted(free, key=lambda x: x[1]), shares, hz)
+        )
+        traffic = Traffic()
+        names = stats.levels
+        for lv in range(1, len(names)):
+            traffic.add(names[lv], float(stats.fills[lv]) * soc.line_bytes)
+            traffic.add(names[lv], float(stats.writebacks[lv]) * soc.line_bytes, write=True)
+        links = mm.link_seconds(traffic, shares)
+        link = max(links, key=lambda k: links[k])
+        dispatch = soc.parallel_dispatch_us * 1e-6 if t > 1 else 0.0
+        busy = max(with_stalls, links[link])
+        bottleneck = (
+            link if links[link] > with_stalls else ("misses" if with_stalls > core_s * 1.05 else "core")
+        )
+        return OpTime(
+            seconds=busy + dispatch,
+            compute_s=balanced_s,
+            memory_s=busy - core_s,
+            stall_s=(core_s - balanced_s) + dispatch,
+            core_s=core_s,
+            memory_bound_s=links[link],
+            bottleneck=bottleneck,
+            traffic=traffic,
+            input_level=names[1 + int(np.argmax(stats.demand[1:]))] if stats.demand[1:].sum() else "L1",
+            output_level="-",
+            cache=stats,
+            miss_stall_s=with_stalls - core_s,
+        )
+
     def run(self, prep: Any, name: str, progress: Progress | None = None) -> RunResult:
         """Time every op of `prep`; `progress(name, done=, total=)` follows the ops."""
         plans, layout = self.plan(prep)
@@ -315,6 +484,9 @@ class MobileSimulator:
         if llc and weight_total <= probe.tensor_capacity(llc):
             home = llc
         mm = MemoryModel(soc, self.threads, weights_home=home)
+        caches = self.hierarchy()
+        space = streams.AddressSpace()
+        self.records: list[tuple[costs.Work, CacheStats | None]] = []  # per op: for re-timing (calibration)
         ref_hz = soc.clock_ghz * 1e9
         peak = soc.core.peak_macs_per_cycle
         rows: list[dict[str, Any]] = []
@@ -323,18 +495,30 @@ class MobileSimulator:
             if progress is not None:
                 progress(f"timing {name}", done=i, total=len(plans))
             op = p.op
-            in_level = "DRAM" if p.reads_network_input else mm.tensor_level(p.in_bytes)
-            out_level = mm.tensor_level(p.out_bytes)
             work, reason = p.work, (p.decision.reason if p.decision else "")
+            if p.work.family == "fused":
+                space.alias(op.layer, p.inputs[0] if p.inputs else op.layer)
             if p.alternatives:
-                timed = {fam: self.time(wk, mm, in_level, out_level) for fam, wk in p.alternatives.items()}
+                timed = {}
+                states = {}
+                for fam, wk in p.alternatives.items():
+                    h = copy.deepcopy(caches)
+                    timed[fam] = self.time_cache(wk, self.simulate_op(h, p, wk, space), mm)
+                    states[fam] = h
                 best = min(timed, key=lambda k: (timed[k].seconds, k != "dense"))
                 work = p.alternatives[best]
+                caches = states[best]
+                tm = timed[best]
                 listing = ", ".join(f"{k} {v.seconds * 1e6:.1f} us" for k, v in timed.items())
                 reason = f"{reason}; fastest of [{listing}] (sparse_only_if_faster)"
                 if best == "dense":
                     reason = f"dense faster: [{listing}] (sparse_only_if_faster)"
-            tm = self.time(work, mm, in_level, out_level)
+            elif work.family == "fused":
+                tm = self.time_cache(work, caches.run(np.zeros(0, np.int64)), mm)
+            else:
+                tm = self.time_cache(work, self.simulate_op(caches, p, work, space), mm)
+            st = tm.cache
+            self.records.append((work, st))
             cycles = tm.seconds * ref_hz
             is_gemm = getattr(op, "kind", "") == "gemm"
             macs = float(op.macs) if is_gemm else 0.0
@@ -377,6 +561,10 @@ class MobileSimulator:
                     "output_level": tm.output_level,
                     "l2_bytes": tm.traffic.reads["L2"] + tm.traffic.writes["L2"],
                     "l3_bytes": tm.traffic.reads["L3"] + tm.traffic.writes["L3"],
+                    "line_accesses": st.accesses if st is not None else 0,
+                    "l1_misses": int(st.demand[1:].sum()) if st is not None else 0,
+                    "prefetch_hits": st.prefetch_hits if st is not None else 0,
+                    "miss_stall_cycles": tm.miss_stall_s * ref_hz,
                     "core_cycles": work.core_cycles,
                     "time_us": tm.seconds * 1e6,
                 }

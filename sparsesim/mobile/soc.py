@@ -1,8 +1,10 @@
 """SoC presets for the mobile target: core micro-architecture, caches, DRAM, cores/threads.
 
 Every number carries its source in `SoC.sources` / `CoreModel.sources`, tagged like the research notes
-(notes = /work/shared/notes/mobile_kernels.md): [V] verified against a primary source, [D] derived,
-[M] from memory / secondary sources, or "our choice" with the reason. `describe(soc)` lists them all.
+(notes = the project's research notes on mobile kernels; each entry names its primary source): [V]
+verified against a primary source, [D] derived, [M] from memory / secondary sources, "our choice" with
+the reason, or "calibrated on" (dense published latencies only). `describe(soc)` lists them all, with the
+plausible range of every uncertain value (`Source.plausible`).
 
 Units are in the names: `_bytes`, `_cycles`, `_ghz`, `_gbs` (GB/s = 1e9 B/s), `_bytes_per_cycle` (per core
 clock cycle).
@@ -19,6 +21,32 @@ from .isa import CORTEX_A57, NEOVERSE_N1, IsaTable
 
 KIB = 1024
 MIB = 1024 * 1024
+
+
+class Source(str):
+    """A parameter's source text; `plausible` is its stated plausible range (low, high) when the value is
+    uncertain (a chosen, secondary-source or calibrated value), None when the value is verified. A str,
+    so it reads and prints as the source; the range is machine-readable beside it for a sensitivity
+    sweep."""
+
+    plausible: tuple[float, float] | None
+
+    def __new__(cls, text: str, plausible: tuple[float, float] | None = None) -> Source:
+        obj = super().__new__(cls, text)
+        obj.plausible = None if plausible is None else (float(plausible[0]), float(plausible[1]))
+        return obj
+
+    def __reduce__(self):
+        return (Source, (str(self), self.plausible))
+
+
+def src(text: str, low: float | None = None, high: float | None = None) -> Source:
+    return Source(text, None if low is None else (low, high if high is not None else low))
+
+
+def plausible_range(sources: Mapping[str, str], key: str) -> tuple[float, float] | None:
+    """The stated plausible range of parameter `key` (None: verified, not varied)."""
+    return getattr(sources.get(key), "plausible", None)
 
 
 @dataclass(frozen=True)
@@ -74,6 +102,14 @@ class SoC:
     line_bytes: int
     cache_usable_fraction: float  # part of a cache a working set may use before it counts as not fitting
     parallel_dispatch_us: float  # per parallel op: thread-pool wake-up and join
+    # set-associative cache model (cache.py)
+    l1_ways: int = 4
+    l2_ways: int = 8
+    l3_ways: int = 16
+    l1_outstanding_misses: int = 20  # non-prefetch L1 misses the core can have in flight (MSHRs)
+    miss_overlap: float = 4.0  # misses whose latency overlaps on average (effective MLP, <= MSHRs)
+    prefetch_depth_lines: int = 4  # lines the L1 stream prefetcher runs ahead of a confirmed stream
+    prefetch_streams: int = 8  # streams the prefetcher tracks at once
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -88,6 +124,26 @@ class SoC:
     @property
     def dram_sustained_gbs(self) -> float:
         return self.dram_gbs * self.dram_efficiency
+
+    def cache_levels(self, l1_bytes: int | None = None, l2_bytes: int | None = None):
+        """The hierarchy one core sees (cache.LevelConfig per level; the SD835's shared L2 whole)."""
+        from .cache import LevelConfig
+
+        levels = [
+            LevelConfig("L1", int(l1_bytes or self.l1_bytes), self.l1_ways, self.line_bytes),
+            LevelConfig("L2", int(l2_bytes or self.cores[0].l2_bytes), self.l2_ways, self.line_bytes),
+        ]
+        if self.l3_bytes:
+            levels.append(LevelConfig("L3", self.l3_bytes, self.l3_ways, self.line_bytes))
+        return tuple(levels)
+
+    def load_to_use_cycles(self) -> tuple[float, ...]:
+        """Latency of each level of `cache_levels()` then DRAM, in reference-clock cycles."""
+        lat = [float(self.l1_latency_cycles), float(self.l2_latency_cycles)]
+        if self.l3_bytes:
+            lat.append(float(self.l3_latency_cycles))
+        lat.append(self.dram_latency_ns * self.clock_ghz)
+        return tuple(lat)
 
     def llc_bytes(self) -> int:
         """Last-level cache (L3 if present, else the shared L2)."""
@@ -126,8 +182,12 @@ CORTEX_A73 = CoreModel(
     neon_registers=32,
     sources={
         "isa": CORTEX_A57.source,
-        "decode_width": "[V] 2-wide decode: AnandTech 10347 p.2, chipsandcheese 'Arm's Cortex A73' "
-        "(notes §4.2 lists it as [M]); Kryo 280 = semi-custom A73 [M] (notes §4.1)",
+        "decode_width": src(
+            "[V] 2-wide decode: AnandTech 10347 p.2, chipsandcheese 'Arm's Cortex A73' (notes §4.2 lists it "
+            "as [M]); Kryo 280 = semi-custom A73 [M] (notes §4.1)",
+            2,
+            3,
+        ),
         "dispatch_uops": "[V] AnandTech 10347 p.2: A73 dispatches up to 6 µops/cycle (notes §4.2)",
         "ports": "V = 2: [V] AnandTech 10347 (two FP/ASIMD pipelines, notes §4.2); L = 2 AGUs [M] "
         "(notes §4.2); "
@@ -142,11 +202,28 @@ CORTEX_A73 = CoreModel(
 # ------------------------------------------------------------------------------------------------ SoCs
 
 _COMMON_SOURCES = {
-    "line_bytes": "[V] 64-byte lines on the A76 (TRM §A6.1; notes §4.2), [M] on the A73; informational",
-    "cache_usable_fraction": "our choice 0.75: a working set above 3/4 of a set-associative cache that also "
-    "carries a streamed operand and outputs is treated as not fitting",
-    "parallel_dispatch_us": "our choice 1 µs per parallel op (pthreadpool wake-up + join; not measured)",
-    "dram_efficiency": "our choice 0.7: sustained / peak LPDDR4x bandwidth (not measured, not fitted)",
+    "line_bytes": src(
+        "[V] 64-byte lines on the A76 (Arm Cortex-A76 Core Technical Reference Manual §A6.1), [M] on the A73",
+        64,
+        64,
+    ),
+    "cache_usable_fraction": src(
+        "our choice 0.75: a working set above 3/4 of a set-associative cache that also carries a streamed "
+        "operand and outputs is treated as not fitting (only the `memory_model: streams` estimate uses it)",
+        0.5,
+        1.0,
+    ),
+    "parallel_dispatch_us": src(
+        "our choice 1 µs per parallel op (pthreadpool wake-up + join; not measured)", 0.3, 5.0
+    ),
+    "dram_efficiency": src(
+        "our choice 0.7: sustained / peak LPDDR4x bandwidth (not measured, not fitted)", 0.5, 0.9
+    ),
+    "prefetch_streams": src(
+        "our choice 8 tracked streams (the Arm TRMs describe multi-stream L1 prefetchers without the count)",
+        4,
+        16,
+    ),
 }
 
 SNAPDRAGON855 = SoC(
@@ -174,8 +251,35 @@ SNAPDRAGON855 = SoC(
     line_bytes=64,
     cache_usable_fraction=0.75,
     parallel_dispatch_us=1.0,
+    l1_ways=4,
+    l2_ways=8,
+    l3_ways=16,
+    l1_outstanding_misses=20,
+    miss_overlap=4.0,
+    prefetch_depth_lines=4,
+    prefetch_streams=8,
     sources={
         **_COMMON_SOURCES,
+        "l1_ways": "[V] Arm Cortex-A76 Core Technical Reference Manual §A6.1: L1 data cache 4-way "
+        "set-associative, 64-byte lines",
+        "l2_ways": "[V] Arm Cortex-A76 Core Technical Reference Manual §A7.1: L2 cache 8-way set-associative",
+        "l3_ways": "[V] Arm DynamIQ Shared Unit Technical Reference Manual: L3 cache 16-way set-associative "
+        "(WikiChip 'Cortex-A76' agrees)",
+        "l1_outstanding_misses": "[V] Arm's Cortex-A76 disclosure (Arm TechDay 2018, as reported by "
+        "AnandTech 'Arm's Cortex-A76 CPU Unveiled'): 68 in-flight loads, 72 in-flight stores, 20 outstanding "
+        "non-prefetch misses",
+        "miss_overlap": src(
+            "[M] our choice 4: the SD835 calibration (bench/calibrate_mobile.py) found no SD855 dense "
+            "single-thread XNNPACK figure to fit against; bounded by the 20 outstanding misses",
+            1.0,
+            20.0,
+        ),
+        "prefetch_depth_lines": src(
+            "[M] our choice 4 lines: the A76 TRM §A6.5 describes the L1 stream prefetcher but not its "
+            "distance; no SD855 calibration point was found",
+            1,
+            16,
+        ),
         "cores": "[V] notes §4.1 (AnandTech 13786): 1x Kryo 485 Gold prime @ 2.84 GHz with 512 KB private L2 "
         "+ 3x Kryo 485 Gold @ 2.42 GHz with 256 KB private L2; thread 0 runs on the prime core (our choice)",
         "l1_bytes": "[V] 64 KB L1D (notes §4.2, WikiChip; A76 TRM §A6.1 'fixed size of 64KB')",
@@ -183,14 +287,29 @@ SNAPDRAGON855 = SoC(
         "l2_latency_cycles": "[V] 9-cycle load-to-use (notes §4.2, WikiChip)",
         "l2_fill_bytes_per_cycle": "[V] A76 TRM 100798 §A6.1: 256-bit read interface from L2 = 32 B/cycle",
         "l3_bytes": "[V] 2 MB L3 (notes §4.1, AnandTech 13786); the 3 MB system cache is not modelled",
-        "l3_latency_cycles": "[V] WikiChip A76: L3 load-to-use 26-31 cycles (we take 31)",
+        "l3_latency_cycles": src("[V] WikiChip A76: L3 load-to-use 26-31 cycles (we take 31)", 26, 31),
         "l3_fill_bytes_per_cycle": "[V] WikiChip A76: up to two 32-byte transfers L3<->L2; we use 32 B/cycle "
         "per core for reads",
-        "l3_shared_bytes_per_cycle": "our choice: 2 x 32 B/cycle aggregate for the DSU L3, counted at the "
-        "core clock (the DSU clock is not public)",
+        "l3_shared_bytes_per_cycle": src(
+            "our choice: 2 x 32 B/cycle aggregate for the DSU L3, counted at the core clock (the DSU clock "
+            "is not public)",
+            32.0,
+            64.0,
+        ),
         "dram_gbs": "[V] LPDDR4x 4x16-bit @ 2133 MHz = 34.1 GB/s (notes §4.1, AnandTech 13786)",
-        "dram_latency_ns": "[M] ~120 ns; used only for the pipeline-fill stall of ops whose input is in DRAM",
+        "dram_latency_ns": src(
+            "[M] ~120 ns load-to-use from LPDDR4x (AnandTech's Snapdragon 855 memory-latency measurements "
+            "read 110-130 ns at large depths, not re-checked)",
+            90.0,
+            160.0,
+        ),
     },
+)
+
+_CALIBRATED_835 = (
+    "calibrated on XNNPACK README 'Performance / Mobile phones' single-threaded dense latencies on Pixel 2 "
+    "(MobileNet v1 1.0X 86 ms, v2 1.0X 53 ms; benchmarked 2020-03-27) with bench/calibrate_mobile.py on "
+    "2026-12-06"
 )
 
 SNAPDRAGON835 = SoC(
@@ -213,20 +332,64 @@ SNAPDRAGON835 = SoC(
     line_bytes=64,
     cache_usable_fraction=0.75,
     parallel_dispatch_us=1.0,
+    l1_ways=4,
+    l2_ways=16,
+    l3_ways=16,
+    l1_outstanding_misses=8,
+    miss_overlap=1.0,
+    prefetch_depth_lines=1,
+    prefetch_streams=8,
     sources={
         **_COMMON_SOURCES,
+        "l1_ways": src(
+            "[M] Arm Cortex-A73 Technical Reference Manual: 4-way set-associative L1 data cache "
+            "(not re-checked; Kryo 280 is a semi-custom A73)",
+            2,
+            8,
+        ),
+        "l2_ways": src(
+            "[M] Arm Cortex-A73 Technical Reference Manual: 16-way set-associative L2 (not re-checked)", 8, 16
+        ),
+        "l3_ways": "[M] no L3 on SD835 (notes §4.1); unused",
+        "l1_outstanding_misses": src(
+            "[M] 8: not published for the A73; its predecessor's Arm Cortex-A72 MPCore Processor Technical "
+            "Reference Manual §6.4 allows six outstanding 64-byte line requests",
+            6,
+            12,
+        ),
+        "miss_overlap": src(
+            _CALIBRATED_835
+            + ": 1.0, the lower bound of its range (the model stays 14 % / 8.5 % fast on both "
+            "points)",
+            1.0,
+            8.0,
+        ),
+        "prefetch_depth_lines": src(
+            _CALIBRATED_835 + ": 1 line (grid 1, 2, 4, 8), the lower bound of its range",
+            1,
+            16,
+        ),
         "cores": "[V] notes §4.1: 4x Kryo 280 performance cores @ 2.45 GHz (AnandTech 10948) sharing a "
         "2 MB L2 (dday.it); base core likely A73 [M]",
-        "l1_bytes": "our choice 64 KB: A73 L1D is 32-64 KB (Wikipedia, [V] configurable), Arm's A73 "
-        "introduction raised it to 64 KB (Hexus, L. Belnet); Kryo 280's size is not published [M]",
-        "l1_latency_cycles": "[M] 4 cycles (A73 class; not verified)",
-        "l2_latency_cycles": "our choice 20 cycles (unknown for Kryo 280; used only for pipeline fill)",
-        "l2_fill_bytes_per_cycle": "our choice 16 B/cycle per core (half the A76's 256-bit L2 read path; "
-        "the A73 L1 refill width is not published)",
-        "l2_shared_bytes_per_cycle": "our choice 32 B/cycle aggregate for the shared 2 MB L2 (unknown)",
+        "l1_bytes": Source(
+            "our choice 64 KB [M]: A73 L1D is 32-64 KB (Wikipedia, [V] configurable), Arm's A73 "
+            "introduction raised it to 64 KB (Hexus, L. Belnet); Kryo 280's size is not published [M]",
+            (32 * KIB, 64 * KIB),
+        ),
+        "l1_latency_cycles": src("[M] 4 cycles (A73 class; not verified)", 3, 5),
+        "l2_latency_cycles": src("our choice 20 cycles (not published for Kryo 280)", 15, 25),
+        "l2_fill_bytes_per_cycle": src(
+            "our choice 16 B/cycle per core (half the A76's 256-bit L2 read path; the A73 L1 refill width is "
+            "not published)",
+            8.0,
+            32.0,
+        ),
+        "l2_shared_bytes_per_cycle": src(
+            "our choice 32 B/cycle aggregate for the shared 2 MB L2 (unknown)", 16.0, 64.0
+        ),
         "l3_bytes": "[M] no L3 on SD835 (notes §4.1)",
-        "dram_gbs": "[M] LPDDR4x 2x32-bit @ 1866 MHz ~ 29.9 GB/s (notes §4.1)",
-        "dram_latency_ns": "[M] ~120 ns; used only for the pipeline-fill stall of ops whose input is in DRAM",
+        "dram_gbs": src("[M] LPDDR4x 2x32-bit @ 1866 MHz ~ 29.9 GB/s (notes §4.1)", 25.6, 29.9),
+        "dram_latency_ns": src("[M] ~120 ns load-to-use from LPDDR4x (not measured here)", 90.0, 180.0),
     },
 )
 
@@ -275,13 +438,23 @@ def describe(soc: SoC) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     core = soc.core
     for key in ("decode_width", "dispatch_uops", "ports", "m_in_i", "neon_registers"):
-        rows.append({"parameter": f"core.{key}", "value": getattr(core, key), "source": core.sources[key]})
-    rows.append({"parameter": "core.isa", "value": core.isa.name, "source": core.sources["isa"]})
+        rows.append(
+            {
+                "parameter": f"core.{key}",
+                "value": getattr(core, key),
+                "source": core.sources[key],
+                "range": plausible_range(core.sources, key),
+            }
+        )
+    rows.append(
+        {"parameter": "core.isa", "value": core.isa.name, "source": core.sources["isa"], "range": None}
+    )
     rows.append(
         {
             "parameter": "core.peak_macs_per_cycle",
             "value": core.peak_macs_per_cycle,
             "source": "[D] V pipes x 4 fp32 lanes / V-µops per FMLA.4s",
+            "range": None,
         }
     )
     for key in SoC.__dataclass_fields__:
@@ -298,5 +471,13 @@ def describe(soc: SoC) -> list[dict[str, Any]]:
             and not soc.l3_bytes
         ):
             src_key = "l3_bytes"
-        rows.append({"parameter": key, "value": value, "source": soc.sources.get(src_key, "")})
+        source = soc.sources.get(src_key, "")
+        rows.append(
+            {
+                "parameter": key,
+                "value": value,
+                "source": source,
+                "range": plausible_range(soc.sources, src_key),
+            }
+        )
     return rows

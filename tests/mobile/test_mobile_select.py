@@ -84,7 +84,7 @@ def test_dense_pattern_reports_the_pruners_reason():
 
 # ------------------------------------------------------------------------------------------ presets
 
-TAGS = ("[V]", "[D]", "[M]", "our choice", "workload override")
+TAGS = ("[V]", "[D]", "[M]", "our choice", "workload override", "calibrated on")
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -113,3 +113,20 @@ def test_resolve_soc_checks_threads_and_applies_overrides():
     soc = resolve_soc(MobileSpec(soc="snapdragon835", clock_mhz=1900, dram_bandwidth_gbs=10))
     assert soc.clock_ghz == pytest.approx(1.9) and soc.dram_gbs == 10
     assert any("workload override" in r["source"] for r in describe(soc))
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_uncertain_number_states_a_plausible_range(name):
+    """Chosen, secondary-source and calibrated numbers carry (low, high) beside their source text, and the
+    value lies inside it; verified numbers need none."""
+    for row in describe(PRESETS[name]):
+        value, source = row["value"], row["source"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not any(tag in source for tag in ("our choice", "[M]", "calibrated on")):
+            continue
+        if name == "snapdragon835" and row["parameter"].startswith("l3_"):
+            continue  # no L3: unused
+        assert row["range"] is not None, row
+        low, high = row["range"]
+        assert low <= value <= high, row
