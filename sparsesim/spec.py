@@ -1,4 +1,4 @@
-"""The workload.yaml schema: the only input of sparsesim (DESIGN.md, contract 1).
+"""The workload.yaml schema: the only input of sparsesim (docs/architecture.md, contract 1).
 
 A file with just `model`, `sparsity` and `target` is valid; every other knob has a documented default,
 a unit in its name or description, and bounds. Nothing else in the package parses YAML.
@@ -356,7 +356,7 @@ class SparsitySpec(_Section):
 
 # ----------------------------------------------------------------------------------------------- targets
 class Optimisations(_Section):
-    """SAT's three dataflow optimisations (notes/sat.md §4.3), each switchable for ablations."""
+    """SAT's three dataflow optimisations (SAT paper; docs/sat_model.md), each switchable for ablations."""
 
     interleave: bool = Field(True, description="Interleave mapping: keep the FP adder pipeline full.")
     pregenerate: bool = Field(

@@ -1,4 +1,4 @@
-"""Design-space sweeps (DESIGN.md "Scale"): one base workload, axes over any spec field by dotted path, each
+"""Design-space sweeps (docs/sweeps.md): one base workload, axes over any spec field by dotted path, each
 point an independent task on Dask, results cached by the hash of the point's resolved spec.
 
     sweep = load_sweep("workloads/sweep-array-vs-nm.yaml")  # validates the file and every point

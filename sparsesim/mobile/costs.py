@@ -1,11 +1,11 @@
 """Work decomposition of each kernel: core cycles per parallel chunk and the memory streams of one op.
 
-Core cycles add up the bodies of `microkernels.py` in the order the kernel executes them (notes §4.3:
+Core cycles add up the bodies of `microkernels.py` in the order the kernel executes them (
 `cycles(tile) = Σ_rows (c_row + c_nz · nnz_row)`), with the counts taken from the real sparse formats. Each
 section is costed at its own bound and the sections are summed: an out-of-order core can overlap an
 output row's epilogue with the next row's loop, so this is an upper bound on core time (docs/mobile_model.md).
 
-Parallel chunks follow XNNPACK's partition (notes §1.5): pixel ranges of whole MR tiles for SpMM and the
+Parallel chunks follow XNNPACK's partition: pixel ranges of whole MR tiles for SpMM and the
 sparse kernels (≥5 chunks per thread when threaded), row panels x column blocks for GEMM, channels for the
 CHW depthwise, output rows for the NHWC one, equal element ranges for vector ops.
 """
@@ -45,7 +45,7 @@ class Work:
 
 def group_units(units: Sequence[float], threads: int, per_thread: int = 5) -> list[float]:
     """Consecutive work units grouped into chunks: one chunk single-threaded, else about `per_thread`
-    chunks per thread of whole units (XNNPACK aims at >= 5 tiles per thread, notes §1.5)."""
+    chunks per thread of whole units (XNNPACK aims at >= 5 tiles per thread)."""
     if not units:
         return [0.0]
     if threads <= 1:
@@ -56,7 +56,7 @@ def group_units(units: Sequence[float], threads: int, per_thread: int = 5) -> li
 
 def pixel_chunks(pixels: int, mr: int, batch: int, threads: int, tile_cycles) -> list[float]:
     """XNNPACK's pixel partition for the CHW sparse kernels: per image, ranges of `mc` pixels, `mc` a
-    multiple of MR chosen for >= 5 ranges per thread (notes §1.5); the last range holds the remainder. The
+    multiple of MR chosen for >= 5 ranges per thread; the last range holds the remainder. The
     cost of a range is the sum of its subtiles (`functional.pixel_subtiles`)."""
     per_image = sum(tile_cycles(m) for m in pixel_subtiles(pixels, mr))
     if threads <= 1:
@@ -119,7 +119,7 @@ def spmm_work(
     out_bytes: float,
     threads: int,
 ) -> Work:
-    """XNNPACK SpMM (notes §1.4) over `pixels` per image; `pack` = the input is an im2col view that has to be
+    """XNNPACK SpMM over `pixels` per image; `pack` = the input is an im2col view that has to be
     packed per tile (SpMM on a non-1x1 conv, not an XNNPACK path)."""
     subtiles = pixel_subtiles(pixels, mr) * batch
     per: dict[int, float] = {}

@@ -14,12 +14,12 @@ The cycle model (`microkernels.analyze`) counts instructions per inner-loop iter
 Two tables, each a transcription of an LLVM scheduling model (no number here is fitted to a result):
 
 - `N1_TABLE` — Cortex-A76 / Kryo 485 Gold. LLVM `AArch64SchedNeoverseN1.td` (llvm/llvm-project @ 02cec0a;
-  Arm derived the N1 model from the A76, and notes/mobile_kernels.md §4.2 [V] names it the stand-in for the
+  Arm derived the N1 model from the A76, so it is the stand-in for the
   A76 because LLVM's own `-mcpu=cortex-a76` maps to the A57 model). Post-indexed forms add the `WriteAdr`
   I-µop.
 - `A57_TABLE` — used for Cortex-A73 / Kryo 280 Gold. LLVM has no A73 model and schedules `-mcpu=cortex-a73`
-  with `AArch64SchedA57.td` (notes §4.2 [V]); we do the same (our choice, tagged [M] for the A73: the A73 is a
-  different design, notes §4.2 asks for microbenchmarks before trusting absolute SD835 numbers). In that model
+  with `AArch64SchedA57.td`; we do the same (our choice, tagged [M] for the A73: the A73 is a
+  different design: microbenchmarks should precede trusting absolute SD835 numbers). In that model
   a Q-form FMLA is 2 V-µops (two 64-bit halves) with latency 10 and a 6-cycle accumulator forwarding
   (`A57ReadFPVMA6`), i.e. a 4-cycle accumulate chain; loads/stores go to the single L / S pipes of the A57,
   which we merge into `L` (the A73 has two load/store AGUs, [M]).
@@ -179,11 +179,11 @@ class IsaTable:
 NEOVERSE_N1 = IsaTable(
     "LLVM Neoverse-N1 model (Cortex-A76)",
     N1_TABLE,
-    "[V] llvm/llvm-project llvm/lib/Target/AArch64/AArch64SchedNeoverseN1.td @ 02cec0a; notes §1.4, §4.2",
+    "[V] llvm/llvm-project llvm/lib/Target/AArch64/AArch64SchedNeoverseN1.td @ 02cec0a",
 )
 CORTEX_A57 = IsaTable(
     "LLVM Cortex-A57 model (applied to Cortex-A73)",
     A57_TABLE,
     "[V] llvm/llvm-project llvm/lib/Target/AArch64/AArch64SchedA57.td @ 1d7cce3 (the model LLVM uses for "
-    "-mcpu=cortex-a73, notes §4.2); applying it to the A73 is our choice [M]",
+    "-mcpu=cortex-a73); applying it to the A73 is our choice [M]",
 )

@@ -12,9 +12,9 @@ Register pressure: if the accumulators plus the operand registers live inside th
 registers, each excess register is spilled: per iteration one `STR q` + one `LDR q` + `SPILL_MOVES` register
 moves, and its accumulate chain then runs through memory (FMLA + load latency + 1).
 
-The mixes are transcribed from the kernels' sources (XNNPACK, notes §1.4; file names on each builder); the
+The mixes are transcribed from the kernels' sources (XNNPACK; file names on each builder); the
 µop costs come from `isa.py`. Nothing here stores a cycle count: `tests/mobile` checks that the model
-reproduces the notes' [D] per-nonzero figures from these mixes.
+reproduces the llvm-mca [D] per-nonzero figures (docs/mobile_model.md) from these mixes.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .isa import PORT_CLASSES
 from .soc import CoreModel
 
 # Register moves per spilled register per iteration. Our choice, from the instruction counts (not the cycle
-# count) of clang-19's 32x4 inner loop in notes §1.4 [D]: ~15 register moves accompany 16 spill/reload
+# count) of clang-19's 32x4 inner loop [D]: ~15 register moves accompany 16 spill/reload
 # memory operations, i.e. about one move per spill memory op, two (store + reload) per spilled register.
 SPILL_MOVES = 2
 
@@ -171,7 +171,7 @@ def _check_tile(mr: int, nr: int) -> None:
 
 def input_prefetches(mr: int) -> int:
     """XNNPACK SpMM prefetches the next input row one PRFM per 64-byte line of the tile (MR=32: +64 B and
-    +128 B, notes §1.4); none in the MR < 4 remainder paths."""
+    +128 B); none in the MR < 4 remainder paths."""
     return math.ceil(mr * 4 / 64) if mr >= 4 else 0
 
 
@@ -179,8 +179,8 @@ def input_prefetches(mr: int) -> int:
 
 
 def spmm_nz_body(mr: int, nr: int) -> Body:
-    """One nonzero block of `xnn_f32_spmm_minmax_ukernel_{MR}x{NR}` (src/f32-spmm/gen/*-neonfma*.c,
-    notes §1.4): int32 increment (LDRSW) + pointer add, MR activations (LDP q), the block's weight(s)
+    """One nonzero block of `xnn_f32_spmm_minmax_ukernel_{MR}x{NR}` (src/f32-spmm/gen/*-neonfma*.c):
+    int32 increment (LDRSW) + pointer add, MR activations (LDP q), the block's weight(s)
     (LD1R for NR=1, LDR d/q for NR=2/4), the FMLAs, input + weight prefetches, loop counter."""
     _check_tile(mr, nr)
     instrs = _mix(
@@ -205,7 +205,7 @@ def spmm_nz_body(mr: int, nr: int) -> Body:
 
 def spmm_row_body(mr: int, nr: int, *, count_load: bool = True, count_loads: int = 1) -> Body:
     """Per output-channel block: nnz count, bias broadcast into the accumulators, min/max clamp, stores of
-    NR output rows of MR pixels, output pointer updates and loop control (notes §1.4 epilogue)."""
+    NR output rows of MR pixels, output pointer updates and loop control (epilogue)."""
     _check_tile(mr, nr)
     acc = tile_vectors(mr) * nr
     init = {"MOV_V": acc} if nr == 1 else {"DUP_E": acc}
@@ -231,7 +231,7 @@ def spmm_tile_body(mr: int) -> Body:
 
 def group_nz_body(mr: int, g: int) -> Body:
     """One kept block (G output channels x 1 reduction row) of the group kernel, MNN `Epx4`-style over a
-    packed activation tile [K x MR] (our kernel; notes §2.2): uint16 column index (LDRH), row address =
+    packed activation tile [K x MR] (our kernel): uint16 column index (LDRH), row address =
     tile + (col << log2(MR*4)) (ADD with a shifted register), MR activations, G weights, FMLA by element,
     one weight-stream prefetch."""
     _check_tile(mr, g)
@@ -272,7 +272,7 @@ def pack_row_body(mr: int) -> Body:
 
 
 def nm_nz_body(mr: int) -> Body:
-    """One kept weight of the N:M kernel (our kernel; notes §3.3 'fixed nnz per row'): uint8 in-group index
+    """One kept weight of the N:M kernel (our kernel 'fixed nnz per row'): uint8 in-group index
     (LDRB), row address = group base + (idx << log2(MR*4)) over the packed tile (rows ordered (tap, cin)),
     MR activations, LD1R weight, FMLAs, one weight prefetch. The N slots of a group are unrolled (N is a
     compile-time constant), so there is no per-nonzero loop control."""

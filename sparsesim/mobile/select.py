@@ -8,7 +8,7 @@ The rules are explicit and configurable in `MobileSpec` (workload `mobile:` sect
    must be listed in `sparse_kernels` to run at all.
 3. Per candidate:
    - spmm (XNNPACK SpMM): the layer type is in `spmm_layer_types` (`conv1x1` = 1x1, stride 1, no padding,
-     groups 1: XNNPACK's `convolution-nchw.c` rule, notes §1.1) and at least `sparse_min_zero_fraction` of
+     groups 1: XNNPACK's `convolution-nchw.c` rule) and at least `sparse_min_zero_fraction` of
      the weights are zero (XNNPACK's 2/3 rule; per layer, or over all SpMM-eligible layers together with
      `sparse_rule_scope: subgraph`, as XNNPACK's `subgraph.c` does).
    - group: the pattern is `group` with G in {1, 2, 4, 8}, the type is in `group_layer_types`, and at least

@@ -1,7 +1,7 @@
 """SoC presets for the mobile target: core micro-architecture, caches, DRAM, cores/threads.
 
-Every number carries its source in `SoC.sources` / `CoreModel.sources`, tagged like the research notes
-(notes = the project's research notes on mobile kernels; each entry names its primary source): [V]
+Every number carries its source in `SoC.sources` / `CoreModel.sources`, tagged (docs/mobile_model.md;
+each entry names its primary source): [V]
 verified against a primary source, [D] derived, [M] from memory / secondary sources, "our choice" with
 the reason, or "calibrated on" (dense published latencies only). `describe(soc)` lists them all, with the
 plausible range of every uncertain value (`Source.plausible`).
@@ -164,9 +164,9 @@ CORTEX_A76 = CoreModel(
     neon_registers=32,
     sources={
         "isa": NEOVERSE_N1.source,
-        "decode_width": "[V] notes §4.2: 4-wide decode (Wikipedia/WikiChip)",
-        "dispatch_uops": "[V] notes §4.2: 8 µops/cycle dispatch; LLVM N1 IssueWidth = 8",
-        "ports": "[V] LLVM N1 model: 2 L (N1UnitL), 2 V (V0, V1), I = {S0, S1, M}, 1 M, 1 B; notes §4.2",
+        "decode_width": "[V] 4-wide decode (Wikipedia/WikiChip)",
+        "dispatch_uops": "[V] 8 µops/cycle dispatch; LLVM N1 IssueWidth = 8",
+        "ports": "[V] LLVM N1 model: 2 L (N1UnitL), 2 V (V0, V1), I = {S0, S1, M}, 1 M, 1 B",
         "m_in_i": "[V] LLVM N1: N1UnitI = ProcResGroup<[N1UnitS, N1UnitM]>",
         "neon_registers": "[V] A64 ISA: 32 128-bit vector registers",
     },
@@ -183,14 +183,13 @@ CORTEX_A73 = CoreModel(
     sources={
         "isa": CORTEX_A57.source,
         "decode_width": src(
-            "[V] 2-wide decode: AnandTech 10347 p.2, chipsandcheese 'Arm's Cortex A73' (notes §4.2 lists it "
-            "as [M]); Kryo 280 = semi-custom A73 [M] (notes §4.1)",
+            "[V] 2-wide decode: AnandTech 10347 p.2, chipsandcheese 'Arm's Cortex A73'; "
+            "Kryo 280 = semi-custom A73 [M]",
             2,
             3,
         ),
-        "dispatch_uops": "[V] AnandTech 10347 p.2: A73 dispatches up to 6 µops/cycle (notes §4.2)",
-        "ports": "V = 2: [V] AnandTech 10347 (two FP/ASIMD pipelines, notes §4.2); L = 2 AGUs [M] "
-        "(notes §4.2); "
+        "dispatch_uops": "[V] AnandTech 10347 p.2: A73 dispatches up to 6 µops/cycle",
+        "ports": "V = 2: [V] AnandTech 10347 (two FP/ASIMD pipelines); L = 2 AGUs [M]; "
         "I = 2 ALUs + 1 multi-cycle M pipe: our choice (A17 lineage, AnandTech 10347 describes the "
         "integer cluster of A72/A17 class cores) [M]",
         "m_in_i": "our choice: separate multi-cycle pipe as in the A57 model",
@@ -280,13 +279,13 @@ SNAPDRAGON855 = SoC(
             1,
             16,
         ),
-        "cores": "[V] notes §4.1 (AnandTech 13786): 1x Kryo 485 Gold prime @ 2.84 GHz with 512 KB private L2 "
+        "cores": "[V] AnandTech 13786: 1x Kryo 485 Gold prime @ 2.84 GHz with 512 KB private L2 "
         "+ 3x Kryo 485 Gold @ 2.42 GHz with 256 KB private L2; thread 0 runs on the prime core (our choice)",
-        "l1_bytes": "[V] 64 KB L1D (notes §4.2, WikiChip; A76 TRM §A6.1 'fixed size of 64KB')",
-        "l1_latency_cycles": "[V] 4-cycle load-to-use (notes §4.2, WikiChip)",
-        "l2_latency_cycles": "[V] 9-cycle load-to-use (notes §4.2, WikiChip)",
+        "l1_bytes": "[V] 64 KB L1D (WikiChip; A76 TRM §A6.1 'fixed size of 64KB')",
+        "l1_latency_cycles": "[V] 4-cycle load-to-use (WikiChip)",
+        "l2_latency_cycles": "[V] 9-cycle load-to-use (WikiChip)",
         "l2_fill_bytes_per_cycle": "[V] A76 TRM 100798 §A6.1: 256-bit read interface from L2 = 32 B/cycle",
-        "l3_bytes": "[V] 2 MB L3 (notes §4.1, AnandTech 13786); the 3 MB system cache is not modelled",
+        "l3_bytes": "[V] 2 MB L3 (AnandTech 13786); the 3 MB system cache is not modelled",
         "l3_latency_cycles": src("[V] WikiChip A76: L3 load-to-use 26-31 cycles (we take 31)", 26, 31),
         "l3_fill_bytes_per_cycle": "[V] WikiChip A76: up to two 32-byte transfers L3<->L2; we use 32 B/cycle "
         "per core for reads",
@@ -296,7 +295,7 @@ SNAPDRAGON855 = SoC(
             32.0,
             64.0,
         ),
-        "dram_gbs": "[V] LPDDR4x 4x16-bit @ 2133 MHz = 34.1 GB/s (notes §4.1, AnandTech 13786)",
+        "dram_gbs": "[V] LPDDR4x 4x16-bit @ 2133 MHz = 34.1 GB/s (AnandTech 13786)",
         "dram_latency_ns": src(
             "[M] ~120 ns load-to-use from LPDDR4x (AnandTech's Snapdragon 855 memory-latency measurements "
             "read 110-130 ns at large depths, not re-checked)",
@@ -350,7 +349,7 @@ SNAPDRAGON835 = SoC(
         "l2_ways": src(
             "[M] Arm Cortex-A73 Technical Reference Manual: 16-way set-associative L2 (not re-checked)", 8, 16
         ),
-        "l3_ways": "[M] no L3 on SD835 (notes §4.1); unused",
+        "l3_ways": "[M] no L3 on SD835; unused",
         "l1_outstanding_misses": src(
             "[M] 8: not published for the A73; its predecessor's Arm Cortex-A72 MPCore Processor Technical "
             "Reference Manual §6.4 allows six outstanding 64-byte line requests",
@@ -369,7 +368,7 @@ SNAPDRAGON835 = SoC(
             1,
             16,
         ),
-        "cores": "[V] notes §4.1: 4x Kryo 280 performance cores @ 2.45 GHz (AnandTech 10948) sharing a "
+        "cores": "[V] 4x Kryo 280 performance cores @ 2.45 GHz (AnandTech 10948) sharing a "
         "2 MB L2 (dday.it); base core likely A73 [M]",
         "l1_bytes": Source(
             "our choice 64 KB [M]: A73 L1D is 32-64 KB (Wikipedia, [V] configurable), Arm's A73 "
@@ -387,8 +386,8 @@ SNAPDRAGON835 = SoC(
         "l2_shared_bytes_per_cycle": src(
             "our choice 32 B/cycle aggregate for the shared 2 MB L2 (unknown)", 16.0, 64.0
         ),
-        "l3_bytes": "[M] no L3 on SD835 (notes §4.1)",
-        "dram_gbs": src("[M] LPDDR4x 2x32-bit @ 1866 MHz ~ 29.9 GB/s (notes §4.1)", 25.6, 29.9),
+        "l3_bytes": "[M] no L3 on SD835",
+        "dram_gbs": src("[M] LPDDR4x 2x32-bit @ 1866 MHz ~ 29.9 GB/s", 25.6, 29.9),
         "dram_latency_ns": src("[M] ~120 ns load-to-use from LPDDR4x (not measured here)", 90.0, 180.0),
     },
 )

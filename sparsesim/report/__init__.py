@@ -1,4 +1,4 @@
-"""Reports of a run: summary.md and report.html beside ops.csv and summary.json (DESIGN.md contract 5).
+"""Reports of a run: summary.md and report.html beside ops.csv and summary.json (results contract).
 
 Reports only read a `RunResult` (the per-op table, the summary, the timeline, the dense baseline); they never
 recompute simulation quantities.

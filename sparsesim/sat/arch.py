@@ -4,9 +4,9 @@ Timeloop's separation: this module is the *architecture* (what the hardware is);
 and `schedule` the mapping. `resolve(spec)` turns a workload's `accelerator:` section into a `SatArch`:
 fields the workload sets win (source "workload file"), the others come from the preset, each with a citation.
 
-Source tags follow notes/sat.md: [C] confirmed from the paper's abstract/notes, [K] vendor datasheet or board
-knowledge, "our RTL" (rtl/, the pipeline depths the timing contract is measured against), "our choice" with
-the reason. Nothing here is fitted to a published result.
+Source tags (docs/sat_model.md): [C] confirmed from the SAT paper (its abstract and published summaries),
+[K] vendor datasheet or board knowledge, "our RTL" (rtl/, the pipeline depths the timing contract is
+measured against), "our choice" with the reason. Nothing here is fitted to a published result.
 
 Resource budget behind the vcu1525 preset, first estimated, then measured with Yosys (`sparsesim fpga build`,
 synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
@@ -65,7 +65,7 @@ def _rtl_latencies(precision: str) -> dict[str, PresetValue]:
 
 # ------------------------------------------------------------------------------------------------ vcu1525
 _DEVICE = (
-    "XCVU9P-FSGD2104-2L on the VCU1525 [C part, notes/sat.md §4.1; device totals K: 6,840 DSP48E2, "
+    "XCVU9P-FSGD2104-2L on the VCU1525 [C part; device totals K: 6,840 DSP48E2, "
     "1,182,240 LUTs, 2,160 BRAM36, 960 URAM]"
 )
 
@@ -99,7 +99,7 @@ VCU1525: dict[str, PresetValue] = {
     "precision": PresetValue(
         "fp16",
         "",
-        "[C] notes/sat.md §2: FP16 forward/backward, FP32 weight update (AMP style); FP32 accumulation "
+        "[C] SAT paper: FP16 forward/backward, FP32 weight update (AMP style); FP32 accumulation "
         "is our choice (docs/pe_array.md, numerics); int8 (INT32 accumulate) is an option",
     ),
     "dataflow": PresetValue(
@@ -110,7 +110,7 @@ VCU1525: dict[str, PresetValue] = {
         "MHz",
         "our choice, the paper is silent [U]: a 2-stage FP16 multiplier and a 4-stage FP32 adder in "
         "UltraScale+ -2L fabric close comfortably at 200 MHz across SLR crossings; typical of VU9P FP16 "
-        "designs (notes/sat.md §4.1: 150-250 MHz)",
+        "designs (published UltraScale+ training accelerators run at 150-250 MHz)",
     ),
     **_rtl_latencies("fp16"),
     "act_buffer_kib": PresetValue(
@@ -155,7 +155,7 @@ VCU1525: dict[str, PresetValue] = {
     "sorter_lanes": PresetValue(
         32,
         "lanes",
-        "[C] notes/sat.md §2: the SORE has 32 lanes, each one element per cycle, M cycles per group",
+        "[C] SAT paper: the SORE has 32 lanes, each one element per cycle, M cycles per group",
     ),
     "wu_lanes": PresetValue(
         16,
@@ -211,7 +211,7 @@ PRESETS: dict[str, dict[str, PresetValue]] = {"vcu1525": VCU1525}
 DEVICE_NOTES: dict[str, str] = {"vcu1525": _DEVICE}
 
 OPTIMISATION_SOURCES = {
-    "interleave": "[C] interleave mapping (notes/sat.md §4.3); mechanism [I]: OS accumulator slots = L_add",
+    "interleave": "[C] interleave mapping (SAT paper); mechanism [I]: OS accumulator slots = L_add",
     "pregenerate": "[C] pre-generation of N:M weights; mechanism [I]: GEN right after the layer's UPD",
     "offline_schedule": "[C] offline scheduling; mechanism [I]: per-op tiling, dataflow and overlap",
 }

@@ -1,5 +1,5 @@
 """SimPy engines of the SAT-style accelerator: DRAM channels, the PE array, the vector unit, the weight-update
-engine and the sparse-weight generator (SORE), running a `Schedule` (DESIGN.md, simulation method).
+engine and the sparse-weight generator (SORE), running a `Schedule` (docs/architecture.md, simulation method).
 
 Events scale with ops and DRAM flow changes, not cycles. Inside an op the array's cycles come from the timing
 contract (computed by the scheduler for the op's tile runs). An op runs in three phases:

@@ -1,4 +1,4 @@
-"""The numeric contract of the PE datapath (DESIGN.md contract 4; docs/pe_array.md, Numerics).
+"""The numeric contract of the PE datapath (docs/architecture.md contract 4; docs/pe_array.md, Numerics).
 
 A bit-exact model of what the array computes for a GEMM tile sequence: FP16 x FP16 products (exact in FP32),
 a pairwise FP32 adder tree over the P multiplier lanes, FP32 accumulation in the hardware's order with

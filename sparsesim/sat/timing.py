@@ -1,4 +1,4 @@
-"""The timing contract of the PE array (DESIGN.md contract 3; specification in docs/pe_array.md).
+"""The timing contract of the PE array (docs/architecture.md contract 3; specification in docs/pe_array.md).
 
 This module is the one place that says how many cycles the PE array takes for a tile. The SimPy engines
 call it; `sparsesim.sat.refarray` (a cycle-stepped model) and the cocotb benches on the RTL check it cycle for

@@ -1,9 +1,9 @@
 """BDWP (bidirectional weight pruning): one N:M mask for the forward GEMM, one for the backward GEMM.
 
 FF reduces over Cin (·kh·kw), so its mask is N:M along axis 1 (SR-STE). BP (data gradient) reduces over Cout
-(·kh·kw), so its mask is N:M along axis 0, per conv group. WU stays dense. See notes/sat.md §3.
+(·kh·kw), so its mask is N:M along axis 0, per conv group. WU stays dense. See docs/sat_model.md.
 
-Variants (the paper text does not decide between them, notes/sat.md §3.3):
+Variants (the paper's published text does not decide between them):
 - "independent" (default): both masks are top-N of the dense |W|. BP may keep weights that FF pruned.
 - "nested" (Bi-Mask style): BP = FF & top-N along Cout of |W ⊙ FF|, so BP ⊆ FF. Within a Cout group, weights
   kept by FF always rank above weights FF pruned (even a kept weight equal to 0), so a BP group keeps

@@ -1,7 +1,7 @@
 """Compressed weight formats: one dataclass per format, with `from_dense`, `to_dense` and exact metadata size.
 
 - `NMTensor`  — N:M values + indices along one axis (SAT/BDWP, NVIDIA 2:4).
-- `CSRDelta`  — XNNPACK's sparse packing for SpMM (Fast Sparse ConvNets), notes/mobile_kernels.md §1.2.
+- `CSRDelta`  — XNNPACK's sparse packing for SpMM (Elsen et al., "Fast Sparse ConvNets", CVPR 2020).
 - `BlockCSR`  — block-CSR of G output channels × 1 reduction element (group pattern; MNN-style).
 
 All sizes are exact. `metadata_bits` counts stored index/offset data only; `value_count` counts stored weight
@@ -227,7 +227,7 @@ def _ranks_within(owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class CSRDelta:
-    """XNNPACK SpMM packing of a `[Cout, K]` weight (Fast Sparse ConvNets; notes/mobile_kernels.md §1.2).
+    """XNNPACK SpMM packing of a `[Cout, K]` weight (Elsen et al., "Fast Sparse ConvNets", CVPR 2020).
 
     - Output channels are packed in blocks of `nr` ∈ {1, 2, 4}; channels after the last full block
       (Cout % nr of them) are encoded one by one, so there are `Cout // nr + Cout % nr` output-channel blocks.

@@ -1,4 +1,5 @@
-"""Group sparsity (SparseByteNN-style, notes/mobile_kernels.md §2.2) and output-channel rearrangement.
+"""Group sparsity and output-channel rearrangement, SparseByteNN-style (Xu et al., "SparseByteNN", arXiv
+2310.19509).
 
 The group pattern is `block_mask` with block = G output channels × one reduction element (MNN's
 `sparseBlockOC`, 1×N pruning's 1×G block); G is any divisor of Cout/groups, default 4 (one NEON vector).

@@ -1,5 +1,5 @@
-"""The core cycle model against the research notes' per-nonzero figures (notes/mobile_kernels.md §1.4, [D],
-LLVM Neoverse-N1 model). The figures are computed from each kernel's instruction mix; none is stored.
+"""The core cycle model against per-nonzero figures from llvm-mca ([D]: LLVM's
+Neoverse-N1 model on clang 19's code of XNNPACK's f32-spmm micro-kernels; docs/mobile_model.md). The figures are computed from each kernel's instruction mix; none is stored.
 
 Tolerance: 32x1, 32x2, 16x4 (and 16x1, 12x4, 8x4) must match exactly (they are pure port/latency bounds of
 the same µop counts). 32x4 depends on how a compiler spills: the notes measured clang-19's code at 32
@@ -17,7 +17,7 @@ from sparsesim.mobile import microkernels as mk
 from sparsesim.mobile.isa import N1_TABLE, InstrCost, IsaTable
 from sparsesim.mobile.soc import CORTEX_A73, CORTEX_A76
 
-# kernel -> (cycles per nonzero block, L-pipe µops, V-pipe µops, bound) from notes §1.4's table
+# kernel -> (cycles per nonzero block, L-pipe µops, V-pipe µops, bound) from llvm-mca on clang 19's code (docs/mobile_model.md)
 NOTES = {
     (32, 1): (6.5, 13, 9, "L"),
     (32, 2): (8.0, 13, 16, "V"),
@@ -54,7 +54,7 @@ def test_spmm_32x4_spills_and_drops_to_about_four_macs_per_cycle():
     assert t.cycles == pytest.approx(notes_cycles, rel=0.10)  # computed 34.0: +6.25% vs the notes
     assert t.cycles == pytest.approx(34.0)
     assert 3.5 < t.macs_per_cycle < 4.1  # notes: 4.0 MAC/cycle
-    # 78 instructions per block in the notes' compiled loop; the model's mix has 80
+    # 78 instructions per block in clang 19's compiled loop; the model's mix has 80
     assert t.instructions == pytest.approx(78, abs=3)
 
 
