@@ -105,13 +105,14 @@ MODEL_MUTATIONS: list[ModelMutation] = [
     ),
     _m(
         "WS bank reuse: single bank (tile i-1's bank)",
-        (
-            "ls = max(ls, times[i - 2].start + stream_lengths[i - 2] + free)",
-            "ls = max(ls, times[i - 1].start + stream_lengths[i - 1] + free)",
-        ),
-        ("ls = max(ls, prev2[1] + prev2[2] + free)", "ls = max(ls, prev1[1] + prev1[2] + free)"),
+        ("banks = p.weight_banks\n", "banks = 1\n"),
+        ("bank_owner = prev2 if p.weight_banks == 2 else prev1", "bank_owner = prev1"),
     ),
-    _m("WS bank reuse: rule dropped", ("if i >= 2:", "if False:"), ("if prev2 is not None:", "if False:")),
+    _m(
+        "WS bank reuse: rule dropped",
+        ("if i >= banks:", "if False:"),
+        ("if bank_owner is not None:", "if False:"),
+    ),
     _m(
         "WS load bus R -> R-1",
         ("times[i - 1].load + p.rows", "times[i - 1].load + p.rows - 1"),
@@ -122,8 +123,14 @@ MODEL_MUTATIONS: list[ModelMutation] = [
         ("times[i - 1].load + p.rows", "times[i - 1].load + p.rows + 1"),
         ("prev1[0] + p.rows", "prev1[0] + p.rows + 1"),
     ),
-    _m("WS weights visible: start = load + 2", ("t0 = ls + 1", "t0 = ls + 2", 2)),
-    _m("WS weights visible: start = load", ("t0 = ls + 1", "t0 = ls", 2)),
+    _m(
+        "WS weights visible: start = load + 2",
+        ('return 1 if self.weight_load == "bus"', 'return 2 if self.weight_load == "bus"'),
+    ),
+    _m(
+        "WS weights visible: start = load",
+        ('return 1 if self.weight_load == "bus"', 'return 0 if self.weight_load == "bus"'),
+    ),
     _m("OS fill +1", ("(p.rows - 1) + (p.cols - 1) + (beats - 1)", "p.rows + (p.cols - 1) + (beats - 1)")),
     _m(
         "OS fill -1",
@@ -135,9 +142,9 @@ MODEL_MUTATIONS: list[ModelMutation] = [
     ),
     _m(
         "OS drain R*I -> (R-1)*I",
-        ("return last_final + 1 + p.rows * slots", "return last_final + 1 + (p.rows - 1) * slots"),
+        ("+ 1 + p.rows * mode.slots(p)", "+ 1 + (p.rows - 1) * mode.slots(p)", 2),
     ),
-    _m("OS drain +1", ("return last_final + 1 + p.rows * slots", "return last_final + 2 + p.rows * slots")),
+    _m("OS drain +1", ("+ 1 + p.rows * mode.slots(p)", "+ 2 + p.rows * mode.slots(p)", 2)),
     _m(
         "OS interleave slots L_add + 1",
         (

@@ -62,17 +62,22 @@ FLATTEN = (
 )
 DEFAULT_PARETO = {"sat": ("dsp", "seconds_simulated"), "mobile": ("threads", "latency_ms")}
 # Scalar summary keys of each target's run (sparsesim.sat.simulate / sparsesim.mobile.simulate), so that a
-# pareto column can be checked before any point runs. tests/test_hardening_sweep.py runs both targets and
+# pareto column can be checked before any point runs. tests/test_hardening_sat.py runs both targets and
 # checks every scalar they produce is listed here.
+_ENERGY_COLUMNS = frozenset(  # sparsesim.energy's summary scalars, the same on both targets
+    "avg_power_w dense_energy_j energy_gain energy_j energy_model gflops_per_w static_energy_j".split()
+)
 SUMMARY_COLUMNS: dict[str, frozenset[str]] = {
-    "sat": frozenset(
+    "sat": _ENERGY_COLUMNS
+    | frozenset(
         "ablation_baseline array_bound_cycles array_bound_speedup batch_size clock_mhz "
         "dense_equivalent_tflops dense_latency_ms dense_simulation_wall_seconds dense_total_cycles "
         "dram_bandwidth_gbs dram_bytes effective_tflops front_end_wall_seconds ideal_speedup "
         "ideal_speedup_formula latency_ms macs model nm nm_formula_speedup note pattern seconds_simulated "
         "simulation_wall_seconds speedup task total_cycles useful_macs utilisation wall_seconds".split()
     ),
-    "mobile": frozenset(
+    "mobile": _ENERGY_COLUMNS
+    | frozenset(
         "batch_size clock_mhz core cores_used dense_latency_ms dense_total_cycles dram_bytes "
         "effective_gflops latency_ms layout macs memory_bound_ops model name pattern seconds_simulated soc "
         "speedup target task threads total_cycles useful_macs utilisation weights_home".split()
@@ -494,6 +499,7 @@ def run_sweep(
     def claim() -> None:  # only once the points can run (e.g. the scheduler answered): else nothing written
         claim_dir(sweep.output)
         points_dir.mkdir(parents=True, exist_ok=True)
+
     unique = list({p.key: p for p in reversed(valid)}.values())[::-1]  # first point of each spec
     by_key: dict[str, dict[str, Any]] = {}
     if not fresh:

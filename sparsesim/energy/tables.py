@@ -292,7 +292,10 @@ def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float,
         for rw in ("read", "write"):
             # our choice: writes cost as reads (Horowitz gives reads; CACTI's write energy is similar)
             acts[f"{buf}_buffer_{rw}_byte"] = Coefficient(pj_byte * PJ, "J", HOROWITZ, how)
-    d = ddr4_figures(arch.dram_mts, arch.dram_bus_bits)
+    # A SCALE-Sim CALC interface has no DRAM timing (dram_mts 0): its bytes are costed at the DDR4-2400 x64
+    # module the figures come from (our choice: the energy of moving a byte does not depend on the idealised
+    # bandwidth).
+    d = ddr4_figures() if arch.dram_calc else ddr4_figures(arch.dram_mts, arch.dram_bus_bits)
     act_note = f" + row activation {d.activate_j_per_byte / PJ:.2f} pJ/B (whole 8 KB rows, streaming)"
     acts["dram_read_byte"] = Coefficient(
         d.read_j_per_byte + d.activate_j_per_byte,

@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 TINY_ACCELERATOR = {
-    "rows": 2, "cols": 2, "multipliers_per_pe": 2, "max_m": 8, "precision": "int8", "clock_mhz": 125.0,
+    "rows": 2, "cols": 2, "multipliers_per_pe": 2, "max_m": 8, "precision": "int8", "clock_mhz": 100.0,
     "act_buffer_kib": 1, "weight_buffer_kib": 1, "out_buffer_kib": 1,
 }  # fmt: skip
 
