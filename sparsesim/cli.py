@@ -196,6 +196,10 @@ def cmd_validate(args: argparse.Namespace, con: Console) -> int:
             k: v for k, v in defaults.items() if v is not None and getattr(wl.model, k.split(".")[1]) is None
         }
         wl = wl.with_updates(unset) if unset else wl
+    if wl.target == "sat":  # sparsity the array cannot run fails here too, as it does in run and sweep
+        from .sat.arch import check_workload_sparsity, resolve
+
+        check_workload_sparsity(wl, resolve(wl.accelerator))
     if args.format == "json":
         _print_json(wl.to_dict())
     else:

@@ -272,8 +272,7 @@ def precheck(wl: Workload) -> None:
     on sat, the accelerator must resolve and run the workload's N:M (sparsesim.sat.arch)."""
     if wl.target != "sat":
         return
-    from .sat.arch import resolve
-    from .sat.simulate import check_patterns_supported
+    from .sat.arch import check_patterns_supported, resolve
 
     check_patterns_supported(wl)
     arch = resolve(wl.accelerator)

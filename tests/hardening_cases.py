@@ -335,6 +335,7 @@ for id_, text, frag in [
      "accelerator.max_m: the array cannot run 1:32 sparse"),
 ]:
     add(wl(id_, text, frag, cmd="run"))
+    add(wl(f"validate-{id_}", text, frag))  # validate refuses what run would refuse
 
 # ----------------------------------------------------------------------------------------- output folders
 FOREIGN = {"w.yaml": TINY, "project/keep.txt": "mine"}

@@ -409,3 +409,35 @@ def preset_table(name: str = "vcu1525") -> list[dict[str, Any]]:
     return [
         {"name": k, "value": v.value, "unit": v.unit, "source": v.source} for k, v in PRESETS[name].items()
     ]
+
+
+# Sparsity patterns the array runs (N:M in hardware; dense); others belong to target mobile.
+SAT_PATTERNS = ("dense", "nm", "bdwp")
+
+
+def check_patterns_supported(wl: Any) -> None:
+    """Raise a one-line error if the workload asks the SAT target for sparsity its array cannot exploit."""
+    sp = wl.sparsity
+    asked = [("sparsity.pattern", sp.pattern)]
+    asked += [(f"sparsity.overrides['{glob}'].pattern", ov.pattern) for glob, ov in sp.overrides.items()]
+    for where, pattern in asked:
+        if pattern is not None and pattern not in SAT_PATTERNS:
+            raise SpecError(
+                f"{where}: '{pattern}' sparsity cannot run on target sat, whose array exploits only N:M "
+                f"({', '.join(SAT_PATTERNS)}); use pattern nm or bdwp, or target: mobile for {pattern} "
+                "kernels"
+            )
+
+
+def check_workload_sparsity(wl: Any, arch: SatArch) -> None:
+    """Fail before the front end runs if the workload's N:M cannot run sparse on the array."""
+    check_patterns_supported(wl)
+    sp = wl.sparsity
+    wanted = []
+    if sp.pattern in ("nm", "bdwp"):
+        wanted.append((sp.n, sp.m))
+    for ov in sp.overrides.values():
+        if (ov.pattern or sp.pattern) in ("nm", "bdwp"):
+            wanted.append((ov.n if ov.n is not None else sp.n, ov.m if ov.m is not None else sp.m))
+    for n, m in wanted:
+        arch.check_nm(n, m)

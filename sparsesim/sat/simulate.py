@@ -25,7 +25,7 @@ from ..energy.tables import EnergyTable
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
 from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
-from .arch import SatArch, resolve
+from .arch import SatArch, check_workload_sparsity, resolve
 from .engines import Machine, OpTimes
 from .schedule import Schedule, build_schedule
 
@@ -49,7 +49,6 @@ OPTIMISATIONS = ("interleave", "pregenerate", "offline_schedule")
 # What the SAT-style array can exploit: N:M along the reduction (its PEs pick N of every M activations).
 # Group, block and unstructured masks have no N:M structure for it to skip, so a run would be a dense run in
 # disguise: they are refused (run them on target mobile, whose kernels use them) rather than lowered.
-SAT_PATTERNS = ("dense", "nm", "bdwp")
 
 
 @dataclass
@@ -324,36 +323,6 @@ def dense_opgraph(prepared: Any) -> OpGraph:
     )
 
 
-def check_patterns_supported(wl: Any) -> None:
-    """Raise a one-line error if the workload asks the SAT target for sparsity its array cannot exploit."""
-    from ..errors import SpecError
-
-    sp = wl.sparsity
-    asked = [("sparsity.pattern", sp.pattern)]
-    asked += [(f"sparsity.overrides['{glob}'].pattern", ov.pattern) for glob, ov in sp.overrides.items()]
-    for where, pattern in asked:
-        if pattern is not None and pattern not in SAT_PATTERNS:
-            raise SpecError(
-                f"{where}: '{pattern}' sparsity cannot run on target sat, whose array exploits only N:M "
-                f"({', '.join(SAT_PATTERNS)}); use pattern nm or bdwp, or target: mobile for {pattern} "
-                "kernels"
-            )
-
-
-def _check_nm_supported(wl: Any, arch: SatArch) -> None:
-    """Fail before the front end runs if the workload's N:M cannot run sparse on the array."""
-    check_patterns_supported(wl)
-    sp = wl.sparsity
-    wanted = []
-    if sp.pattern in ("nm", "bdwp"):
-        wanted.append((sp.n, sp.m))
-    for ov in sp.overrides.values():
-        if (ov.pattern or sp.pattern) in ("nm", "bdwp"):
-            wanted.append((ov.n if ov.n is not None else sp.n, ov.m if ov.m is not None else sp.m))
-    for n, m in wanted:
-        arch.check_nm(n, m)
-
-
 def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn."""
     from ..pipeline import prepare
@@ -361,7 +330,7 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
     say = progress or _silent
     t_start = time.perf_counter()
     arch = resolve(wl.accelerator)
-    _check_nm_supported(wl, arch)
+    check_workload_sparsity(wl, arch)
     prepared = prepare(wl, progress=progress)
     front_end = time.perf_counter() - t_start
 
