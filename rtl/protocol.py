@@ -16,12 +16,15 @@ for the payload and check. `length` is at most MAX_PAYLOAD. A response carries t
 answers, so a host can tell a stale or misaligned reply.
 
 Resync rule (the RTL decoder and the model implement the same automaton): the decoder hunts for the two sync
-bytes; a header whose hcheck is wrong (BAD_CHECK), whose opcode is unknown (BAD_OPCODE) or whose length the
-opcode cannot have (BAD_LENGTH, `header_status`) is answered at once, without reading a payload, and hunting
-resumes with the byte after the header. So a corrupted length never swallows the requests that follow it; a
-frame cut short swallows at most MAX_PAYLOAD + 1 following bytes (a host that lost track sends
-RESYNC_BYTES zero bytes, which end any frame in progress and are then skipped). A board answers every
-frame whose header it read with exactly one response; a non-OK response has no payload.
+bytes; a header whose hcheck is wrong (BAD_CHECK) or whose length exceeds MAX_PAYLOAD (BAD_LENGTH, or
+BAD_OPCODE for an unknown opcode) is answered at once, without reading a payload, and hunting resumes with
+the byte after the header. So a corrupted length never swallows the requests that follow it. Any other
+header is trusted for its length: the payload and check byte are read, and only then is a header the
+opcode refuses (`header_status`: unknown opcode, a length the opcode cannot have) answered, so a payload
+that happens to contain the sync bytes is never taken for a frame. A frame cut short swallows at most
+MAX_PAYLOAD + 1 following bytes (a host that lost track sends RESYNC_BYTES zero bytes, which end any frame
+in progress and are then skipped). A board answers every frame whose header it read with exactly one
+response; a non-OK response has no payload.
 """
 
 from __future__ import annotations
@@ -359,9 +362,10 @@ WRITE_OPS = (Op.WRITE_WEIGHTS, Op.WRITE_ACTS)
 
 
 def header_status(op: int, length: int, word_bytes: Mapping[int, int]) -> Status:
-    """What a board answers to a request header whose hcheck is right, before it reads the payload:
-    BAD_OPCODE for an unknown opcode, BAD_LENGTH for a length the opcode cannot have (a fixed payload of
-    another size; a write shorter than an address and one word, or over MAX_PAYLOAD), else OK (read on).
+    """What a board answers to a request header whose hcheck is right (at once if the length exceeds
+    MAX_PAYLOAD, else after the payload it skips): BAD_OPCODE for an unknown opcode, BAD_LENGTH for a length
+    the opcode cannot have (a fixed payload of another size; a write shorter than an address and one word, or
+    over MAX_PAYLOAD), else OK (the request is executed).
     `word_bytes`: {WRITE_WEIGHTS: weight_bytes, WRITE_ACTS: act_bytes} of the board. Whether a write's
     length is an address plus whole words is checked after its payload (BAD_LENGTH then)."""
     if op in FIXED_REQUEST_BYTES:
@@ -396,7 +400,7 @@ def encode_response(status: int, payload: bytes = b"", tag: int = 0) -> bytes:
 @dataclass(frozen=True)
 class Frame:
     """One frame's header and, if it was read, payload. `header_ok`: hcheck right; `payload` None when the
-    header was refused (bad hcheck, or `accept` said no) and no payload was read."""
+    header was refused (bad hcheck, or `accept` said no: a length over MAX_PAYLOAD), no payload read."""
 
     code: int  # opcode (request) or status (response)
     tag: int
@@ -409,7 +413,7 @@ class Frame:
 class FrameParser:
     """Incremental decoder of one direction's byte stream by the resync rule: `feed(data)` returns the frames
     completed. `accept(code, length)` decides whether a header with a right hcheck is followed by a payload
-    (the board's `header_status`; the host's: length <= MAX_PAYLOAD). Bytes skipped while hunting are
+    (default, as board and host do: length <= MAX_PAYLOAD). Bytes skipped while hunting are
     counted in `skipped`."""
 
     def __init__(self, sync: bytes, accept: Callable[[int, int], bool] | None = None):

@@ -1,11 +1,11 @@
 """The request frame decoder: UART bytes -> buffer writes and one decoded command at a time.
 
 It implements the framing and the resync rule of sparsesim.rtl.protocol: hunt for the two sync bytes, read
-the header, refuse a header with a wrong hcheck (BAD_CHECK), an unknown opcode (BAD_OPCODE) or a length its
-opcode cannot have (BAD_LENGTH) without reading a payload, else read the payload (a write's whole words go
-straight into their buffer) and the check byte. Each frame ends in one `cmd` with its frame-level status;
-the decoder holds it, dropping UART bytes, until the command unit takes it (after it has been answered),
-then hunts again.
+the header, refuse a header with a wrong hcheck (BAD_CHECK) or a length over MAX_PAYLOAD without reading a
+payload, else read the payload (an accepted write's whole words go straight into their buffer) and the check
+byte, and answer a header its opcode refuses (`header_status`: BAD_OPCODE, BAD_LENGTH) only then. Each frame
+ends in one `cmd` with its frame-level status; the decoder holds it, dropping UART bytes, until the command
+unit takes it (after it has been answered), then hunts again.
 """
 
 from __future__ import annotations
@@ -72,13 +72,14 @@ class FrameDecoder(wiring.Component):
         waddr = Signal(33)
         bad_addr = Signal()
         cmd_status = Signal(8)
+        refused = Signal()  # header_status refused the frame: its payload is read and dropped
         m.d.comb += [
             self.cmd.payload.status.eq(cmd_status),
             self.cmd.payload.opcode.eq(opcode),
             self.cmd.payload.tag.eq(tag),
         ]
 
-        is_write = (opcode == op.WRITE_WEIGHTS) | (opcode == op.WRITE_ACTS)
+        is_write = ((opcode == op.WRITE_WEIGHTS) | (opcode == op.WRITE_ACTS)) & ~refused
         word_bytes = Mux(opcode == op.WRITE_WEIGHTS, wb, ab)
         depth = Mux(opcode == op.WRITE_WEIGHTS, p.weight_depth, p.act_depth)
 
@@ -128,9 +129,10 @@ class FrameDecoder(wiring.Component):
             with m.State("HCHECK"):
                 with m.If(got):
                     m.d.sync += [cnt.eq(0), widx.eq(0), bad_addr.eq(0), csum.eq(0), self.fields.eq(0)]
+                    m.d.sync += refused.eq(head_status != status.OK)
                     with m.If(sum8(hsum, byte) != 0):
                         finish(status.BAD_CHECK)
-                    with m.Elif(head_status != status.OK):
+                    with m.Elif(length > proto.MAX_PAYLOAD):
                         finish(head_status)
                     with m.Elif(length == 0):
                         m.next = "CHECK"
@@ -168,7 +170,9 @@ class FrameDecoder(wiring.Component):
                         m.next = "CHECK"
             with m.State("CHECK"):
                 with m.If(got):
-                    with m.If(sum8(csum, byte) != 0):
+                    with m.If(refused):
+                        finish(head_status)
+                    with m.Elif(sum8(csum, byte) != 0):
                         finish(status.BAD_CHECK)
                     with m.Elif(is_write & (widx != 0)):
                         finish(status.BAD_LENGTH)

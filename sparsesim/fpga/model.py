@@ -40,10 +40,7 @@ class BoardModel:
         self.cycle = 0
         self.cycles = proto.CyclesBlock(0, 0, 0, 0, 0)
         self._word_bytes = {Op.WRITE_WEIGHTS: params.weight_bytes, Op.WRITE_ACTS: params.act_bytes}
-        self._parser = proto.FrameParser(
-            proto.REQUEST_SYNC,
-            lambda op, length: proto.header_status(op, length, self._word_bytes) == Status.OK,
-        )
+        self._parser = proto.FrameParser(proto.REQUEST_SYNC)
 
     # ------------------------------------------------------------------------------------------ frames
     def feed(self, data: bytes) -> bytes:
@@ -59,8 +56,10 @@ class BoardModel:
         tag = frame.tag
         if not frame.header_ok:
             return self._fail(Status.BAD_CHECK, tag)
-        if frame.payload is None:
-            return self._fail(proto.header_status(frame.code, frame.length, self._word_bytes), tag)
+        refused = proto.header_status(frame.code, frame.length, self._word_bytes)
+        if frame.payload is None or refused != Status.OK:
+            # over MAX_PAYLOAD: refused at the header; else the payload was read and is dropped
+            return self._fail(refused, tag)
         p, payload = self.params, frame.payload
         if frame.code in proto.WRITE_OPS:
             # as the RTL, every whole word is stored as it arrives, before the check byte is seen

@@ -119,7 +119,13 @@ def bad_frames(info: proto.InfoBlock) -> list[tuple[str, bytes, list[int]]]:
         ("damaged length", bytes(bad_len), [S.BAD_CHECK]),
         ("length 0xFFFF", header(proto.Op.STATUS, 3, 0xFFFF), [S.BAD_LENGTH]),
         ("write over MAX_PAYLOAD", header(proto.Op.WRITE_ACTS, 4, proto.MAX_PAYLOAD + 1), [S.BAD_LENGTH]),
-        ("write shorter than a word", header(proto.Op.WRITE_ACTS, 5, 4), [S.BAD_LENGTH]),
+        ("write shorter than a word", header(proto.Op.WRITE_ACTS, 5, 4) + b"\x01\x00\x00\x00\xff",
+         [S.BAD_LENGTH]),
+        # the old rule hunted through a refused frame's payload (after the bytes dropped while answering):
+        # the whole request inside it was then answered as well
+        ("unknown opcode, a request inside its payload",
+         proto.encode_request(0x00, bytes(32) + proto.encode_request(proto.Op.STATUS, tag=0x77), tag=9),
+         [S.BAD_OPCODE]),
         ("unknown opcode", header(0x7E, 6, 3) + b"\x01\x02\x03\xfa", [S.BAD_OPCODE]),
         ("RUN of 3 bytes", proto.encode_request(proto.Op.RUN, b"\x00" * 3, 7), [S.BAD_LENGTH]),
         ("write not whole words", proto.encode_request(proto.Op.WRITE_ACTS, bytes(4 + info.act_bytes + 1), 8),

@@ -113,6 +113,24 @@ def test_bad_frames_get_their_status_and_set_sticky_errors():
     assert board.status().errors == 0  # STATUS clears them
 
 
+def test_a_refused_frames_payload_is_read_not_hunted_through():
+    """Found by the protocol fuzz test: an unknown opcode whose payload held the sync bytes. Hunting through
+    the refused payload took `A5 5A 01` for a header and swallowed the next request; the payload is read."""
+    _, model = _board(CONFIGS[0])
+    refused = proto.encode_request(0x00, bytes(proto.REQUEST_SYNC), tag=0)
+    wrong_length = proto.encode_request(proto.Op.RUN, proto.REQUEST_SYNC + b"\x01\x00\x00", tag=1)
+    status = proto.encode_request(proto.Op.STATUS, tag=2)
+    frames = responses(model.feed(refused + wrong_length + status))
+    assert [(f.code, f.tag) for f in frames] == [
+        (proto.Status.BAD_OPCODE, 0), (proto.Status.BAD_LENGTH, 1), (proto.Status.OK, 2)
+    ]
+    # a length over MAX_PAYLOAD is still refused at the header: the request after it is answered
+    head = bytes([proto.Op.STATUS, 3, 0xFF, 0xFF])
+    over = proto.REQUEST_SYNC + head + bytes([proto.checksum(head)])
+    frames = responses(model.feed(over + proto.encode_request(proto.Op.STATUS, tag=4)))
+    assert [(f.code, f.tag) for f in frames] == [(proto.Status.BAD_LENGTH, 3), (proto.Status.OK, 4)]
+
+
 def test_an_index_beyond_m_is_refused_with_bad_index():
     """An N:M RUN whose weight words hold an index >= M in a used lane: BAD_INDEX, nothing run; the same
     index in a lane the tile does not use (lane >= N) is harmless."""
