@@ -12,19 +12,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-# command -> the top-level keys of its `--format json` output (one shape per command, whatever the flags)
+# command -> the top-level keys of its `--format json` output (one shape per command, whatever the flags);
+# empty for `run`, which prints the run's summary (sparsesim.summary.Summary: its keys are the shape)
 JSON_SHAPES: dict[str, tuple[str, ...]] = {
     "validate": ("workload", "sources"),
     "models": ("models",),
     "prune": ("summary", "layers"),
     "graph": ("model", "level", "rows"),
-    "run": ("summary", "output_dir", "files"),
+    "run": (),
     "energy": ("model", "energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j",
                "energy_gain", "actions"),
     "sweep": ("sweep", "output_dir", "points", "counts", "workers", "wall_seconds", "pareto", "files"),
     "rtl export": ("output_dir", "top", "config", "origin", "files"),
-    "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "vivado"),
-    "fpga info": ("magic", "version", "build_hash", "rows", "cols", "multipliers", "max_m", "precision"),
+    "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "vivado",
+                   "vivado_command"),
+    # the INFO register's fields (rtl.protocol.InfoBlock), precision by name
+    "fpga info": ("magic", "version", "precision", "rows", "cols", "multipliers", "max_m", "mul_latency",
+                  "add_latency", "k_bits", "len_bits", "cycle_bits", "reserved", "weight_depth", "act_depth",
+                  "result_depth", "weight_bytes", "act_bytes", "result_bytes", "clock_khz", "clocks_per_bit",
+                  "build_hash"),
 }  # fmt: skip
 
 
