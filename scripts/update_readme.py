@@ -59,7 +59,8 @@ def _json_shapes() -> str:
 
     lines = ["| command | top-level keys |", "|---|---|"]
     for cmd, keys in JSON_SHAPES.items():
-        listed = ", ".join(f"`{k}`" for k in keys) if keys else "the run's summary (its keys: [Python API](#python-api))"
+        summary = "the run's summary (its keys: [Python API](#python-api))"
+        listed = ", ".join(f"`{k}`" for k in keys) if keys else summary
         lines.append(f"| `{cmd}` | {listed} |")
     return "\n".join(lines) + "\n"
 
