@@ -15,10 +15,11 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .commands import json_default as _json_default
+from .commands import table as _table  # noqa: F401  (re-exported: the old home of the table formatter)
 from .errors import SparsesimError
 
 EXIT_CODES: dict[int, str] = {
@@ -138,206 +139,6 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=_json_default))
 
 
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, tuple | set):
-        return list(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    def fmt(v: Any) -> str:
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.4f}"
-        if isinstance(v, tuple | list):
-            return "x".join(str(x) for x in v)
-        return str(v)
-
-    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
-    widths = [
-        max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)
-    ]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
-
-
-def _load(path: str):
-    from .spec import load_workload
-
-    return load_workload(path)
-
-
-# ---------------------------------------------------------------------------------------------- commands
-def cmd_validate(args: argparse.Namespace, con: Console) -> int:
-    wl = _load(args.file)
-    if wl.model.source == "zoo":  # show the zoo's defaults for knobs the file leaves unset
-        from .models import ZOO
-
-        entry = ZOO[wl.model.name]
-        defaults = {
-            "model.input_size": entry.default_input_size,
-            "model.seq_len": entry.default_seq_len,
-            "model.num_classes": entry.default_num_classes,
-        }
-        unset = {
-            k: v for k, v in defaults.items() if v is not None and getattr(wl.model, k.split(".")[1]) is None
-        }
-        wl = wl.with_updates(unset) if unset else wl
-    if wl.target == "sat":  # sparsity the array cannot run fails here too, as it does in run and sweep
-        from .sat.arch import check_workload_sparsity, resolve
-
-        check_workload_sparsity(wl, resolve(wl.accelerator))
-    if args.format == "json":
-        _print_json(wl.to_dict())
-    else:
-        sys.stdout.write(wl.to_yaml())
-    return 0
-
-
-def cmd_models(args: argparse.Namespace, con: Console) -> int:
-    from .models import ZOO
-
-    rows = [
-        {"name": e.name, "kind": str(getattr(e.kind, "value", e.kind)), "description": e.description}
-        for e in sorted(ZOO.values(), key=lambda e: e.name)
-    ]
-    if args.format == "json":
-        _print_json({"models": rows})
-    else:
-        print(_table(rows, ["name", "kind", "description"]))
-    return 0
-
-
-PRUNE_COLUMNS = [
-    "layer",
-    "kind",
-    "shape",
-    "pattern",
-    "ff_density",
-    "bp_density",
-    "metadata_bytes",
-    "dense_reason",
-]
-
-
-def cmd_prune(args: argparse.Namespace, con: Console) -> int:
-    from .pipeline import prepare
-
-    wl = _load(args.file)
-    if args.save:
-        from .io import check_output_dir
-
-        check_output_dir(args.save, "--save")  # before the masks are computed
-    prep = prepare(wl, progress=con.progress)
-    records = prep.prune.to_records()
-    pruned = [r for r in records if r["pattern"] != "dense"]
-    total_w = sum(r["params"] or 0 for r in records)
-    kept_ff = sum((r["params"] or 0) * r["ff_density"] for r in records)
-    summary = {
-        "model": wl.model.name,
-        "pattern": wl.sparsity.pattern,
-        "weight_layers": len(records),
-        "pruned_layers": len(pruned),
-        "weights": total_w,
-        "ff_density": kept_ff / total_w if total_w else 1.0,
-        "metadata_bytes": sum(r["metadata_bytes"] for r in records),
-    }
-    if args.save:
-        _save_prune(Path(args.save), prep)
-    if args.format == "json":
-        _print_json({"summary": summary, "layers": records})
-    else:
-        print(_table(records, PRUNE_COLUMNS))
-        print(
-            f"\n{summary['pruned_layers']}/{summary['weight_layers']} layers pruned ({summary['pattern']}); "
-            f"weights kept (FF): {summary['ff_density']:.4f}; metadata: {summary['metadata_bytes']:,} bytes"
-        )
-        if args.save:
-            print(f"masks and graph written to {args.save}")
-    return 0
-
-
-def _save_prune(target: Path, prep: Any) -> None:
-    import networkx as nx
-    import numpy as np
-
-    from .graph.lower import ops_frame
-    from .io import atomic_dir
-
-    with atomic_dir(target) as tmp:
-        arrays: dict[str, np.ndarray] = {}
-        for lp in prep.prune.layers:
-            if lp.ff_mask is not None:
-                arrays[f"{lp.name}/ff"] = lp.ff_mask
-            if lp.bp_mask is not None:
-                arrays[f"{lp.name}/bp"] = lp.bp_mask
-            if lp.permutation is not None:
-                arrays[f"{lp.name}/permutation"] = lp.permutation
-        np.savez_compressed(tmp / "masks.npz", **arrays)
-        (tmp / "layers.json").write_text(
-            json.dumps({"layers": prep.prune.to_records()}, indent=2, default=_json_default)
-        )
-        data = nx.node_link_data(_plain_graph(prep.graph), edges="edges")
-        (tmp / "layergraph.json").write_text(json.dumps(data, indent=1, default=_json_default))
-        ops_frame(prep.ops.ops()).to_csv(tmp / "ops.csv", index=False)
-        (tmp / "workload.yaml").write_text(prep.workload.to_yaml())
-
-
-def _plain_graph(g: Any) -> Any:
-    import networkx as nx
-
-    plain = nx.DiGraph(**{k: v for k, v in g.graph.items()})
-    plain.add_nodes_from(g.nodes(data=True))
-    plain.add_edges_from(g.edges)
-    return plain
-
-
-def cmd_graph(args: argparse.Namespace, con: Console) -> int:
-    import pandas as pd
-
-    from .graph.lower import op_record, ops_frame
-    from .pipeline import prepare
-
-    wl = _load(args.file)
-    prep = prepare(wl, progress=con.progress)
-    if args.layers:
-        records = prep.graph.to_records()
-    else:
-        records = [op_record(op) for op in prep.ops.ops()]
-    if args.format == "json":
-        text = json.dumps({"ops" if not args.layers else "layers": records}, indent=1, default=_json_default)
-    elif args.layers:
-        frame = pd.DataFrame(records)
-        for col in frame.columns:
-            if frame[col].map(lambda v: isinstance(v, list | tuple)).any():
-                frame[col] = frame[col].map(
-                    lambda v: "x".join(map(str, v)) if isinstance(v, list | tuple) else v
-                )
-        text = frame.to_csv(index=False)
-    else:
-        text = ops_frame(prep.ops.ops()).to_csv(index=False)
-    if args.output:
-        from .io import atomic_write_text
-
-        atomic_write_text(args.output, text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return 0
-
-
 # ---------------------------------------------------------------------------------------------- parser
 Command = Callable[[argparse.Namespace, Console], int]
 
@@ -365,41 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
         return p
 
-    p = add("validate", cmd_validate, "check a workload.yaml and print the resolved spec")
-    p.add_argument("file")
-    p.add_argument("--format", choices=["yaml", "json"], default="yaml")
-
-    p = add("models", cmd_models, "list the built-in models")
-    p.add_argument("--format", choices=["table", "json"], default="table")
-
-    p = add("prune", cmd_prune, "compute the masks on the model's weights and print a per-layer table")
-    p.add_argument("file")
-    p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--save", metavar="DIR", help="write masks.npz, layers.json, layergraph.json, ops.csv")
-
-    p = add("graph", cmd_graph, "write the lowered op table (FF/BP/WU GEMMs and vector work) as CSV or JSON")
-    p.add_argument("file")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--layers", action="store_true", help="the traced layer graph instead of the op table")
-    p.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of stdout")
-
     for register in _extensions():
         register(add)
     return parser
 
 
+# The order of `sparsesim --help`; a command module not listed here comes after these, by name.
+COMMAND_ORDER = ("validate", "models", "prune", "graph", "run", "energy", "sweep", "rtl", "fpga")
+
+
 def _extensions() -> list[Callable[[Callable[..., argparse.ArgumentParser]], None]]:
-    """Subcommands owned by other rooms (run, sweep, rtl, fpga): each module exposes `register(add)`."""
+    """Every subcommand: each module of sparsesim.commands exposes `register(add)`."""
     import importlib
     import pkgutil
 
     from . import commands
 
-    found = []
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        mod = importlib.import_module(f"{commands.__name__}.{info.name}")
-        found.append(mod.register)
-    return found
+    names = [info.name for info in pkgutil.iter_modules(commands.__path__)]
+    rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+    names.sort(key=lambda n: (rank.get(n, len(rank)), n))
+    return [importlib.import_module(f"{commands.__name__}.{name}").register for name in names]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -402,6 +402,7 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
         ops=sim.ops,
         timeline=sim.timeline,
         baseline=baseline,
+        prepared=prepared,
         extras={
             "arch_table": arch.table(),
             "columns": {**OPS_COLUMNS, **STALL_COLUMNS, **EXTRA_COLUMNS},

@@ -218,8 +218,8 @@ def test_summary_text_names_the_ideal_bound_formula(sat_result: RunResult):
 def test_failure_while_writing_the_report_leaves_no_output(tmp_path, monkeypatch, sat_result, exc, existing):
     """The report is written inside run's atomic folder: a crash or Ctrl-C half way through report.html
     leaves neither a new folder nor a temporary one, and an existing output folder untouched."""
-    import sparsesim.commands.run as run_mod
     import sparsesim.report.html as html_mod
+    import sparsesim.targets as run_mod
 
     out = tmp_path / "out"
     if existing:
