@@ -11,9 +11,7 @@ import argparse
 import errno
 import json
 import os
-import shutil
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -61,21 +59,21 @@ def os_error_line(err: OSError) -> str:
 class Console:
     """Where human-oriented progress goes: stderr, only on a terminal, silenced by --quiet.
 
-    `progress(message)` prints a status line. `progress(message, done=i, total=n)` draws a bar that redraws in
-    place (at most every 0.1 s; one line per message) with the count, elapsed time and an estimate of the time
-    left, and ends its line when done reaches total. Nothing at all is written when not on a TTY or --quiet.
+    `progress(message)` prints a status line. `progress(message, done=i, total=n)` draws a tqdm bar that
+    redraws in place (at most every 0.1 s; one line per message) with the count, elapsed time and an estimate
+    of the time left, and ends its line when done reaches total. Nothing at all is written when not on a TTY
+    or --quiet. `close()` ends an open bar line, so that a message printed next starts on a clean line.
     """
 
     REDRAW_SECONDS = 0.1
+    BAR_FORMAT = "  {desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
 
     def __init__(self, quiet: bool = False, stream: Any = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         isatty = getattr(self.stream, "isatty", None)
         self.enabled = not quiet and bool(isatty and isatty())
-        self._bar: str | None = None  # message of the bar line being redrawn
-        self._bar_start = 0.0
-        self._last_draw = 0.0
-        self._drawn = 0  # characters on the bar line
+        self._bar: Any = None  # the tqdm bar being redrawn
+        self._message: str | None = None
 
     def progress(self, message: str, *, done: int | None = None, total: int | None = None) -> None:
         if not self.enabled:
@@ -84,55 +82,36 @@ class Console:
             self.close()
             print(f"  {message} ...", file=self.stream, flush=True)
             return
-        now = time.monotonic()
-        if self._bar != message:
+        if self._bar is None or self._message != message or self._bar.total != total:
             self.close()
-            self._bar, self._bar_start, self._last_draw = message, now, 0.0
-        finished = done >= total
-        if not finished and now - self._last_draw < self.REDRAW_SECONDS:
-            return
-        self._last_draw = now
-        self._draw(message, done, total, now - self._bar_start)
-        if finished:
+            self._bar = _progress_bar(message, total, self.stream, self.REDRAW_SECONDS)
+            self._message = message
+        self._bar.update(max(0, min(done, total) - self._bar.n))
+        if done >= total:
             self.close()
 
     def close(self) -> None:
         """End an open bar line (call before printing anything else to the terminal)."""
         if self._bar is not None:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._bar, self._drawn = None, 0
-
-    def _draw(self, message: str, done: int, total: int, elapsed: float) -> None:
-        columns = self._columns()
-        frac = min(1.0, max(0.0, done / total)) if total > 0 else 1.0
-        tail = f" {done}/{total} {frac:4.0%} {_clock(elapsed)}"
-        if 0 < done < total:
-            tail += f" eta {_clock(elapsed / done * (total - done))}"
-        width = max(10, min(40, columns - len(tail) - 30))
-        room = max(8, columns - width - len(tail) - 6)
-        label = message if len(message) <= room else message[: room - 1] + "…"
-        filled = round(width * frac)
-        line = f"  {label} [{'#' * filled}{'.' * (width - filled)}]{tail}"
-        pad = " " * max(0, self._drawn - len(line))
-        self.stream.write("\r" + line + pad)
-        self.stream.flush()
-        self._drawn = len(line)
-
-    def _columns(self) -> int:
-        """Width of the terminal the bar is drawn on (stdout may be redirected while stderr is not)."""
-        try:
-            columns = os.get_terminal_size(self.stream.fileno()).columns
-        except (AttributeError, OSError, ValueError):
-            columns = 0
-        return columns or shutil.get_terminal_size((80, 24)).columns  # 0: a terminal of unknown size
+            self._bar.close()  # draws the last state and ends the line
+            self._bar, self._message = None, None
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+def _progress_bar(message: str, total: int, stream: Any, redraw_seconds: float) -> Any:
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        monitor_interval = 0  # no monitor thread: bars are updated from the thread that does the work
+
+    return Bar(
+        total=total,
+        desc=message,
+        file=stream,
+        mininterval=redraw_seconds,
+        dynamic_ncols=True,  # the terminal's width now (stdout may be redirected while stderr is not)
+        leave=True,
+        bar_format=Console.BAR_FORMAT,
+    )
 
 
 def _print_json(obj: Any) -> None:
