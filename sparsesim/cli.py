@@ -98,19 +98,27 @@ class Console:
 
 
 def _progress_bar(message: str, total: int, stream: Any, redraw_seconds: float) -> Any:
+    import shutil
+
     from tqdm import tqdm
 
     class Bar(tqdm):
         monitor_interval = 0  # no monitor thread: bars are updated from the thread that does the work
 
+    try:  # the width of the terminal the bar is drawn on (stdout may be redirected while stderr is not)
+        known = os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):
+        known = False
+    # A terminal that reports 0 columns (e.g. a fresh pty) gets the usual fallback width, not an empty bar.
+    width = {"dynamic_ncols": True} if known else {"ncols": shutil.get_terminal_size((80, 24)).columns}
     return Bar(
         total=total,
         desc=message,
         file=stream,
         mininterval=redraw_seconds,
-        dynamic_ncols=True,  # the terminal's width now (stdout may be redirected while stderr is not)
         leave=True,
         bar_format=Console.BAR_FORMAT,
+        **width,
     )
 
 

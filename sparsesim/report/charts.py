@@ -150,7 +150,7 @@ def cycles_per_layer_chart(result: Any) -> Any:
         d = d[d["dense_cycles"] > 0]
         layered.append(
             alt.Chart(d)
-            .mark_tick(thickness=2, size=LAYER_PX * 0.9)
+            .mark_tick(thickness=2)
             .encode(
                 x=_layer_axis(layers),
                 y=alt.Y("dense_cycles:Q"),
@@ -376,7 +376,7 @@ def energy_chart(result: Any) -> Any | None:
             "energy (J)",
         ).properties(name="data_energy_component"),
         spacing=32,
-    ).properties(title="Energy per iteration" if result.summary.get("task") == "train" else "Energy per run")
+    ).properties(title="Energy per " + ("iteration" if result.summary.get("task") == "train" else "run"))
 
 
 # ----------------------------------------------------------------------------------------- sensitivity

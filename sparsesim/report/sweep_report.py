@@ -63,7 +63,8 @@ def pareto_chart(
 
     def axis(name: str, label: str, log: bool) -> Any:
         kind = alt.X if name == "x" else alt.Y
-        return kind(f"{name}:Q", title=label, scale=alt.Scale(type="log" if log else "linear", zero=False))
+        scale = alt.Scale(type="log" if log else "linear", zero=False, padding=16)  # points off the frame
+        return kind(f"{name}:Q", title=label, scale=scale)
 
     base = alt.Chart(points)
     dots = (

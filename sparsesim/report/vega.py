@@ -93,10 +93,9 @@ def embed(chart: Any, chart_id: str) -> str:
     d = spec(chart)
     title = d.get("title")
     title = title.get("text") if isinstance(title, dict) else title
-    aria = f' aria-label="{escape(str(title))}"' if title else ""
+    named = f' data-title="{escape(str(title))}"' if title else ""
     return (
-        f'<div class="chart" id="{escape(chart_id)}" data-spec="{escape(chart_id)}-spec" role="img"{aria}>'
-        "</div>"
+        f'<div class="chart" id="{escape(chart_id)}" data-spec="{escape(chart_id)}-spec"{named}></div>'
         f'<script type="application/json" id="{escape(chart_id)}-spec">{_json_block(d)}</script>'
     )
 

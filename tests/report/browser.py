@@ -251,7 +251,7 @@ PROBE = """(async () => {
       });
     }
     const titles = s ? Array.from(s.querySelectorAll(".role-title-text")).map(t => t.textContent) : [];
-    return {id: el.id, svg: !!s, titles, title: el.getAttribute("aria-label") || "", width: box.width,
+    return {id: el.id, svg: !!s, titles, title: el.getAttribute("data-title") || "", width: box.width,
             height: box.height, marks};
   });
   const tables = Array.from(document.querySelectorAll("table.data")).map(t => ({
