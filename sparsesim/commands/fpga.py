@@ -78,11 +78,11 @@ def _summary(result) -> dict[str, Any]:
 
 
 def build_command(args: argparse.Namespace, con: ConsoleLike) -> int:
+    from ..api import validate
     from ..fpga.build import build_tree
     from ..io import check_output_dir
-    from ..spec import load_workload
 
-    wl = load_workload(args.file)
+    wl = validate(args.file)  # the array must run the workload's sparsity, as in `run`
     check_output_dir(args.output)  # before Yosys (minutes)
     acc = wl.accelerator.resolved()
     result = build_tree(

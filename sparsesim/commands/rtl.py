@@ -43,10 +43,10 @@ def array_config(acc: Any) -> tuple[Any, dict[str, str], int]:
 
 
 def export_command(args: argparse.Namespace, con: ConsoleLike) -> int:
+    from sparsesim.api import validate
     from sparsesim.rtl.export import array_verilog, interface_description, sorter_verilog
-    from sparsesim.spec import load_workload
 
-    wl = load_workload(args.file)
+    wl = validate(args.file)  # the array must run the workload's sparsity, as in `run`
     cfg, origin, sorter_lanes = array_config(wl.accelerator)
     out = check_output_dir(Path(args.output))
     with atomic_dir(out) as tmp:
