@@ -12,7 +12,7 @@ from . import AddCommand, ConsoleLike
 
 def register(add: AddCommand) -> None:
     p = add("energy", energy_command, "simulate a workload and print its energy per action, count and source")
-    p.add_argument("file")
+    p.add_argument("file", help="the workload.yaml to simulate")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--sources", action="store_true", help="table: also print how each value was derived")
 
