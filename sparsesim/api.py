@@ -136,9 +136,12 @@ def save(result: RunResult, folder: str | Path | None = None, *, workload: Workl
     from .results import write_outputs
 
     wl = workload if workload is not None else result.workload
-    if folder is None and wl is None:
+    if folder is not None:
+        out = Path(folder)
+    elif wl is not None:
+        out = wl.output_dir()
+    else:
         raise SpecError("save: give the output folder (this result carries no workload to take it from)")
-    out = Path(folder) if folder is not None else wl.output_dir()  # type: ignore[union-attr]  # checked above
     check_output_dir(out, "folder" if folder is not None else "output.dir")
     with atomic_dir(out) as tmp:
         if wl is not None:

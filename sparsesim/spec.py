@@ -15,6 +15,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -347,11 +348,11 @@ class SparsitySpec(_Section):
     @property
     def density(self) -> float:
         """Nominal kept fraction of a pruned layer (1.0 for dense)."""
-        if self.pattern in ("nm", "bdwp"):
-            return self.n / self.m  # type: ignore[operator]
-        if self.pattern == "dense":
+        if self.pattern in ("nm", "bdwp") and self.n is not None and self.m is not None:
+            return self.n / self.m
+        if self.pattern == "dense" or self.sparsity is None:  # the validator requires n, m or sparsity
             return 1.0
-        return 1.0 - float(self.sparsity)  # type: ignore[arg-type]
+        return 1.0 - float(self.sparsity)
 
 
 # ----------------------------------------------------------------------------------------------- targets
@@ -469,20 +470,22 @@ class MobileSpec(_Section):
         "(XNNPACK's subgraph rule: all sparse or all dense).",
     )
     sparse_kernels: list[MobileKernel] = Field(
-        default_factory=lambda: ["spmm", "group", "nm"],
+        default_factory=lambda: list[MobileKernel](["spmm", "group", "nm"]),
         description="Sparse kernels allowed: spmm (XNNPACK CSR-delta SpMM), group (block-CSR of G output "
         "channels), nm (N:M along Cin). A layer tries its pattern's own kernel first, then these in order.",
     )
     spmm_layer_types: list[MobileLayerType] = Field(
-        default_factory=lambda: ["conv1x1"],
+        default_factory=lambda: list[MobileLayerType](["conv1x1"]),
         description="Layers SpMM may run: conv1x1 (stride 1, no padding, groups 1; XNNPACK's rule), "
         "conv (any groups-1 conv through a packed im2col tile), linear.",
     )
     group_layer_types: list[MobileLayerType] = Field(
-        default_factory=lambda: ["conv1x1", "conv", "linear"], description="Layers the group kernel may run."
+        default_factory=lambda: list[MobileLayerType](["conv1x1", "conv", "linear"]),
+        description="Layers the group kernel may run.",
     )
     nm_layer_types: list[MobileLayerType] = Field(
-        default_factory=lambda: ["conv1x1", "conv", "linear"], description="Layers the N:M kernel may run."
+        default_factory=lambda: list[MobileLayerType](["conv1x1", "conv", "linear"]),
+        description="Layers the N:M kernel may run.",
     )
     group_min_zero_fraction: float = Field(
         0.0, ge=0, le=1, description="Group kernel: runs only if at least this fraction of weights is zero."
@@ -650,7 +653,7 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def _format_error(err: dict[str, Any]) -> str:
+def _format_error(err: Mapping[str, Any]) -> str:
     loc = tuple(err.get("loc", ()))
     etype = err.get("type", "")
     # Drop pydantic's tagged-union / function-validator markers from the location.
@@ -890,7 +893,7 @@ def reference_markdown() -> str:
         if info.is_required():
             return "**required**"
         if info.default_factory is not None:
-            value = info.default_factory()
+            value = info.get_default(call_default_factory=True)
             return "(section)" if isinstance(value, BaseModel) else f"`{json.dumps(value)}`"
         return f"`{json.dumps(info.default)}`" if info.default is not None else "unset"
 

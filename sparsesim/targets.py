@@ -24,7 +24,7 @@ def simulate(wl: Workload, *, progress: Progress | None = None, ablate: bool = F
     if wl.target == "sat":
         from .sat.simulate import run_workload
     elif wl.target == "mobile":
-        from .mobile.simulate import run_workload  # type: ignore[assignment]  # same signature
+        from .mobile.simulate import run_workload
     else:  # the spec forbids this; kept so a new target fails loudly
         raise SparsesimError(f"target: unknown target {wl.target!r} (one of {', '.join(TARGETS)})")
     return run_workload(wl, progress=progress, ablate=ablate)

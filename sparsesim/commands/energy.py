@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+
+from . import AddCommand, ConsoleLike
 
 
-def register(add) -> None:
+def register(add: AddCommand) -> None:
     p = add("energy", energy_command, "simulate a workload and print its energy per action, count and source")
-    p.add_argument("file")
+    p.add_argument("file", help="the workload.yaml to simulate")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--sources", action="store_true", help="table: also print how each value was derived")
 
@@ -20,7 +21,7 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def energy_command(args: argparse.Namespace, con: Any) -> int:
+def energy_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..results import jsonable
     from ..spec import load_workload
     from ..targets import simulate

@@ -7,12 +7,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..targets import simulate  # noqa: F401  (re-exported: the old home of simulate)
+from . import AddCommand, ConsoleLike
+
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 
-def register(add) -> None:
+def register(add: AddCommand) -> None:
     p = add("run", run_command, "simulate a workload (and its dense baseline) on its target")
     p.add_argument("file", help="the workload.yaml to simulate")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -20,7 +24,7 @@ def register(add) -> None:
     p.add_argument("--ablate", action="store_true", help="sat: also run with each dataflow optimisation off")
 
 
-def run_command(args: argparse.Namespace, con: Any) -> int:
+def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..api import load, run, save
     from ..io import check_output_dir
     from ..results import jsonable
@@ -37,7 +41,7 @@ def run_command(args: argparse.Namespace, con: Any) -> int:
     return 0
 
 
-def _summary_text(result: Any) -> str:
+def _summary_text(result: RunResult) -> str:
     from ..report.text import summary_text
 
     text = summary_text(result)

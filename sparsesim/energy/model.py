@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..summary import EnergySummary
 from .actions import engine_idle_cycles, mobile_op_counts, sat_op_counts
 from .tables import EnergyTable, asic_table, fpga_table, mobile_table
 
@@ -37,7 +38,7 @@ class EnergyReport:
     def energy_j(self) -> float:
         return float(sum(self.op_j) + self.static_j)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> EnergySummary:
         e = self.energy_j
         return {
             "energy_j": e,

@@ -26,7 +26,7 @@ import heapq
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,17 @@ from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
 from ..sparsity import BlockCSR, CSRDelta, xnnpack_block_size
 from ..sparsity.block import as_rows
+from ..summary import Summary
 from . import costs, streams
 from .cache import CacheHierarchy, CacheStats
 from .memory import FLOAT_BYTES, MemoryModel, Traffic
 from .microkernels import BodyCache
 from .select import Decision, LayerView, decide, layer_type, subgraph_zero_fraction, zero_fraction
 from .soc import SoC, resolve_soc
+
+if TYPE_CHECKING:
+    from ..pipeline import Prepared
+    from ..spec import MobileSpec, Workload
 
 WEIGHT_KINDS = ("conv", "dwconv", "gconv", "linear")
 # Line accesses simulated per op before the stream is sampled (every k-th pixel tile / row panel / channel
@@ -92,7 +97,7 @@ class OpTime:
 class MobileSimulator:
     """One SoC + MobileSpec; `run(prepared)` simulates one pruned (or dense) model."""
 
-    def __init__(self, soc: SoC, spec: Any, budget_lines: int | None = SAMPLE_BUDGET_LINES) -> None:
+    def __init__(self, soc: SoC, spec: MobileSpec, budget_lines: int | None = SAMPLE_BUDGET_LINES) -> None:
         self.soc = soc
         self.spec = spec
         self.threads = int(spec.threads)
@@ -100,7 +105,7 @@ class MobileSimulator:
         self.budget = budget_lines
 
     # ------------------------------------------------------------------------------ plans
-    def _view(self, prep: Any, name: str) -> tuple[LayerView, np.ndarray, np.ndarray | None]:
+    def _view(self, prep: Prepared, name: str) -> tuple[LayerView, np.ndarray, np.ndarray | None]:
         g, prune = prep.graph, prep.prune
         node = g.nodes[name]
         lp = prune.by_name(name)
@@ -261,7 +266,7 @@ class MobileSimulator:
             threads=t,
         )  # fmt: skip
 
-    def plan(self, prep: Any) -> tuple[list[OpPlan], str]:
+    def plan(self, prep: Prepared) -> tuple[list[OpPlan], str]:
         g = prep.graph
         spec = self.spec
         ops = list(prep.ops.ops("FF"))
@@ -473,7 +478,7 @@ class MobileSimulator:
             miss_stall_s=with_stalls - core_s,
         )
 
-    def run(self, prep: Any, name: str, progress: Progress | None = None) -> RunResult:
+    def run(self, prep: Prepared, name: str, progress: Progress | None = None) -> RunResult:
         """Time every op of `prep`; `progress(name, done=, total=)` follows the ops."""
         plans, layout = self.plan(prep)
         soc = self.soc
@@ -578,13 +583,14 @@ class MobileSimulator:
         summary = self._summary(ops_df, name, layout, home, clock)
         return RunResult(name=name, target="mobile", summary=summary, ops=ops_df)
 
-    def _summary(self, df: pd.DataFrame, name: str, layout: str, home: str, total: float) -> dict[str, Any]:
+    def _summary(self, df: pd.DataFrame, name: str, layout: str, home: str, total: float) -> Summary:
         soc = self.soc
         ref_hz = soc.clock_ghz * 1e9
         seconds = total / ref_hz
         gemm = df[df["kind"] == "gemm"]
         useful = float((gemm["macs"] * gemm["density"]).sum())
         weight_ops = df[df["reason"] != ""]
+        dense_ops = weight_ops[~weight_ops["sparse"]]
         return {
             "name": name,
             "target": "mobile",
@@ -605,9 +611,9 @@ class MobileSimulator:
             "dram_bytes": float(df["dram_bytes"].sum()),
             "cycles_per_pass": {"FF": total},
             "kernels": dict(Counter(df["mode"])),
-            "cycles_by_kernel": {k: float(v) for k, v in df.groupby("kernel")["cycles"].sum().items()},
-            "sparse_layers": {r.layer: r.mode for r in df[df["sparse"]].itertuples()},
-            "dense_layers": {r.layer: r.reason for r in weight_ops[~weight_ops["sparse"]].itertuples()},
+            "cycles_by_kernel": {str(k): float(v) for k, v in df.groupby("kernel")["cycles"].sum().items()},
+            "sparse_layers": {str(r.layer): str(r.mode) for r in df[df["sparse"]].itertuples()},
+            "dense_layers": {str(r.layer): str(r.reason) for r in dense_ops.itertuples()},
             "memory_bound_ops": int((df["memory_cycles"] > df["compute_cycles"] * 0.01).sum()),
         }
 
@@ -627,12 +633,12 @@ def _fusable(node: dict) -> bool:
 
 
 def simulate_prepared(
-    prep: Any, soc: SoC, spec: Any, name: str, progress: Progress | None = None
+    prep: Prepared, soc: SoC, spec: MobileSpec, name: str, progress: Progress | None = None
 ) -> RunResult:
     return MobileSimulator(soc, spec).run(prep, name, progress)
 
 
-def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
+def run_workload(wl: Workload, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
     """Simulate `wl` on its SoC and the dense model on the same SoC; `result.baseline` is the dense run."""
     from ..pipeline import prepare
 
@@ -687,7 +693,7 @@ def _energy(result: RunResult, base: RunResult, soc: SoC) -> None:
 
 
 def _ablation(
-    prep: Any, soc: SoC, spec: Any, result: RunResult, base: RunResult, name: str
+    prep: Prepared, soc: SoC, spec: MobileSpec, result: RunResult, base: RunResult, name: str
 ) -> dict[str, float]:
     used = set(result.ops.loc[result.ops["sparse"], "kernel"])
     variants: dict[str, Any] = {}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import tables
 from .text import ablation_title, context_line, summary_rows
+
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 TOP_OPS = 10
 
@@ -14,7 +17,7 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|")
 
 
-def summary_markdown(result: Any) -> str:
+def summary_markdown(result: RunResult) -> str:
     s = result.summary
     out = [f"# {_md(result.name)} on {result.target}", ""]
     ctx = context_line(result)

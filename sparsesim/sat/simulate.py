@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,9 +25,13 @@ from ..energy.tables import EnergyTable
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
 from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
+from ..summary import Summary
 from .arch import SatArch, check_workload_sparsity, resolve
 from .engines import Machine, OpTimes
 from .schedule import Schedule, build_schedule
+
+if TYPE_CHECKING:
+    from ..spec import Workload
 
 STALL_COLUMNS: dict[str, str] = {
     "stall_pipeline": "array pipeline fill/drain and weight-load bubbles (timing contract), incl. the drain "
@@ -59,7 +63,7 @@ class SimResult:
     schedule: Schedule
     times: dict[str, OpTimes]
     ops: pd.DataFrame
-    summary: dict[str, Any]
+    summary: Summary
     timeline: pd.DataFrame | None
     wall_seconds: float
     energy: Any = None  # sparsesim.energy.model.EnergyReport, once computed
@@ -202,7 +206,7 @@ def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> li
     return rows
 
 
-def _summary(schedule: Schedule, rows: list[dict[str, Any]], arch: SatArch) -> dict[str, Any]:
+def _summary(schedule: Schedule, rows: list[dict[str, Any]], arch: SatArch) -> Summary:
     total = max((r["end_cycle"] for r in rows), default=0)
     seconds = total / (arch.clock_mhz * 1e6)
     gemms = [r for r in rows if r["kind"] == "gemm"]
@@ -250,12 +254,12 @@ def _array_bound_cycles(schedule: Schedule, arch: SatArch) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ energy
-def energy_table(wl: Any, arch: SatArch) -> EnergyTable:
+def energy_table(wl: Workload, arch: SatArch) -> EnergyTable:
     """The energy table of the workload's accelerator: the XCVU9P, or an ASIC at `accelerator.technology`."""
     return sat_table_for(arch, wl.accelerator.technology)
 
 
-def _energy(wl: Any, arch: SatArch, sim: SimResult, base: SimResult | None) -> dict[str, Any]:
+def _energy(wl: Workload, arch: SatArch, sim: SimResult, base: SimResult | None) -> Summary:
     """Fill energy_j of the run's (and the baseline's) ops table; the summary's energy keys."""
     table = energy_table(wl, arch)
     rep = sat_energy(sim, table)
@@ -323,7 +327,7 @@ def dense_opgraph(prepared: Any) -> OpGraph:
     )
 
 
-def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
+def run_workload(wl: Workload, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn."""
     from ..pipeline import prepare
 
@@ -350,7 +354,7 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
     bound_sparse = sim.summary["array_bound_cycles"]
     ideal = base.summary["array_bound_cycles"] / bound_sparse if bound_sparse else 1.0
     kept_dense = dense_layers_note(prepared.prune.to_records()) if sparse else ""
-    summary: dict[str, Any] = {
+    summary: Summary = {
         "model": wl.model.name,
         "task": mode,
         "batch_size": wl.task.batch_size,
