@@ -475,6 +475,29 @@ def test_chart_data_cannot_end_the_script_element():
     assert {m["layer"] for m in rows} == {"</script><script>alert(1)</script><!--", "b"}
 
 
+def test_every_chart_is_valid_vega_lite(sat_result: RunResult, mobile_result: RunResult):
+    """The reports skip schema validation for speed; here every chart they draw is validated."""
+    from sparsesim.report import charts as report_charts
+    from sparsesim.report import vega
+
+    rich = synthetic_result(energy=True)
+    rich.summary["sensitivity"] = [dict(row) for row in SENSITIVITY]
+    builders = [
+        report_charts.speedup_chart, report_charts.cycles_per_layer_chart, report_charts.utilisation_chart,
+        report_charts.bandwidth_chart, report_charts.sparse_vs_dense_chart, report_charts.energy_chart,
+        report_charts.sensitivity_chart,
+    ]  # fmt: skip
+    checked = 0
+    for result in (sat_result, rich):
+        for build in builders:
+            chart = build(result)
+            if chart is not None:
+                vega.spec(chart, validate=True)  # raises on a spec that breaks Vega-Lite's schema
+                checked += 1
+    vega.spec(report_charts.latency_per_layer_chart(mobile_result), validate=True)
+    assert checked == 2 * len(builders) - 1  # sat_result has no sensitivity
+
+
 def test_the_vendored_vega_bundle_compiles_the_specs_altair_writes():
     """The inlined Vega-Lite is the version Altair writes specs for (scripts/vendor_vega.py regenerates it)."""
     import altair as alt
@@ -554,3 +577,40 @@ def test_pareto_front():
     xs = [1, 2, 2, 3, 4, 4, float("nan")]
     ys = [9, 5, 6, 5, 1, 1, 0]
     assert pareto_front(xs, ys) == [0, 1, 4]
+
+
+def test_pareto_outputs_plot_every_ok_point_and_ring_the_front():
+    """pareto.html and pareto.svg from a made-up sweep table: a dot per point that ran, the front ringed."""
+    from types import SimpleNamespace as NS
+
+    from sparsesim.report import vega
+    from sparsesim.report.sweep_report import LABELS, pareto_chart, pareto_outputs
+
+    sweep = NS(
+        name="made-up-sweep",
+        axes=[NS(paths=["accelerator.rows"], label="accelerator.rows")],
+        base=NS(model=NS(name="tiny_mlp"), target="sat"),
+    )
+    table = pd.DataFrame(
+        {
+            "point": [0, 1, 2, 3, 4],
+            "status": ["ok", "ok", "ok", "ok", "error"],
+            "error": ["", "", "", "", "made-up failure"],
+            "accelerator.rows": [8, 16, 32, 64, 128],
+            "dsp": [64, 128, 256, 512, 1024],
+            "seconds_simulated": [4.0, 2.0, 2.5, 0.9, None],
+        }
+    )
+    front, page, svg = pareto_outputs(sweep, table, "dsp", "seconds_simulated", ["a", "a", "b", "b", "b"])
+    assert front == [0, 1, 3]  # point 2 is beaten by point 1 on both axes; point 4 did not run
+    spec = charts(page)["chart-pareto"]
+    dots = marks(spec, "data_points")
+    assert sorted(m["point"] for m in dots) == [0, 1, 2, 3]
+    assert sorted(m["point"] for m in marks(spec, "data_front")) == front
+    assert {(m["point"], m["x"], m["y"]) for m in dots} >= {(3, 512, 0.9), (2, 256, 2.5)}
+    drawn = dict(re.findall(r'<g class="mark-symbol role-mark (data_\w+?)_marks"[^>]*>(.*?)</g>', svg, re.S))
+    assert {k: v.count("<path") for k, v in drawn.items()} == {"data_points": 4, "data_front": 3}
+    assert "made-up failure" in page and 'id="failed-table"' in page
+    assert_self_contained(page)
+    vega.spec(pareto_chart(pd.DataFrame(dots).assign(front=False), LABELS["dsp"], "s", xlog=True, ylog=False,
+                           title="t"), validate=True)  # fmt: skip
