@@ -275,6 +275,7 @@ def synthetic_result(target: str = "sat", *, energy: bool = False) -> RunResult:
     if energy:
         summary.update(
             energy_j=0.123,
+            dense_energy_j=0.287,
             static_energy_j=0.063,
             avg_power_w=4.56,
             gflops_per_w=78.9,
@@ -313,6 +314,7 @@ def test_reports_show_the_results_numbers_not_their_own():
     assert cyc == {("a", "FF"): 1000, ("a", "BP"): 3000, ("a", "WU"): 2000, ("b", "FF"): 777}
     # energy is NaN in every op: no energy anywhere
     assert "chart-energy" not in found and 'id="energy"' not in page and "GFLOPS/W" not in page
+    assert "## Energy" not in md
 
 
 def test_energy_and_sparse_vs_dense_show_the_runs_joules():
@@ -321,6 +323,9 @@ def test_energy_and_sparse_vs_dense_show_the_runs_joules():
     found = charts(page)
     for shown in ("0.123 J", "4.56 W", "78.9 GFLOPS/W", "2.34x less", "made-up energy table"):
         assert shown in page, shown
+    md = summary_markdown(r)
+    assert "0.123 J, 4.56 W, 78.9 GFLOPS/W; dense baseline 0.287 J (2.34x more)." in md
+    assert "| dram | 0.012 | 9.8% | 0.032 |" in md  # 0.012 of 0.123 J
     by_pass = {
         (m["pass"], m["run"]): m["energy_j"] for m in marks(found["chart-energy"], "data_energy_group")
     }
