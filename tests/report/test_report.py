@@ -619,3 +619,12 @@ def test_pareto_outputs_plot_every_ok_point_and_ring_the_front():
     assert_self_contained(page)
     vega.spec(pareto_chart(pd.DataFrame(dots).assign(front=False), LABELS["dsp"], "s", xlog=True, ylog=False,
                            title="t"), validate=True)  # fmt: skip
+
+
+def test_mobile_ablation_table_without_cycles():
+    """mobile ablations record speedup and energy, not total cycles: the table shows what there is."""
+    r = synthetic_result("mobile", energy=True)
+    r.summary.update(ablation={"spmm kernel off": 0.8}, ablation_energy_j={"spmm kernel off": 0.246})
+    table = re.search(r'<table[^>]*id="ablation-table".*?</table>', report_html(r), flags=re.S).group(0)
+    assert "spmm kernel off" in table and "0.800x" in table and "0.246" in table and "2.000x" in table
+    assert "total cycles" not in table and "spmm kernel off off" not in table
