@@ -169,7 +169,7 @@ def bandwidth_view(result: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
         (u, f) for u, f in (("s", 1e-6), ("ms", 1e-3), ("µs", 1.0)) if us[-1] * f >= 10 or u == "µs"
     )
     t = us * per_us
-    bins = pd.DataFrame({"start": t[:-1], "end": t[1:], "gbs": rate * clock_mhz / 1e3})  # B/cycle -> GB/s
+    bins = pd.DataFrame({"start": t[:-1], "end": t[1:], "gbs": rate * clock_mhz / 1e3, "floor": 0.0})  # GB/s
     refs = []
     peak = (s.get("arch") or {}).get("dram_bandwidth_gbs")
     if peak is not None and math.isfinite(float(peak)):
