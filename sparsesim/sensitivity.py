@@ -130,7 +130,7 @@ def table_text(rows: list[dict[str, Any]], baseline_cycles: float) -> str:
             (
                 r["parameter"],
                 f"{_num(r['low'])} .. {_num(r['high'])} ({_num(r['baseline'])})",
-                f"{c_lo:+.1%} / {c_hi:+.1%}",
+                f"{_pct(c_lo)} / {_pct(c_hi)}",
                 f"{r['speedup_low']:.3f} .. {r['speedup_high']:.3f}",
                 f"{r['energy_j_low']:.4g} .. {r['energy_j_high']:.4g}",
             )
@@ -141,6 +141,10 @@ def table_text(rows: list[dict[str, Any]], baseline_cycles: float) -> str:
     out.append("  " + fmt.format(*head))
     out += ["  " + fmt.format(*x) for x in lines]
     return "\n".join(out) + "\n"
+
+
+def _pct(x: float) -> str:
+    return "0.0%" if abs(x) < 0.0005 else f"{x:+.1%}"
 
 
 def _num(v: float) -> str:
