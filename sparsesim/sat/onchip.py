@@ -137,20 +137,22 @@ def operand_layouts(
     else:
         x_layout = dy = None
 
-    def fallback(contig: str, length: int) -> Layout:
-        return Layout(contig, length, length, length)
-
     def side(kind: str, which: str) -> Layout | None:
         if kind == "weight":
             return None
+
+        def rows(contig: str, length: int) -> Layout:  # one token (or row) of `length` features after another
+            px = pitch("grad" if kind == "grad" else "act", length)
+            return Layout(contig, length, px, px)
+
         if op.role == "fwd" and which == "B":
-            return Layout("k", *x_layout) if x_layout else fallback("k", op.k)
+            return Layout("k", *x_layout) if x_layout else rows("k", op.k)
         if op.role == "dgrad" and which == "B":
-            return Layout("k", *dy) if dy else fallback("k", op.k)
+            return Layout("k", *dy) if dy else rows("k", op.k)
         if op.role == "wgrad" and which == "A":
-            return Layout("m", *dy) if dy else fallback("m", op.m)
+            return Layout("m", *dy) if dy else rows("m", op.m)
         if op.role == "wgrad" and which == "B":
-            return Layout("n", *x_layout) if x_layout else fallback("n", op.n)
-        return fallback("k", op.k)
+            return Layout("n", *x_layout) if x_layout else rows("n", op.n)
+        return rows("k", op.k)
 
     return side(op.a_kind, "A"), side(op.b_kind, "B")

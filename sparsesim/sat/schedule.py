@@ -94,6 +94,10 @@ class GemmMapping:
     # generator or the out buffer's partial sums; and each port's demand in cycles (the largest binds).
     onchip_cycles: int = 0
     port_cycles: dict[str, float] = field(default_factory=dict)
+    # Bytes through the array-side ports (sat.onchip): "<buffer>_read" = whole words fetched for gathered
+    # operands (bank-word granularity, so at least the useful bytes), "out_read"/"out_write" = partial sums,
+    # col2im's dX and results. For the energy model's buffer actions.
+    port_bytes: dict[str, float] = field(default_factory=dict)
 
     @property
     def pipeline_cycles(self) -> int:
@@ -232,8 +236,9 @@ class _Mapper:
         self.gathers = self._gathers() if arch.onchip_costs else []
 
     # on-chip costs (sat.onchip) ---------------------------------------------------------------------
-    def _gathers(self) -> list[tuple[str, float, float, str]]:
-        """(buffer, cycles per access from bank conflicts, runs per access, 'beat' | 'load') of each operand
+    def _gathers(self) -> list[tuple[str, float, float, float, str]]:
+        """(buffer, cycles per access from bank conflicts, runs per access, bytes fetched per access,
+        'beat' | 'load') of each operand
         the array gathers from a buffer: WS streams B' one column per beat and loads A' one array row per
         load-bus cycle; OS streams both, A' along the rows and B' along the columns."""
         p, pr, e = self.p, self.prob, self.e
@@ -253,24 +258,29 @@ class _Mapper:
             if layout is None:
                 continue
             banks = max(1, int(self.arch.port_bytes_per_cycle(buf) // word))
-            cyc, runs, _ = gather_cost(
+            cyc, runs, fetched = gather_cost(
                 layout, beat_access(layout, counts), self.arch.element_bytes, word, banks,
                 self.arch.bank_mapping,
             )  # fmt: skip
-            out.append((buf, cyc, runs, when))
+            out.append((buf, cyc, runs, fetched, when))
         return out
 
-    def onchip(self, cycles: int, beats: int, runs: tuple[TileRun, ...]) -> tuple[int, dict[str, float]]:
-        """(cycles beyond `cycles` the busiest port needs, each port's demand in cycles) for the op."""
+    def onchip(
+        self, cycles: int, beats: int, runs: tuple[TileRun, ...]
+    ) -> tuple[int, dict[str, float], dict[str, float]]:
+        """(cycles beyond `cycles` the busiest port needs, each port's demand in cycles, bytes through each
+        port) for the op."""
         arch, pr = self.arch, self.prob
         if not arch.onchip_costs:
-            return 0, {}
+            return 0, {}, {}
         demand: dict[str, float] = {}
+        moved: dict[str, float] = {}
         loads = sum(r.count * math.ceil(r.shape.k / self.e) for r in runs) if self.ws else 0
         agu_runs = 0.0
-        for buf, cyc, nruns, when in self.gathers:
+        for buf, cyc, nruns, fetched, when in self.gathers:
             n = beats if when == "beat" else loads
             demand[buf] = demand.get(buf, 0.0) + n * cyc
+            moved[f"{buf}_read"] = moved.get(f"{buf}_read", 0.0) + n * fetched
             agu_runs += n * nruns
         if agu_runs:
             demand["agu"] = agu_runs / arch.agu_runs_per_cycle
@@ -282,8 +292,9 @@ class _Mapper:
         port = arch.out_port_bytes_per_cycle
         demand["out_write"] = c_writes / port
         demand["out_read"] = (c_reads + pr.c_total) / port  # read-modify-write and results to the DMA
+        moved["out_write"], moved["out_read"] = float(c_writes), float(c_reads + pr.c_total)
         need = max(demand.values())
-        return max(0, math.ceil(need - cycles)), demand
+        return max(0, math.ceil(need - cycles)), demand, moved
 
     # bytes of blocks ------------------------------------------------------------------------------
     def a_block(self, mb: int, kb: int) -> float:
@@ -349,7 +360,7 @@ class _Mapper:
 
     def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
         cycles, beats, acc, runs = self.compute(nb, kb)
-        onchip, ports = self.onchip(cycles, beats, runs)
+        onchip, ports, moved = self.onchip(cycles, beats, runs)
         a, b, c = self.traffic(order, mb, nb)
         pr = self.prob
         first = runs[0].shape
@@ -360,7 +371,7 @@ class _Mapper:
         t = 2 * self.lat + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
         info = dict(
             order=order, block=(mb, nb, kb), cycles=cycles, beats=beats, acc=acc, runs=runs,
-            a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports,
+            a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved,
         )  # fmt: skip
         return t, total, info
 
@@ -519,7 +530,7 @@ def map_gemm(
         accumulate_cycles=info["acc"], a_bytes=round(info["a"]), b_bytes=round(info["b"]),
         c_bytes=round(info["c"]), buffer_bytes=bufs, prologue_bytes=math.ceil(info["pro"]),
         epilogue_bytes=math.ceil(info["epi"]), note=note, onchip_cycles=int(info["onchip"]),
-        port_cycles=dict(info["ports"]),
+        port_cycles=dict(info["ports"]), port_bytes=dict(info["moved"]),
     )  # fmt: skip
     return mapping
 
