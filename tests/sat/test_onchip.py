@@ -111,3 +111,29 @@ def test_interleave_matters_with_the_auto_dataflow(bdwp_tiny):
     wu = on.ops[(on.ops["pass"] == "WU") & (on.ops["kind"] == "gemm")]
     assert (wu["dataflow"] == "os").any()
     assert math.isclose(on.ops["stall_accumulate"].sum(), 0)
+
+
+def test_resnet18_wu_gemm_is_not_at_the_arrays_peak():
+    # layer1.0.conv1's weight gradient at batch 32: dW[64 x 576] = dY[64 x 32*56*56] . im2col(X)^T
+    node = {
+        "kind": "conv", "in_shapes": [(1, 64, 56, 56)], "out_shape": (1, 64, 56, 56),
+        "kernel": (3, 3), "stride": (1, 1), "groups": 1,
+    }  # fmt: skip
+    op = GemmOp(
+        name="layer1.0.conv1:WU", layer="layer1.0.conv1", pass_="WU", role="wgrad",
+        m=64, n=576, k=32 * 56 * 56, repeat=1, a_kind="grad", b_kind="act", c_kind="wgrad",
+    )  # fmt: skip
+    arch = resolve(None)
+    g = map_gemm(op, arch, node=node)
+    peak = op.macs / arch.peak_macs_per_cycle
+    assert g.dataflow == "os"
+    # OS tiles of 16 x 128 outputs: 576 columns fill 576 / 640 of them, so at most 90 % of the peak
+    assert peak / (g.array_cycles + g.onchip_cycles) <= 576 / 640 + 1e-9
+    ws = map_gemm(op, dataclasses.replace(arch, dataflow="ws"), node=node)
+    # WS, either orientation, streams 32 pixels of one channel of X or dY per beat, 64 channels (128 B =
+    # 16 words) apart: banks 0 and 16 only, 16 cycles a beat
+    stream = max(ws.port_cycles["act"], ws.port_cycles["grad"])
+    assert stream == pytest.approx(16 * ws.beat_cycles, rel=0.01)
+    assert ws.array_cycles + ws.onchip_cycles > 5 * (g.array_cycles + g.onchip_cycles)
+    off = map_gemm(op, dataclasses.replace(arch, onchip_costs=False), node=node)
+    assert off.onchip_cycles == 0 and off.port_cycles == {}
