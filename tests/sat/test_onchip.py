@@ -137,3 +137,18 @@ def test_resnet18_wu_gemm_is_not_at_the_arrays_peak():
     assert ws.array_cycles + ws.onchip_cycles > 5 * (g.array_cycles + g.onchip_cycles)
     off = map_gemm(op, dataclasses.replace(arch, onchip_costs=False), node=node)
     assert off.onchip_cycles == 0 and off.port_cycles == {}
+
+
+def test_partial_sums_read_modify_write_across_k_tiles():
+    # 2:8 FF of 32 filters over k = 256 (two WS k tiles of 16 rows x 8) and 1,000 columns: every tile writes
+    # 32 x 1,000 FP32 partial sums (256,000 B over the 128 B/cycle write port: 2,000 cycles); the second k
+    # tile reads the first's back (128,000 B) and the results leave for DRAM as FP16 (64,000 B): 1,500
+    # cycles on the read port.
+    op = GemmOp(
+        name="fc:FF", layer="fc", pass_="FF", role="fwd", m=32, n=1000, k=256, repeat=1,
+        a_kind="weight", b_kind="act", c_kind="act", pattern="nm", density=0.25, nm=(2, 8), mask="ff",
+    )  # fmt: skip
+    g = map_gemm(op, dataclasses.replace(resolve(None), dataflow="ws"))
+    assert g.port_cycles["out_write"] == pytest.approx(2000)
+    assert g.port_cycles["out_read"] == pytest.approx(1500)
+    assert g.port_bytes["out_write"] == 256_000 and g.port_bytes["out_read"] == 192_000
