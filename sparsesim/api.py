@@ -113,15 +113,22 @@ def prepare(source: WorkloadSource, *, progress: Progress | None = None, dense: 
     return _prepare(load(source), progress=progress, dense=dense)
 
 
-def run(source: WorkloadSource, *, ablate: bool = False, progress: Progress | None = None) -> RunResult:
+def run(
+    source: WorkloadSource,
+    *,
+    ablate: bool = False,
+    sensitivity: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
     """Simulate the workload on its target and its dense baseline (`result.baseline`). With `ablate`, also
-    with each optimisation (sat) or sparse kernel (mobile) off. `progress(message, done=, total=)` follows the
-    steps. Returns a RunResult: `.summary`, `.ops`, `.graph`, `.energy`, `.baseline`."""
+    with each optimisation (sat) or sparse kernel (mobile) off; with `sensitivity`, also with each uncertain
+    preset parameter at the ends of its plausible range (summary `sensitivity`). `progress(message, done=,
+    total=)` follows the steps. Returns a RunResult: `.summary`, `.ops`, `.graph`, `.energy`, `.baseline`."""
     from .targets import simulate
 
     t0 = time.perf_counter()
     wl = load(source)
-    result = simulate(wl, progress=progress, ablate=ablate)
+    result = simulate(wl, progress=progress, ablate=ablate, sensitivity=sensitivity)
     result.summary["wall_seconds"] = time.perf_counter() - t0
     return result
 
@@ -148,6 +155,10 @@ def save(result: RunResult, folder: str | Path | None = None, *, workload: Workl
             (tmp / "workload.yaml").write_text(wl.to_yaml())
         write_outputs(result, tmp)
         write_reports(result, tmp)
+        if "sensitivity" in result.summary:
+            from .sensitivity import write_csv
+
+            write_csv(result.summary["sensitivity"], tmp)
     result.summary["output_dir"] = str(out)
     return out
 

@@ -406,6 +406,16 @@ class AcceleratorSpec(_Section):
     vector_lanes: int | None = Field(
         None, ge=1, le=4096, description="Vector unit FP32 lanes (activations, norms, pooling, softmax)."
     )
+    # On-chip costs (sparsesim.sat.onchip; docs/sat_model.md "On-chip costs").
+    onchip_costs: bool | None = Field(None, description="Model ports, bank conflicts, address generation.")
+    act_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Act buffer port.")
+    grad_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Grad buffer port.")
+    out_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Out buffer ports, each.")
+    agu_runs_per_cycle: int | None = Field(None, ge=1, le=1024, description="Address generator runs/cycle.")
+    wu_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Update engine bus.")
+    vector_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Vector unit port.")
+    bank_mapping: Literal["interleaved", "skewed"] | None = Field(None, description="Word-to-bank map.")
+    pitch_pad_bytes: int | None = Field(None, ge=0, le=4096, description="Padding of pixel/row pitches, B.")
     technology: float | None = Field(
         None, ge=7, le=130,
         description="Energy model: an ASIC projection at this node in nm (7-130); unset: the XCVU9P FPGA.",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict, get_type_hints
 
 Target = Literal["sat", "mobile"]
@@ -60,6 +60,7 @@ class CommonSummary(EnergySummary, total=False):
     energy_gain: float  # dense_energy_j / energy_j
     ablation: Mapping[str, float]  # --ablate: optimisation (sat) or kernel (mobile) off -> speedup over dense
     ablation_energy_j: Mapping[str, float]
+    sensitivity: Sequence[Mapping[str, Any]]  # --sensitivity: a row per uncertain parameter
     wall_seconds: float  # host time of the whole run
     output_dir: str  # `sparsesim run`: where the outputs went
 

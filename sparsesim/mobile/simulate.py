@@ -638,8 +638,11 @@ def simulate_prepared(
     return MobileSimulator(soc, spec).run(prep, name, progress)
 
 
-def run_workload(wl: Workload, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
-    """Simulate `wl` on its SoC and the dense model on the same SoC; `result.baseline` is the dense run."""
+def run_workload(
+    wl: Workload, *, progress: Progress | None = None, ablate: bool = False, sensitivity: bool = False
+) -> RunResult:
+    """Simulate `wl` on its SoC and the dense model on the same SoC; `result.baseline` is the dense run.
+    `sensitivity`: also each uncertain SoC parameter at the ends of its range (sparsesim.sensitivity)."""
     from ..pipeline import prepare
 
     if wl.task.mode != "infer":
@@ -665,6 +668,8 @@ def run_workload(wl: Workload, *, progress: Progress | None = None, ablate: bool
     _energy(result, base, soc)
     if ablate:
         result.summary["ablation"] = _ablation(prep, soc, wl.mobile, result, base, name)
+    if sensitivity:
+        result.summary["sensitivity"] = _sensitivity(prep, dense, soc, wl.mobile, result, name, say)
     result.extras["wall_seconds"] = dict(prep.wall_seconds)
     result.prepared = prep
     return result
@@ -690,6 +695,35 @@ def _energy(result: RunResult, base: RunResult, soc: SoC) -> None:
     result.summary["dense_energy_j"] = brep.energy_j
     result.summary["energy_gain"] = gain(brep.energy_j, rep.energy_j)
     result.extras["energy_actions"] = rep.action_rows()
+
+
+def _sensitivity(
+    prep: Any, dense: Any, soc: SoC, spec: Any, result: RunResult, name: str, say: Progress
+) -> list[dict[str, Any]]:
+    """One-at-a-time study over the SoC's and the core's uncertain parameters (front end reused)."""
+    from dataclasses import fields, replace
+
+    from ..energy.model import mobile_energy
+    from ..sensitivity import Outcome, run_sensitivity, uncertain_from
+
+    top = {f.name: getattr(soc, f.name) for f in fields(soc) if f.name not in ("name", "core", "sources")}
+    core = {f.name: getattr(soc.core, f.name) for f in fields(soc.core) if f.name not in ("name", "sources")}
+    params = uncertain_from(top, soc.sources) + uncertain_from(core, soc.core.sources, prefix="core.")
+
+    def evaluate(parameter: str, value: float | int) -> Outcome:
+        if parameter.startswith("core."):
+            varied = replace(soc, core=replace(soc.core, **{parameter[len("core."):]: value}))
+        else:
+            varied = replace(soc, **{parameter: value})
+        run = MobileSimulator(varied, spec).run(prep, name)
+        base = MobileSimulator(varied, spec).run(dense, f"{name} (dense)")
+        energy = mobile_energy(run.ops, run.summary, varied).energy_j
+        cycles = run.summary["total_cycles"]
+        return Outcome(int(cycles), base.summary["total_cycles"] / cycles, energy)
+
+    s = result.summary
+    baseline = Outcome(int(s["total_cycles"]), float(s["speedup"]), float(s["energy_j"]))
+    return run_sensitivity(params, evaluate, baseline, say)
 
 
 def _ablation(

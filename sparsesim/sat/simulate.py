@@ -37,6 +37,8 @@ STALL_COLUMNS: dict[str, str] = {
     "stall_pipeline": "array pipeline fill/drain and weight-load bubbles (timing contract), incl. the drain "
     "before the next op, which may switch dataflow or N:M mode",
     "stall_accumulate": "OS beats waiting for the FP adder (interleave mapping off)",
+    "stall_onchip": "waiting for on-chip buffer ports, bank conflicts, the address generator, partial-sum "
+    "read-modify-write, or the vector/update engines' ports (sparsesim.sat.onchip)",
     "stall_weights_not_ready": "GEMM waiting for the SORE to generate its N:M weights (pre-generation off)",
     "stall_dram_contention": "DRAM slowed by other engines' concurrent traffic (beyond memory_cycles)",
 }
@@ -140,6 +142,7 @@ def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> li
                 "work": plan.work_cycles,
                 "stall_pipeline": plan.pipeline_cycles,
                 "stall_accumulate": plan.accumulate_cycles,
+                "stall_onchip": plan.onchip_cycles,
             }
             parts = _int_split(
                 end - start,
@@ -154,6 +157,7 @@ def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> li
             stalls = {
                 "stall_pipeline": plan.pipeline_cycles,
                 "stall_accumulate": plan.accumulate_cycles,
+                "stall_onchip": plan.onchip_cycles,
                 "stall_weights_not_ready": parts["stall_weights_not_ready"],
                 "stall_dram_contention": parts["stall_dram_contention"],
             }
@@ -218,7 +222,9 @@ def _summary(schedule: Schedule, rows: list[dict[str, Any]], arch: SatArch) -> S
     causes = dict.fromkeys(("memory", *STALL_COLUMNS), 0)
     for r in rows:
         per_pass[r["pass"]] = per_pass.get(r["pass"], 0) + r["cycles"]
-        engine_busy[r["engine"]] += r["compute_cycles"] + r["stall_pipeline"] + r["stall_accumulate"]
+        engine_busy[r["engine"]] += (
+            r["compute_cycles"] + r["stall_pipeline"] + r["stall_accumulate"] + r["stall_onchip"]
+        )
         causes["memory"] += r["memory_cycles"]
         for c in STALL_COLUMNS:
             causes[c] += r[c]
@@ -327,8 +333,33 @@ def dense_opgraph(prepared: Any) -> OpGraph:
     )
 
 
-def run_workload(wl: Workload, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
-    """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn."""
+def _sensitivity(
+    wl: Any, arch: SatArch, prepared: Any, dense_ops: OpGraph | None, summary: dict[str, Any], say: Progress
+) -> list[dict[str, Any]]:
+    """One-at-a-time study over the preset's uncertain parameters on the already prepared workload."""
+    import dataclasses
+
+    from ..sensitivity import Outcome, run_sensitivity, uncertain_from
+
+    values = {f.name: getattr(arch, f.name) for f in dataclasses.fields(arch) if f.name != "sources"}
+
+    def evaluate(name: str, value: float | int) -> Outcome:
+        varied = dataclasses.replace(arch, **{name: value})
+        sim = simulate_ops(prepared.ops, varied, graph=prepared.graph)
+        base = sim if dense_ops is None else simulate_ops(dense_ops, varied, graph=prepared.graph)
+        energy = sat_energy(sim, energy_table(wl, varied)).energy_j
+        return Outcome(sim.total_cycles, base.total_cycles / sim.total_cycles, energy)
+
+    baseline = Outcome(int(summary["total_cycles"]), float(summary["speedup"]), float(summary["energy_j"]))
+    return run_sensitivity(uncertain_from(values, arch.sources), evaluate, baseline, say)
+
+
+def run_workload(
+    wl: Workload, *, progress: Progress | None = None, ablate: bool = False, sensitivity: bool = False
+) -> RunResult:
+    """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn; with
+    `sensitivity`, also with each uncertain preset parameter at the ends of its range (summary key
+    `sensitivity`, sparsesim.sensitivity)."""
     from ..pipeline import prepare
 
     say = progress or _silent
@@ -343,10 +374,9 @@ def run_workload(wl: Workload, *, progress: Progress | None = None, ablate: bool
         prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label
     )
     sparse = wl.sparsity.pattern != "dense"
-    if sparse:
-        base = simulate_ops(
-            dense_opgraph(prepared), arch, graph=prepared.graph, progress=say, label="dense baseline"
-        )
+    dense_ops = dense_opgraph(prepared) if sparse else None
+    if dense_ops is not None:
+        base = simulate_ops(dense_ops, arch, graph=prepared.graph, progress=say, label="dense baseline")
     else:
         base = sim
     mode = wl.task.mode or "train"
@@ -390,6 +420,8 @@ def run_workload(wl: Workload, *, progress: Progress | None = None, ablate: bool
         summary["ablation_total_cycles"] = ablation_cycles
         summary["ablation_energy_j"] = ablation_energy
         summary["ablation_baseline"] = "dense baseline with every optimisation on"
+    if sensitivity:
+        summary["sensitivity"] = _sensitivity(wl, arch, prepared, dense_ops, summary, say)
     summary["arch"] = arch.to_dict()
     summary["front_end_wall_seconds"] = front_end
     summary["simulation_wall_seconds"] = sim.wall_seconds
