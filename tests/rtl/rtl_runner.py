@@ -48,8 +48,10 @@ def get_sim_runner(sim: str):
     return LeanVerilator()
 
 
-def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: str, spec: dict) -> dict:
-    """Build `verilog` for `sim` (cached per key) and run `test_module`; returns the bench report + timings."""
+def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: str, spec: dict,
+               plusargs: list[str] | None = None) -> dict:
+    """Build `verilog` for `sim` (cached per key) and run `test_module` (with simulator `plusargs`); returns the
+    bench report + timings."""
     from cocotb_tools.check_results import get_results
 
     toolchain.require_simulator(sim)
@@ -82,6 +84,7 @@ def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: st
             extra_env={"SPARSESIM_RTL_BENCH": json.dumps(spec | {"report": str(report)})},
             log_file=build_dir / "test.log",
             results_xml=str(build_dir / "results.xml"),
+            plusargs=plusargs or [],
         )
     except SystemExit:
         pass  # the runner exits when a cocotb test failed; the results file says which
