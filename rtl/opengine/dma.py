@@ -50,7 +50,7 @@ class ReadDMA(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         db = self.data_bytes
-        m.submodules.buf = buf = fifo.SyncFIFOBuffered(width=self.word_bits, depth=self.depth)
+        m.submodules.buf = buf = fifo.SyncFIFO(width=self.word_bits, depth=self.depth)
         addr = Signal(ADDR_BITS)
         remaining = Signal(DIM_BITS)
         in_flight = Signal(range(self.depth + 1))  # beats requested, not yet in the buffer
@@ -59,12 +59,16 @@ class ReadDMA(wiring.Component):
         room = Signal(range(self.depth + 2))
         m.d.comb += room.eq(self.depth - buf.level - in_flight)
 
-        m.d.comb += self.job.ready.eq((remaining == 0) & ~ar_pending)
+        m.d.comb += self.job.ready.eq(remaining == 0)
         with m.If(self.job.valid & self.job.ready):
             m.d.sync += [addr.eq(self.job.payload.addr), remaining.eq(self.job.payload.words)]
 
-        issue = (remaining != 0) & ~ar_pending & (room >= beats)
+        # A burst's address may follow the previous one's handshake in the same cycle (one AR per cycle):
+        # a tile's first burst cut short by a 4 KiB boundary must not leave a gap in its words.
         granted = self.axi.arvalid & self.axi.arready
+        issue = (remaining != 0) & (~ar_pending | granted) & (room >= beats)
+        with m.If(granted):
+            m.d.sync += ar_pending.eq(0)
         with m.If(issue):
             m.d.sync += [
                 ar_pending.eq(1),
@@ -73,8 +77,6 @@ class ReadDMA(wiring.Component):
                 addr.eq(addr + (beats << (db.bit_length() - 1))),
                 remaining.eq(remaining - beats),
             ]
-        with m.If(granted):
-            m.d.sync += ar_pending.eq(0)
         m.d.comb += [
             self.axi.arvalid.eq(ar_pending),
             self.axi.arid.eq(0),
@@ -118,9 +120,9 @@ class WriteDMA(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         db = self.data_bytes
-        m.submodules.buf = buf = fifo.SyncFIFOBuffered(width=self.word_bits, depth=self.depth)
+        m.submodules.buf = buf = fifo.SyncFIFO(width=self.word_bits, depth=self.depth)
         len_bits = range(max(self.max_beats, axi.BOUNDARY_BYTES // db) + 1)
-        m.submodules.lens = lens = fifo.SyncFIFOBuffered(width=Shape.cast(len_bits).width, depth=4)
+        m.submodules.lens = lens = fifo.SyncFIFO(width=Shape.cast(len_bits).width, depth=4)
         m.d.comb += [
             buf.w_en.eq(self.words.valid),
             buf.w_data.eq(self.words.payload),
@@ -133,10 +135,13 @@ class WriteDMA(wiring.Component):
         beats = _burst_beats(m, addr, remaining, self.max_beats, db)
 
         # ---- address side
-        m.d.comb += self.job.ready.eq((remaining == 0) & ~aw_pending)
+        m.d.comb += self.job.ready.eq(remaining == 0)
         with m.If(self.job.valid & self.job.ready):
             m.d.sync += [addr.eq(self.job.payload.addr), remaining.eq(self.job.payload.words)]
-        issue = (remaining != 0) & ~aw_pending & lens.w_rdy
+        aw_granted = self.axi.awvalid & self.axi.awready
+        issue = (remaining != 0) & (~aw_pending | aw_granted) & lens.w_rdy
+        with m.If(aw_granted):
+            m.d.sync += aw_pending.eq(0)
         with m.If(issue):
             m.d.sync += [
                 aw_pending.eq(1),
@@ -145,8 +150,6 @@ class WriteDMA(wiring.Component):
                 addr.eq(addr + (beats << (db.bit_length() - 1))),
                 remaining.eq(remaining - beats),
             ]
-        with m.If(self.axi.awvalid & self.axi.awready):
-            m.d.sync += aw_pending.eq(0)
         m.d.comb += [lens.w_en.eq(issue), lens.w_data.eq(beats)]
 
         # ---- data side: the current burst's beats left (0: take the next length)

@@ -4,8 +4,8 @@ Composition: `Sequencer` (tiles from the descriptor) -> job FIFOs -> two `ReadDM
 AXI4 read masters `rd_w`, `rd_a`) whose buffers feed the array's weight and activation streams, the array
 (`SparseArray`, unchanged) and a `WriteDMA` (AXI4 write master `wr`) taking its result stream. The host
 writes `desc` and pulses `start`; `done` rises when every result is written (all write responses in) and
-stays high until the next start. Counters the benches read: `op_cycles` (start to done), and the array's
-first weight load / first beat / last result cycle of the op (`cycle` counts every clock since reset).
+stays high until the next start. Counters the benches read: `op_cycles` (start to done), `started_at`, and
+the array's first weight load / first beat / last result cycle of the op (`cycle` counts every clock).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .descriptor import ADDR_BITS, DATA_BYTES, descriptor_layout
 from .dma import JOB_LAYOUT, ReadDMA, WriteDMA
 from .sequencer import Sequencer
 
+# FIFOs are Amaranth's SyncFIFO: a word written in one cycle can be read in the next (one register stage on
+# the DMA paths; the buffered variant adds an output register, a cycle more on each path).
 # Buffer depths in words (our choice): an operand buffer holds 64 words, enough for the 24-cycle DRAM latency
 # of the preset plus 16-beat bursts in flight at one word per cycle; bursts of 16 beats (1 KiB at 64 B).
 OPERAND_BUFFER_WORDS = 64
@@ -40,6 +42,7 @@ class OpEngine(wiring.Component):
                 "busy": Out(1),
                 "cycle": Out(32),
                 "op_cycles": Out(32),
+                "started_at": Out(32),
                 "first_load": Out(32),
                 "first_start": Out(32),
                 "last_done": Out(32),
@@ -58,8 +61,8 @@ class OpEngine(wiring.Component):
         opd = dict(data_bytes=db, depth=OPERAND_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
         m.submodules.dma_w = dma_w = ReadDMA(cfg.weights_layout.size, **opd)
         m.submodules.dma_a = dma_a = ReadDMA(cfg.acts_layout.size, **opd)
-        m.submodules.dma_r = dma_r = WriteDMA(cfg.result_layout.size, data_bytes=db, depth=RESULT_BUFFER_WORDS,
-                                              max_beats=MAX_BURST_BEATS)  # fmt: skip
+        res = dict(data_bytes=db, depth=RESULT_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
+        m.submodules.dma_r = dma_r = WriteDMA(cfg.result_layout.size, **res)
         m.d.comb += [seq.desc.eq(self.desc), seq.start.eq(self.start & ~self.busy)]
 
         # Job FIFOs let the sequencer run ahead of the DMAs (a write job waits for its tile's results).
@@ -70,7 +73,7 @@ class OpEngine(wiring.Component):
             ("a_job", seq.a_job, dma_a.job, JOB_LAYOUT.size),
             ("r_job", seq.r_job, dma_r.job, JOB_LAYOUT.size),
         ):
-            q = fifo.SyncFIFOBuffered(width=width, depth=JOB_FIFO_DEPTH)
+            q = fifo.SyncFIFO(width=width, depth=JOB_FIFO_DEPTH)
             m.submodules[f"{name}_fifo"] = q
             fifos[name] = q
             m.d.comb += [
@@ -100,7 +103,7 @@ class OpEngine(wiring.Component):
         seen_load, seen_start = Signal(), Signal()
         with m.If(self.start & ~running):
             m.d.sync += [running.eq(1), fresh.eq(1), self.done.eq(0), self.op_cycles.eq(0),
-                         seen_load.eq(0), seen_start.eq(0)]  # fmt: skip
+                         self.started_at.eq(self.cycle), seen_load.eq(0), seen_start.eq(0)]  # fmt: skip
         with m.Elif(running):
             m.d.sync += self.op_cycles.eq(self.op_cycles + 1)
             with m.If(~fresh & quiet):

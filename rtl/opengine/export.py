@@ -59,13 +59,15 @@ def _wrapper(cfg: ArrayConfig, dram: DramModel, data_bytes: int) -> str:
 module op_engine_tb (
     input wire clk, input wire rst, input wire [{dw - 1}:0] desc, input wire start,
     output wire done, output wire busy, output wire [31:0] cycle, output wire [31:0] op_cycles,
-    output wire [31:0] first_load, output wire [31:0] first_start, output wire [31:0] last_done,
+    output wire [31:0] started_at, output wire [31:0] first_load, output wire [31:0] first_start,
+    output wire [31:0] last_done,
     input wire dump, input wire [31:0] dump_lo, input wire [31:0] dump_hi
 );
 {wires}
     op_engine engine (
         .clk(clk), .rst(rst), .desc(desc), .start(start), .done(done), .busy(busy), .cycle(cycle),
-        .op_cycles(op_cycles), .first_load(first_load), .first_start(first_start), .last_done(last_done),
+        .op_cycles(op_cycles), .started_at(started_at), .first_load(first_load), .first_start(first_start),
+        .last_done(last_done),
 {eng_conn}
     );
     axi_mem_model #(.DATA_BYTES({data_bytes}), .WORDS({MEM_WORDS}), .LATENCY({dram.latency_cycles}),

@@ -16,7 +16,8 @@ from rtl_ops import OpRun, arch_for, assemble, expected
 from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
-from sparsesim.rtl.opengine.export import DramModel, engine_verilog
+from sparsesim.rtl.opengine.descriptor import DATA_BYTES
+from sparsesim.rtl.opengine.export import DramModel, engine_only_verilog, engine_verilog
 from sparsesim.rtl.opengine.image import build_image, read_hex, tile_words, write_hex
 
 from sparsesim.sat.schedule import plan_gemm
@@ -30,13 +31,8 @@ def engine_build(cfg: ArrayConfig, dram: DramModel) -> Path:
     return engine_verilog(cfg, toolchain.build_root() / "verilog" / f"opengine_{cfg.name()}", dram)
 
 
-def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") -> list[dict]:
-    """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator."""
-    arch = arch_for(cfg, runs[0].mapping.dataflow)
-    dram = DramModel.from_arch(arch)
-    t0 = time.perf_counter()
-    verilog = engine_build(cfg, dram)
-    convert_s = time.perf_counter() - t0
+def images_of(cfg: ArrayConfig, runs: list[OpRun]) -> tuple[list, dict[int, int]]:
+    """Every op's descriptor and DRAM regions, one op after the other (GAP_WORDS apart)."""
     words: dict[int, int] = {}
     images, base = [], 0
     for r in runs:
@@ -44,6 +40,23 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") 
         images.append(img)
         words |= img.words
         base = img.end + GAP_WORDS
+    return images, words
+
+
+def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
+    """Results differing from numerics (raises ValueError when the words do not split into the tiles)."""
+    beats = tile_words(cfg, region, [t.result_beats for t in run.tiles])
+    return int(np.count_nonzero(assemble(run, cfg, beats) != expected(run, cfg)))
+
+
+def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") -> list[dict]:
+    """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator."""
+    arch = arch_for(cfg, runs[0].mapping.dataflow)
+    dram = DramModel.from_arch(arch)
+    t0 = time.perf_counter()
+    verilog = engine_build(cfg, dram)
+    convert_s = time.perf_counter() - t0
+    images, words = images_of(cfg, runs)
     key = f"opengine_{cfg.name()}"
     work = toolchain.build_root() / "opengine" / key
     work.mkdir(parents=True, exist_ok=True)
@@ -71,13 +84,11 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") 
         first = out["first_load"] if r.mapping.dataflow == "ws" else out["first_start"]
         rtl_array = out["last_done"] - first + 1
         sim_array = r.mapping.array_cycles
-        sim_op = plan_gemm(r.op, arch_r, r.mapping).alone_cycles(arch_r)
+        plan = plan_gemm(r.op, arch_r, r.mapping)
+        sim_op = plan.alone_cycles(arch_r)
         bad = -1
         try:
-            region = dumped[img.result_lo - lo : img.result_hi - lo]
-            beats = tile_words(cfg, region, [t.result_beats for t in r.tiles])
-            bits = assemble(r, cfg, beats)
-            bad = int(np.count_nonzero(bits != expected(r, cfg)))
+            bad = check_results(cfg, r, img, dumped[img.result_lo - lo : img.result_hi - lo])
         except ValueError as err:
             row["error"] = str(err)
         rows.append(row | {
@@ -85,8 +96,91 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") 
             "rel_diff": (out["op_cycles"] - sim_op) / sim_op,
             "rtl_array_cycles": rtl_array, "sim_array_cycles": sim_array,
             "array_rel_diff": (rtl_array - sim_array) / sim_array,
+            # where the op's cycles go: before the array's first action, and after its last result
+            "rtl_prologue_cycles": first - out["started_at"],
+            "rtl_epilogue_cycles": out["started_at"] + out["op_cycles"] - out["last_done"],
+            "sim_prologue_cycles": round(arch_r.dram_latency_cycles + plan.prologue_bytes / arch_r.dram_bytes_per_cycle, 1),
+            "sim_epilogue_cycles": round(arch_r.dram_latency_cycles + plan.epilogue_bytes / arch_r.dram_bytes_per_cycle, 1),
             "results_differing_from_numerics": bad,
             "cycles_per_s": out["op_cycles"] / max(out["wall_s"], 1e-9),
             "build_s": data["_run"]["build_s"], "convert_s": convert_s,
         })  # fmt: skip
     return rows
+
+
+# ------------------------------------------------------------------------------------ AXI protocol bench
+def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3, sim: str = "verilator") -> dict:
+    """The ops through the engine alone with cocotbext-axi's AxiRam on its ports (random back-pressure on
+    every channel); returns the scoreboard: protocol violations, words per port against the ops' tiles,
+    results against numerics."""
+    verilog = engine_only_verilog(cfg, toolchain.build_root() / "verilog" / f"opengine_axi_{cfg.name()}")
+    images, words = images_of(cfg, runs)
+    key = f"opengine_axi_{cfg.name()}"
+    work = toolchain.build_root() / "opengine" / key
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "ops.json").write_text(
+        json.dumps([{"name": r.label(), "desc": f"{img.desc:x}"} for r, img in zip(runs, images)])
+    )
+    (work / "image.json").write_text(json.dumps({str(a): f"{w:x}" for a, w in words.items()}))
+    lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
+    mem_bytes = 1 << (max(hi, 1) * DATA_BYTES - 1).bit_length()
+    data = run_cocotb(sim, verilog, "op_engine", "tb_opengine_axi", key,
+                      {"ops": str(work / "ops.json"), "image": str(work / "image.json"), "dump_lo": lo,
+                       "dump_hi": hi, "mem_bytes": mem_bytes, "pause": pause})  # fmt: skip
+    axi_rep = data.get("axi")
+    if axi_rep is None:
+        return {"errors": [f"no result from the bench (log: {data['_run']['log']})"]}
+    return axi_scoreboard(cfg, runs, images, axi_rep, lo) | {"run": data["_run"]}
+
+
+def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: int) -> dict:
+    """Burst rules (IHI 0022 A3.4.1: INCR, full-width beats, aligned, <= 256 beats, no 4 KiB crossing),
+    W beats per burst with WLAST on the last one and every strobe set, the beats each port moved against the
+    ops' tile streams (rtl_ops' tile walk), and the results against numerics."""
+    errors: list[str] = []
+    bursts = rep["bursts"]
+    size = DATA_BYTES.bit_length() - 1
+    boundary_cuts = 0
+    for b in bursts:
+        beats = b["len"] + 1
+        where = f"{b['port']} burst at {b['addr']:#x} x{beats}"
+        if b["burst"] != 1 or b["size"] != size:
+            errors.append(f"{where}: burst type {b['burst']} size {b['size']} (want INCR, {size})")
+        if b["addr"] % DATA_BYTES:
+            errors.append(f"{where}: not aligned to {DATA_BYTES} B")
+        if beats > 256:
+            errors.append(f"{where}: longer than 256 beats")
+        end = b["addr"] + beats * DATA_BYTES
+        if b["addr"] // 4096 != (end - 1) // 4096:
+            errors.append(f"{where}: crosses a 4 KiB boundary")
+        boundary_cuts += end % 4096 == 0
+    writes = [b for b in bursts if b["port"] == "wr"]
+    w = rep["w_beats"]
+    i = 0
+    for b in writes:
+        chunk = w[i : i + b["len"] + 1]
+        i += b["len"] + 1
+        if [x["last"] for x in chunk] != [0] * b["len"] + [1]:
+            errors.append(f"write burst at {b['addr']:#x}: WLAST not on beat {b['len'] + 1} only")
+        if any(x["strb"] != (1 << DATA_BYTES) - 1 for x in chunk):
+            errors.append(f"write burst at {b['addr']:#x}: partial strobes")
+    if i != len(w):
+        errors.append(f"{len(w)} W beats for {i} announced by AW")
+    want = {
+        "rd_w": sum(len(t.weights) for r in runs for t in r.tiles),
+        "rd_a": sum(len(t.acts) for r in runs for t in r.tiles),
+        "wr": sum(t.result_beats for r in runs for t in r.tiles),
+    }
+    got = {port: sum(b["len"] + 1 for b in bursts if b["port"] == port) for port in want}
+    if got != want:
+        errors.append(f"beats per port {got}, the ops' tiles need {want}")
+    results = [int(x, 16) for x in rep["results"]]
+    bad = {}
+    for r, img in zip(runs, images):
+        try:
+            bad[r.label()] = check_results(cfg, r, img, results[img.result_lo - lo : img.result_hi - lo])
+        except ValueError as err:
+            errors.append(f"{r.label()}: {err}")
+    errors += [f"{name}: {n} results differ from numerics" for name, n in bad.items() if n]
+    return {"errors": errors, "bursts": len(bursts), "beats": got, "boundary_cuts": boundary_cuts,
+            "results_checked": bad}  # fmt: skip

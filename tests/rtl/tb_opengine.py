@@ -39,6 +39,7 @@ async def ops_from_dram(dut):
         await Timer(1, unit="ns")
         report[op["name"]] = {
             "op_cycles": dut.op_cycles.value.to_unsigned(),
+            "started_at": dut.started_at.value.to_unsigned(),
             "first_load": dut.first_load.value.to_unsigned(),
             "first_start": dut.first_start.value.to_unsigned(),
             "last_done": dut.last_done.value.to_unsigned(),
