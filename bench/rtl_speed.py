@@ -6,9 +6,9 @@ back (no Python in the per-cycle loop; the clock is cocotb's GPI clock).
 Runs the tiny-CNN workload's 3x3 conv WU GEMM (OS dense, K = 8192, 131,641 cycles on the 4x4 array) through
 the op engine with the HDL DRAM model and prints the simulated cycles per second of wall time (from `start`
 to `done`, measured in the bench), the Verilator build time (`--rebuild`: from a clean build folder, else
-whatever the cached build cost, near 0; `--o2`: the model's C++ at -O2 instead of Verilator's default -Os) and the ratios to the targets (4x4: 100,000 cycles/s; 16x16:
-5,000 cycles/s), all measured in this one run. Not a timed test: the numbers depend on the machine and its
-load.
+whatever the cached build cost, near 0; `--o2`: the model's C++ at -O2 instead of verilated.mk's -Os) and
+the ratios to the targets (4x4: 100,000 cycles/s; 16x16: 5,000 cycles/s), all measured in this one run. Not
+a timed test: the numbers depend on the machine and its load.
 
 16x16: the op engine moves one stream word per 512-bit AXI beat and the 16x16 array's activation words are
 2048 bits, so the 16x16 engine is not built (reported as such).
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({
             "array": key, "op": run.label(), "cycles": row["rtl_cycles"], "cycles_per_s": round(rate),
             "target_cycles_per_s": TARGETS[key], "ratio_to_target": round(rate / TARGETS[key], 3),
-            "verilator_build_s": round(row["build_s"], 1), "rebuilt": args.rebuild, "cxx_opt": "-O2" if args.o2 else "-Os",
+            "verilator_build_s": round(row["build_s"], 1), "rebuilt": args.rebuild,
+            "cxx_opt": "-O2" if args.o2 else "-Os",
             "results_differing_from_numerics": row["results_differing_from_numerics"],
         }))  # fmt: skip
     return 0
