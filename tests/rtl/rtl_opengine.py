@@ -17,7 +17,12 @@ from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.opengine.descriptor import DATA_BYTES
-from sparsesim.rtl.opengine.export import VERILATOR_TIMING_ARGS, DramModel, engine_only_verilog, engine_verilog
+from sparsesim.rtl.opengine.export import (
+    VERILATOR_TIMING_ARGS,
+    DramModel,
+    engine_only_verilog,
+    engine_verilog,
+)
 from sparsesim.rtl.opengine.image import build_image, read_hex, tile_words, write_hex
 
 from sparsesim.sat.schedule import plan_gemm
