@@ -1,5 +1,6 @@
 """Verilog of the op engine for simulation: the PE cell module, the engine (Amaranth), the DRAM model
-(axi_mem_model.v) and a top `op_engine_tb` wiring the engine's three AXI ports to the model, in one file.
+(axi_mem_model.v) and a top `op_engine_tb` wiring the engine's three AXI ports to the model or to its own
+ports (`ext_mem`), in one file.
 
 `DramModel` holds the memory model's parameters in array-clock cycles; `DramModel.from_arch` is the one
 place they are taken from the simulator's architecture (its `dram_latency_cycles` and `dram_bytes_per_cycle`,
@@ -46,32 +47,71 @@ class DramModel:
         return round(self.bytes_per_cycle * 256)
 
 
+_SLAVE_DRIVEN = {"arready", "rid", "rdata", "rresp", "rlast", "rvalid", "awready", "wready", "bid", "bresp",
+                 "bvalid"}  # fmt: skip
+_HANDSHAKES = {"arvalid", "rready", "awvalid", "wvalid", "bready"}  # master-driven: gated off the model
+
+
 def _wrapper(cfg: ArrayConfig, dram: DramModel, data_bytes: int) -> str:
+    """op_engine_tb: the engine, the DRAM model and the engine's AXI ports at the top as well. With `ext_mem`
+    high the engine talks to the top-level ports (an AXI slave model in the bench, e.g. cocotbext-axi's
+    AxiRam) and the DRAM model sees no traffic; low, to the DRAM model (the top-level slave inputs unused).
+    One Verilator model serves both benches."""
     dw = descriptor_layout(cfg).size
     ports = []
     for prefix, mem in (("rd_w", "r0"), ("rd_a", "r1")):
         for s in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready", "rid", "rdata",
                   "rresp", "rlast", "rvalid", "rready"):  # fmt: skip
-            ports.append((f"{prefix}__{s}", f"{mem}_{s}", s))
+            ports.append((f"{prefix}__{s}", mem, s))
     for s in ("awid", "awaddr", "awlen", "awsize", "awburst", "awvalid", "awready", "wdata", "wstrb", "wlast",
               "wvalid", "wready", "bid", "bresp", "bvalid", "bready"):  # fmt: skip
-        ports.append((f"wr__{s}", f"w_{s}", s))
-    wires = "\n".join(f"    wire [{_width(s, data_bytes) - 1}:0] {eng};" for eng, _, s in ports)
-    eng_conn = ",\n".join(f"        .{eng}({eng})" for eng, _, _ in ports)
-    mem_conn = ",\n".join(f"        .{mem}({eng})" for eng, mem, _ in ports)
+        ports.append((f"wr__{s}", "w", s))
+
+    def rng(s: str) -> str:
+        return f"[{_width(s, data_bytes) - 1}:0]"
+
+    top_ports = ",\n".join(
+        f"    {'input' if s in _SLAVE_DRIVEN else 'output'} wire {rng(s)} {eng}" for eng, _, s in ports
+    )
+    wires = "\n".join(
+        f"    wire {rng(s)} e_{eng}, m_{eng};" for eng, _, s in ports if s in _SLAVE_DRIVEN
+    )
+    routing = []
+    for eng, _, s in ports:
+        if s in _SLAVE_DRIVEN:  # the engine hears the chosen slave
+            routing.append(f"    assign e_{eng} = ext_mem ? {eng} : m_{eng};")
+    eng_conn = ",\n".join(
+        f"        .{eng}({'e_' + eng if s in _SLAVE_DRIVEN else eng})" for eng, _, s in ports
+    )
+    mem_conn = ",\n".join(
+        f"        .{mem}_{s}("
+        + (f"m_{eng}" if s in _SLAVE_DRIVEN else f"{eng} & ~ext_mem" if s in _HANDSHAKES else eng)
+        + ")"
+        for eng, mem, s in ports
+    )
+    routing_text = "\n".join(routing)
     return f"""
 // The clock is generated here (Verilator --timing), so no simulator callback runs per cycle: Python only
-// writes the descriptor, pulses `start` and waits for `done`.
+// writes the descriptor, pulses `start` and waits for `done`. With +EXTCLK the clock is `clk_in` instead,
+// driven by the bench (a bench that samples signals at its clock edges, like cocotbext-axi's models, needs
+// the edge to come from the simulator's scheduler so it reads the values from before the edge).
 module op_engine_tb (
-    output reg clk, input wire rst, input wire [{dw - 1}:0] desc, input wire start,
+    input wire clk_in, output wire clk, input wire rst, input wire [{dw - 1}:0] desc, input wire start,
     output wire done, output wire busy, output wire [31:0] cycle, output wire [31:0] op_cycles,
     output wire [31:0] started_at, output wire [31:0] first_load, output wire [31:0] first_start,
     output wire [31:0] last_done,
-    input wire dump, input wire [31:0] dump_lo, input wire [31:0] dump_hi
+    input wire dump, input wire [31:0] dump_lo, input wire [31:0] dump_hi, input wire ext_mem,
+{top_ports}
 );
 {wires}
-    initial clk = 1'b0;
-    always #{CLOCK_HALF_PERIOD_NS} clk = ~clk;
+{routing_text}
+    reg clk_gen, ext_clk;
+    initial begin
+        clk_gen = 1'b0;
+        ext_clk = $test$plusargs("EXTCLK");
+    end
+    always #{CLOCK_HALF_PERIOD_NS} clk_gen = ~clk_gen;
+    assign clk = ext_clk ? clk_in : clk_gen;
     op_engine engine (
         .clk(clk), .rst(rst), .desc(desc), .start(start), .done(done), .busy(busy), .cycle(cycle),
         .op_cycles(op_cycles), .started_at(started_at), .first_load(first_load), .first_start(first_start),
@@ -128,17 +168,4 @@ def engine_verilog(cfg: ArrayConfig, out_dir: Path, dram: DramModel, data_bytes:
     return _cached(Path(out_dir) / "op_engine_tb.v", digest, make)
 
 
-def engine_only_verilog(cfg: ArrayConfig, out_dir: Path, data_bytes: int = DATA_BYTES) -> Path:
-    """The engine alone (top `op_engine`, AXI ports at the top) for benches with their own AXI memory."""
-    digest = _hash(cfg, {"data_bytes": data_bytes, "top": "engine"})
-
-    def make() -> str:
-        cell = "op_engine_cell"
-        text = verilog.convert(PECell(cfg, enable_port=True), name=cell, emit_src=False)
-        engine = OpEngine(cfg, cell_module=cell, data_bytes=data_bytes)
-        return text + verilog.convert(engine, name="op_engine", emit_src=False)
-
-    return _cached(Path(out_dir) / "op_engine.v", digest, make)
-
-
-__all__ = ["DramModel", "engine_verilog", "engine_only_verilog", "RTL_DIR", "VERILATOR_TIMING_ARGS"]
+__all__ = ["DramModel", "engine_verilog", "RTL_DIR", "VERILATOR_TIMING_ARGS"]

@@ -20,7 +20,6 @@ from sparsesim.rtl.opengine.descriptor import DATA_BYTES
 from sparsesim.rtl.opengine.export import (
     VERILATOR_TIMING_ARGS,
     DramModel,
-    engine_only_verilog,
     engine_verilog,
 )
 from sparsesim.rtl.opengine.image import build_image, read_hex, tile_words, write_hex
@@ -118,10 +117,10 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     """The ops through the engine alone with cocotbext-axi's AxiRam on its ports (random back-pressure on
     every channel); returns the scoreboard: protocol violations, words per port against the ops' tiles,
     results against numerics."""
-    verilog = engine_only_verilog(cfg, toolchain.build_root() / "verilog" / f"opengine_axi_{cfg.name()}")
+    verilog = engine_build(cfg, DramModel.from_arch(arch_for(cfg, runs[0].mapping.dataflow)))
     images, words = images_of(cfg, runs)
-    key = f"opengine_axi_{cfg.name()}"
-    work = toolchain.build_root() / "opengine" / key
+    key = f"opengine_{cfg.name()}"  # the same Verilator model as run_engine_ops (its `ext_mem` port set)
+    work = toolchain.build_root() / "opengine" / f"axi_{key}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "ops.json").write_text(
         json.dumps([{"name": r.label(), "desc": f"{img.desc:x}"} for r, img in zip(runs, images)])
@@ -129,9 +128,10 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     (work / "image.json").write_text(json.dumps({str(a): f"{w:x}" for a, w in words.items()}))
     lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
     mem_bytes = 1 << (max(hi, 1) * DATA_BYTES - 1).bit_length()
-    data = run_cocotb(sim, verilog, "op_engine", "tb_opengine_axi", key,
+    data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine_axi", key,
                       {"ops": str(work / "ops.json"), "image": str(work / "image.json"), "dump_lo": lo,
-                       "dump_hi": hi, "mem_bytes": mem_bytes, "pause": pause})  # fmt: skip
+                       "dump_hi": hi, "mem_bytes": mem_bytes, "pause": pause},
+                      plusargs=["+EXTCLK"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
     axi_rep = data.get("axi")
     if axi_rep is None:
         return {"errors": [f"no result from the bench (log: {data['_run']['log']})"]}

@@ -22,6 +22,7 @@ async def ops_from_dram(dut):
     dut.rst.value = 1
     dut.start.value = 0
     dut.dump.value = 0
+    dut.ext_mem.value = 0  # the engine's ports go to the top's DRAM model
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
     await RisingEdge(dut.clk)

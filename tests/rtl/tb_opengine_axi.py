@@ -1,5 +1,6 @@
 """cocotb bench: the op engine's AXI4 bus protocol against cocotbext-axi's AxiRam (a well-kept AXI slave
-model), with random back-pressure on every channel from the RAM side.
+model), with random back-pressure on every channel from the RAM side. Top: op_engine_tb with `ext_mem`
+set and its clock from the bench (+EXTCLK, `clk_in`).
 
 Driver: the operand words go into the RAM (one memory shared by the three ports), the descriptor is written
 and `start` pulsed per op. Monitor: every AR / AW handshake (port, address, length, size, burst) and every W
@@ -39,7 +40,7 @@ class BusMonitor:
     async def run(self):
         dut = self.dut
         while True:
-            await RisingEdge(dut.clk)
+            await RisingEdge(dut.clk_in)
             await ReadOnly()
             for port, ch in (("rd_w", "ar"), ("rd_a", "ar"), ("wr", "aw")):
                 if int(getattr(dut, f"{port}__{ch}valid").value) and int(getattr(dut, f"{port}__{ch}ready").value):
@@ -61,13 +62,15 @@ async def axi_protocol(dut):
         ops = json.load(f)
     with open(spec["image"]) as f:
         image = json.load(f)
-    Clock(dut.clk, 10, unit="ns").start()
+    dut.ext_mem.value = 1  # the engine's ports go to the AxiRam, not to the top's own DRAM model
+    Clock(dut.clk_in, 10, unit="ns").start()  # +EXTCLK: the top's clock is clk_in
+    clk = dut.clk_in
     rng = random.Random(spec.get("seed", 3))
     size = spec["mem_bytes"]
-    rd_w = AxiRamRead(AxiReadBus.from_prefix(dut, "rd_w_"), dut.clk, dut.rst, size=size)
+    rd_w = AxiRamRead(AxiReadBus.from_prefix(dut, "rd_w_"), clk, dut.rst, size=size)
     mem = rd_w.mem
-    rd_a = AxiRamRead(AxiReadBus.from_prefix(dut, "rd_a_"), dut.clk, dut.rst, size=size, mem=mem)
-    wr = AxiRamWrite(AxiWriteBus.from_prefix(dut, "wr_"), dut.clk, dut.rst, size=size, mem=mem)
+    rd_a = AxiRamRead(AxiReadBus.from_prefix(dut, "rd_a_"), clk, dut.rst, size=size, mem=mem)
+    wr = AxiRamWrite(AxiWriteBus.from_prefix(dut, "wr_"), clk, dut.rst, size=size, mem=mem)
     p = spec.get("pause", 0.3)
     for ch in (rd_w.ar_channel, rd_w.r_channel, rd_a.ar_channel, rd_a.r_channel, wr.aw_channel, wr.w_channel,
                wr.b_channel):  # fmt: skip
@@ -76,20 +79,20 @@ async def axi_protocol(dut):
         rd_w.write(int(addr) * DATA_BYTES, int(word, 16).to_bytes(DATA_BYTES, "little"))
     dut.rst.value = 1
     dut.start.value = 0
-    await ClockCycles(dut.clk, 3)
+    await ClockCycles(clk, 3)
     dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    await RisingEdge(clk)
     monitor = BusMonitor(dut)
     cocotb.start_soon(monitor.run())
     report: dict = {"ops": {}}
     for op in ops:
         dut.desc.value = int(op["desc"], 16)
         dut.start.value = 1
-        await RisingEdge(dut.clk)
+        await RisingEdge(clk)
         dut.start.value = 0
         await RisingEdge(dut.done)
         report["ops"][op["name"]] = {"op_cycles": dut.op_cycles.value.to_unsigned()}
-        await RisingEdge(dut.clk)
+        await RisingEdge(clk)
     lo, hi = spec["dump_lo"], spec["dump_hi"]
     raw = rd_w.read(lo * DATA_BYTES, (hi - lo) * DATA_BYTES)
     report["results"] = [
