@@ -15,12 +15,15 @@ latency + last results). One JSON object per op (`--json`) or a table. `--quick`
 
 Without `--quick` the 16x16 array (N cut 4x less) is run too, as array-only rows (`dram_modelled: false`):
 its activation words (2048 bits) do not fit one 512-bit AXI beat of the op engine. `--no-dram`: array-only
-rows for every array (the tile streams driven from Python, no op engine).
+rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
+RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
+that the 2 % check fails on a wrong DRAM model (exit status 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -29,9 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
 from rtl_opengine import run_engine_ops  # noqa: E402
-from rtl_ops import QUICK_OPS, WORKLOAD, op_run, run_ops, workload_ops  # noqa: E402
+from rtl_ops import QUICK_OPS, WORKLOAD, arch_for, op_run, run_ops, workload_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
+from sparsesim.rtl.opengine.export import DramModel  # noqa: E402
 
 from sparsesim.errors import ToolError  # noqa: E402
 
@@ -52,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="the 4x4 array only")
     ap.add_argument("--json", action="store_true", help="one JSON object per op")
     ap.add_argument("--no-dram", action="store_true", help="array-only rows (no op engine, no DRAM)")
+    ap.add_argument("--mutate-dram-latency", type=int, metavar="CYCLES",
+                    help="mutation: the RTL's DRAM latency (the simulator keeps its own)")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.mutate_dram_latency is not None and args.mutate_dram_latency < 1:
+        print("error: --mutate-dram-latency must be >= 1 cycle", file=sys.stderr)
+        return 2
     try:
         toolchain.configure_environment()
         toolchain.require_simulator("verilator")
@@ -67,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     for cfg, scale, dram in configs:
         runs = [op_run(cfg, name, ops[name], dataflow=df, n_cut=n * scale, interleave=il)
                 for name, df, il, n in QUICK_OPS]  # fmt: skip
-        for row in run_engine_ops(cfg, runs) if dram else run_ops(cfg, runs):
+        mutated = None
+        if args.mutate_dram_latency is not None:
+            arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))
+            mutated = dataclasses.replace(arch_dram, latency_cycles=args.mutate_dram_latency)
+        for row in run_engine_ops(cfg, runs, dram=mutated) if dram else run_ops(cfg, runs):
             ok &= row_ok(row)
             if args.json:
                 print(json.dumps(row))

@@ -32,7 +32,8 @@ GAP_WORDS = 37
 
 
 def engine_build(cfg: ArrayConfig, dram: DramModel) -> Path:
-    return engine_verilog(cfg, toolchain.build_root() / "verilog" / f"opengine_{cfg.name()}", dram)
+    name = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    return engine_verilog(cfg, toolchain.build_root() / "verilog" / name, dram)
 
 
 def images_of(cfg: ArrayConfig, runs: list[OpRun]) -> tuple[list, dict[int, int]]:
@@ -53,15 +54,17 @@ def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
     return int(np.count_nonzero(assemble(run, cfg, beats) != expected(run, cfg)))
 
 
-def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") -> list[dict]:
-    """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator."""
+def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
+                   dram: DramModel | None = None) -> list[dict]:
+    """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator.
+    `dram`: the RTL's DRAM model instead of the architecture's (the simulator keeps its own): a mutation."""
     arch = arch_for(cfg, runs[0].mapping.dataflow)
-    dram = DramModel.from_arch(arch)
+    dram = dram or DramModel.from_arch(arch)
     t0 = time.perf_counter()
     verilog = engine_build(cfg, dram)
     convert_s = time.perf_counter() - t0
     images, words = images_of(cfg, runs)
-    key = f"opengine_{cfg.name()}"
+    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
     work = toolchain.build_root() / "opengine" / key
     work.mkdir(parents=True, exist_ok=True)
     init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
@@ -117,9 +120,11 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     """The ops through the engine alone with cocotbext-axi's AxiRam on its ports (random back-pressure on
     every channel); returns the scoreboard: protocol violations, words per port against the ops' tiles,
     results against numerics."""
-    verilog = engine_build(cfg, DramModel.from_arch(arch_for(cfg, runs[0].mapping.dataflow)))
+    dram = DramModel.from_arch(arch_for(cfg, runs[0].mapping.dataflow))
+    verilog = engine_build(cfg, dram)
     images, words = images_of(cfg, runs)
-    key = f"opengine_{cfg.name()}"  # the same Verilator model as run_engine_ops (its `ext_mem` port set)
+    # the same Verilator model as run_engine_ops (its `ext_mem` port set)
+    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
     work = toolchain.build_root() / "opengine" / f"axi_{key}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "ops.json").write_text(
