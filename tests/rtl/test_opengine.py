@@ -30,7 +30,14 @@ def _runs(ops_list):
 
 
 @pytest.mark.rtl
-def test_ops_from_dram_4x4_verilator():
+def test_op_engine_4x4_verilator():
+    """Both benches in one test: they share one Verilator model (op_engine_tb), which two pytest-xdist
+    workers must not build at the same time in the same folder."""
+    check_ops_from_dram()
+    check_axi_protocol()
+
+
+def check_ops_from_dram():
     rows = run_engine_ops(CFG, _runs(QUICK_OPS))
     for row in rows:
         print(row)
@@ -43,8 +50,7 @@ def test_ops_from_dram_4x4_verilator():
         assert abs(row["rel_diff"]) <= 0.02, row
 
 
-@pytest.mark.rtl
-def test_axi_protocol_with_axiram_4x4_verilator():
+def check_axi_protocol():
     board = run_axi_protocol(CFG, _runs(AXI_OPS), pause=0.3)
     print({k: v for k, v in board.items() if k != "run"})
     assert board["errors"] == []
