@@ -7,6 +7,7 @@ bench/rtl_vs_sim.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -194,3 +195,43 @@ def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: i
     errors += [f"{name}: {n} results differ from numerics" for name, n in bad.items() if n]
     return {"errors": errors, "bursts": len(bursts), "beats": got, "boundary_cuts": boundary_cuts,
             "results_checked": bad}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ repeat > 1
+def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str = "verilator") -> dict:
+    """Each pair as ONE descriptor with repeat = 2 (the same mapping, two operand sets one after the other in
+    DRAM): the sequencer's walk across repeats. Returns results differing from numerics per pair and repeat."""
+    dram = DramModel.from_arch(arch_for(cfg, pairs[0][0].mapping.dataflow))
+    verilog = engine_build(cfg, dram)
+    words: dict[int, int] = {}
+    images, base = [], 0
+    for first, second in pairs:
+        mapping = dataclasses.replace(first.mapping, repeat=2)
+        img = build_image(cfg, mapping, [(first.a, first.b), (second.a, second.b)], base_word=base)
+        images.append(img)
+        words |= img.words
+        base = img.end + GAP_WORDS
+    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    work = toolchain.build_root() / "opengine" / f"repeat_{key}"
+    work.mkdir(parents=True, exist_ok=True)
+    init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
+    write_hex(init, words)
+    dump.unlink(missing_ok=True)
+    names = [f"{first.label()} x2" for first, _ in pairs]
+    ops_file.write_text(json.dumps([{"name": n, "desc": f"{img.desc:x}"} for n, img in zip(names, images)]))
+    lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
+    data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
+                      {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
+                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
+    dumped = read_hex(dump) if dump.exists() else []
+    if not dumped or len(data.get("ops", {})) != len(pairs):
+        return {"error": f"no result from the bench (log: {data['_run']['log']})"}
+    out = {}
+    for name, (first, second), img in zip(names, pairs, images):
+        region = dumped[img.result_lo - lo : img.result_hi - lo]
+        half = sum(t.result_beats for t in first.tiles)
+        if len(region) != 2 * half:
+            out[name] = f"{len(region)} result words for 2 x {half}"
+            continue
+        out[name] = [check_results(cfg, first, img, region[:half]), check_results(cfg, second, img, region[half:])]
+    return out

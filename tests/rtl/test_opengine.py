@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rtl_opengine import run_axi_protocol, run_engine_ops
+from rtl_opengine import run_axi_protocol, run_engine_ops, run_repeat_ops
 from rtl_ops import QUICK_OPS, WORKLOAD, op_run, workload_ops
 from sparsesim.rtl.config import ArrayConfig
 
@@ -35,6 +35,7 @@ def test_op_engine_4x4_verilator():
     workers must not build at the same time in the same folder."""
     check_ops_from_dram()
     check_axi_protocol()
+    check_repeat()
 
 
 def check_ops_from_dram():
@@ -57,3 +58,15 @@ def check_axi_protocol():
     assert board["boundary_cuts"] > 0  # some burst was cut at a 4 KiB boundary: the rule was exercised
     assert all(n == 0 for n in board["results_checked"].values())
     assert len(board["results_checked"]) == len(AXI_OPS)
+
+
+def check_repeat():
+    """repeat = 2 in one descriptor (WS with 9 n-blocks, OS): both operand sets' results bit-exact."""
+    ops = workload_ops(str(ROOT / WORKLOAD))
+    pairs = []
+    for name, df, il, n in (("conv2:BP", "ws", True, 144), ("fc:FF", "os", True, 32)):
+        pairs.append(tuple(op_run(CFG, name, ops[name], dataflow=df, n_cut=n, interleave=il, seed=s) for s in (0, 1)))
+    got = run_repeat_ops(CFG, pairs)
+    print(got)
+    assert "error" not in got, got
+    assert len(got) == 2 and all(v == [0, 0] for v in got.values()), got
