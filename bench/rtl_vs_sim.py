@@ -17,7 +17,9 @@ Without `--quick` the 16x16 array (N cut 4x less) is run too, as array-only rows
 its activation words (2048 bits) do not fit one 512-bit AXI beat of the op engine. `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
-that the 2 % check fails on a wrong DRAM model (exit status 1).
+that the 2 % check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
+and the simulator both at S times the architecture's DRAM data rate (same mappings), e.g. 1/12 makes the
+bus the limit.
 """
 
 from __future__ import annotations
@@ -58,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-dram", action="store_true", help="array-only rows (no op engine, no DRAM)")
     ap.add_argument("--mutate-dram-latency", type=int, metavar="CYCLES",
                     help="mutation: the RTL's DRAM latency (the simulator keeps its own)")  # fmt: skip
+    ap.add_argument("--bandwidth-scale", type=float, default=1.0, metavar="S",
+                    help="both sides with the DRAM data rate x S (the ops keep their mapping)")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.bandwidth_scale <= 0:
+        print("error: --bandwidth-scale must be > 0", file=sys.stderr)
+        return 2
     if args.mutate_dram_latency is not None and args.mutate_dram_latency < 1:
         print("error: --mutate-dram-latency must be >= 1 cycle", file=sys.stderr)
         return 2
@@ -80,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.mutate_dram_latency is not None:
             arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))
             mutated = dataclasses.replace(arch_dram, latency_cycles=args.mutate_dram_latency)
-        for row in run_engine_ops(cfg, runs, dram=mutated) if dram else run_ops(cfg, runs):
+        rows = run_engine_ops(cfg, runs, dram=mutated, bandwidth_scale=args.bandwidth_scale) if dram else None
+        for row in rows if rows is not None else run_ops(cfg, runs):
             ok &= row_ok(row)
             if args.json:
                 print(json.dumps(row))

@@ -56,10 +56,16 @@ def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
 
 
 def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
-                   dram: DramModel | None = None) -> list[dict]:
+                   dram: DramModel | None = None, bandwidth_scale: float = 1.0) -> list[dict]:
     """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator.
-    `dram`: the RTL's DRAM model instead of the architecture's (the simulator keeps its own): a mutation."""
-    arch = arch_for(cfg, runs[0].mapping.dataflow)
+    `dram`: the RTL's DRAM model instead of the architecture's (the simulator keeps its own): a mutation.
+    `bandwidth_scale`: both sides with the architecture's DRAM data rate scaled (the ops keep their mapping)."""
+
+    def arch_of(dataflow: str, interleave: bool = True):
+        a = arch_for(cfg, dataflow, interleave)
+        return dataclasses.replace(a, dram_mts=a.dram_mts * bandwidth_scale) if bandwidth_scale != 1.0 else a
+
+    arch = arch_of(runs[0].mapping.dataflow)
     dram = dram or DramModel.from_arch(arch)
     t0 = time.perf_counter()
     verilog = engine_build(cfg, dram)
@@ -80,7 +86,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     dumped = read_hex(dump) if dump.exists() else []
     rows = []
     for r, img in zip(runs, images):
-        arch_r = arch_for(cfg, r.mapping.dataflow, r.mapping.mode.interleave)
+        arch_r = arch_of(r.mapping.dataflow, r.mapping.mode.interleave)
         row = {"op": r.name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": r.mapping.mode_text,
                "m": r.mapping.m, "n": r.mapping.n, "k": r.mapping.k, "tiles": len(r.tiles),
                "block": list(r.mapping.block), "order": r.mapping.order, "dram_modelled": True,
