@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from sparsesim.rtl import protocol as proto
-from sparsesim.rtl.host import beat_cells, gemm_bits
+from sparsesim.rtl.host import beat_cells, gemm_bits, os_slots, step_elements
 from sparsesim.rtl.protocol import Op, Status
 from sparsesim.sat import numerics, timing
 from sparsesim.sat.timing import Mode, TileShape
@@ -181,7 +181,7 @@ def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
         interleave=bool(rp.flags & proto.RUN_INTERLEAVE) if os_ else True,
     )
     mode.check(p)
-    e = mode.elements_per_cycle(p)
+    e = step_elements(cfg, mode)
     k = rp.k
     steps = -(-k // e)
     wv = [np.array(cfg.unpack_weights(w), dtype=np.int64) for w in wwords]
@@ -204,7 +204,7 @@ def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
             for r in range(steps):
                 b_bits[r * e : (r + 1) * e, j] = g[r, :e]
     else:
-        slots = mode.slots(p)
+        slots = os_slots(cfg, mode)
         b_bits = np.zeros((steps * e, cfg.cols * slots), dtype=np.int64)
         for q, g in enumerate(groups):
             s, slot = divmod(q, slots)
@@ -219,7 +219,7 @@ def result_beats(cfg, mode: Mode, a, b) -> list[int]:
     """The result words (data only) in the order the array delivers them (rtl.host.beat_cells)."""
     bits = gemm_bits(cfg, mode, a, b)
     rows, cols = bits.shape
-    n_beats = cols if mode.dataflow == "ws" else cfg.rows * mode.slots(cfg.timing_params())
+    n_beats = cols if mode.dataflow == "ws" else cfg.rows * os_slots(cfg, mode)
     return [
         cfg.pack_result([bits[r, c] if r < rows and c < cols else 0 for r, c in beat_cells(cfg, mode, d)])
         for d in range(n_beats)

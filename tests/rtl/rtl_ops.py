@@ -20,7 +20,7 @@ from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.host import TileStreams, decode_results, tile_streams
 
 from sparsesim.graph.lower import GemmOp
-from sparsesim.sat import numerics
+from sparsesim.sat import numerics, timing
 from sparsesim.sat.arch import resolve
 from sparsesim.sat.schedule import GemmMapping, map_gemm
 from sparsesim.sat.timing import Mode
@@ -89,7 +89,7 @@ def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int
     # A transposed mapping runs C^T = B^T A^T: its m, n, k are the dims as run, which the operands take.
     mode = mapping.mode
     p = cfg.timing_params()
-    e = mode.elements_per_cycle(p)
+    e = timing.elements_per_cycle(p, mode)
     M, N, K = mapping.m, mapping.n, mapping.k
     rng = np.random.default_rng(seed)
     a, b = _operands(rng, cfg, mode, M, K, N)
@@ -113,7 +113,7 @@ def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int
             c0 += w
     else:
         kb = mapping.block[2]
-        n_cap = cfg.cols * mode.slots(p)
+        n_cap = cfg.cols * timing.os_slots(p, mode)
         for ki, k0 in enumerate(range(0, K, kb)):
             k1 = min(K, k0 + kb)
             for r0 in range(0, M, cfg.rows):
