@@ -2,19 +2,23 @@
 
     python bench/rtl_vs_sim.py [--quick] [--json] [--no-dram]
 
-Each op of the tiny-CNN workload's op table in the list below (3x3 conv FF/BP/WU, 1x1 conv, linear; dense and
-2:4; WS, OS with and without interleave; M and K as in the table, N cut) is mapped by the simulator's
-scheduler for the array and run in Verilator through the RTL op engine: the descriptor goes in, the
+Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF/BP/WU, 1x1 conv, linear;
+dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
+with and without interleave; M and K as in the table, N cut) is mapped by the simulator's scheduler for the
+array. The shipped workload's ops run in Verilator through the RTL op engine: the descriptor goes in, the
 sequencer walks the op's tiles, the AXI4 DMAs fetch the operands from the HDL DRAM model (latency and
 bandwidth of the simulator's architecture) and write the results back; Python only starts each op and reads
 back. Compared: results bit for bit with sparsesim.sat.numerics over the whole op; the array's cycles (first
 weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
 (start to the last write response) with the simulator's op duration alone on the accelerator
 (`OpPlan.alone_cycles`: DRAM latency + first tile's operands, the array overlapped with the rest, DRAM
-latency + last results). One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
+latency + last results). The 2:8 and 1:4 ops of the test workloads run as array-only rows (the tile streams
+driven from Python, `dram_modelled: false`): the op engine is checked on the shipped workload's ops only.
+One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
-Without `--quick` the 16x16 array (N cut 4x less) is run too, as array-only rows (`dram_modelled: false`):
-its activation words (2048 bits) do not fit one 512-bit AXI beat of the op engine. `--no-dram`: array-only
+Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) are run too, as array-only rows
+(`dram_modelled: false`): their activation words (2048 bits and more) do not fit one 512-bit AXI beat of the
+op engine. `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
 that the 2 % check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
@@ -34,10 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
 from rtl_opengine import run_engine_ops  # noqa: E402
-from rtl_ops import QUICK_OPS, WORKLOAD, arch_for, op_run, run_ops, workload_ops  # noqa: E402
+from rtl_ops import QUICK_OPS, WORKLOAD, arch_for, op_runs, run_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
 from sparsesim.rtl.opengine.export import DramModel  # noqa: E402
+from test_ops import preset_config  # noqa: E402
 
 from sparsesim.errors import ToolError  # noqa: E402
 
@@ -78,24 +83,30 @@ def main(argv: list[str] | None = None) -> int:
     configs = [(ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"), 1, not args.no_dram)]
     if not args.quick:
         configs.append((ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16"), 4, False))
-    ops = workload_ops(str(ROOT / WORKLOAD))
+        configs.append((preset_config(), 4, False))
     ok = True
     for cfg, scale, dram in configs:
-        runs = [op_run(cfg, name, ops[name], dataflow=df, n_cut=n * scale, interleave=il)
-                for name, df, il, n in QUICK_OPS]  # fmt: skip
+        engine_ops = [op for op in QUICK_OPS if dram and op[0] == WORKLOAD]
+        array_ops = [op for op in QUICK_OPS if op not in engine_ops]
         mutated = None
         if args.mutate_dram_latency is not None:
             arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))
             mutated = dataclasses.replace(arch_dram, latency_cycles=args.mutate_dram_latency)
-        rows = run_engine_ops(cfg, runs, dram=mutated, bandwidth_scale=args.bandwidth_scale) if dram else None
-        for row in rows if rows is not None else run_ops(cfg, runs):
+        rows = []
+        if engine_ops:
+            runs = op_runs(cfg, engine_ops, ROOT, n_scale=scale)
+            rows += run_engine_ops(cfg, runs, dram=mutated, bandwidth_scale=args.bandwidth_scale)
+        if array_ops:
+            rows += run_ops(cfg, op_runs(cfg, array_ops, ROOT, n_scale=scale))
+        for row in rows:
             ok &= row_ok(row)
             if args.json:
                 print(json.dumps(row))
             else:
-                print(f"{row['array']:6} {row['op']:9} {row['mapping']:24} M={row['m']:<4} N={row['n']:<4} "
+                print(f"{row['array']:6} {row.get('workload', ''):18} {row['op']:9} {row['mapping']:24} "
+                      f"M={row['m']:<4} N={row['n']:<4} "
                       f"K={row['k']:<5} tiles {row['tiles']:5}  array rtl {row.get('rtl_array_cycles')!s:>7} "
-                      f"sim {row.get('sim_array_cycles')!s:>7}  op{' (DRAM)' if dram else ''} rtl "
+                      f"sim {row.get('sim_array_cycles')!s:>7}  op{' (DRAM)' if row.get('dram_modelled') else ''} rtl "
                       f"{row.get('rtl_cycles')!s:>7} sim {row.get('sim_cycles')!s:>9}  "
                       f"diff {row.get('rel_diff', float('nan')):+.4f}  "
                       f"bad results {row.get('results_differing_from_numerics')}")  # fmt: skip

@@ -36,6 +36,7 @@ from .timing import (
     Mode,
     TileShape,
     capacity,
+    elements_per_cycle,
     os_accumulate_stall_cycles,
     os_beats,
     os_runs_cycles,
@@ -215,7 +216,7 @@ class _Mapper:
     def __init__(self, arch: SatArch, p: ArrayParams, mode: Mode, prob: _Problem):
         self.arch, self.p, self.mode, self.prob = arch, p, mode, prob
         self.cap = capacity(p, mode)
-        self.e = mode.elements_per_cycle(p)
+        self.e = elements_per_cycle(p, mode)
         self.bw = arch.dram_bytes_per_cycle
         self.lat = arch.dram_latency_cycles
         # Double-buffered: a block may use half its buffer; A and B share when they live in one buffer.

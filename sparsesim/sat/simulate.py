@@ -26,6 +26,7 @@ from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
 from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
 from ..summary import Summary
+from . import timing
 from .arch import SatArch, check_workload_sparsity, resolve
 from .engines import Machine, OpTimes
 from .schedule import Schedule, build_schedule
@@ -254,7 +255,7 @@ def _array_bound_cycles(schedule: Schedule, arch: SatArch) -> float:
     for plan in schedule.plans.values():
         g = plan.gemm
         if g is not None:
-            e = g.mode.elements_per_cycle(arch.array)
+            e = timing.elements_per_cycle(arch.array, g.mode)
             total += g.repeat * g.m * g.n * g.k / (arch.rows * arch.cols * e)
     return total
 
