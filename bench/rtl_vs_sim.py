@@ -100,13 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             rows += run_ops(cfg, op_runs(cfg, array_ops, ROOT, n_scale=scale))
         for row in rows:
             ok &= row_ok(row)
+            via = " (DRAM)" if row.get("dram_modelled") else ""
             if args.json:
                 print(json.dumps(row))
             else:
                 print(f"{row['array']:6} {row.get('workload', ''):18} {row['op']:9} {row['mapping']:24} "
                       f"M={row['m']:<4} N={row['n']:<4} "
                       f"K={row['k']:<5} tiles {row['tiles']:5}  array rtl {row.get('rtl_array_cycles')!s:>7} "
-                      f"sim {row.get('sim_array_cycles')!s:>7}  op{' (DRAM)' if row.get('dram_modelled') else ''} rtl "
+                      f"sim {row.get('sim_array_cycles')!s:>7}  op{via} rtl "
                       f"{row.get('rtl_cycles')!s:>7} sim {row.get('sim_cycles')!s:>9}  "
                       f"diff {row.get('rel_diff', float('nan')):+.4f}  "
                       f"bad results {row.get('results_differing_from_numerics')}")  # fmt: skip
