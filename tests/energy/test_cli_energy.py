@@ -68,3 +68,31 @@ def test_bad_technology_is_a_spec_error(tmp_path):
     res = cli("energy", str(wl), "-q")
     assert res.returncode == 2
     assert res.stderr.startswith("error:") and "technology" in res.stderr
+
+
+def test_static_power_is_user_set_and_dynamic_energy_reported(tmp_path):
+    """The run reports its energy without the time-proportional part; setting accelerator.static_power_w
+    moves energy_j by exactly (new - default) W x simulated seconds and leaves the dynamic part alone."""
+    runs = {}
+    for label, extra in (("default", ""), ("user", "accelerator: {static_power_w: 7.0}\n")):
+        wl = tmp_path / f"{label}.yaml"
+        wl.write_text((ROOT / "workloads" / "tiny-cnn-nm-2of4.yaml").read_text() + extra)
+        res = cli("energy", str(wl), "-q", "--format", "json")
+        assert res.returncode == 0, res.stderr
+        runs[label] = json.loads(res.stdout)
+    d, u = runs["default"], runs["user"]
+    assert d["dynamic_energy_j"] == pytest.approx(d["energy_j"] - d["static_energy_j"])
+    assert u["dynamic_energy_j"] == pytest.approx(d["dynamic_energy_j"])
+    seconds = d["energy_j"] / d["avg_power_w"]
+    assert u["energy_j"] - d["energy_j"] == pytest.approx((7.0 - 3.0) * seconds, rel=1e-9)
+    static = next(r for r in u["actions"] if r["action"] == "device_static")
+    assert static["energy_per_action"] == 7.0 and static["plausible"] is None
+    assert next(r for r in d["actions"] if r["action"] == "device_static")["plausible"] == [2.0, 10.0]
+
+
+def test_negative_static_power_is_a_spec_error(tmp_path):
+    wl = tmp_path / "w.yaml"
+    wl.write_text("model: tiny_cnn\nsparsity: dense\ntarget: sat\naccelerator: {static_power_w: -1}\n")
+    res = cli("energy", str(wl), "-q")
+    assert res.returncode == 2
+    assert res.stderr.startswith("error:") and "static_power_w" in res.stderr
