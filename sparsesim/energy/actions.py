@@ -33,16 +33,14 @@ SRSTE_MULS, SRSTE_ADDS = 1, 1
 UPDATE_WRITE_BYTES_PER_PARAM = 4 + 4 + 2
 
 
-def gemm_counts(op: GemmOp, plan: OpPlan, arch: Any) -> dict[str, float]:
+def array_traffic(plan: OpPlan, arch: Any) -> dict[str, float]:
+    """Bytes the PE array moves between its buffers and itself for one GEMM, from the tile sequence: A and
+    B read once per tile (A compressed for N:M: kept values plus their log2(M)-bit indices), C written per
+    tile (FP32/INT32), and read back to accumulate for every k-slice after the first."""
     g = plan.gemm
     assert g is not None
-    sparse = g.mode.sparse
-    mults = op.macs * (g.mode.n / g.mode.m) if sparse else float(op.macs)  # type: ignore[operator]
-    counts: dict[str, float] = {"pe_multiply": mults, "pe_add": mults}
-    if sparse:
-        counts["nm_index_select"] = mults
     eb, cb = arch.element_bytes, arch.accum_bytes
-    if sparse:
+    if g.mode.sparse:
         n, m = g.mode.n, g.mode.m
         a_elem = n / m * (eb + (m - 1).bit_length() / 8)  # type: ignore[operator]
     else:
@@ -54,6 +52,23 @@ def gemm_counts(op: GemmOp, plan: OpPlan, arch: Any) -> dict[str, float]:
         b_reads += run.count * t.k * t.n * eb
         c_writes += run.count * t.m * t.n * cb
     c_reads = max(0.0, c_writes - g.repeat * g.m * g.n * cb)  # accumulate: all but the first k-slice
+    return {
+        "a_read_bytes": a_reads, "b_read_bytes": b_reads, "c_write_bytes": c_writes, "c_read_bytes": c_reads,
+    }  # fmt: skip
+
+
+def gemm_counts(op: GemmOp, plan: OpPlan, arch: Any) -> dict[str, float]:
+    g = plan.gemm
+    assert g is not None
+    sparse = g.mode.sparse
+    mults = op.macs * (g.mode.n / g.mode.m) if sparse else float(op.macs)  # type: ignore[operator]
+    counts: dict[str, float] = {"pe_multiply": mults, "pe_add": mults}
+    if sparse:
+        counts["nm_index_select"] = mults
+    t = array_traffic(plan, arch)
+    a_reads, b_reads, c_writes, c_reads = (
+        t["a_read_bytes"], t["b_read_bytes"], t["c_write_bytes"], t["c_read_bytes"]
+    )  # fmt: skip
     a_kind, b_kind = (op.b_kind, op.a_kind) if g.transposed else (op.a_kind, op.b_kind)
     a_buf, b_buf = _buffer_of(a_kind), _buffer_of(b_kind)
 
