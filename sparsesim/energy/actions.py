@@ -130,13 +130,20 @@ def engine_idle_cycles(rows: list[dict[str, Any]] | Any, total_cycles: float) ->
 
 
 def mobile_op_counts(row: Any) -> dict[str, float]:
-    """Action -> count for one row of the mobile per-op table: core cycles of all threads (the work the
-    core model scheduled), FP32 lanes of useful MACs, bytes at L2/L3/DRAM from the memory model."""
-    macs = float(row["macs"]) * float(row["density"]) if row["kind"] == "gemm" else 0.0
-    core = float(row["core_cycles"]) if math.isfinite(float(row["core_cycles"])) else 0.0
+    """Action -> count for one row of the mobile per-op table: instructions per class and the bytes they
+    move through L1 (the core model's kernel mix over the op's core cycles, all threads), bytes at L2/L3/DRAM
+    from the memory model."""
+
+    def n(col: str) -> float:
+        v = float(row.get(col, 0.0))
+        return v if math.isfinite(v) else 0.0
+
     return {
-        "core_cycle": core,
-        "simd_mac_lane": macs,
+        "ldst_instruction": n("ldst_instructions"),
+        "neon_mac_instruction": n("neon_mac_instructions"),
+        "neon_instruction": n("neon_instructions"),
+        "scalar_instruction": n("scalar_instructions"),
+        "l1_byte": n("l1_bytes"),
         "l2_byte": float(row["l2_bytes"]),
         "l3_byte": float(row["l3_bytes"]),
         "dram_byte": float(row["dram_bytes"]),

@@ -413,8 +413,11 @@ def asic_table(arch: Any, technology_nm: float, *, static_power_w: float | None 
 
 
 MOBILE_COMPONENTS: dict[str, str] = {
-    "core_cycle": "compute",
-    "simd_mac_lane": "compute",
+    "ldst_instruction": "compute",
+    "neon_mac_instruction": "compute",
+    "neon_instruction": "compute",
+    "scalar_instruction": "compute",
+    "l1_byte": "onchip",
     "l2_byte": "onchip",
     "l3_byte": "onchip",
     "dram_byte": "dram",
@@ -429,16 +432,34 @@ def mobile_table(soc: Any) -> EnergyTable:
     h = HOROWITZ_45NM_PJ
     l2_kib = soc.cores[0].l2_bytes / 1024
     l3_kib = soc.l3_bytes / 1024 if soc.l3_bytes else l2_kib
+    l1_kib = soc.l1_bytes / 1024
+    over = h["instruction"]
+    why = (
+        f"{over:g} pJ per instruction (fetch, decode, register file, control of a simple RISC core: a lower "
+        "bound for an out-of-order core)"
+    )
     acts = {
-        "core_cycle": Coefficient(
-            h["instruction"] * s * PJ, "J", HOROWITZ,
-            f"{h['instruction']:g} pJ per instruction (fetch, decode, register file, control) {scaled}; one "
-            "instruction per active core cycle (our approximation: the core model does not yet carry "
-            "instruction counts per op; out-of-order cores retire 1-4 per cycle)",
+        "ldst_instruction": Coefficient(
+            over * s * PJ, "J", HOROWITZ,
+            f"{why}; the data access is `l1_byte` {scaled}",
         ),
-        "simd_mac_lane": Coefficient(
-            (h["mul_fp32"] + h["add_fp32"]) * s * PJ, "J", HOROWITZ,
-            f"FP32 multiply {h['mul_fp32']:g} pJ + add {h['add_fp32']:g} pJ per FMLA lane {scaled}",
+        "neon_mac_instruction": Coefficient(
+            (over + 4 * (h["mul_fp32"] + h["add_fp32"])) * s * PJ, "J", HOROWITZ,
+            f"{why} + 4 lanes x (FP32 multiply {h['mul_fp32']:g} + add {h['add_fp32']:g} pJ): a Q-form FMLA "
+            f"(D-form and scalar forms, remainder code, counted as Q-form) {scaled}",
+        ),
+        "neon_instruction": Coefficient(
+            (over + 4 * h["add_fp32"]) * s * PJ, "J", HOROWITZ,
+            f"{why} + 4 lanes x FP32 add {h['add_fp32']:g} pJ (FADD, FMIN/FMAX, moves and broadcasts as an "
+            f"FP32 add per lane: our approximation) {scaled}",
+        ),
+        "scalar_instruction": Coefficient(
+            (over + h["add_int32"]) * s * PJ, "J", HOROWITZ,
+            f"{why} + 32-bit add {h['add_int32']:g} pJ {scaled}",
+        ),
+        "l1_byte": Coefficient(
+            sram_pj_per_64b(l1_kib) / 8 * s * PJ, "J", HOROWITZ,
+            f"{sram_pj_per_64b(l1_kib):.1f} pJ per 64 b for a {l1_kib:g} KiB SRAM per 8 B {scaled}",
         ),
         "l2_byte": Coefficient(
             sram_pj_per_64b(l2_kib) / 8 * s * PJ, "J", HOROWITZ,

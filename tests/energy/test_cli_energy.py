@@ -48,6 +48,14 @@ def test_mobile_run_reports_energy(tmp_path):
     res = cli("run", "workloads/mobilenet-v1-group-30.yaml", "--format", "json", "-o", str(out), "-q")
     assert res.returncode == 0, res.stderr
     _check(json.loads(res.stdout), out)
+    # Instruction classes, independently of the core model's mixes: every multiply-accumulate of a GEMM op
+    # is an FP32 FMLA lane, four per Q-form FMLA, so 4 x FMLAs is at least the op's useful MACs and at most
+    # a little more (lanes padded at tile edges, the first conv's 3 input channels padded to 4).
+    ops = pd.read_csv(out / "ops.csv")
+    gemm = ops[ops["kind"] == "gemm"]
+    lanes_per_mac = 4 * gemm["neon_mac_instructions"] / (gemm["macs"] * gemm["density"])
+    assert ((lanes_per_mac > 0.95) & (lanes_per_mac < 1.5)).all(), lanes_per_mac.describe()
+    assert (gemm["ldst_instructions"] > 0).all() and (gemm["l1_bytes"] >= 4 * gemm["ldst_instructions"]).all()
 
 
 def test_energy_command_prints_the_action_table(tmp_path):
