@@ -269,6 +269,7 @@ OP_CASES = [
     ("conv2:FF", "ws", True, 8),
     ("conv2:FF", "os", True, 16),
     ("conv2:BP", "ws", True, 8),
+    ("conv3:FF", "os", True, 8),
     ("conv3:FF", "os", False, 8),
     ("fc:FF", "ws", True, 8),
 ]
@@ -375,6 +376,7 @@ def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: Arr
     mul_t = sum(t for n, t in tog.items() if MUL_INPUT.search(n))
     add_t = sum(t for n, t in tog.items() if ADD_INPUT.search(n))
     reg_t = sum(t for n, t in tog.items() if REGISTER.search(n))
+    acc_a_t = sum(t for n, t in tog.items() if n.endswith(".pe.acc_add.a"))  # the accumulator-side input
     mults_rtl = issued_multiplies(samples, cfg)
     # A (the weights operand as run) enters through the weights port, B through the activations port
     model = {
@@ -405,6 +407,7 @@ def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: Arr
         "buffer_j_model": (model["a_bytes"] + model["b_bytes"] + model["out_bytes"]) * e_buf,
         "buffer_j_rtl": (rtl["a_bytes"] + rtl["b_bytes"] + rtl["out_bytes"]) * e_buf,
         "register_toggles_per_mult": reg_t / max(mults_rtl, 1),
+        "acc_input_toggles_per_mult": acc_a_t / max(mults_rtl, 1),
     }
 
 
@@ -423,7 +426,7 @@ def print_pe_cases() -> None:
 def print_op_cases() -> None:
     print(f"whole GEMM ops on the {ARRAY.rows} x {ARRAY.cols} FP16 array (Amaranth simulator), model / RTL")
     head = ("tiles", "cycles", "mults", "rtl", "mul pJ", "rtl", "add pJ", "rtl", "rtl/model",
-            "A bytes", "rtl", "B bytes", "rtl", "C bytes", "rtl", "reg tog/mult")  # fmt: skip
+            "A bytes", "rtl", "B bytes", "rtl", "C bytes", "rtl", "reg tog/mult", "acc.a/mult")  # fmt: skip
     print(f"{'op':40s} " + " ".join(f"{h:>9s}" for h in head))
     for case in OP_CASES:
         r = run_op_case(*case)
@@ -431,7 +434,7 @@ def print_op_cases() -> None:
         vals = (r["tiles"], r["cycles"], r["multiplies"], r["multiplies_rtl"], m["mul_j"] / 1e-12,
                 t["mul_j"] / 1e-12, m["add_j"] / 1e-12, t["add_j"] / 1e-12, r["compute_ratio"],
                 m["a_bytes"], t["a_bytes"], m["b_bytes"], t["b_bytes"], m["out_bytes"], t["out_bytes"],
-                r["register_toggles_per_mult"])  # fmt: skip
+                r["register_toggles_per_mult"], r["acc_input_toggles_per_mult"])  # fmt: skip
         print(f"{r['case']:40s} " + " ".join(f"{v:9.4g}" for v in vals))
 
 
