@@ -93,6 +93,10 @@ def sat_table_for(arch: Any, technology_nm: float | None, *, static_power_w: flo
     return asic_table(arch, float(technology_nm), **user)
 
 
+# The `accelerator` fields that pick or adjust the energy table rather than the architecture.
+ACCELERATOR_ENERGY_FIELDS = ("technology", "static_power_w", "clock_energy_fj_per_ff")
+
+
 def table_for_accelerator(arch: Any, accel: Any) -> EnergyTable:
     """The table a workload's `accelerator` section asks for (technology, static_power_w,
     clock_energy_fj_per_ff)."""
