@@ -420,6 +420,16 @@ class AcceleratorSpec(_Section):
         None, ge=7, le=130,
         description="Energy model: an ASIC projection at this node in nm (7-130); unset: the XCVU9P FPGA.",
     )  # fmt: skip
+    static_power_w: float | None = Field(
+        None, ge=0, le=1000,
+        description="Energy model: device static power in W, e.g. from Vivado's report_power (unset: the "
+        "model's estimate, docs/energy_model.md).",
+    )  # fmt: skip
+    clock_energy_fj_per_ff: float | None = Field(
+        None, ge=0, le=1000,
+        description="Energy model: clock energy per flip-flop per cycle in fJ at the target's node (unset: "
+        "the model's estimate, docs/energy_model.md).",
+    )  # fmt: skip
     optimisations: Optimisations = Field(default_factory=Optimisations)
     scalesim: str | None = Field(
         None,

@@ -33,6 +33,8 @@ class EnergySummary(TypedDict, total=False):
     gflops_per_w: float  # useful FLOP / J / 1e9
     energy_breakdown: Mapping[str, float]  # component (compute, onchip, dram, static) -> J
     static_energy_j: float
+    dynamic_energy_j: float  # energy_j without the static (time-proportional) part
+    dynamic_gflops_per_w: float  # useful FLOP per dynamic joule / 1e9
     energy_model: str  # the energy table's description (device or ASIC node)
     energy_by_action_j: Mapping[str, float]
 

@@ -30,7 +30,8 @@ def energy_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     result = simulate(wl, progress=con.progress)
     rows = result.extras["energy_actions"]
     s = result.summary
-    keys = ("energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j", "energy_gain")
+    keys = ("energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j", "energy_gain",
+            "static_energy_j", "dynamic_energy_j", "dynamic_gflops_per_w")
     if args.format == "json":
         out = {"model": s.get("energy_model"), **{k: s.get(k) for k in keys}, "actions": rows}
         print(json.dumps(jsonable(out), indent=2))
@@ -55,6 +56,14 @@ def energy_command(args: argparse.Namespace, con: ConsoleLike) -> int:
         f"DRAM {b['dram']:.3g}, static {b['static']:.3g}); average {s['avg_power_w']:.3g} W; "
         f"{s['gflops_per_w']:.3g} GFLOPS/W; dense baseline {s['dense_energy_j']:.4g} J "
         f"(gain {s['energy_gain']:.3f}x)",
+        "without the time-proportional part (static power, DRAM background, clock): "
+        f"{s['dynamic_energy_j']:.4g} J, {s['dynamic_gflops_per_w']:.3g} GFLOPS/W",
     ]
+    est = [r["action"] for r in rows if r.get("plausible")]
+    if est:
+        lines.append(
+            "estimates (no cited figure; plausible range in --format json, set in the workload where noted): "
+            + ", ".join(est)
+        )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

@@ -40,7 +40,7 @@ from ..summary import Summary
 from . import costs, streams
 from .cache import CacheHierarchy, CacheStats
 from .memory import FLOAT_BYTES, MemoryModel, Traffic
-from .microkernels import BodyCache
+from .microkernels import BodyCache, instruction_counts
 from .select import Decision, LayerView, decide, layer_type, subgraph_zero_fraction, zero_fraction
 from .soc import SoC, resolve_soc
 
@@ -60,8 +60,22 @@ MOBILE_COLUMNS = {
     "l1_misses": "demand accesses that missed L1 and were not prefetched",
     "prefetch_hits": "demand accesses that hit a line the hardware prefetcher brought in",
     "miss_stall_cycles": "core stall from demand misses: latency beyond L1 / miss_overlap",
+    "ldst_instructions": "load/store instructions (the kernel's inner-body mix per cycle x its core cycles)",
+    "neon_mac_instructions": "NEON/FP multiply-accumulate instructions (FMLA), counted likewise",
+    "neon_instructions": "other NEON/FP instructions (FMUL, FADD, FMIN/FMAX, moves, broadcasts), likewise",
+    "scalar_instructions": "scalar integer and branch instructions, likewise",
+    "l1_bytes": "bytes the load/store instructions move through L1, likewise",
 }
 _CLAMP_ACTS = ("relu", "clip", "hardtanh", "clamp")
+
+
+def instruction_columns(timing, core_cycles: float) -> dict[str, float]:
+    """The per-op instruction-class columns (MOBILE_COLUMNS) of a kernel run for `core_cycles`."""
+    c = instruction_counts(timing, core_cycles)
+    return {
+        "ldst_instructions": c["ldst"], "neon_mac_instructions": c["neon_mac"],
+        "neon_instructions": c["neon"], "scalar_instructions": c["scalar"], "l1_bytes": c["l1_bytes"],
+    }  # fmt: skip
 
 
 @dataclass
@@ -572,6 +586,7 @@ class MobileSimulator:
                     "miss_stall_cycles": tm.miss_stall_s * ref_hz,
                     "core_cycles": work.core_cycles,
                     "time_us": tm.seconds * 1e6,
+                    **instruction_columns(self.bc.named(work.inner), work.core_cycles),
                 }
             )
             clock += cycles

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..energy.model import annotate, sat_energy, sat_table_for
+from ..energy.model import annotate, sat_energy, table_for_accelerator
 from ..energy.model import gain as energy_gain
 from ..energy.tables import EnergyTable
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
@@ -263,7 +263,7 @@ def _array_bound_cycles(schedule: Schedule, arch: SatArch) -> float:
 # ------------------------------------------------------------------------------------------------ energy
 def energy_table(wl: Workload, arch: SatArch) -> EnergyTable:
     """The energy table of the workload's accelerator: the XCVU9P, or an ASIC at `accelerator.technology`."""
-    return sat_table_for(arch, wl.accelerator.technology)
+    return table_for_accelerator(arch, wl.accelerator)
 
 
 def _energy(wl: Workload, arch: SatArch, sim: SimResult, base: SimResult | None) -> Summary:
