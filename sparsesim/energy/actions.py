@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 from ..graph.lower import GemmOp, PruneOp, UpdateOp, VectorOp
+
 # Bytes per parameter the update writes (FP32 weight and momentum, FP16 copy): owned by the schedule, which
 # also times the update engine's write port with it.
 from ..sat.schedule import UPDATE_WRITE_BYTES_PER_PARAM, VECTOR_PASSES, OpPlan, _buffer_of
