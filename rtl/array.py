@@ -70,10 +70,10 @@ def cell_signature(cfg: ArrayConfig, *, enable_port: bool = False) -> wiring.Sig
             "wr_en": In(1),
             "wr_bank": In(1),
             "wr_data": In(lanes),
-            "psum_in": In(32),
-            "psum_out": Out(32),
-            "chain_in": In(32),
-            "chain_out": Out(32),
+            "psum_in": In(cfg.sum_bits),
+            "psum_out": Out(cfg.sum_bits),
+            "chain_in": In(cfg.sum_bits),
+            "chain_out": Out(cfg.sum_bits),
             "flag_out": Out(FLAG_LAYOUT),
         }
     )
@@ -167,6 +167,8 @@ class PEArray(wiring.Component):
     """
 
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
+        if cfg.exact:
+            raise ValueError("accumulator='exact' builds PE cells only: the array edge rounding is not built")
         self.cfg = cfg
         self.cell_module = cell_module
         super().__init__(
@@ -627,6 +629,8 @@ class SparseArray(wiring.Component):
     """
 
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
+        if cfg.exact:
+            raise ValueError("accumulator='exact' builds PE cells only: the array edge rounding is not built")
         self.cfg = cfg
         self.cell_module = cell_module
         super().__init__(

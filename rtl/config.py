@@ -15,9 +15,10 @@ from amaranth.lib import data
 
 from sparsesim.sat.timing import ArrayParams
 
-from .latency import PIPELINE_LATENCIES
+from .latency import EXACT_LATENCIES, PIPELINE_LATENCIES
 
 Precision = Literal["fp16", "int8"]
+Accumulator = Literal["fp32", "exact"]
 
 # Pipeline depths of the preset build, owned by rtl/latency.py (the simulator's preset reads them there too).
 DEFAULT_LATENCIES: dict[str, tuple[int, int]] = PIPELINE_LATENCIES
@@ -43,11 +44,18 @@ class ArrayConfig:
     # (a load waits until the previous tile's last beat has been read), kept as an elaboration parameter so
     # the benches can show that the cycle check notices a missing bank.
     weight_banks: int = 2
+    # FP16 accumulation (docs/fpga.md, "PE designs compared"): "fp32", FP32 adders (tree and accumulator;
+    # the preset); "exact", products as fixed-point integers summed exactly (sparsesim.sat.numerics'
+    # exact format). "exact" builds PEs and cells (measured, tested against numerics.gemm_exact), not yet
+    # the array: the rounding at the array's edge and its timing are not integrated.
+    accumulator: Accumulator = "fp32"
 
     def __post_init__(self) -> None:
         if self.precision not in DEFAULT_LATENCIES:
             raise ValueError(f"precision must be 'fp16' or 'int8', got {self.precision!r}")
-        lm, la = DEFAULT_LATENCIES[self.precision]
+        if self.accumulator not in ("fp32", "exact") or (self.accumulator == "exact" and not self.fp):
+            raise ValueError(f"accumulator must be 'fp32' or, for fp16, 'exact'; got {self.accumulator!r}")
+        lm, la = EXACT_LATENCIES if self.exact else DEFAULT_LATENCIES[self.precision]
         if self.mul_latency is None:
             object.__setattr__(self, "mul_latency", lm)
         if self.add_latency is None:
@@ -91,10 +99,25 @@ class ArrayConfig:
     def fp(self) -> bool:
         return self.precision == "fp16"
 
+    @property
+    def exact(self) -> bool:
+        return self.accumulator == "exact"
+
+    @property
+    def sum_bits(self) -> int:
+        """Width of a partial sum between the PE's adders and on psum / chain: FP32 or INT32 bits, or an
+        exact word (sparsesim.sat.numerics.exact_word_bits)."""
+        if self.exact:
+            from sparsesim.sat.numerics import exact_word_bits
+
+            return exact_word_bits(self.k_bits)
+        return 32
+
     def name(self) -> str:
         banks = "" if self.weight_banks == 2 else f"_b{self.weight_banks}"
+        acc = "_x" if self.exact else ""
         return (
-            f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}"
+            f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}{acc}"
             f"_l{self.mul_latency}{self.add_latency}{banks}"
         )
 

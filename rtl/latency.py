@@ -13,6 +13,14 @@ from __future__ import annotations
 # align, add, normalise and round) each get one register; INT8 x INT8 and the INT32 add fit one cycle.
 PIPELINE_LATENCIES: dict[str, tuple[int, int]] = {"fp16": (2, 4), "int8": (1, 1)}
 
+# The exact-accumulation PE design (docs/fpga.md, "PE designs compared", design b; not the preset's):
+# (product to its fixed-point place, integer add) pipeline depths, and the rounding to FP32 at the array's
+# edge. Our choice: the product's two phases (DSP48E2 significand product; sign and shift into the window)
+# get one register each; the integer add is one carry chain (one cycle, so one OS accumulator slot); the
+# rounding's four phases (magnitude, leading one, normalise, round and pack) one each.
+EXACT_LATENCIES: tuple[int, int] = (2, 1)
+EXACT_ROUND_LATENCY = 4
+
 UNIT_NAMES: dict[str, tuple[str, str]] = {
     "fp16": ("FP16 multiplier", "FP32 adder"),
     "int8": ("INT8 multiplier", "INT32 adder"),
