@@ -15,7 +15,7 @@ from amaranth.lib import data
 
 from sparsesim.sat.timing import ArrayParams
 
-from .latency import EXACT_LATENCIES, PIPELINE_LATENCIES
+from .latency import EXACT_LATENCIES, EXACT_ROUND_LATENCY, PIPELINE_LATENCIES
 
 Precision = Literal["fp16", "int8"]
 Accumulator = Literal["fp32", "exact"]
@@ -46,8 +46,7 @@ class ArrayConfig:
     weight_banks: int = 2
     # FP16 accumulation (docs/fpga.md, "PE designs compared"): "fp32", FP32 adders (tree and accumulator;
     # the preset); "exact", products as fixed-point integers summed exactly (sparsesim.sat.numerics'
-    # exact format). "exact" builds PEs and cells (measured, tested against numerics.gemm_exact), not yet
-    # the array: the rounding at the array's edge and its timing are not integrated.
+    # exact format), rounded to FP32 at the array's edge (`round_latency` cycles).
     accumulator: Accumulator = "fp32"
 
     def __post_init__(self) -> None:
@@ -75,6 +74,7 @@ class ArrayConfig:
             max_m=self.max_m,
             mul_latency=int(self.mul_latency),  # type: ignore[arg-type]
             add_latency=int(self.add_latency),  # type: ignore[arg-type]
+            round_latency=self.round_latency,
         )
 
     @property
@@ -102,6 +102,11 @@ class ArrayConfig:
     @property
     def exact(self) -> bool:
         return self.accumulator == "exact"
+
+    @property
+    def round_latency(self) -> int:
+        """Cycles of the rounding to FP32 at the array's edge (exact accumulation only)."""
+        return EXACT_ROUND_LATENCY if self.exact else 0
 
     @property
     def sum_bits(self) -> int:

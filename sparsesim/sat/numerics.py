@@ -145,12 +145,18 @@ def gemm(
     multipliers: int,
     rows: int,
     precision: Precision = "fp16",
+    accumulator: str = "fp32",
 ) -> np.ndarray:
     """C = A . B as the array computes it, over the whole k (all k tiles of one output tile).
 
     OS accumulates every step in order in the PE. WS sums a fold of `rows` steps down a column from +0, then
-    adds the folds, in order, into an output buffer that starts at +0.
+    adds the folds, in order, into an output buffer that starts at +0. `accumulator` "exact" (FP16 only):
+    the exact-accumulation design, `gemm_exact`.
     """
+    if accumulator == "exact" and precision == "fp16":
+        return gemm_exact(a, b, dataflow=dataflow, multipliers=multipliers, rows=rows)
+    if accumulator not in ("fp32", "exact"):
+        raise ValueError(f"accumulator must be 'fp32' or 'exact', got {accumulator!r}")
     sums = step_sums(a, b, multipliers=multipliers, precision=precision)
     if dataflow == "os":
         out = accumulate(sums, precision=precision)

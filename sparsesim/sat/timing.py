@@ -39,13 +39,16 @@ class ArrayParams:
     weight_load: WeightLoad = "bus"  # bus: row r written at load + r; shift: weights shift down the columns
     fold_overlap: bool = True  # WS: a tile's load may overlap the previous tile's stream and drain
     os_drain: OsDrain = "serial"  # OS: the next tile waits for the drain, or starts while results drain
+    # Cycles from a result leaving the PEs (bottom row / drain chain) to leaving the array: the rounding of
+    # the exact-accumulation design's sums to FP32 at the array's edge (0: results leave the PEs as FP32).
+    round_latency: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rows", "cols", "multipliers", "max_m", "add_latency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
-        if self.mul_latency < 0:
-            raise ValueError("mul_latency must be >= 0")
+        if self.mul_latency < 0 or self.round_latency < 0:
+            raise ValueError("mul_latency and round_latency must be >= 0")
         if self.weight_banks not in (1, 2):
             raise ValueError("weight_banks must be 1 or 2")
         if self.weight_load not in ("bus", "shift"):
@@ -153,7 +156,7 @@ def check_tile(p: ArrayParams, mode: Mode, t: TileShape) -> None:
 # --------------------------------------------------------------------------------------------------- WS
 def ws_result_latency(p: ArrayParams) -> int:
     """Cycles from the last activation entering row 0 to the last result leaving the array."""
-    return (p.cols - 1) + p.product_latency + p.rows * p.add_latency
+    return (p.cols - 1) + p.product_latency + p.rows * p.add_latency + p.round_latency
 
 
 def ws_bank_free_delay(p: ArrayParams) -> int:
@@ -220,10 +223,16 @@ def os_last_final(p: ArrayParams, mode: Mode, k: int) -> int:
 
 
 def os_tile_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
-    """Cycles of one OS tile from its first beat to the last drained result, inclusive.
+    """Cycles of one OS tile from its first beat to the last drained result leaving the array, inclusive.
 
     Independent of m and n within capacity: the array cycles all slots and drains all rows.
     """
+    return os_busy_cycles(p, mode, k) + p.round_latency
+
+
+def os_busy_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
+    """Cycles of one OS tile from its first beat to the drain's last shift, inclusive (the PEs' part; the
+    edge rounding's `round_latency` overlaps the next tile)."""
     return os_last_final(p, mode, k) + 1 + p.rows * mode.slots(p)
 
 
@@ -250,7 +259,7 @@ def os_next_start(p: ArrayParams, mode: Mode, k: int, k_next: int) -> int:
     sum becomes final (SCALE-Sim's folds follow one another this way), later only by os_shadow_deficit.
     """
     if p.os_drain == "serial":
-        return os_tile_cycles(p, mode, k)
+        return os_busy_cycles(p, mode, k)
     return os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k_next)
 
 
@@ -263,9 +272,9 @@ def os_runs_cycles(p: ArrayParams, mode: Mode, runs: Sequence[tuple[int, int]]) 
     if not runs:
         return 0
     if p.os_drain == "serial":
-        return sum(c * os_tile_cycles(p, mode, k) for k, c in runs)
+        return sum(c * os_busy_cycles(p, mode, k) for k, c in runs) + p.round_latency
     total = sum(c * (os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k)) for k, c in runs)
-    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * mode.slots(p)
+    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * mode.slots(p) + p.round_latency
 
 
 # ------------------------------------------------------------------------------------------ both dataflows
