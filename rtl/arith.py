@@ -17,7 +17,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .latency import add_latency, mul_latency
+from .latency import add_latency, mul_latency, round_latency
 
 CANONICAL_NAN = 0x7FC00000
 
@@ -70,7 +70,9 @@ def msb_index_tree(m: Module, v: Value, name: str) -> Signal:
         lo_any, lo_idx = find(bits[:half])
         hi_any, hi_idx = find(bits[half:])
         width = (len(bits) - 1).bit_length()
-        return lo_any | hi_any, Mux(hi_any, hi_idx + half, lo_idx)[:width]
+        top = half.bit_length() - 1  # hi_idx < half: adding `half` sets bit `top`
+        hi = Cat(hi_idx[:top], Const(0, top - min(top, len(hi_idx))), Const(1, 1))
+        return lo_any | hi_any, Mux(hi_any, hi, lo_idx)[:width]
 
     out = Signal(range(max(2, len(v))), name=name)
     m.d.comb += out.eq(find(Value.cast(v))[1])
@@ -84,7 +86,7 @@ class FP16Multiplier(wiring.Component):
     b: In(16)
     p: Out(32)
 
-    def __init__(self, latency: int = mul_latency("fp16")):
+    def __init__(self, latency: int = mul_latency("fp32")):
         self.latency = latency
         super().__init__()
 
@@ -155,7 +157,7 @@ class FP32Adder(wiring.Component):
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = add_latency("fp16"), align: str = "fabric"):
+    def __init__(self, latency: int = add_latency("fp32"), align: str = "fabric"):
         if align not in ALIGN_STYLES:
             raise ValueError(f"align must be one of {ALIGN_STYLES}, got {align!r}")
         self.latency = latency
@@ -288,7 +290,7 @@ class IntMultiplier(wiring.Component):
     b: In(signed(8))
     p: Out(32)
 
-    def __init__(self, latency: int = mul_latency("int8")):
+    def __init__(self, latency: int = mul_latency("int32")):
         self.latency = latency
         super().__init__()
 
@@ -308,7 +310,7 @@ class IntAdder(wiring.Component):
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = add_latency("int8")):
+    def __init__(self, latency: int = add_latency("int32")):
         self.latency = latency
         super().__init__()
 
@@ -356,7 +358,7 @@ class FP16ExactProduct(wiring.Component):
     and places the result at one of four 16-bit offsets with a 4:1 multiplexer.
     """
 
-    def __init__(self, k_bits: int = 16, latency: int = 2, align: str = "fabric"):
+    def __init__(self, k_bits: int = 16, latency: int = mul_latency("exact"), align: str = "dsp"):
         from sparsesim.sat.numerics import exact_sum_bits
 
         if align not in ALIGN_STYLES:
@@ -422,7 +424,7 @@ class ExactAdder(wiring.Component):
     """a, b: exact words -> s = a + b (`numerics.exact_add`: S modulo 2^W, flags OR), `latency` cycles later.
     A plain carry-chain adder (CARRY8 in UltraScale+ fabric)."""
 
-    def __init__(self, k_bits: int = 16, latency: int = 1):
+    def __init__(self, k_bits: int = 16, latency: int = add_latency("exact")):
         from sparsesim.sat.numerics import exact_sum_bits
 
         self.k_bits, self.latency = k_bits, latency
@@ -444,7 +446,7 @@ class ExactToFP32(wiring.Component):
     """x: an exact word -> f: FP32 bits (`numerics.exact_to_fp32`: round to nearest even once), `latency`
     cycles later. Phases: magnitude; leading one; normalise; round and pack."""
 
-    def __init__(self, k_bits: int = 16, latency: int = 4):
+    def __init__(self, k_bits: int = 16, latency: int = round_latency("exact")):
         from sparsesim.sat.numerics import exact_sum_bits
 
         self.k_bits, self.latency = k_bits, latency
@@ -464,21 +466,23 @@ class ExactToFP32(wiring.Component):
         m.d.comb += mag.eq(Mux(neg, -s, s)[: w - 1])
         s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1]}, plan[0], "x2f_s1")
         msb = msb_index_tree(m, s1["mag"], "x2f_msb")
+        lead = Signal(range(w - 1))
+        m.d.comb += lead.eq(w - 2 - msb)
         s2 = pipe(
             m,
-            {"mag": s1["mag"], "msb": msb, "zero": s1["mag"] == 0, "neg": s1["neg"],
+            {"mag": s1["mag"], "msb": msb, "lead": lead, "zero": s1["mag"] == 0, "neg": s1["neg"],
              "pinf": s1["pinf"], "ninf": s1["ninf"]},
             plan[1],
             "x2f_s2",
         )
-        # Leading one to the top bit (w - 2); the 24 bits below it and down to bit 0 are kept exactly.
-        lead = Signal(range(w - 1))
-        m.d.comb += lead.eq(w - 2 - s2["msb"])
+        # Leading one to the top bit (w - 2): the 24 kept bits and the guard bit. The sticky bit (any bit
+        # below the guard, positions < msb - 24) is found beside the shift, from the unshifted magnitude.
         norm = Signal(w - 1)
-        m.d.comb += norm.eq(s2["mag"] << lead)
+        m.d.comb += norm.eq(s2["mag"] << s2["lead"])
+        below = Cat(*[s2["mag"][i] & (s2["msb"] > i + 24) for i in range(w - 1 - 25)])
         s3 = pipe(
             m,
-            {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": norm[: w - 26] != 0,
+            {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": below.any(),
              "msb": s2["msb"], "zero": s2["zero"], "neg": s2["neg"], "pinf": s2["pinf"],
              "ninf": s2["ninf"]},
             plan[2],

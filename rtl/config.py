@@ -15,13 +15,14 @@ from amaranth.lib import data
 
 from sparsesim.sat.timing import ArrayParams
 
-from .latency import EXACT_LATENCIES, EXACT_ROUND_LATENCY, PIPELINE_LATENCIES
+from .latency import PIPELINE_LATENCIES, ROUND_LATENCIES, preset_accumulator
 
 Precision = Literal["fp16", "int8"]
-Accumulator = Literal["fp32", "exact"]
+Accumulator = Literal["exact", "fp32", "int32"]
 
-# Pipeline depths of the preset build, owned by rtl/latency.py (the simulator's preset reads them there too).
+# Pipeline depths per accumulation design, owned by rtl/latency.py (the simulator's preset reads them too).
 DEFAULT_LATENCIES: dict[str, tuple[int, int]] = PIPELINE_LATENCIES
+ACCUMULATORS: dict[str, tuple[str, ...]] = {"fp16": ("exact", "fp32"), "int8": ("int32",)}
 
 
 def log2(x: int) -> int:
@@ -35,7 +36,7 @@ class ArrayConfig:
     multipliers: int = 2  # P
     max_m: int = 8  # MMAX
     precision: Precision = "fp16"
-    mul_latency: int | None = None  # None: DEFAULT_LATENCIES[precision]
+    mul_latency: int | None = None  # None: DEFAULT_LATENCIES[accumulator]
     add_latency: int | None = None
     k_bits: int = 16  # width of the tile's reduction length k (run time)
     len_bits: int = 16  # width of a WS tile's stream length n (run time)
@@ -44,17 +45,23 @@ class ArrayConfig:
     # (a load waits until the previous tile's last beat has been read), kept as an elaboration parameter so
     # the benches can show that the cycle check notices a missing bank.
     weight_banks: int = 2
-    # FP16 accumulation (docs/fpga.md, "PE designs compared"): "fp32", FP32 adders (tree and accumulator;
-    # the preset); "exact", products as fixed-point integers summed exactly (sparsesim.sat.numerics'
-    # exact format), rounded to FP32 at the array's edge (`round_latency` cycles).
-    accumulator: Accumulator = "fp32"
+    # How the PE sums (docs/fpga.md, "PE designs compared"): FP16 "exact", products as fixed-point integers
+    # summed exactly (sparsesim.sat.numerics' exact format) and rounded to FP32 at the array's edge
+    # (`round_latency` cycles), or "fp32", FP32 adders for the tree and the accumulator; INT8 "int32".
+    # None: the preset's (rtl/latency.py, PRESET_ACCUMULATOR).
+    accumulator: Accumulator | None = None
 
     def __post_init__(self) -> None:
-        if self.precision not in DEFAULT_LATENCIES:
+        if self.precision not in ACCUMULATORS:
             raise ValueError(f"precision must be 'fp16' or 'int8', got {self.precision!r}")
-        if self.accumulator not in ("fp32", "exact") or (self.accumulator == "exact" and not self.fp):
-            raise ValueError(f"accumulator must be 'fp32' or, for fp16, 'exact'; got {self.accumulator!r}")
-        lm, la = EXACT_LATENCIES if self.exact else DEFAULT_LATENCIES[self.precision]
+        if self.accumulator is None:
+            object.__setattr__(self, "accumulator", preset_accumulator(self.precision))
+        if self.accumulator not in ACCUMULATORS[self.precision]:
+            raise ValueError(
+                f"accumulator must be one of {ACCUMULATORS[self.precision]} for {self.precision}, "
+                f"got {self.accumulator!r}"
+            )
+        lm, la = DEFAULT_LATENCIES[str(self.accumulator)]
         if self.mul_latency is None:
             object.__setattr__(self, "mul_latency", lm)
         if self.add_latency is None:
@@ -106,7 +113,7 @@ class ArrayConfig:
     @property
     def round_latency(self) -> int:
         """Cycles of the rounding to FP32 at the array's edge (exact accumulation only)."""
-        return EXACT_ROUND_LATENCY if self.exact else 0
+        return ROUND_LATENCIES[str(self.accumulator)]
 
     @property
     def sum_bits(self) -> int:
@@ -120,7 +127,7 @@ class ArrayConfig:
 
     def name(self) -> str:
         banks = "" if self.weight_banks == 2 else f"_b{self.weight_banks}"
-        acc = "_x" if self.exact else ""
+        acc = "" if self.accumulator == preset_accumulator(self.precision) else f"_{self.accumulator}"
         return (
             f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}{acc}"
             f"_l{self.mul_latency}{self.add_latency}{banks}"

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
-from ..rtl.latency import PIPELINE_LATENCIES, UNIT_NAMES
+from ..rtl.latency import PIPELINE_LATENCIES, ROUND_LATENCIES, UNIT_NAMES, preset_accumulator
 from .timing import ArrayParams
 
 KIB = 1024
@@ -51,15 +51,24 @@ class PresetValue:
 
 def _rtl_latencies(precision: str) -> dict[str, PresetValue]:
     """The PE's pipeline depths as the RTL is built (owned by rtl/latency.py, measured by its tests)."""
-    mul, add = PIPELINE_LATENCIES[precision]
-    mul_name, add_name = UNIT_NAMES[precision]
+    acc = preset_accumulator(precision)
+    mul, add = PIPELINE_LATENCIES[acc]
+    rnd = ROUND_LATENCIES[acc]
+    mul_name, add_name = UNIT_NAMES[acc]
 
     def source(unit: str, stages: int) -> str:
         return f"our RTL: the {unit} has {stages} pipeline stage{'' if stages == 1 else 's'}"
 
+    rnd_source = "our RTL: results leave the PEs in their final format"
+    if rnd:
+        rnd_source = (
+            f"our RTL: the exact sums are rounded to FP32 at the array's edge in {rnd} pipeline stages "
+            "(docs/fpga.md, PE designs compared)"
+        )
     return {
         "mul_latency_cycles": PresetValue(mul, "cycles", source(mul_name, mul)),
         "add_latency_cycles": PresetValue(add, "cycles", source(add_name, add)),
+        "round_latency_cycles": PresetValue(rnd, "cycles", rnd_source),
     }
 
 
@@ -259,6 +268,8 @@ class SatArch:
     interleave: bool = True
     pregenerate: bool = True
     offline_schedule: bool = True
+    # Cycles from a result leaving the PEs to leaving the array (the exact design's rounding at the edge).
+    round_latency_cycles: int = 0
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -273,6 +284,7 @@ class SatArch:
         return ArrayParams(
             rows=self.rows, cols=self.cols, multipliers=self.multipliers_per_pe, max_m=self.max_m,
             mul_latency=self.mul_latency_cycles, add_latency=self.add_latency_cycles,
+            round_latency=self.round_latency_cycles,
             weight_banks=self.weight_banks, weight_load=self.weight_load,  # type: ignore[arg-type]
             fold_overlap=self.fold_overlap, os_drain=self.os_drain,  # type: ignore[arg-type]
         )  # fmt: skip

@@ -155,8 +155,8 @@ def gemm(
     """
     if accumulator == "exact" and precision == "fp16":
         return gemm_exact(a, b, dataflow=dataflow, multipliers=multipliers, rows=rows)
-    if accumulator not in ("fp32", "exact"):
-        raise ValueError(f"accumulator must be 'fp32' or 'exact', got {accumulator!r}")
+    if accumulator not in ("fp32", "exact", "int32"):
+        raise ValueError(f"accumulator must be 'fp32', 'exact' or 'int32', got {accumulator!r}")
     sums = step_sums(a, b, multipliers=multipliers, precision=precision)
     if dataflow == "os":
         out = accumulate(sums, precision=precision)

@@ -12,7 +12,7 @@ from amaranth.sim import Simulator
 from rtl_amsim import run_pipelined
 from sparsesim.rtl.arith import ExactAdder, ExactToFP32, FP16ExactProduct
 from sparsesim.rtl.config import ArrayConfig
-from sparsesim.rtl.latency import EXACT_ROUND_LATENCY
+from sparsesim.rtl.latency import round_latency
 from sparsesim.rtl.pe import SparsePE
 from test_arith import FP16_EDGES
 
@@ -73,7 +73,7 @@ def _random_words(rng, count):
     return out + [0, 1, (1 << W) - 1, 1 << W, 2 << W, 3 << W, (1 << W) | 12345, ((1 << 95) - 1)]
 
 
-@pytest.mark.parametrize("latency", [EXACT_ROUND_LATENCY, 2, 6])
+@pytest.mark.parametrize("latency", [round_latency("exact"), 2, 6])
 def test_exact_to_fp32_bit_exact(latency):
     words = np.array(_random_words(np.random.default_rng(latency), 1200), dtype=object)
     got = run_pipelined(ExactToFP32(K_BITS, latency), {"x": words}, "f", latency)
@@ -218,10 +218,9 @@ def test_exact_pe_sparse_and_chain_mode():
     assert _run_pe(cfg, beats, accumulate=0, psum_in=psums) == sums
 
 
-def test_exact_design_refuses_the_array_and_int8():
-    from sparsesim.rtl.array import SparseArray
-
-    with pytest.raises(ValueError, match="edge rounding"):
-        SparseArray(ArrayConfig(accumulator="exact"))
+def test_accumulator_choices():
+    assert ArrayConfig(precision="fp16").accumulator == "exact"  # the preset (rtl/latency.py)
     with pytest.raises(ValueError, match="accumulator"):
         ArrayConfig(precision="int8", accumulator="exact")
+    with pytest.raises(ValueError, match="accumulator"):
+        ArrayConfig(precision="fp16", accumulator="int32")
