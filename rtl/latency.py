@@ -26,6 +26,10 @@ PIPELINE_LATENCIES: dict[str, tuple[int, int]] = {"exact": (2, 1), "fp32": (2, 4
 # leading one, normalise, round and pack, one register each; the others leave the PEs as FP32 / INT32).
 ROUND_LATENCIES: dict[str, int] = {"exact": 4, "fp32": 0, "int32": 0}
 
+# accumulator -> DSP48E2 per multiplier lane in Yosys's synth_xilinx of the PE cell (scripts/pe_designs.py,
+# docs/fpga.md): "exact" the significand product and the shift by a one-hot; the others the product only.
+DSP_PER_MULTIPLIER: dict[str, int] = {"exact": 2, "fp32": 1, "int32": 1}
+
 UNIT_NAMES: dict[str, tuple[str, str]] = {
     "exact": ("FP16 exact product", "fixed-point adder"),
     "fp32": ("FP16 multiplier", "FP32 adder"),

@@ -752,7 +752,7 @@ def flat_metrics(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def cost_columns(summary: dict[str, Any]) -> dict[str, Any]:
-    """pes = rows x cols; dsp = DSP48E2 slices of the PE array (SatArch.array_dsp: one per multiplier; the
+    """pes = rows x cols; dsp = DSP48E2 slices of the PE array (SatArch.array_dsp: per multiplier lane; the
     sorter, vector and update lanes are not counted). Empty for targets without an array (mobile)."""
     arch = summary.get("arch") or {}
     if not all(isinstance(arch.get(k), int | float) for k in ("rows", "cols", "dsp")):

@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
-from ..rtl.latency import PIPELINE_LATENCIES, ROUND_LATENCIES, UNIT_NAMES, preset_accumulator
+from ..rtl.latency import (
+    DSP_PER_MULTIPLIER,
+    PIPELINE_LATENCIES,
+    ROUND_LATENCIES,
+    UNIT_NAMES,
+    preset_accumulator,
+)
 from .timing import ArrayParams
 
 KIB = 1024
@@ -363,9 +369,12 @@ class SatArch:
 
     @property
     def array_dsp(self) -> int:
-        """DSP48E2 slices of the PE array: one per multiplier, FP16 and INT8 alike (Yosys synth_xilinx of
-        rtl/pe.py's cell with P = 2: 2 DSP48E2, docs/pe_array.md). Sorter, vector, update lanes excluded."""
-        return self.rows * self.cols * self.multipliers_per_pe
+        """DSP48E2 slices of the PE array: per multiplier lane, 2 for the FP16 exact-accumulation PE (the
+        significand product and the shift), 1 for INT8 (rtl/latency.py, DSP_PER_MULTIPLIER; Yosys synth_xilinx
+        of rtl/pe.py's cell with P = 2: 4 and 2 DSP48E2, docs/fpga.md). Sorter, vector, update lanes
+        excluded."""
+        per_lane = DSP_PER_MULTIPLIER[preset_accumulator(self.precision)]
+        return self.rows * self.cols * self.multipliers_per_pe * per_lane
 
     def table(self) -> list[dict[str, Any]]:
         """One row per parameter: name, value, unit, source (for docs and reports)."""
