@@ -22,9 +22,16 @@ synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
   has 6,840 DSP48E2, of which the array uses 15 %) or use a 16 x 16 array. The preset keeps 16 x 32 as the
   simulated design point: what it models is the PE count and the data paths, not this RTL's LUT cost.
 - budget: `sparsesim fpga build` allows 50 % of the LUTs and 70 % of the DSP48E2 and 8 LUT levels at 200 MHz
-  (docs/fpga.md); the PE cell measures 12 LUT levels, so the preset's build is refused without --force.
-  Moving the adders' alignment into DSP48E2 saves only 88 LUTs per cell for 8 more DSPs (measured;
-  docs/fpga.md, "PE designs compared"), so the PE is unchanged and so is the preset.
+  (docs/fpga.md); that PE cell measured 12 LUT levels. Moving the adders' alignment into DSP48E2 saves only
+  88 LUTs per cell for 8 more DSPs (measured; docs/fpga.md, "PE designs compared").
+- the preset's PE now accumulates exactly (docs/fpga.md, "PE designs compared", design b1): each FP16
+  product becomes a 97-bit fixed-point word (significand product and shift in 2 DSP48E2), tree and
+  accumulator are one-cycle integer adds, the sum is rounded to FP32 once per column at the array's edge.
+  Measured: one cell 4 DSP48E2, 949 LUTs, 790 FFs, 7 LUT levels; the 16 x 32 board core 2,048 DSP48E2
+  (29.9 %), 538,828 LUTs (45.6 %), 433,497 FFs (18.3 %), 239 URAM (24.9 %): within the build budget (50 %
+  LUT, 70 % DSP). So the preset keeps 16 x 32 at 200 MHz, with L_add = 1 and a 4-cycle edge rounding
+  (round_latency_cycles). The array controller's paths into the cells (21 LUT levels) are still over the
+  depth limit (docs/fpga.md).
 """
 
 from __future__ import annotations
@@ -88,8 +95,8 @@ VCU1525: dict[str, PresetValue] = {
     "rows": PresetValue(
         16,
         "PEs",
-        "our choice: the 512 PEs fit the XCVU9P (Yosys estimate of the board core: 15 % DSP, "
-        "83 % LUT; module docstring); "
+        "our choice: the 512 PEs fit the XCVU9P within the build budget (Yosys estimate of the board "
+        "core with the exact-accumulation PE: 29.9 % DSP, 45.6 % LUT; module docstring); "
         "16 rows keep the WS fill/drain (rows x add latency) short and k_t = 16 x 8 = 128 covers 2:8 "
         "layers with 64 input channels in one tile",
     ),
