@@ -12,7 +12,7 @@ pipeline register in the PE (its multiplier one stage deeper) and one fewer weig
 The comparison is the array benches' scoreboard (tests/rtl/rtl_plan.py): the unmutated RTL, run once per
 configuration in Amaranth's simulator on a plan of back-to-back tile sequences in every mode, against the
 mutated model (every tile's load/start/end, every sequence's total against the simulator's queries
-`ws_runs_cycles` / `os_tile_cycles`, every mode switch); a mutated RTL against the real model, plus every
+`ws_runs_cycles` / `os_runs_cycles`, every mode switch); a mutated RTL against the real model, plus every
 result against sparsesim.sat.numerics. A mutation is caught when the scoreboard reports any mismatch. The
 last line is `K of N mutations caught`; the exit status is 1 unless every mutation was caught.
 """

@@ -17,7 +17,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .latency import add_latency, mul_latency
+from .latency import add_latency, mul_latency, round_latency
 
 CANONICAL_NAN = 0x7FC00000
 
@@ -60,6 +60,25 @@ def msb_index(m: Module, v: Value, name: str) -> Signal:
     return out
 
 
+def msb_index_tree(m: Module, v: Value, name: str) -> Signal:
+    """As `msb_index`, built as a binary tree of halves (log depth; no deep Mux chain for wide vectors)."""
+
+    def find(bits: Value) -> tuple[Value, Value]:  # (any bit set, index of the highest within `bits`)
+        if len(bits) == 1:
+            return bits[0], Const(0, 1)
+        half = 1 << ((len(bits) - 1).bit_length() - 1)
+        lo_any, lo_idx = find(bits[:half])
+        hi_any, hi_idx = find(bits[half:])
+        width = (len(bits) - 1).bit_length()
+        top = half.bit_length() - 1  # hi_idx < half: adding `half` sets bit `top`
+        hi = Cat(hi_idx[:top], Const(0, top - min(top, len(hi_idx))), Const(1, 1))
+        return lo_any | hi_any, Mux(hi_any, hi, lo_idx)[:width]
+
+    out = Signal(range(max(2, len(v))), name=name)
+    m.d.comb += out.eq(find(Value.cast(v))[1])
+    return out
+
+
 class FP16Multiplier(wiring.Component):
     """a, b: FP16 bit patterns -> p: their exact product as FP32 bits, `latency` cycles later."""
 
@@ -67,7 +86,7 @@ class FP16Multiplier(wiring.Component):
     b: In(16)
     p: Out(32)
 
-    def __init__(self, latency: int = mul_latency("fp16")):
+    def __init__(self, latency: int = mul_latency("fp32")):
         self.latency = latency
         super().__init__()
 
@@ -138,7 +157,7 @@ class FP32Adder(wiring.Component):
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = add_latency("fp16"), align: str = "fabric"):
+    def __init__(self, latency: int = add_latency("fp32"), align: str = "fabric"):
         if align not in ALIGN_STYLES:
             raise ValueError(f"align must be one of {ALIGN_STYLES}, got {align!r}")
         self.latency = latency
@@ -271,7 +290,7 @@ class IntMultiplier(wiring.Component):
     b: In(signed(8))
     p: Out(32)
 
-    def __init__(self, latency: int = mul_latency("int8")):
+    def __init__(self, latency: int = mul_latency("int32")):
         self.latency = latency
         super().__init__()
 
@@ -291,7 +310,7 @@ class IntAdder(wiring.Component):
     b: In(32)
     s: Out(32)
 
-    def __init__(self, latency: int = add_latency("int8")):
+    def __init__(self, latency: int = add_latency("int32")):
         self.latency = latency
         super().__init__()
 
@@ -312,8 +331,178 @@ def make_multiplier(precision: str, latency: int) -> wiring.Component:
 FP_ADDER_ALIGN = "fabric"
 
 
+# The exact design's product alignment (FP16ExactProduct): "dsp" measured smaller (docs/fpga.md).
+EXACT_ALIGN = "dsp"
+
+
 def make_adder(precision: str, latency: int, align: str | None = None) -> wiring.Component:
     """The PE's adder; `align` None: FP_ADDER_ALIGN (read at call time, so a measurement can switch it)."""
     if precision != "fp16":
         return IntAdder(latency)
     return FP32Adder(latency, FP_ADDER_ALIGN if align is None else align)
+
+
+# ------------------------------------------------------------------ exact (Kulisch-style) accumulation units
+# The word format (S, +inf flag, -inf flag) and the reference functions are sparsesim.sat.numerics'
+# (exact_product, exact_add, exact_to_fp32); docs/fpga.md, "PE designs compared", design (b).
+
+
+class FP16ExactProduct(wiring.Component):
+    """a, b: FP16 bits -> p: the exact product as an exact word (`numerics.exact_product`), `latency`
+    cycles later.
+
+    Phase 1: the significand product (a DSP48E2 multiplier), the shift e' + e' - 2 (0..58) and the special
+    cases. Phase 2: the signed product shifted to its place in the 81-bit product window. `align`:
+    "fabric" shifts in LUTs; "dsp" multiplies the signed product by the one-hot 2^(shift mod 16) in a second
+    DSP48E2 (Xilinx UG579, UltraScale Architecture DSP Slice User Guide: the multiplier used as a shifter)
+    and places the result at one of four 16-bit offsets with a 4:1 multiplexer.
+    """
+
+    def __init__(self, k_bits: int = 16, latency: int = mul_latency("exact"), align: str = "dsp"):
+        from sparsesim.sat.numerics import exact_sum_bits
+
+        if align not in ALIGN_STYLES:
+            raise ValueError(f"align must be one of {ALIGN_STYLES}, got {align!r}")
+        self.k_bits, self.latency, self.align = k_bits, latency, align
+        self.sum_bits = exact_sum_bits(k_bits)
+        super().__init__({"a": In(16), "b": In(16), "p": Out(self.sum_bits + 2)})
+
+    def elaborate(self, platform):
+        from sparsesim.sat.numerics import EXACT_PRODUCT_BITS
+
+        m = Module()
+        plan = register_plan(2, self.latency)
+        a, b = self.a, self.b
+        ea, fa, sa = a[10:15], a[0:10], a[15]
+        eb, fb, sb = b[10:15], b[0:10], b[15]
+        a_nan, b_nan = (ea == 31) & (fa != 0), (eb == 31) & (fb != 0)
+        a_inf, b_inf = (ea == 31) & (fa == 0), (eb == 31) & (fb == 0)
+        a_zero, b_zero = (ea == 0) & (fa == 0), (eb == 0) & (fb == 0)
+        nan = a_nan | b_nan | (a_inf & b_zero) | (b_inf & a_zero)
+        inf = ~nan & (a_inf | b_inf)
+        neg = sa ^ sb
+        prod = Signal(22)
+        m.d.comb += prod.eq(Cat(fa, ea != 0) * Cat(fb, eb != 0))
+        shift = Signal(6)  # e'a + e'b - 2, 0..58
+        m.d.comb += shift.eq(Mux(ea == 0, 1, ea) + Mux(eb == 0, 1, eb) - 2)
+        s1 = pipe(
+            m,
+            {"prod": prod, "shift": shift, "neg": neg, "special": nan | inf,
+             "pinf": nan | (inf & ~neg), "ninf": nan | (inf & neg)},
+            plan[0],
+            "xp_s1",
+        )
+        # Phase 2: sign first (a 23-bit negation), then the shift of the signed value into the window.
+        signed_prod = Signal(signed(23))
+        m.d.comb += signed_prod.eq(Mux(s1["special"], 0, Mux(s1["neg"], -s1["prod"], s1["prod"])))
+        window = Signal(signed(EXACT_PRODUCT_BITS + 1))
+        if self.align == "dsp":
+            fine = Signal(signed(40))  # 23-bit value x one-hot 2^0..2^15
+            onehot = Signal(17)  # unsigned in an 18-bit signed multiplier port
+            m.d.comb += onehot.eq(Const(1, 17) << s1["shift"][0:4])
+            m.d.comb += fine.eq(signed_prod * onehot)
+            with m.Switch(s1["shift"][4:6]):
+                for q in range(4):
+                    with m.Case(q):
+                        m.d.comb += window.eq(fine << (16 * q))
+        else:
+            m.d.comb += window.eq(signed_prod << s1["shift"])
+        word = Signal(self.sum_bits + 2)
+        m.d.comb += word.eq(Cat(_sext(window, self.sum_bits), s1["pinf"], s1["ninf"]))
+        out = pipe(m, {"p": word}, plan[1], "xp_s2")
+        m.d.comb += self.p.eq(out["p"])
+        return m
+
+
+def _sext(v: Value, width: int) -> Value:
+    """`v` (signed) sign-extended to `width` bits, as a plain bit vector."""
+    v = Value.cast(v)
+    return Cat(v, v[-1].replicate(width - len(v))) if width > len(v) else v[:width]
+
+
+class ExactAdder(wiring.Component):
+    """a, b: exact words -> s = a + b (`numerics.exact_add`: S modulo 2^W, flags OR), `latency` cycles later.
+    A plain carry-chain adder (CARRY8 in UltraScale+ fabric)."""
+
+    def __init__(self, k_bits: int = 16, latency: int = add_latency("exact")):
+        from sparsesim.sat.numerics import exact_sum_bits
+
+        self.k_bits, self.latency = k_bits, latency
+        self.sum_bits = exact_sum_bits(k_bits)
+        width = self.sum_bits + 2
+        super().__init__({"a": In(width), "b": In(width), "s": Out(width)})
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self.sum_bits
+        total = Signal(w + 2)
+        m.d.comb += total.eq(Cat((self.a[:w] + self.b[:w])[:w], self.a[w:] | self.b[w:]))
+        out = pipe(m, {"s": total}, self.latency, "xadd")
+        m.d.comb += self.s.eq(out["s"])
+        return m
+
+
+class ExactToFP32(wiring.Component):
+    """x: an exact word -> f: FP32 bits (`numerics.exact_to_fp32`: round to nearest even once), `latency`
+    cycles later. Phases: magnitude; leading one; normalise; round and pack."""
+
+    def __init__(self, k_bits: int = 16, latency: int = round_latency("exact")):
+        from sparsesim.sat.numerics import exact_sum_bits
+
+        self.k_bits, self.latency = k_bits, latency
+        self.sum_bits = exact_sum_bits(k_bits)
+        super().__init__({"x": In(self.sum_bits + 2), "f": Out(32)})
+
+    def elaborate(self, platform):
+        from sparsesim.sat.numerics import EXACT_LSB_EXP
+
+        m = Module()
+        plan = register_plan(4, self.latency)
+        w = self.sum_bits
+        x = self.x
+        s = x[:w]
+        neg = s[w - 1]
+        mag = Signal(w - 1)  # |S| < 2^(W-1)
+        m.d.comb += mag.eq(Mux(neg, -s, s)[: w - 1])
+        s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1]}, plan[0], "x2f_s1")
+        msb = msb_index_tree(m, s1["mag"], "x2f_msb")
+        lead = Signal(range(w - 1))
+        m.d.comb += lead.eq(w - 2 - msb)
+        s2 = pipe(
+            m,
+            {"mag": s1["mag"], "msb": msb, "lead": lead, "zero": s1["mag"] == 0, "neg": s1["neg"],
+             "pinf": s1["pinf"], "ninf": s1["ninf"]},
+            plan[1],
+            "x2f_s2",
+        )
+        # Leading one to the top bit (w - 2): the 24 kept bits and the guard bit. The sticky bit (any bit
+        # below the guard, positions < msb - 24) is found beside the shift, from the unshifted magnitude.
+        norm = Signal(w - 1)
+        m.d.comb += norm.eq(s2["mag"] << s2["lead"])
+        below = Cat(*[s2["mag"][i] & (s2["msb"] > i + 24) for i in range(w - 1 - 25)])
+        s3 = pipe(
+            m,
+            {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": below.any(),
+             "msb": s2["msb"], "zero": s2["zero"], "neg": s2["neg"], "pinf": s2["pinf"],
+             "ninf": s2["ninf"]},
+            plan[2],
+            "x2f_s3",
+        )
+        up = s3["guard"] & (s3["sticky"] | s3["sig"][0])
+        mant = Signal(25)
+        m.d.comb += mant.eq(s3["sig"] + up)
+        exp = Signal(8)  # msb + EXACT_LSB_EXP + 127 (+1 if the rounding carried), 79..175
+        m.d.comb += exp.eq(s3["msb"] + (EXACT_LSB_EXP + 127) + mant[24])
+        frac = Mux(mant[24], mant[1:24], mant[0:23])
+        result = Signal(32)
+        with m.If(s3["pinf"] & s3["ninf"]):
+            m.d.comb += result.eq(CANONICAL_NAN)
+        with m.Elif(s3["pinf"] | s3["ninf"]):
+            m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), s3["ninf"]))
+        with m.Elif(s3["zero"]):
+            m.d.comb += result.eq(0)
+        with m.Else():
+            m.d.comb += result.eq(Cat(frac, exp, s3["neg"]))
+        out = pipe(m, {"f": result}, plan[3], "x2f_s4")
+        m.d.comb += self.f.eq(out["f"])
+        return m

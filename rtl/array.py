@@ -70,10 +70,10 @@ def cell_signature(cfg: ArrayConfig, *, enable_port: bool = False) -> wiring.Sig
             "wr_en": In(1),
             "wr_bank": In(1),
             "wr_data": In(lanes),
-            "psum_in": In(32),
-            "psum_out": Out(32),
-            "chain_in": In(32),
-            "chain_out": Out(32),
+            "psum_in": In(cfg.sum_bits),
+            "psum_out": Out(cfg.sum_bits),
+            "chain_in": In(cfg.sum_bits),
+            "chain_out": Out(cfg.sum_bits),
             "flag_out": Out(FLAG_LAYOUT),
         }
     )
@@ -182,8 +182,8 @@ class PEArray(wiring.Component):
                 "wr_row": In(range(max(2, cfg.rows))),
                 "wr_bank": In(1),
                 "wr_data": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols)),
-                "psum": Out(data.ArrayLayout(32, cfg.cols)),
-                "chain": Out(data.ArrayLayout(32, cfg.cols)),
+                "psum": Out(data.ArrayLayout(cfg.sum_bits, cfg.cols)),
+                "chain": Out(data.ArrayLayout(cfg.sum_bits, cfg.cols)),
                 "bank_busy": Out(cfg.weight_banks),
                 "flag": Out(FLAG_LAYOUT),
             }
@@ -303,6 +303,40 @@ class Deskew(wiring.Component):
         return m
 
 
+class EdgeRounding(wiring.Component):
+    """Exact accumulation (ArrayConfig.accumulator = "exact"): each column's result word, the WS column sum
+    (`psum`) or the OS drain word (`chain`, when `os`), is rounded to FP32 (`ExactToFP32`, one per column,
+    `round_latency` cycles); `res_in` (the controller's result flags) comes out beside it as `res_out`, and
+    `busy` says a result is on its way through."""
+
+    def __init__(self, cfg: ArrayConfig):
+        self.cfg = cfg
+        words = data.ArrayLayout(cfg.sum_bits, cfg.cols)
+        super().__init__(
+            {
+                "os": In(1),
+                "psum": In(words),
+                "chain": In(words),
+                "f": Out(data.ArrayLayout(32, cfg.cols)),
+                "res_in": In(3),
+                "res_out": Out(3),
+                "busy": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        from .arith import ExactToFP32
+
+        cfg = self.cfg
+        m = Module()
+        for c in range(cfg.cols):
+            m.submodules[f"round{c}"] = cvt = ExactToFP32(cfg.k_bits, cfg.round_latency)
+            m.d.comb += [cvt.x.eq(Mux(self.os, self.chain[c], self.psum[c])), self.f[c].eq(cvt.f)]
+        stages = _line_stages(m, self.res_in, 3, cfg.round_latency, "round_res")
+        m.d.comb += [self.res_out.eq(stages[-1]), self.busy.eq(Cat(*[s[0] for s in stages]).any())]
+        return m
+
+
 class TileController(wiring.Component):
     """The array's control for both dataflows, deciding from the datapath's own flags (no cycle counts).
 
@@ -329,6 +363,7 @@ class TileController(wiring.Component):
                 "en": In(1),  # the global enable (no stall this cycle)
                 "bank_busy": In(cfg.weight_banks),  # from the array's bank scan
                 "flag": In(FLAG_LAYOUT),  # (valid, last) of the beat leaving the last PE
+                "edge_busy": In(1),  # results are in the array's edge rounding
                 "need_w": Out(1),  # a tile in progress needs a weights beat this cycle (else: stall)
                 "need_a": Out(1),  # ... an activations beat
                 # datapath control
@@ -393,7 +428,7 @@ class TileController(wiring.Component):
         bank_free = Cat(*[~bank_used[b] & ~self.bank_busy[b] for b in range(banks)])
         # WS tiles whose stream has ended and whose last result has not left yet (each stream is at least one
         # beat, so never more than the depth of the array: skew, row, PE).
-        depth = (R - 1) * la + C + pe_latency(cfg)
+        depth = (R - 1) * la + C + pe_latency(cfg) + cfg.round_latency
         ws_flight = Signal(range(depth + 2))
         q_len = [Signal.like(cmd.length, name=f"q_len{i}") for i in range(2)]
         q_bank = [Signal(name=f"q_bank{i}") for i in range(2)]
@@ -416,6 +451,7 @@ class TileController(wiring.Component):
 
         m.d.comb += idle.eq(
             ~ld_busy & (q_count == 0) & ~st_busy & (ws_flight == 0) & ~os_stream & ~os_wait & ~os_drain
+            & ~self.edge_busy
         )
         m.d.comb += self.idle.eq(idle)
 
@@ -666,8 +702,9 @@ class SparseArray(wiring.Component):
         # A tile in progress stalls (the whole array holds) when a beat it needs now is missing or its result
         # cannot be buffered; starting a tile merely waits for its streams. Every term is a register.
         en_in = ~(ctrl.need_w & ~wbuf.o.valid) & ~(ctrl.need_a & ~abuf.o.valid)
+        res_valid = Signal()  # a result beat at the array's output this cycle (assigned below)
         m.d.comb += [
-            en.eq(en_in & (~ctrl.res_valid | rbuf.i.ready)),
+            en.eq(en_in & (~res_valid | rbuf.i.ready)),
             ctrl.en.eq(en),
             ctrl.cmd.valid.eq(cbuf.o.valid),
             ctrl.cmd.payload.eq(cbuf.o.payload),
@@ -707,18 +744,33 @@ class SparseArray(wiring.Component):
         for r in range(cfg.rows):
             m.d.comb += arr.inj_lanes[r].eq(cell_weights(wbuf.o.payload[r], ctrl.live))
 
-        m.d.comb += desk.i.eq(arr.psum)
+        # Results: WS column sums through the deskew, OS drain words; with exact accumulation both are rounded
+        # to FP32 first (EdgeRounding), and the controller's result signals follow them through its delay.
+        res = {"valid": ctrl.res_valid, "last": ctrl.res_last, "os": ctrl.res_os}
+        if cfg.exact:
+            m.submodules.rounding = rnd = EnableInserter({"sync": en})(EdgeRounding(cfg))
+            m.d.comb += rnd.os.eq(ctrl.res_os)
+            m.d.comb += rnd.res_in.eq(Cat(ctrl.res_valid, ctrl.res_last, ctrl.res_os))
+            for c in range(cfg.cols):
+                m.d.comb += [rnd.psum[c].eq(arr.psum[c]), rnd.chain[c].eq(arr.chain[c])]
+            m.d.comb += [desk.i.eq(rnd.f), ctrl.edge_busy.eq(rnd.busy)]
+            res = {"valid": rnd.res_out[0], "last": rnd.res_out[1], "os": rnd.res_out[2]}
+            chain = rnd.f
+        else:
+            m.d.comb += desk.i.eq(arr.psum)
+            chain = arr.chain
         for c in range(cfg.cols):
-            m.d.comb += rbuf.i.payload.data[c].eq(Mux(ctrl.res_os, arr.chain[c], desk.o[c]))
+            m.d.comb += rbuf.i.payload.data[c].eq(Mux(res["os"], chain[c], desk.o[c]))
         m.d.comb += [
-            rbuf.i.payload.last.eq(ctrl.res_last),
-            rbuf.i.valid.eq(ctrl.res_valid & en),
+            rbuf.i.payload.last.eq(res["last"]),
+            rbuf.i.valid.eq(res["valid"] & en),
+            res_valid.eq(res["valid"]),
         ]
 
         m.d.sync += [self.cycle.eq(self.cycle + 1), self.ev_start.eq(ctrl.ev_first)]
         m.d.comb += [
             self.ev_load.eq(ctrl.ev_load),
-            self.ev_done.eq(ctrl.res_valid & ctrl.res_last & en),
+            self.ev_done.eq(res["valid"] & res["last"] & en),
             self.busy.eq(~ctrl.idle),
         ]
         return m

@@ -15,12 +15,14 @@ from amaranth.lib import data
 
 from sparsesim.sat.array_types import ArrayParams
 
-from .latency import PIPELINE_LATENCIES
+from .latency import PIPELINE_LATENCIES, ROUND_LATENCIES, preset_accumulator
 
 Precision = Literal["fp16", "int8"]
+Accumulator = Literal["exact", "fp32", "int32"]
 
-# Pipeline depths of the preset build, owned by rtl/latency.py (the simulator's preset reads them there too).
+# Pipeline depths per accumulation design, owned by rtl/latency.py (the simulator's preset reads them too).
 DEFAULT_LATENCIES: dict[str, tuple[int, int]] = PIPELINE_LATENCIES
+ACCUMULATORS: dict[str, tuple[str, ...]] = {"fp16": ("exact", "fp32"), "int8": ("int32",)}
 
 
 def log2(x: int) -> int:
@@ -34,7 +36,7 @@ class ArrayConfig:
     multipliers: int = 2  # P
     max_m: int = 8  # MMAX
     precision: Precision = "fp16"
-    mul_latency: int | None = None  # None: DEFAULT_LATENCIES[precision]
+    mul_latency: int | None = None  # None: DEFAULT_LATENCIES[accumulator]
     add_latency: int | None = None
     k_bits: int = 16  # width of the tile's reduction length k (run time)
     len_bits: int = 16  # width of a WS tile's stream length n (run time)
@@ -43,11 +45,23 @@ class ArrayConfig:
     # (a load waits until the previous tile's last beat has been read), kept as an elaboration parameter so
     # the benches can show that the cycle check notices a missing bank.
     weight_banks: int = 2
+    # How the PE sums (docs/fpga.md, "PE designs compared"): FP16 "exact", products as fixed-point integers
+    # summed exactly (sparsesim.sat.numerics' exact format) and rounded to FP32 at the array's edge
+    # (`round_latency` cycles), or "fp32", FP32 adders for the tree and the accumulator; INT8 "int32".
+    # None: the preset's (rtl/latency.py, PRESET_ACCUMULATOR).
+    accumulator: Accumulator | None = None
 
     def __post_init__(self) -> None:
-        if self.precision not in DEFAULT_LATENCIES:
+        if self.precision not in ACCUMULATORS:
             raise ValueError(f"precision must be 'fp16' or 'int8', got {self.precision!r}")
-        lm, la = DEFAULT_LATENCIES[self.precision]
+        if self.accumulator is None:
+            object.__setattr__(self, "accumulator", preset_accumulator(self.precision))
+        if self.accumulator not in ACCUMULATORS[self.precision]:
+            raise ValueError(
+                f"accumulator must be one of {ACCUMULATORS[self.precision]} for {self.precision}, "
+                f"got {self.accumulator!r}"
+            )
+        lm, la = DEFAULT_LATENCIES[str(self.accumulator)]
         if self.mul_latency is None:
             object.__setattr__(self, "mul_latency", lm)
         if self.add_latency is None:
@@ -67,6 +81,7 @@ class ArrayConfig:
             max_m=self.max_m,
             mul_latency=int(self.mul_latency),  # type: ignore[arg-type]
             add_latency=int(self.add_latency),  # type: ignore[arg-type]
+            round_latency=self.round_latency,
         )
 
     @property
@@ -91,10 +106,30 @@ class ArrayConfig:
     def fp(self) -> bool:
         return self.precision == "fp16"
 
+    @property
+    def exact(self) -> bool:
+        return self.accumulator == "exact"
+
+    @property
+    def round_latency(self) -> int:
+        """Cycles of the rounding to FP32 at the array's edge (exact accumulation only)."""
+        return ROUND_LATENCIES[str(self.accumulator)]
+
+    @property
+    def sum_bits(self) -> int:
+        """Width of a partial sum between the PE's adders and on psum / chain: FP32 or INT32 bits, or an
+        exact word (sparsesim.sat.numerics.exact_word_bits)."""
+        if self.exact:
+            from sparsesim.sat.numerics import exact_word_bits
+
+            return exact_word_bits(self.k_bits)
+        return 32
+
     def name(self) -> str:
         banks = "" if self.weight_banks == 2 else f"_b{self.weight_banks}"
+        acc = "" if self.accumulator == preset_accumulator(self.precision) else f"_{self.accumulator}"
         return (
-            f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}"
+            f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}{acc}"
             f"_l{self.mul_latency}{self.add_latency}{banks}"
         )
 

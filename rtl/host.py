@@ -163,7 +163,7 @@ def decode_results(cfg: ArrayConfig, tile: TileStreams, beats: list[int]) -> np.
 def gemm_bits(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> np.ndarray:
     """numerics.gemm of one tile (one WS fold / one OS accumulation) as uint32 bit patterns."""
     want = numerics.gemm(a, b, dataflow=mode.dataflow, multipliers=cfg.multipliers, rows=cfg.rows,
-                         precision=cfg.precision)  # fmt: skip
+                         precision=cfg.precision, accumulator=cfg.accumulator)  # fmt: skip
     if cfg.precision == "fp16":
         return numerics.fp32_bits(want)
     return (np.asarray(want, dtype=np.int64) & 0xFFFFFFFF).astype(np.uint32)

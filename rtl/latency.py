@@ -1,6 +1,7 @@
-"""Pipeline depths of the PE's arithmetic units (rtl/arith.py) in the preset build: the one place they are
-written. The RTL elaborates with them by default (`ArrayConfig`, the units' constructors) and the simulator's
-preset (sparsesim.sat.arch) reads them, so the cycle counts it reports are those of this RTL.
+"""Pipeline depths of the PE's arithmetic units (rtl/arith.py) and the preset build's accumulation design:
+the one place they are written. The RTL elaborates with them by default (`ArrayConfig`, the units'
+constructors) and the simulator's preset (sparsesim.sat.arch) reads them, so the cycle counts it reports are
+those of this RTL.
 
 Kept free of Amaranth so the simulator imports it at no cost. tests/rtl/test_latency_tie.py measures the
 elaborated units' depths in Amaranth's simulator and checks the preset against the measurement.
@@ -8,20 +9,45 @@ elaborated units' depths in Amaranth's simulator and checks the preset against t
 
 from __future__ import annotations
 
-# precision -> (multiplier, adder) pipeline depth in cycles. Our choice, per unit: the FP16 multiplier's
-# two phases (DSP48E2 significand product; normalise and pack) and the FP32 adder's four (unpack and order,
-# align, add, normalise and round) each get one register; INT8 x INT8 and the INT32 add fit one cycle.
-PIPELINE_LATENCIES: dict[str, tuple[int, int]] = {"fp16": (2, 4), "int8": (1, 1)}
+# How the PE sums its products (docs/fpga.md, "PE designs compared"): "exact", FP16 products as fixed-point
+# integers summed exactly and rounded to FP32 once at the array's edge (the preset: half the LUTs of "fp32"
+# and within the depth limit, measured); "fp32", FP32 adders in fabric for the tree and the accumulator;
+# "int32", INT8 products summed in INT32.
+PRESET_ACCUMULATOR: dict[str, str] = {"fp16": "exact", "int8": "int32"}
+
+# accumulator -> (multiplier, adder) pipeline depth in cycles. Our choice, per unit: "exact": the product's
+# two phases (DSP48E2 significand product; sign and shift into the fixed-point window) get one register
+# each, the integer add is one carry chain (one cycle, so one OS accumulator slot); "fp32": the FP16
+# multiplier's two phases (significand product; normalise and pack) and the FP32 adder's four (unpack and
+# order, align, add, normalise and round) get one register each; INT8 x INT8 and the INT32 add fit one cycle.
+PIPELINE_LATENCIES: dict[str, tuple[int, int]] = {"exact": (2, 1), "fp32": (2, 4), "int32": (1, 1)}
+
+# accumulator -> cycles of the rounding to FP32 at the array's edge ("exact": its four phases, magnitude,
+# leading one, normalise, round and pack, one register each; the others leave the PEs as FP32 / INT32).
+ROUND_LATENCIES: dict[str, int] = {"exact": 4, "fp32": 0, "int32": 0}
+
+# accumulator -> DSP48E2 per multiplier lane in Yosys's synth_xilinx of the PE cell (scripts/pe_designs.py,
+# docs/fpga.md): "exact" the significand product and the shift by a one-hot; the others the product only.
+DSP_PER_MULTIPLIER: dict[str, int] = {"exact": 2, "fp32": 1, "int32": 1}
 
 UNIT_NAMES: dict[str, tuple[str, str]] = {
-    "fp16": ("FP16 multiplier", "FP32 adder"),
-    "int8": ("INT8 multiplier", "INT32 adder"),
+    "exact": ("FP16 exact product", "fixed-point adder"),
+    "fp32": ("FP16 multiplier", "FP32 adder"),
+    "int32": ("INT8 multiplier", "INT32 adder"),
 }
 
 
-def mul_latency(precision: str) -> int:
-    return PIPELINE_LATENCIES[precision][0]
+def preset_accumulator(precision: str) -> str:
+    return PRESET_ACCUMULATOR[precision]
 
 
-def add_latency(precision: str) -> int:
-    return PIPELINE_LATENCIES[precision][1]
+def mul_latency(accumulator: str) -> int:
+    return PIPELINE_LATENCIES[accumulator][0]
+
+
+def add_latency(accumulator: str) -> int:
+    return PIPELINE_LATENCIES[accumulator][1]
+
+
+def round_latency(accumulator: str) -> int:
+    return ROUND_LATENCIES[accumulator]

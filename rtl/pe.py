@@ -13,7 +13,8 @@ from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .arith import make_adder, make_multiplier, pipe
+from . import arith
+from .arith import ExactAdder, FP16ExactProduct, make_adder, make_multiplier, pipe
 from .config import ArrayConfig, log2
 
 
@@ -42,12 +43,24 @@ class LaneSelect(wiring.Component):
         return m
 
 
-class AdderTree(wiring.Component):
-    """Pairwise sum ((x0 + x1) + (x2 + x3)) + ... of P values; log2(P) adder levels of `latency` cycles."""
+def pe_multiplier(cfg: ArrayConfig) -> wiring.Component:
+    if cfg.exact:
+        return FP16ExactProduct(cfg.k_bits, int(cfg.mul_latency), arith.EXACT_ALIGN)  # type: ignore[arg-type]
+    return make_multiplier(cfg.precision, int(cfg.mul_latency))  # type: ignore[arg-type]
 
-    def __init__(self, precision: str, width: int, latency: int):
-        self.precision, self.width, self.latency = precision, width, latency
-        super().__init__({"x": In(data.ArrayLayout(32, width)), "s": Out(32)})
+
+def pe_adder(cfg: ArrayConfig) -> wiring.Component:
+    if cfg.exact:
+        return ExactAdder(cfg.k_bits, int(cfg.add_latency))  # type: ignore[arg-type]
+    return make_adder(cfg.precision, int(cfg.add_latency))  # type: ignore[arg-type]
+
+
+class AdderTree(wiring.Component):
+    """Pairwise sum ((x0 + x1) + (x2 + x3)) + ... of P values; log2(P) adder levels (`pe_adder`)."""
+
+    def __init__(self, cfg: ArrayConfig):
+        self.cfg, self.width = cfg, cfg.multipliers
+        super().__init__({"x": In(data.ArrayLayout(cfg.sum_bits, self.width)), "s": Out(cfg.sum_bits)})
 
     def elaborate(self, platform):
         m = Module()
@@ -56,7 +69,7 @@ class AdderTree(wiring.Component):
         while len(level) > 1:
             nxt = []
             for j in range(0, len(level), 2):
-                add = make_adder(self.precision, self.latency)
+                add = pe_adder(self.cfg)
                 m.submodules[f"add_l{depth}_{j // 2}"] = add
                 m.d.comb += [add.a.eq(level[j]), add.b.eq(level[j + 1])]
                 nxt.append(add.s)
@@ -81,11 +94,11 @@ class SparsePE(wiring.Component):
                 "first": In(1),  # the beat is its slot's first step: accumulate onto +0
                 "accumulate": In(1),  # 1: accumulator mode (OS); 0: chain mode (WS)
                 "interleave": In(1),  # drain chain through all L_add slots (1) or slot 0 only (0)
-                "psum_in": In(32),
-                "psum_out": Out(32),
+                "psum_in": In(cfg.sum_bits),
+                "psum_out": Out(cfg.sum_bits),
                 "shift": In(1),
-                "chain_in": In(32),
-                "chain_out": Out(32),
+                "chain_in": In(cfg.sum_bits),
+                "chain_out": Out(cfg.sum_bits),
             }
         )
 
@@ -101,11 +114,11 @@ class SparsePE(wiring.Component):
         m.d.comb += [sel.weights.eq(self.weights), sel.group.eq(self.group)]
         products = []
         for lane in range(p):
-            mul = make_multiplier(cfg.precision, lm)
+            mul = pe_multiplier(cfg)
             m.submodules[f"mul{lane}"] = mul
             m.d.comb += [mul.a.eq(sel.w[lane]), mul.b.eq(sel.a[lane])]
             products.append(mul.p)
-        m.submodules.tree = tree = AdderTree(cfg.precision, p, la)
+        m.submodules.tree = tree = AdderTree(cfg)
         for lane in range(p):
             m.d.comb += tree.x[lane].eq(products[lane])
 
@@ -116,15 +129,16 @@ class SparsePE(wiring.Component):
         ctl_out = pipe(m, {"valid": ctl["valid"], "slot": ctl["slot"]}, la, "ctl_a")
 
         slots = cfg.slots
-        acc = [Signal(32, name=f"acc{i}", reset_less=True) for i in range(slots)]
-        m.submodules.acc_add = add = make_adder(cfg.precision, la)
-        held = Signal(32)
+        width = cfg.sum_bits
+        acc = [Signal(width, name=f"acc{i}", reset_less=True) for i in range(slots)]
+        m.submodules.acc_add = add = pe_adder(cfg)
+        held = Signal(width)
         m.d.comb += held.eq(acc[0])
         for i in range(1, slots):
             with m.If(ctl["slot"] == i):
                 m.d.comb += held.eq(acc[i])
         forward = ctl_out["valid"] & (ctl_out["slot"] == ctl["slot"])
-        base = Mux(ctl["first"], Const(0, 32), Mux(forward, add.s, held))
+        base = Mux(ctl["first"], Const(0, width), Mux(forward, add.s, held))
         m.d.comb += [
             add.a.eq(Mux(self.accumulate, base, self.psum_in)),
             add.b.eq(tree.s),

@@ -165,7 +165,7 @@ class InfoBlock(_Block):
     TABLE = (
         ("magic", 4), ("version", 1), ("precision", 1), ("rows", 2), ("cols", 2), ("multipliers", 1),
         ("max_m", 1), ("mul_latency", 1), ("add_latency", 1), ("k_bits", 1), ("len_bits", 1),
-        ("cycle_bits", 1), ("reserved", 1), ("weight_depth", 4), ("act_depth", 4), ("result_depth", 4),
+        ("cycle_bits", 1), ("accumulator", 1), ("weight_depth", 4), ("act_depth", 4), ("result_depth", 4),
         ("weight_bytes", 2), ("act_bytes", 2), ("result_bytes", 2), ("clock_khz", 4), ("clocks_per_bit", 4),
         ("build_hash", 4),
     )  # fmt: skip
@@ -181,7 +181,7 @@ class InfoBlock(_Block):
     k_bits: int
     len_bits: int
     cycle_bits: int
-    reserved: int
+    accumulator: int  # 1: exact sums rounded at the array's edge (FP16), 0: FP32 / INT32 adders
     weight_depth: int  # words
     act_depth: int
     result_depth: int
@@ -208,6 +208,8 @@ class InfoBlock(_Block):
         if self.version != VERSION:
             raise ProtocolError(f"INFO protocol version {self.version}; this host speaks version {VERSION}")
         self.precision_name  # noqa: B018 (raises on an unknown precision)
+        if self.accumulator not in (0, 1) or (self.accumulator and self.precision_name != "fp16"):
+            raise ProtocolError(f"INFO accumulator {self.accumulator}: expected 0, or 1 with fp16")
         for name in ("rows", "cols", "multipliers", "max_m", "weight_depth", "act_depth", "result_depth",
                      "clock_khz", "clocks_per_bit", "k_bits", "len_bits", "cycle_bits"):  # fmt: skip
             if getattr(self, name) < 1:

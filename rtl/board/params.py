@@ -81,7 +81,7 @@ class BoardParams:
             magic=proto.MAGIC, version=proto.VERSION, precision=proto.PRECISIONS.index(cfg.precision),
             rows=cfg.rows, cols=cfg.cols, multipliers=cfg.multipliers, max_m=cfg.max_m,
             mul_latency=int(cfg.mul_latency), add_latency=int(cfg.add_latency),  # type: ignore[arg-type]
-            k_bits=cfg.k_bits, len_bits=cfg.len_bits, cycle_bits=cfg.cycle_bits, reserved=0,
+            k_bits=cfg.k_bits, len_bits=cfg.len_bits, cycle_bits=cfg.cycle_bits, accumulator=int(cfg.exact),
             weight_depth=self.weight_depth, act_depth=self.act_depth, result_depth=self.result_depth,
             weight_bytes=self.weight_bytes, act_bytes=self.act_bytes, result_bytes=self.result_bytes,
             clock_khz=round(self.clock_mhz * 1000), clocks_per_bit=self.clocks_per_bit,

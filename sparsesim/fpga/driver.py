@@ -50,6 +50,9 @@ class TileRun:
     cycles: proto.CyclesBlock
 
 
+NATIVE_ACCUMULATOR = {"fp16": "fp32", "int8": "int32"}  # INFO accumulator 0: adders of the result's format
+
+
 def config_from_info(info: proto.InfoBlock):
     """The ArrayConfig a board reports (sparsesim.rtl.config); ProtocolError if the INFO block's fields are
     not a configuration this host can drive (its word sizes included)."""
@@ -62,6 +65,7 @@ def config_from_info(info: proto.InfoBlock):
             rows=info.rows, cols=info.cols, multipliers=info.multipliers, max_m=info.max_m,
             precision=info.precision_name, mul_latency=info.mul_latency, add_latency=info.add_latency,
             k_bits=info.k_bits, len_bits=info.len_bits, cycle_bits=info.cycle_bits,
+            accumulator="exact" if info.accumulator else NATIVE_ACCUMULATOR[info.precision_name],
         )  # fmt: skip
         words = BoardParams(cfg)
     except ValueError as err:

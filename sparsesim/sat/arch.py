@@ -22,9 +22,16 @@ synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
   has 6,840 DSP48E2, of which the array uses 15 %) or use a 16 x 16 array. The preset keeps 16 x 32 as the
   simulated design point: what it models is the PE count and the data paths, not this RTL's LUT cost.
 - budget: `sparsesim fpga build` allows 50 % of the LUTs and 70 % of the DSP48E2 and 8 LUT levels at 200 MHz
-  (docs/fpga.md); the PE cell measures 12 LUT levels, so the preset's build is refused without --force.
-  Moving the adders' alignment into DSP48E2 saves only 88 LUTs per cell for 8 more DSPs (measured;
-  docs/fpga.md, "PE designs compared"), so the PE is unchanged and so is the preset.
+  (docs/fpga.md); that PE cell measured 12 LUT levels. Moving the adders' alignment into DSP48E2 saves only
+  88 LUTs per cell for 8 more DSPs (measured; docs/fpga.md, "PE designs compared").
+- the preset's PE now accumulates exactly (docs/fpga.md, "PE designs compared", design b1): each FP16
+  product becomes a 97-bit fixed-point word (significand product and shift in 2 DSP48E2), tree and
+  accumulator are one-cycle integer adds, the sum is rounded to FP32 once per column at the array's edge.
+  Measured: one cell 4 DSP48E2, 949 LUTs, 790 FFs, 7 LUT levels; the 16 x 32 board core 2,048 DSP48E2
+  (29.9 %), 538,828 LUTs (45.6 %), 433,497 FFs (18.3 %), 239 URAM (24.9 %): within the build budget (50 %
+  LUT, 70 % DSP). So the preset keeps 16 x 32 at 200 MHz, with L_add = 1 and a 4-cycle edge rounding
+  (round_latency_cycles). The array controller's paths into the cells (21 LUT levels) are still over the
+  depth limit (docs/fpga.md).
 """
 
 from __future__ import annotations
@@ -36,7 +43,13 @@ from typing import Any
 
 from ..errors import SpecError
 from ..mobile.soc import src
-from ..rtl.latency import PIPELINE_LATENCIES, UNIT_NAMES
+from ..rtl.latency import (
+    DSP_PER_MULTIPLIER,
+    PIPELINE_LATENCIES,
+    ROUND_LATENCIES,
+    UNIT_NAMES,
+    preset_accumulator,
+)
 from .timing import ArrayParams
 
 KIB = 1024
@@ -52,15 +65,24 @@ class PresetValue:
 
 def _rtl_latencies(precision: str) -> dict[str, PresetValue]:
     """The PE's pipeline depths as the RTL is built (owned by rtl/latency.py, measured by its tests)."""
-    mul, add = PIPELINE_LATENCIES[precision]
-    mul_name, add_name = UNIT_NAMES[precision]
+    acc = preset_accumulator(precision)
+    mul, add = PIPELINE_LATENCIES[acc]
+    rnd = ROUND_LATENCIES[acc]
+    mul_name, add_name = UNIT_NAMES[acc]
 
     def source(unit: str, stages: int) -> str:
         return f"our RTL: the {unit} has {stages} pipeline stage{'' if stages == 1 else 's'}"
 
+    rnd_source = "our RTL: results leave the PEs in their final format"
+    if rnd:
+        rnd_source = (
+            f"our RTL: the exact sums are rounded to FP32 at the array's edge in {rnd} pipeline stages "
+            "(docs/fpga.md, PE designs compared)"
+        )
     return {
         "mul_latency_cycles": PresetValue(mul, "cycles", source(mul_name, mul)),
         "add_latency_cycles": PresetValue(add, "cycles", source(add_name, add)),
+        "round_latency_cycles": PresetValue(rnd, "cycles", rnd_source),
     }
 
 
@@ -75,8 +97,8 @@ VCU1525: dict[str, PresetValue] = {
         16,
         "PEs",
         src(
-            "our choice: the 512 PEs fit the XCVU9P (Yosys estimate of the board core: 15 % DSP, "
-            "83 % LUT; module docstring); "
+            "our choice: the 512 PEs fit the XCVU9P within the build budget (Yosys estimate of the board "
+            "core with the exact-accumulation PE: 29.9 % DSP, 45.6 % LUT; module docstring); "
             "16 rows keep the WS fill/drain (rows x add latency) short and k_t = 16 x 8 = 128 covers 2:8 "
             "layers with 64 input channels in one tile; plausible 8-32 (the paper is silent on the array "
             "size)",
@@ -402,6 +424,8 @@ class SatArch:
     interleave: bool = True
     pregenerate: bool = True
     offline_schedule: bool = True
+    # Cycles from a result leaving the PEs to leaving the array (the exact design's rounding at the edge).
+    round_latency_cycles: int = 0
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -416,6 +440,7 @@ class SatArch:
         return ArrayParams(
             rows=self.rows, cols=self.cols, multipliers=self.multipliers_per_pe, max_m=self.max_m,
             mul_latency=self.mul_latency_cycles, add_latency=self.add_latency_cycles,
+            round_latency=self.round_latency_cycles,
             weight_banks=self.weight_banks, weight_load=self.weight_load,  # type: ignore[arg-type]
             fold_overlap=self.fold_overlap, os_drain=self.os_drain,  # type: ignore[arg-type]
         )  # fmt: skip
@@ -508,9 +533,12 @@ class SatArch:
 
     @property
     def array_dsp(self) -> int:
-        """DSP48E2 slices of the PE array: one per multiplier, FP16 and INT8 alike (Yosys synth_xilinx of
-        rtl/pe.py's cell with P = 2: 2 DSP48E2, docs/pe_array.md). Sorter, vector, update lanes excluded."""
-        return self.rows * self.cols * self.multipliers_per_pe
+        """DSP48E2 slices of the PE array: per multiplier lane, 2 for the FP16 exact-accumulation PE (the
+        significand product and the shift), 1 for INT8 (rtl/latency.py, DSP_PER_MULTIPLIER; Yosys synth_xilinx
+        of rtl/pe.py's cell with P = 2: 4 and 2 DSP48E2, docs/fpga.md). Sorter, vector, update lanes
+        excluded."""
+        per_lane = DSP_PER_MULTIPLIER[preset_accumulator(self.precision)]
+        return self.rows * self.cols * self.multipliers_per_pe * per_lane
 
     def table(self) -> list[dict[str, Any]]:
         """One row per parameter: name, value, unit, source (for docs and reports)."""

@@ -36,13 +36,16 @@ class ArrayParams:
     weight_load: WeightLoad = "bus"  # bus: row r written at load + r; shift: weights shift down the columns
     fold_overlap: bool = True  # WS: a tile's load may overlap the previous tile's stream and drain
     os_drain: OsDrain = "serial"  # OS: the next tile waits for the drain, or starts while results drain
+    # Cycles from a result leaving the PEs (bottom row / drain chain) to leaving the array: the rounding of
+    # the exact-accumulation design's sums to FP32 at the array's edge (0: results leave the PEs as FP32).
+    round_latency: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rows", "cols", "multipliers", "max_m", "add_latency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
-        if self.mul_latency < 0:
-            raise ValueError("mul_latency must be >= 0")
+        if self.mul_latency < 0 or self.round_latency < 0:
+            raise ValueError("mul_latency and round_latency must be >= 0")
         if self.weight_banks not in (1, 2):
             raise ValueError("weight_banks must be 1 or 2")
         if self.weight_load not in ("bus", "shift"):

@@ -145,12 +145,18 @@ def gemm(
     multipliers: int,
     rows: int,
     precision: Precision = "fp16",
+    accumulator: str = "fp32",
 ) -> np.ndarray:
     """C = A . B as the array computes it, over the whole k (all k tiles of one output tile).
 
     OS accumulates every step in order in the PE. WS sums a fold of `rows` steps down a column from +0, then
-    adds the folds, in order, into an output buffer that starts at +0.
+    adds the folds, in order, into an output buffer that starts at +0. `accumulator` "exact" (FP16 only):
+    the exact-accumulation design, `gemm_exact`.
     """
+    if accumulator == "exact" and precision == "fp16":
+        return gemm_exact(a, b, dataflow=dataflow, multipliers=multipliers, rows=rows)
+    if accumulator not in ("fp32", "exact", "int32"):
+        raise ValueError(f"accumulator must be 'fp32', 'exact' or 'int32', got {accumulator!r}")
     sums = step_sums(a, b, multipliers=multipliers, precision=precision)
     if dataflow == "os":
         out = accumulate(sums, precision=precision)
@@ -220,3 +226,199 @@ def fp_error_bound(
     steps = -(-k // elements_per_step)
     roundings = steps + max(1, multipliers.bit_length() - 1)
     return absprod * roundings * 2.0**-24
+
+
+# ----------------------------------------------------------------- exact (Kulisch-style) accumulation format
+# The alternative PE design of docs/fpga.md ("PE designs compared", design b): every FP16 x FP16 product is
+# turned into a two's-complement fixed-point integer S with value S * 2^EXACT_LSB_EXP, summed exactly (tree
+# and accumulation are integer adds), and the sum is rounded to FP32 once. The window follows from FP16's
+# range (IEEE 754-2008 binary16): |product| >= 2^-24 * 2^-24 = 2^-48 (both operands the smallest
+# subnormal) and < 2^16 * 2^16 = 2^32, so a product is an integer multiple of 2^-48 below 2^80 of them.
+EXACT_LSB_EXP = -48
+EXACT_PRODUCT_BITS = 80  # |S| of one product < 2^80
+
+
+def exact_sum_bits(k_bits: int) -> int:
+    """Width W of the exact sum: a tile's k < 2^k_bits products each below 2^80, plus the sign."""
+    return EXACT_PRODUCT_BITS + k_bits + 1
+
+
+def exact_word_bits(k_bits: int) -> int:
+    """An exact word: S (W bits, two's complement), then +inf and -inf flags (both set: NaN). The flags of
+    a sum are the OR of its terms' flags, which is IEEE's rule: inf + -inf and NaN + anything are NaN."""
+    return exact_sum_bits(k_bits) + 2
+
+
+def exact_product(a_bits, b_bits, *, k_bits: int = 16) -> list[int]:
+    """FP16 x FP16 bits -> exact words (Python ints): S = +-(ma * mb) << (ea' + eb' - 2), where ma, mb are
+    the significands with their hidden bit and e' = max(e, 1) the effective exponents; NaN operand or
+    inf x 0 -> both flags; inf x finite -> the flag of the product's sign; special products have S = 0."""
+    w = exact_sum_bits(k_bits)
+    out = []
+    for a, b in zip(np.asarray(a_bits, dtype=np.int64).ravel(), np.asarray(b_bits, dtype=np.int64).ravel()):
+        a, b = int(a), int(b)
+        ea, fa, sa = (a >> 10) & 31, a & 0x3FF, a >> 15 & 1
+        eb, fb, sb = (b >> 10) & 31, b & 0x3FF, b >> 15 & 1
+        a_nan, b_nan = ea == 31 and fa, eb == 31 and fb
+        a_inf, b_inf = ea == 31 and not fa, eb == 31 and not fb
+        a_zero, b_zero = ea == 0 and not fa, eb == 0 and not fb
+        neg = sa ^ sb
+        if a_nan or b_nan or (a_inf and b_zero) or (b_inf and a_zero):
+            out.append(3 << w)
+            continue
+        if a_inf or b_inf:
+            out.append((2 if neg else 1) << w)
+            continue
+        ma = fa | (1 << 10 if ea else 0)
+        mb = fb | (1 << 10 if eb else 0)
+        s = (ma * mb) << (max(ea, 1) + max(eb, 1) - 2)
+        out.append((-s if neg else s) & ((1 << w) - 1))
+    return out
+
+
+def exact_add(a_words, b_words, *, k_bits: int = 16) -> list[int]:
+    """Exact words a + b: S wraps modulo 2^W (never reached within a tile), flags OR."""
+    w = exact_sum_bits(k_bits)
+    mask = (1 << w) - 1
+    return [((int(a) + int(b)) & mask) | ((int(a) | int(b)) & (3 << w)) for a, b in zip(a_words, b_words)]
+
+
+def exact_to_fp32(words, *, k_bits: int = 16) -> np.ndarray:
+    """Exact words -> FP32 bits: S * 2^-48 rounded to nearest even (always a normal FP32 or zero: 2^-48 <=
+    |S * 2^-48| < 2^48); S = 0 -> +0; +inf, -inf flag -> +-inf; both -> canonical qNaN."""
+    w = exact_sum_bits(k_bits)
+    out = np.empty(len(words), dtype=np.uint32)
+    for i, word in enumerate(words):
+        word = int(word)
+        flags = word >> w
+        if flags == 3:
+            out[i] = CANONICAL_NAN_BITS
+            continue
+        if flags:
+            out[i] = 0x7F800000 | (0x80000000 if flags == 2 else 0)
+            continue
+        s = word & ((1 << w) - 1)
+        s = s - (1 << w) if s >> (w - 1) else s
+        out[i] = _round_scaled_int(s)
+    return out
+
+
+def _round_scaled_int(s: int) -> int:
+    """FP32 bits of s * 2^-48 rounded to nearest even (s an exact integer; 0 -> +0)."""
+    if s == 0:
+        return 0
+    sign = 0x80000000 if s < 0 else 0
+    mag = abs(s)
+    msb = mag.bit_length() - 1
+    if msb > 23:
+        drop = msb - 23
+        sig, rem = mag >> drop, mag & ((1 << drop) - 1)
+        half = 1 << (drop - 1)
+        if rem > half or (rem == half and sig & 1):
+            sig += 1
+        if sig >> 24:  # the rounding carried into a new leading bit
+            sig >>= 1
+            msb += 1
+    else:
+        sig = mag << (23 - msb)
+    exp_field = msb + EXACT_LSB_EXP + 127
+    return sign | (exp_field << 23) | (sig & 0x7FFFFF)
+
+
+def _exact_terms(a_vals: np.ndarray, b_vals: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Products of FP16 operand arrays (broadcast) as (signed significand product, shift, +inf, -inf):
+    the product is significand << shift in units of 2^-48."""
+    a = np.asarray(a_vals, dtype=np.float16).view(np.uint16).astype(np.int64)
+    b = np.asarray(b_vals, dtype=np.float16).view(np.uint16).astype(np.int64)
+    ea, fa, sa = (a >> 10) & 31, a & 0x3FF, a >> 15
+    eb, fb, sb = (b >> 10) & 31, b & 0x3FF, b >> 15
+    a_nan, b_nan = (ea == 31) & (fa != 0), (eb == 31) & (fb != 0)
+    a_inf, b_inf = (ea == 31) & (fa == 0), (eb == 31) & (fb == 0)
+    a_zero, b_zero = (ea == 0) & (fa == 0), (eb == 0) & (fb == 0)
+    neg = (sa ^ sb).astype(bool)
+    nan = a_nan | b_nan | (a_inf & b_zero) | (b_inf & a_zero)
+    inf = ~nan & (a_inf | b_inf)
+    special = nan | inf
+    sig = (fa | np.where(ea != 0, 1 << 10, 0)) * (fb | np.where(eb != 0, 1 << 10, 0))
+    sig = np.where(special, 0, np.where(neg, -sig, sig))
+    shift = np.maximum(ea, 1) + np.maximum(eb, 1) - 2
+    return sig, shift, nan | (inf & ~neg), nan | (inf & neg)
+
+
+_LIMB_BITS = 24  # limb sums of up to 2^39 terms stay within int64
+
+
+def _exact_sums(sig: np.ndarray, shift: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Exact sums over `axes` of sig << shift, as an object array of Python ints."""
+    total = None
+    mask = (1 << _LIMB_BITS) - 1
+    mag = np.abs(sig).astype(np.uint64)
+    neg = sig < 0
+    for j in range(-(-(EXACT_PRODUCT_BITS) // _LIMB_BITS)):
+        t = shift - _LIMB_BITS * j
+        up = (mag << np.clip(t, 0, 63).astype(np.uint64)) & np.uint64(mask)
+        down = (mag >> np.clip(-t, 0, 63).astype(np.uint64)) & np.uint64(mask)
+        limb = np.where(t >= 0, up, np.where(-t >= 40, np.uint64(0), down)).astype(np.int64)
+        part = np.sum(np.where(neg, -limb, limb), axis=axes).astype(object) * (1 << (_LIMB_BITS * j))
+        total = part if total is None else total + part
+    return total
+
+
+def gemm_exact(
+    a: np.ndarray | SparseA, b: np.ndarray, *, dataflow: Literal["ws", "os"], multipliers: int, rows: int
+) -> np.ndarray:
+    """C = A . B (FP16 operands) as the exact-accumulation PE design computes it: OS rounds each output's
+    exact sum once; WS rounds each fold's exact column sum once (at the array's edge) and adds the folds in
+    FP32, in order, from +0 (the output buffer, as in `gemm`). Same operand forms and lane gating as `gemm`;
+    the grouping of products into steps does not matter to an exact sum, only the fold boundaries do."""
+    if isinstance(a, SparseA):
+        steps = a.values.shape[1]
+        per = a.m_group
+        k_index = np.arange(steps)[None, :, None] * per + a.indices.astype(np.int64)  # [m, G, N]
+        b16 = np.asarray(b, dtype=np.float16)
+        acts = b16[k_index]  # [m, G, N, n]
+        sig, shift, pinf, ninf = _exact_terms(np.asarray(a.values, dtype=np.float16)[..., None], acts)
+        step_axis, lane_axes = 1, (2,)
+    else:
+        a16, b16 = np.asarray(a, dtype=np.float16), np.asarray(b, dtype=np.float16)
+        k = a16.shape[1]
+        sig, shift, pinf, ninf = _exact_terms(a16[:, :, None], b16[None, :, :])  # [m, k, n]
+        steps, per = -(-k // multipliers), multipliers
+        pad = steps * per - k
+        if pad:  # gated tail lanes are exact zeros
+            z = np.zeros((sig.shape[0], pad, sig.shape[2]), dtype=np.int64)
+            sig, shift = np.concatenate([sig, z], 1), np.concatenate([shift, z], 1)
+            pinf = np.concatenate([pinf, z.astype(bool)], 1)
+            ninf = np.concatenate([ninf, z.astype(bool)], 1)
+        shape = (sig.shape[0], steps, per, sig.shape[2])
+        sig, shift, pinf, ninf = (x.reshape(shape) for x in (sig, shift, pinf, ninf))
+        step_axis, lane_axes = 1, (2,)
+    if dataflow == "os":
+        folds = [(0, steps)]
+    elif dataflow == "ws":
+        folds = [(i, min(steps, i + rows)) for i in range(0, steps, rows)]
+    else:
+        raise ValueError(f"dataflow must be 'ws' or 'os', got {dataflow!r}")
+    acc = None
+    for lo, hi in folds:
+        sl = (slice(None),) * step_axis + (slice(lo, hi),)
+        axes = (step_axis,) + lane_axes
+        sums = _exact_sums(sig[sl], shift[sl], axes)
+        p_any, n_any = pinf[sl].any(axis=axes), ninf[sl].any(axis=axes)
+        rounded = [_round_scaled_int(int(s)) for s in sums.ravel()]
+        bits = np.array(rounded, dtype=np.uint32).reshape(sums.shape)
+        bits = np.where(p_any & n_any, CANONICAL_NAN_BITS,
+                        np.where(p_any, np.uint32(0x7F800000), np.where(n_any, np.uint32(0xFF800000), bits)))
+        fold = bits.astype(np.uint32).view(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            acc = np.zeros_like(fold) + fold if acc is None else acc + fold
+    return canonicalize_nan(acc)
+
+
+def exact_error_bound(a_dense: np.ndarray, b: np.ndarray, *, folds: int) -> np.ndarray:
+    """Tolerance of `gemm_exact` against an exact reference (torch.matmul in float64 of the same operands):
+    each fold's sum is rounded once (at most 2^-24 of its magnitude) and the `folds` FP32 additions of
+    the folds each add at most 2^-24 of the running sum, so |err| <= (2 folds - 1) * 2^-24 * sum |a*b|
+    (OS: one fold, one rounding)."""
+    absprod = np.abs(a_dense.astype(np.float64)) @ np.abs(b.astype(np.float64))
+    return absprod * (2 * folds - 1) * 2.0**-24

@@ -41,6 +41,14 @@ class RunResult:
     cycles: int = 0
 
 
+def _rounded_at_edge(rr: RunResult, p: ArrayParams) -> RunResult:
+    """Results leave the array `round_latency` cycles after they leave the PEs (the edge rounding)."""
+    if p.round_latency:
+        rr.last_cycle = [c + p.round_latency if c >= 0 else c for c in rr.last_cycle]
+        rr.cycles += p.round_latency
+    return rr
+
+
 def _f32(x: Any) -> np.float32:
     return np.float32(x)
 
@@ -223,7 +231,7 @@ def run_ws(
                 else:
                     mat[c, j] = out_buf[(i, c, j)]
         rr.outputs[i] = mat  # type: ignore[assignment]
-    return rr
+    return _rounded_at_edge(rr, p)
 
 
 def run_os(
@@ -380,4 +388,4 @@ def run_os(
                 else:
                     mat[r, col] = results[(i, r, col)]
         rr.outputs[i] = mat  # type: ignore[assignment]
-    return rr
+    return _rounded_at_edge(rr, p)

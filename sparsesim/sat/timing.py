@@ -87,7 +87,7 @@ def check_tile(p: ArrayParams, mode: Mode, t: TileShape) -> None:
 # --------------------------------------------------------------------------------------------------- WS
 def ws_result_latency(p: ArrayParams) -> int:
     """Cycles from the last activation entering row 0 to the last result leaving the array."""
-    return (p.cols - 1) + product_latency(p) + p.rows * p.add_latency
+    return (p.cols - 1) + product_latency(p) + p.rows * p.add_latency + p.round_latency
 
 
 def ws_bank_free_delay(p: ArrayParams) -> int:
@@ -155,10 +155,16 @@ def os_last_final(p: ArrayParams, mode: Mode, k: int) -> int:
 
 
 def os_tile_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
-    """Cycles of one OS tile from its first beat to the last drained result, inclusive.
+    """Cycles of one OS tile from its first beat to the last drained result leaving the array, inclusive.
 
     Independent of m and n within capacity: the array cycles all slots and drains all rows.
     """
+    return os_busy_cycles(p, mode, k) + p.round_latency
+
+
+def os_busy_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
+    """Cycles of one OS tile from its first beat to the drain's last shift, inclusive (the PEs' part; the
+    edge rounding's `round_latency` overlaps the next tile)."""
     return os_last_final(p, mode, k) + 1 + p.rows * os_slots(p, mode)
 
 
@@ -185,7 +191,7 @@ def os_next_start(p: ArrayParams, mode: Mode, k: int, k_next: int) -> int:
     sum becomes final (SCALE-Sim's folds follow one another this way), later only by os_shadow_deficit.
     """
     if p.os_drain == "serial":
-        return os_tile_cycles(p, mode, k)
+        return os_busy_cycles(p, mode, k)
     return os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k_next)
 
 
@@ -198,9 +204,9 @@ def os_runs_cycles(p: ArrayParams, mode: Mode, runs: Sequence[tuple[int, int]]) 
     if not runs:
         return 0
     if p.os_drain == "serial":
-        return sum(c * os_tile_cycles(p, mode, k) for k, c in runs)
+        return sum(c * os_busy_cycles(p, mode, k) for k, c in runs) + p.round_latency
     total = sum(c * (os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k)) for k, c in runs)
-    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * os_slots(p, mode)
+    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * os_slots(p, mode) + p.round_latency
 
 
 # ------------------------------------------------------------------------------------------ both dataflows

@@ -140,7 +140,7 @@ def _info(**kw) -> proto.InfoBlock:
         k_bits=16,
         len_bits=16,
         cycle_bits=32,
-        reserved=0,
+        accumulator=0,
         weight_depth=64,
         act_depth=64,
         result_depth=64,

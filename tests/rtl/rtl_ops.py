@@ -147,12 +147,13 @@ def expected(run: OpRun, cfg: ArrayConfig) -> np.ndarray:
     """numerics for the whole op: WS `gemm` (folds in order); OS per k-block `gemm`, blocks added from +0."""
     mp = run.mapping
     if mp.dataflow == "ws":
-        out = numerics.gemm(run.a, run.b, dataflow="ws", multipliers=cfg.multipliers, rows=cfg.rows)
+        out = numerics.gemm(run.a, run.b, dataflow="ws", multipliers=cfg.multipliers, rows=cfg.rows,
+                            accumulator=cfg.accumulator)
         return numerics.fp32_bits(out)
     kb = mp.block[2]
     parts = [
         numerics.gemm(_slice_a(run.a, mp.mode, 0, mp.m, k0, min(mp.k, k0 + kb)), run.b[k0 : k0 + kb],
-                      dataflow="os", multipliers=cfg.multipliers, rows=cfg.rows)
+                      dataflow="os", multipliers=cfg.multipliers, rows=cfg.rows, accumulator=cfg.accumulator)
         for k0 in range(0, mp.k, kb)
     ]  # fmt: skip
     out = parts[0] if len(parts) == 1 else numerics.accumulate(np.stack(parts), precision="fp16")

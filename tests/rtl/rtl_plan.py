@@ -239,7 +239,7 @@ class Scoreboard:
         """Absolute event cycles (in tile order; loads for WS tiles only) against `model` (the timing module, or
         a mutated copy of it: bench/mutate_timing.py): every tile's (load, start, end) against
         `model.sequence`, each sequence's total against the simulator's queries (`model.ws_runs_cycles`,
-        `model.os_tile_cycles`) and every mode switch against `model.switch_delay`."""
+        `model.os_runs_cycles`) and every mode switch against `model.switch_delay`."""
         p = model.ArrayParams(**dataclasses.asdict(self.cfg.timing_params()))
         li = si = 0
         prev_end: int | None = None
@@ -272,7 +272,7 @@ class Scoreboard:
                 runs = [(n, len(list(g))) for n, g in itertools.groupby(t.n for t in shapes)]
                 sim_total = model.ws_runs_cycles(p, runs)
             else:
-                sim_total = sum(model.os_tile_cycles(p, seq.mode, t.k) for t in shapes)
+                sim_total = model.os_runs_cycles(p, seq.mode, [(t.k, 1) for t in shapes])
             if meas[-1][2] - base + 1 != sim_total:
                 self.mismatches.append(
                     f"sequence {s} {seq.mode} ({seq.kind}): measured {meas[-1][2] - base + 1} cycles, the "

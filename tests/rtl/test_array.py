@@ -27,10 +27,13 @@ pytestmark = pytest.mark.rtl
     [
         ArrayConfig(rows=2, cols=3, multipliers=2, max_m=4, precision="fp16", mul_latency=1, add_latency=3),
         ArrayConfig(rows=3, cols=1, multipliers=1, max_m=2, precision="fp16", mul_latency=3, add_latency=2),
+        ArrayConfig(rows=2, cols=3, multipliers=2, max_m=4, precision="fp16", accumulator="exact"),
+        ArrayConfig(rows=3, cols=2, multipliers=1, max_m=2, precision="fp16", accumulator="exact", add_latency=2),
         ArrayConfig(rows=1, cols=1, multipliers=1, max_m=1, precision="int8"),
         ArrayConfig(rows=2, cols=2, multipliers=4, max_m=8, precision="int8", mul_latency=2, add_latency=3),
     ],
-    ids=lambda c: f"{c.rows}x{c.cols}P{c.multipliers}M{c.max_m}-{c.precision}-L{c.mul_latency}{c.add_latency}",
+    ids=lambda c: f"{c.rows}x{c.cols}P{c.multipliers}M{c.max_m}-{c.precision}{'x' if c.exact else ''}"
+    f"-L{c.mul_latency}{c.add_latency}",
 )
 def test_array_amaranth_sim_odd_shapes_and_latencies(cfg):
     """Shapes and pipeline depths the cocotb builds do not cover (1-wide arrays, P = 1, other latencies)."""

@@ -34,7 +34,8 @@ def test_export_writes_verilog_icarus_elaborates(tmp_path, capsys, precision):
     assert summary["config"]["precision"] == precision
     desc = json.loads((out / "sparse_array.json").read_text())
     assert desc["origin"]["rows"].startswith("workload")
-    assert desc["config"]["add_latency"] == (4 if precision == "fp16" else 1)
+    assert desc["config"]["add_latency"] == 1  # FP16: the exact design's one-cycle adder; INT32: one cycle
+    assert desc["config"]["accumulator"] == ("exact" if precision == "fp16" else "int32")
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [MARKER, "sparse_array.json", "sparse_array.v", "sparse_weight_lane.v"])
     text = (out / "sparse_array.v").read_text()

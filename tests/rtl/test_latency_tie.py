@@ -1,12 +1,21 @@
 """The simulator's preset latencies are the RTL's: each arithmetic unit, built with its default depth, is run
 in Amaranth's simulator and the cycle its first result appears is measured; the preset (sparsesim.sat.arch)
-and the RTL's default ArrayConfig must both equal that measurement, for FP16 and for INT8."""
+and the RTL's default ArrayConfig must both equal that measurement, for FP16 (the exact-accumulation units
+and the edge rounding; the FP32-adder design's units against their own table) and for INT8."""
 
 from __future__ import annotations
 
 import pytest
 from amaranth.sim import Simulator
-from sparsesim.rtl.arith import FP16Multiplier, FP32Adder, IntAdder, IntMultiplier
+from sparsesim.rtl.arith import (
+    ExactAdder,
+    ExactToFP32,
+    FP16ExactProduct,
+    FP16Multiplier,
+    FP32Adder,
+    IntAdder,
+    IntMultiplier,
+)
 from sparsesim.rtl.config import ArrayConfig
 
 from sparsesim.sat import arch
@@ -20,19 +29,26 @@ PROBES = {
     FP32Adder: ((0x40400000, 0x3F800000), "s", 0x40800000),
     IntMultiplier: ((3, 0xFB), "p", 0xFFFFFFF1),
     IntAdder: ((7, 9), "s", 16),
+    # 1.5 x 2.0 = 3 = 3 * 2^48 units of 2^-48; 3 * 2^48 + 2^48 = 4 * 2^48
+    FP16ExactProduct: ((0x3E00, 0x4000), "p", 3 << 48),
+    ExactAdder: ((3 << 48, 1 << 48), "s", 4 << 48),
 }
 
 
 def measured_latency(unit_cls) -> int:
     """Cycles from presenting the probe (zeros before and after) to its result at the output."""
     dut = unit_cls()
-    (a, b), out, want = PROBES[unit_cls]
+    if unit_cls is ExactToFP32:  # 4.0 as an exact word -> FP32 4.0
+        ports, out, want = {"x": 4 << 48}, "f", 0x40800000
+    else:
+        (a, b), out, want = PROBES[unit_cls]
+        ports = {"a": a, "b": b}
     seen: list[int] = []
 
     async def bench(ctx):
         for cycle in range(16):
-            ctx.set(dut.a, a if cycle == 0 else 0)
-            ctx.set(dut.b, b if cycle == 0 else 0)
+            for name, value in ports.items():
+                ctx.set(getattr(dut, name), value if cycle == 0 else 0)
             if ctx.get(getattr(dut, out)) == want:
                 seen.append(cycle)
             await ctx.tick()
@@ -47,14 +63,21 @@ def measured_latency(unit_cls) -> int:
 
 @pytest.mark.parametrize(
     ("precision", "mul", "add"),
-    [("fp16", FP16Multiplier, FP32Adder), ("int8", IntMultiplier, IntAdder)],
+    [("fp16", FP16ExactProduct, ExactAdder), ("int8", IntMultiplier, IntAdder)],
 )
 def test_preset_latencies_are_the_rtls(precision, mul, add):
     lm, la = measured_latency(mul), measured_latency(add)
     assert lm >= 1 and la >= 1  # registered units: a combinational path would show 0
+    lr = measured_latency(ExactToFP32) if precision == "fp16" else 0
     preset = arch.resolve(AcceleratorSpec(precision=precision))
-    assert (preset.mul_latency_cycles, preset.add_latency_cycles) == (lm, la)
+    assert (preset.mul_latency_cycles, preset.add_latency_cycles, preset.round_latency_cycles) == (lm, la, lr)
     cfg = ArrayConfig(precision=precision)
-    assert (cfg.mul_latency, cfg.add_latency) == (lm, la)
+    assert (cfg.mul_latency, cfg.add_latency, cfg.round_latency) == (lm, la, lr)
     # the timing model sees the same array the RTL builds
-    assert (preset.array.mul_latency, preset.array.add_latency) == (lm, la)
+    assert (preset.array.mul_latency, preset.array.add_latency, preset.array.round_latency) == (lm, la, lr)
+
+
+def test_fp32_adder_design_latencies_are_its_units():
+    lm, la = measured_latency(FP16Multiplier), measured_latency(FP32Adder)
+    cfg = ArrayConfig(precision="fp16", accumulator="fp32")
+    assert (cfg.mul_latency, cfg.add_latency, cfg.round_latency) == (lm, la, 0)

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.rtl
 
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_pe_cocotb_icarus(precision):
-    cfg = ArrayConfig(rows=1, cols=1, multipliers=4, max_m=8, precision=precision)
+    # tb_pe's beat model is the FP32-adder design's; the exact design's PE: test_pe_exact.py (Amaranth)
+    cfg = ArrayConfig(rows=1, cols=1, multipliers=4, max_m=8, precision=precision,
+                      accumulator="fp32" if precision == "fp16" else None)
     key = f"pe_p{cfg.multipliers}_m{cfg.max_m}_{precision}_l{cfg.mul_latency}{cfg.add_latency}"
     verilog = pe_verilog(cfg, build_root() / "verilog" / key)
     data = run_cocotb("icarus", Path(verilog), "sparse_pe", "tb_pe", key,

@@ -16,7 +16,8 @@ from sparsesim.spec import AcceleratorSpec, Optimisations
 def test_default_preset_values_and_sources():
     arch = resolve(None)
     assert (arch.rows, arch.cols, arch.multipliers_per_pe, arch.max_m) == (16, 32, 2, 8)
-    assert (arch.mul_latency_cycles, arch.add_latency_cycles) == (2, 4)  # the RTL's FP16/FP32 pipelines
+    # the RTL's exact-accumulation pipelines: product, one-cycle integer add, rounding at the edge
+    assert (arch.mul_latency_cycles, arch.add_latency_cycles, arch.round_latency_cycles) == (2, 1, 4)
     assert arch.sorter_lanes == 32 and arch.precision == "fp16" and arch.dataflow == "auto"
     names = [f.name for f in dataclasses.fields(SatArch) if f.name != "sources"]
     for name in names:

@@ -16,6 +16,8 @@ PARAMS = [
     ArrayParams(rows=3, cols=2, multipliers=2, max_m=8, mul_latency=2, add_latency=3),
     ArrayParams(rows=4, cols=4, multipliers=4, max_m=8, mul_latency=2, add_latency=2),
     ArrayParams(rows=2, cols=2, multipliers=1, max_m=4, mul_latency=1, add_latency=4),
+    # the exact-accumulation design's shape: one-cycle integer adds, results rounded at the array's edge
+    ArrayParams(rows=3, cols=3, multipliers=2, max_m=8, mul_latency=2, add_latency=1, round_latency=4),
 ]
 MODES_NM = [None, (1, 4), (2, 4), (2, 8), (1, 8), (4, 8)]
 
@@ -67,7 +69,7 @@ def _random_ws_tiles(rng, p, mode, count):
     return tiles
 
 
-@pytest.mark.parametrize("p", PARAMS, ids=lambda p: f"{p.rows}x{p.cols}P{p.multipliers}L{p.add_latency}")
+@pytest.mark.parametrize("p", PARAMS, ids=lambda p: f"{p.rows}x{p.cols}P{p.multipliers}L{p.add_latency}R{p.round_latency}")
 def test_ws_sequences_match_reference_array(p):
     rng = np.random.default_rng(p.rows * 100 + p.cols * 10 + p.add_latency)
     for mode in _modes(p, "ws"):
@@ -90,7 +92,7 @@ def test_ws_sequences_match_reference_array(p):
                 np.testing.assert_array_equal(numerics.fp32_bits(out), numerics.fp32_bits(want))
 
 
-@pytest.mark.parametrize("p", PARAMS[:3], ids=lambda p: f"{p.rows}x{p.cols}P{p.multipliers}L{p.add_latency}")
+@pytest.mark.parametrize("p", PARAMS[:3], ids=lambda p: f"{p.rows}x{p.cols}P{p.multipliers}L{p.add_latency}R{p.round_latency}")
 def test_ws_schedule_is_tight(p):
     """Loading or streaming any tile one cycle earlier than the timing model says breaks the array."""
     rng = np.random.default_rng(7)
@@ -130,7 +132,7 @@ def test_ws_schedule_is_tight(p):
                     assert res.hazards, f"start of tile {i} before its row 0 was written, without a hazard"
 
 
-@pytest.mark.parametrize("p", PARAMS, ids=lambda p: f"{p.rows}x{p.cols}P{p.multipliers}L{p.add_latency}")
+@pytest.mark.parametrize("p", PARAMS, ids=lambda p: f"{p.rows}x{p.cols}P{p.multipliers}L{p.add_latency}R{p.round_latency}")
 def test_os_sequences_match_reference_array(p):
     rng = np.random.default_rng(p.rows + 31 * p.add_latency)
     for mode in _modes(p, "os"):
@@ -168,7 +170,7 @@ def test_os_accumulator_needs_interleave_or_stalls(monkeypatch):
     assert off / on > 3.0
 
 
-@pytest.mark.parametrize("p", PARAMS[1:3], ids=["3x2", "4x4"])
+@pytest.mark.parametrize("p", [*PARAMS[1:3], PARAMS[-1]], ids=["3x2", "4x4", "3x3R4"])
 def test_run_cycles_closed_form_equals_sequence(p):
     for mode in (Mode("ws"), Mode("ws", 2, 8), Mode("os"), Mode("os", 1, 4, interleave=False)):
         cap = timing.capacity(p, mode)

@@ -22,6 +22,7 @@ def test_ws_runs_cycles_equals_the_expanded_sequence(seed):
             max_m=8,
             mul_latency=rng.choice([1, 2]),
             add_latency=rng.choice([1, 2, 4]),
+            round_latency=rng.choice([0, 0, 4]),
         )
         runs = [(rng.randint(1, 150), rng.randint(0, 40)) for _ in range(rng.randint(1, 4))]
         tiles = [TileShape(p.cols, t, p.rows * 2) for t, c in runs for _ in range(c)]

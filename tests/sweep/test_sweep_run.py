@@ -57,7 +57,9 @@ def test_shipped_sweep_on_two_workers_then_all_cached(tmp_path):
         "arch.rows",
     ):
         assert col in table.columns, col
-    assert (table["dsp"] == table["arch.rows"] * table["arch.cols"] * table["arch.multipliers_per_pe"]).all()
+    # FP16's exact-accumulation PE: two DSP48E2 per multiplier lane (product, shift; rtl/latency.py)
+    per_lane = table["arch.precision"].map({"fp16": 2, "int8": 1})
+    assert (table["dsp"] == table["arch.rows"] * table["arch.cols"] * table["arch.multipliers_per_pe"] * per_lane).all()
     assert (table["accelerator.rows"] == table["arch.rows"]).all()
     assert table["nm"].tolist() == [f"{n}:{m}" for n, m in zip(table["sparsity.n"], table["sparsity.m"])]
     assert {"pareto.html", "pareto.svg", "sweep.csv"} <= {p.name for p in out.iterdir()}
