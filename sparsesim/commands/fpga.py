@@ -50,8 +50,14 @@ def register(add) -> None:
     b.add_argument("--format", choices=["text", "json"], default="text")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     b.set_defaults(fn=build_command, parser=b)
-    i = sub.add_parser("info", help="read a programmed card's version/configuration register over its UART")
-    i.add_argument("--port", required=True, help="serial device, e.g. /dev/ttyUSB2")
+    i = sub.add_parser(
+        "info", help="read a programmed card's version/configuration register over its UART or PCIe"
+    )
+    link = i.add_mutually_exclusive_group(required=True)
+    link.add_argument("--port", help="serial device, e.g. /dev/ttyUSB2")
+    link.add_argument(
+        "--xdma", metavar="PREFIX", help="XDMA driver's devices, e.g. /dev/xdma0 (_h2c_0, _c2h_0, _user)"
+    )
     i.add_argument("--baud", type=int, default=921_600)
     i.add_argument("--format", choices=["text", "json"], default="text")
     i.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -152,9 +158,25 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
 def info_command(args: argparse.Namespace, con: Any) -> int:
     import termios
 
-    from ..fpga.driver import Board, SerialPort
+    from ..fpga.driver import Board, SerialPort, XdmaDevice, XdmaPort
     from ..rtl.protocol import ProtocolError
 
+    if args.xdma:
+        try:
+            dev = XdmaDevice(args.xdma)
+        except OSError as err:
+            raise SparsesimError(
+                f"--xdma: cannot open {err.filename or args.xdma}: {err.strerror or err}; give the XDMA "
+                "driver's device prefix, e.g. /dev/xdma0"
+            ) from None
+        try:
+            info = Board(XdmaPort(dev)).info()
+        except (TimeoutError, ProtocolError, OSError) as err:
+            raise SparsesimError(f"--xdma: no valid answer from {args.xdma}: {err}") from None
+        finally:
+            dev.close()
+        _print_info(info, args.format)
+        return 0
     if args.baud <= 0:
         raise SparsesimError(f"--baud: must be a positive rate in baud, e.g. 921600 (got {args.baud})")
     try:
@@ -174,10 +196,14 @@ def info_command(args: argparse.Namespace, con: Any) -> int:
         raise SparsesimError(f"--port: no valid answer from {args.port}: {err}") from None
     finally:
         port.close()
+    _print_info(info, args.format)
+    return 0
+
+
+def _print_info(info, fmt: str) -> None:
     data = dict(info.__dict__, precision=info.precision_name)
-    if args.format == "json":
+    if fmt == "json":
         print(json.dumps(data, indent=2))
     else:
         for k, v in data.items():
             print(f"{k:16} {v:#x}" if k in ("magic", "build_hash") else f"{k:16} {v}")
-    return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SparsesimError, ToolError
-from . import device, estimate, vivado
+from . import device, estimate, floorplan, shell, vivado
 from .params import DEFAULT_BAUD, board_params, buffer_table
 
 BOARDS = ("vcu1525",)
@@ -36,6 +36,7 @@ class BuildResult:
     dividers: Any  # sparsesim.rtl.board.MMCMDividers
     swap_uart: bool = False
     estimate: estimate.Estimate | None = None
+    floorplan: floorplan.Floorplan | None = None
     vivado: dict[str, Any] | None = None
     vivado_found: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
@@ -45,9 +46,11 @@ class BuildResult:
         return f"cd {self.tree} && sh build_{self.name}.sh"
 
 
-def xdc_additions() -> str:
+def xdc_additions(fp: floorplan.Floorplan | None = None) -> str:
     """Constraints appended to Amaranth's XDC (which has the pins and the 300 MHz create_clock) after the
-    platform's bitstream settings: a name for the array clock, the asynchronous pins."""
+    platform's bitstream settings: a name for the array clock, the asynchronous pins, and the SLR pblocks
+    when the estimate gave a floorplan."""
+    pblocks = [floorplan.pblock_xdc(fp)] if fp is not None else []
     return "\n".join([
         "# --- sparsesim additions (sparsesim/fpga/build.py) ---",
         "# The array clock is the MMCM's CLKOUT0, derived by Vivado from the 300 MHz clock; named here for",
@@ -57,6 +60,7 @@ def xdc_additions() -> str:
         "# UART, LEDs and DIP switches are asynchronous to every clock (two-flop synchronisers inside).",
         "set_false_path -from [get_ports -filter {DIRECTION == IN && NAME !~ clk300*}]",
         "set_false_path -to [get_ports -filter {DIRECTION == OUT}]",
+        *pblocks,
     ])  # fmt: skip
 
 
@@ -222,6 +226,8 @@ def build_tree(
                 if refused is not None:
                     raise refused
             result.estimate = est
+            if est.cell and est.rest:
+                result.floorplan = floorplan.plan(params.cfg, est.cell, est.rest)
         t1 = time.perf_counter()
         say("elaborating the board top and writing the Vivado tree")
         platform = VCU1525Platform(swap_uart=swap_uart)
@@ -230,8 +236,9 @@ def build_tree(
         platform.add_file(f"{estimate.CELL_MODULE}.v", cell_text)
         platform.add_file(estimate.RAM_FILE, ram_verilog())
         top = VCU1525Top(params, dividers, cell_module=estimate.CELL_MODULE)
-        plan = platform.build(top, name=name, do_build=False, add_constraints=xdc_additions())
+        plan = platform.build(top, name=name, do_build=False, add_constraints=xdc_additions(result.floorplan))
         plan.extract(str(tmp))
+        shell.write_shell(tmp / shell.SHELL_DIR, shell.ShellParams())
         result.seconds["tree"] = time.perf_counter() - t1
         config = {
             "board": board, "part": PART, "name": name, "accelerator": acc,
@@ -245,6 +252,9 @@ def build_tree(
             "pins": {f"{r}[{i}].{s}": {"pin": pin, "source": src}
                      for (r, i, s), (pin, src) in PIN_SOURCES.items()},
         }  # fmt: skip
+        config["shell"] = shell.ShellParams().to_dict()
+        if result.floorplan is not None:
+            config["floorplan"] = result.floorplan.to_dict()
         if result.estimate is not None:
             config["estimate"] = result.estimate.to_dict()
             (tmp / "estimate.json").write_text(json.dumps(result.estimate.to_dict(), indent=1) + "\n")

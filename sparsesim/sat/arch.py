@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
+from ..fpga import floorplan as _floorplan
 from ..rtl.latency import PIPELINE_LATENCIES, UNIT_NAMES
 from .timing import ArrayParams
 
@@ -184,6 +185,14 @@ VCU1525: dict[str, PresetValue] = {
         "our RTL: an OS tile's results shift out of the accumulators before the next tile starts (no shadow "
         "registers)",
     ),
+    "slr_latency_cycles": PresetValue(
+        _floorplan.sequence_latency_cycles(_floorplan.SLR_COUNT - 1),
+        "cycles",
+        "floorplan (sparsesim/fpga/floorplan.py): within the build's 50 % budget the 16 x 32 array needs all "
+        "three SLRs of the XCVU9P; split by columns with the controller in SLR0, operands cross 2 SLR "
+        "boundaries out and results 2 back, one Laguna register per crossing [K: UG949, SLR crossings]; "
+        "once per tile sequence",
+    ),
     "sram_streaming": PresetValue(
         False,
         "",
@@ -247,6 +256,7 @@ class SatArch:
     weight_load: str = "bus"  # bus | shift
     fold_overlap: bool = True
     os_drain: str = "serial"  # serial | overlapped
+    slr_latency_cycles: int = 0  # SLR crossing registers, once per tile sequence (fpga/floorplan.py)
     # True: operand SRAMs are prefetching FIFOs (SCALE-Sim's double-buffered scratchpads), so their size does
     # not bound a tile's stream; DRAM bytes are then each operand once. False: blocks must fit the buffers.
     sram_streaming: bool = False
@@ -275,6 +285,7 @@ class SatArch:
             mul_latency=self.mul_latency_cycles, add_latency=self.add_latency_cycles,
             weight_banks=self.weight_banks, weight_load=self.weight_load,  # type: ignore[arg-type]
             fold_overlap=self.fold_overlap, os_drain=self.os_drain,  # type: ignore[arg-type]
+            slr_latency_cycles=self.slr_latency_cycles,
         )  # fmt: skip
 
     @property
