@@ -78,6 +78,8 @@ def _summary(result) -> dict[str, Any]:
     }  # fmt: skip
     if result.estimate is not None:
         out["estimate"] = result.estimate.to_dict()
+    if result.floorplan is not None:
+        out["floorplan"] = result.floorplan.to_dict()
     if result.vivado is not None:
         out["vivado"] = result.vivado
     else:
@@ -130,6 +132,14 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
         out.write(est.depth_line() + "\n")
         if not (est.within_budget() and est.logic_levels.get("within_limit", True)):
             out.write("Over the budget or the depth limit: built because of --force.\n")
+    if result.floorplan is not None:
+        fp = result.floorplan
+        groups = ", ".join(f"SLR{g.slr} columns {g.first}-{g.first + g.count - 1}" for g in fp.groups)
+        out.write(
+            f"Floorplan (pblocks in the XDC): {groups}; {fp.crossings} SLR crossing(s), "
+            f"+{fp.latency_cycles} cycles per tile sequence (docs/fpga.md, \"Floorplan\")\n"
+        )
+    out.write(f"Memory and host shell: {result.tree / 'shell'} (Vivado block design; unverified here)\n")
     if result.vivado is not None:
         v = result.vivado
         t, u = v.get("timing", {}), v.get("utilization", {})
