@@ -187,8 +187,7 @@ def _wires_per_crossing(cfg, groups) -> int:
 
 def pblock_xdc(fp: Floorplan) -> str:
     """The pblocks of a floorplan as XDC: one pblock per SLR used, the rest of the board core in the
-    controller's SLR, each column's cells in its group's SLR (more specific assignments win over the
-    parent's in Vivado)."""
+    controller's SLR, each column's PE cells in its group's SLR."""
     lines = [
         "# --- SLR floorplan (sparsesim/fpga/floorplan.py; docs/fpga.md, \"Floorplan\") ---",
         f"# {fp.rows} x {fp.cols} PE array split by columns: "
@@ -201,11 +200,19 @@ def pblock_xdc(fp: Floorplan) -> str:
     slrs = sorted({g.slr for g in fp.groups} | {CONTROLLER_SLR})
     for s in slrs:
         lines += [f"create_pblock pblock_slr{s}", f"resize_pblock [get_pblocks pblock_slr{s}] -add SLR{s}"]
-    lines.append(f"add_cells_to_pblock [get_pblocks pblock_slr{CONTROLLER_SLR}] [get_cells core]")
+    # The rest as its leaf cells (a cell belongs to one pblock; the PE cells are assigned by exact name, no
+    # wildcard that could also match a child's name).
+    lines.append(
+        f"add_cells_to_pblock [get_pblocks pblock_slr{CONTROLLER_SLR}] [get_cells -hierarchical -filter "
+        f"{{IS_PRIMITIVE && NAME =~ core/* && NAME !~ {ARRAY_CELLS}/pe_*}}]"
+    )
     for g in fp.groups:
         for c in range(g.first, g.first + g.count):
-            lines.append(
-                f"add_cells_to_pblock [get_pblocks pblock_slr{g.slr}] "
-                f"[get_cells -hierarchical -filter {{NAME =~ {ARRAY_CELLS}/pe_*_{c}}}]"
-            )
+            names = " ".join(cell_name(r, c) for r in range(fp.rows))
+            lines.append(f"add_cells_to_pblock [get_pblocks pblock_slr{g.slr}] [get_cells {{{names}}}]")
     return "\n".join(lines)
+
+
+def cell_name(row: int, col: int) -> str:
+    """The hierarchical name of PE(row, col) in the elaborated top."""
+    return f"{ARRAY_CELLS}/pe_{row}_{col}"

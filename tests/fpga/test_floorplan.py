@@ -50,9 +50,14 @@ def test_a_two_slr_split_by_hand():
     assert pct["0"]["lut"] == pytest.approx(100 * (5 * 32_000 + 10_000) / SLR_LUTS, abs=0.01)
     assert all(v["lut"] <= 100 * BUDGET for v in pct.values())
     xdc = floorplan.pblock_xdc(fp)
-    cols = {int(c): s for s, c in re.findall(r"pblock_slr(\d)\] \[get_cells -hierarchical -filter "
-                                             r"\{NAME =~ core/array/array/pe_\*_(\d+)\}\]", xdc)}  # fmt: skip
-    assert cols == {c: ("0" if c < 5 else "1") for c in range(10)}
+    placed = {}
+    for slr, names in re.findall(r"add_cells_to_pblock \[get_pblocks pblock_slr(\d)\] \[get_cells \{([^}]*)\}\]", xdc):
+        for name in names.split():
+            r, c = re.fullmatch(r"core/array/array/pe_(\d+)_(\d+)", name).groups()
+            assert (int(r), int(c)) not in placed, name
+            placed[int(r), int(c)] = int(slr)
+    assert placed == {(r, c): (0 if c < 5 else 1) for r in range(4) for c in range(10)}
+    assert "IS_PRIMITIVE && NAME =~ core/* && NAME !~ core/array/array/pe_*" in xdc  # the rest, by leaf cells
     assert "resize_pblock [get_pblocks pblock_slr1] -add SLR1" in xdc
     assert "pblock_slr2" not in xdc
     assert fp.wires_per_crossing > 0
