@@ -179,6 +179,10 @@ def info_command(args: argparse.Namespace, con: Any) -> int:
                 f"--xdma: cannot open {err.filename or args.xdma}: {err.strerror or err}; give the XDMA "
                 "driver's device prefix, e.g. /dev/xdma0"
             ) from None
+        except ValueError as err:
+            raise SparsesimError(
+                f"--xdma: {err}; give the XDMA driver's device prefix, e.g. /dev/xdma0"
+            ) from None
         try:
             info = Board(XdmaPort(dev)).info()
         except (TimeoutError, ProtocolError, OSError) as err:

@@ -13,6 +13,7 @@ bridge to the UART pins). A port has `write(data)` and `read(n) -> bytes` (exact
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -361,15 +362,21 @@ class XdmaDevice:
     little-endian registers at their offsets).
 
     Opens exactly these three existing files and never creates one (no O_CREAT), so it writes nowhere but
-    the device the user named; a missing one raises FileNotFoundError naming it."""
+    the device the user named; a missing one raises FileNotFoundError naming it. With `devices_only` (the
+    default) each must be a character device (ValueError otherwise), so a prefix that happens to name
+    ordinary files is not written to; the tests pass False to stand files in for the devices."""
 
-    def __init__(self, prefix: str = "/dev/xdma0", *, channel: int = 0):
+    def __init__(self, prefix: str = "/dev/xdma0", *, channel: int = 0, devices_only: bool = True):
         self.paths = {
             "h2c": f"{prefix}_h2c_{channel}",
             "c2h": f"{prefix}_c2h_{channel}",
             "user": f"{prefix}_user",
         }
         self._fds: dict[str, int] = {}
+        for path in self.paths.values():
+            mode = os.stat(path).st_mode  # FileNotFoundError names a missing one
+            if devices_only and not stat.S_ISCHR(mode):
+                raise ValueError(f"{path} is not a character device (the XDMA driver's)")
         try:
             for key, flags in (("h2c", os.O_WRONLY), ("c2h", os.O_RDONLY), ("user", os.O_RDWR)):
                 self._fds[key] = os.open(self.paths[key], flags)

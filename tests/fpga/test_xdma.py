@@ -137,7 +137,7 @@ def test_device_files_memory_and_registers(tmp_path):
     p = ShellParams()
     prefix = _fake_devices(tmp_path, 1 << 20)
     addr = p.ddr_map[0].base + 0x1234
-    with XdmaDevice(str(prefix)) as dev:
+    with XdmaDevice(str(prefix), devices_only=False) as dev:
         dev.write_mem(addr, b"sparsesim" * 100)
         assert dev.read_mem(addr, 900) == b"sparsesim" * 100
         dev.write_reg(0x24, 0xDEADBEEF)
@@ -150,13 +150,26 @@ def test_device_files_memory_and_registers(tmp_path):
 def test_a_missing_device_is_refused_and_nothing_is_created(tmp_path):
     before = sorted(os.listdir(tmp_path))
     with pytest.raises(FileNotFoundError, match="xdma7_h2c_0"):
-        XdmaDevice(str(tmp_path / "xdma7"))
+        XdmaDevice(str(tmp_path / "xdma7"), devices_only=False)
     assert sorted(os.listdir(tmp_path)) == before
     # with only some devices present, none is created either and the opened ones are closed
     (tmp_path / "xdma3_h2c_0").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="xdma3_c2h_0"):
-        XdmaDevice(str(tmp_path / "xdma3"))
+        XdmaDevice(str(tmp_path / "xdma3"), devices_only=False)
     assert sorted(os.listdir(tmp_path)) == ["xdma3_h2c_0"]
+
+
+def test_ordinary_files_are_not_taken_for_the_devices(tmp_path):
+    """By default only character devices are opened: files that happen to have the names stay untouched."""
+    prefix = _fake_devices(tmp_path, 4096)
+    before = {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)}
+    with pytest.raises(ValueError, match="not a character device"):
+        XdmaDevice(str(prefix))
+    from fpga_helpers import run_cli
+
+    code, _, err, _ = run_cli(["fpga", "info", "--xdma", str(prefix)])
+    assert code == 2 and "not a character device" in err and err.count("\n") == 1
+    assert {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)} == before
 
 
 def test_fpga_info_over_a_missing_xdma_device_is_one_error_line(tmp_path):
