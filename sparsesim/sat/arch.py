@@ -188,10 +188,11 @@ VCU1525: dict[str, PresetValue] = {
     "slr_latency_cycles": PresetValue(
         _floorplan.sequence_latency_cycles(_floorplan.SLR_COUNT - 1),
         "cycles",
-        "floorplan (sparsesim/fpga/floorplan.py): within the build's 50 % budget the 16 x 32 array needs all "
-        "three SLRs of the XCVU9P; split by columns with the controller in SLR0, operands cross 2 SLR "
-        "boundaries out and results 2 back, one Laguna register per crossing [K: UG949, SLR crossings]; "
-        "once per tile sequence",
+        "floorplan (sparsesim/fpga/floorplan.py): the 16 x 32 board core (83 % of the XCVU9P's LUTs as "
+        "measured, docs/fpga.md) spans all three SLRs; split by columns with the controller in SLR0, "
+        "operands cross 2 SLR boundaries out and results 2 back, one Laguna register per crossing [K: "
+        "UG949, SLR crossings]; once per tile sequence. A workload that changes the array sets the value "
+        "`sparsesim fpga build` prints for it",
     ),
     "sram_streaming": PresetValue(
         False,

@@ -122,3 +122,13 @@ def test_the_built_xdc_has_pblocks_on_the_cells(tiny_tree_estimated):
         for c in range(2):
             assert re.search(rf"sparse_array_cell \\?pe_{r}_{c}\b", verilog), (r, c)
     assert re.search(r"\\?sparsesim_vcu1525\.core\.array\.array\b", verilog)
+
+
+def test_a_workload_sets_it_for_its_own_array():
+    from sparsesim.spec import AcceleratorSpec
+
+    a = arch.resolve(AcceleratorSpec(rows=4, cols=4, slr_latency_cycles=0))
+    assert a.slr_latency_cycles == 0 == a.array.slr_latency_cycles
+    assert a.sources["slr_latency_cycles"] == arch.WORKLOAD
+    with pytest.raises(ValueError):
+        AcceleratorSpec(slr_latency_cycles=-1)
