@@ -7,10 +7,11 @@ Device facts:
   UltraFast Design Methodology Guide, "Super Logic Region (SLR)"). The three SLRs of the XCVU9P are the same
   die, so each holds a third of the device's totals (device.XCVU9P): 394,080 LUTs, 2,280 DSP48E2, 720 RAMB36,
   320 URAM288. Vivado's `report_utilization -slr` shows the split per SLR (unverified here).
-- Signals between SLRs travel on super long lines (SLLs); UG949 ("Propagation Limitations") asks to register
-  every signal that crosses an SLR boundary, and each SLL has an optional flip-flop at both ends in the Laguna
-  tiles (UG949 "SLR Crossing"; Vivado's USER_SLL_REG and USER_CROSSING_SLR properties, UG912 Vivado Design
-  Suite Properties Reference Guide). Carry chains and DSP cascades do not cross (UG949).
+- Signals between SLRs travel on super long lines (SLLs; UG949, "Super Long Line (SLL) Routes"); UG949
+  ("Propagation Limitations") asks to register every signal that crosses an SLR boundary; carry chains and
+  DSP cascades do not cross. Vivado's USER_SLL_REG and USER_CROSSING_SLR properties (UG912 Vivado Design
+  Suite Properties Reference Guide) put a single-fanout pipeline register's crossing on an SLL with the
+  register in the Laguna tile.
 - Pblocks (`create_pblock`, `resize_pblock -add SLR<n>`, `add_cells_to_pblock`) are Vivado's placement
   constraints (UG903 Using Constraints, "Floorplanning"; UG912 for the pblock properties).
 

@@ -12,9 +12,10 @@ Sources:
   DQ width without ECC bits; the `C0.DDR4_*` configuration names.
 - [UG1268] Xilinx UG1268, VCU1525 Reconfigurable Acceleration Platform User Guide: four DDR4-2400 DIMM
   channels, each x72 (64 data + 8 ECC), each with its own 300 MHz reference clock (the `clk300` 0..3 of
-  rtl/vcu1525.py). The DIMMs are Micron MTA18ASF2G72PZ-2G3 16 GB RDIMMs (2G x 72); Corundum's VCU1525 design
-  states "64 GB DDR4 2400 (4x 2G x72 DIMM)". The memory timing facts (channels, MT/s, data bits) are owned by
-  the simulator's preset (sparsesim.sat.arch) and read from there.
+  rtl/vcu1525.py). The DIMM part, Micron MTA18ASF2G72PZ-2G3 (16 GB RDIMM, 2G x 72), is the one public
+  VCU1525 / U200 designs configure the DDR4 IP with (Corundum's VCU1525 design: "64 GB DDR4 2400 (4x 2G x72
+  DIMM)"); UG1268's own DIMM table was not read here. The memory timing facts (channels, MT/s, data bits)
+  are owned by the simulator's preset (sparsesim.sat.arch) and read from there.
 - [board files] Xilinx's board files for the card, board part `xilinx.com:vcu1525:part0:1.3`, whose
   interfaces `ddr4_sdram_c0..3`, `default_300mhz_clk0..3`, `pci_express_x16`, `pcie_perstn`, `pcie_refclk`
   give the IPs their pins (the DDR4 pin-out comes from the board file, not from this repository).
