@@ -98,6 +98,9 @@ def readme(result: BuildResult) -> str:
         f"- `{name}.tcl`: the Vivado flow; `build_{name}.sh` / `.bat` / `.json`: how to invoke it",
         "- `config.json`: accelerator, board parameters, MMCM, buffers, pins and their sources, INFO block",
         "- `estimate.md`, `estimate.json`, `yosys/`: the Yosys resource estimate (scripts, logs, stat)",
+        f"- `{shell.SHELL_DIR}/`: the card's memory and host shell as a Vivado block design (four DDR4, PCIe "
+        "XDMA, SmartConnect address map, host FIFO) with its README; not yet instantiated by the top, "
+        "unverified until Vivado runs it",
         "",
         "## Clocking and host link",
         "",
@@ -108,6 +111,13 @@ def readme(result: BuildResult) -> str:
     if result.estimate is not None:
         lines += ["", "## Resource estimate (Yosys, before Vivado)", "", result.estimate.table(), "",
                   result.estimate.depth_line()]
+    if result.floorplan is not None:
+        fp = result.floorplan
+        lines += ["", "## SLR floorplan (pblocks in the XDC)", "",
+                  ", ".join(f"SLR{g.slr}: columns {g.first}-{g.first + g.count - 1}" for g in fp.groups)
+                  + f"; controller, buffers and UART in SLR{floorplan.CONTROLLER_SLR}; {fp.crossings} SLR "
+                  f"crossing(s), {fp.latency_cycles} cycles of crossing registers per tile sequence (not yet "
+                  "in the RTL)."]
     return "\n".join(lines) + "\n"
 
 
