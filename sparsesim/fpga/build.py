@@ -248,7 +248,8 @@ def build_tree(
         top = VCU1525Top(params, dividers, cell_module=estimate.CELL_MODULE)
         plan = platform.build(top, name=name, do_build=False, add_constraints=xdc_additions(result.floorplan))
         plan.extract(str(tmp))
-        shell.write_shell(tmp / shell.SHELL_DIR, shell.ShellParams())
+        shell_params = shell.ShellParams(acc_clock_mhz=params.clock_mhz)  # the card's shell, this clock
+        shell.write_shell(tmp / shell.SHELL_DIR, shell_params)
         result.seconds["tree"] = time.perf_counter() - t1
         config = {
             "board": board, "part": PART, "name": name, "accelerator": acc,
@@ -262,7 +263,7 @@ def build_tree(
             "pins": {f"{r}[{i}].{s}": {"pin": pin, "source": src}
                      for (r, i, s), (pin, src) in PIN_SOURCES.items()},
         }  # fmt: skip
-        config["shell"] = shell.ShellParams().to_dict()
+        config["shell"] = shell_params.to_dict()
         if result.floorplan is not None:
             config["floorplan"] = result.floorplan.to_dict()
         if result.estimate is not None:

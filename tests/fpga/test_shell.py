@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fpga_helpers import TINY_ACCELERATOR
 
 from sparsesim.fpga import shell
 
@@ -192,6 +193,8 @@ def test_accelerator_axi_ports_match_the_rtl(recorded):
 def test_the_build_tree_has_the_shell(tiny_tree):
     assert tiny_tree.code == 0, tiny_tree.stderr
     tcl = (tiny_tree.tree / "shell" / "sparsesim_shell.tcl").read_text()
-    assert tcl == shell.shell_tcl(shell.ShellParams())
+    clock_mhz = TINY_ACCELERATOR["clock_mhz"]
+    assert tcl == shell.shell_tcl(shell.ShellParams(acc_clock_mhz=clock_mhz))
+    assert f"CONFIG.FREQ_HZ {int(clock_mhz * 1e6)} [get_bd_ports acc_clk]" in tcl  # the build's array clock
     assert "xilinx.com:vcu1525:part0" in tcl
     assert (tiny_tree.tree / "shell" / "README.md").read_text().count("ddr4_c") >= 4
