@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Install everything sparsesim needs on a Debian/Ubuntu machine with Python 3.11:
-#   - system tools from apt (Icarus Verilog, ccache; chromium, only for the test that loads report.html in a
-#     headless browser) when run as root or with sudo;
+#   - system tools from apt (Icarus Verilog, ccache, tclsh for the shell TCL's checks; chromium, only for the
+#     test that loads report.html in a headless browser) when run as root or with sudo;
 #   - a virtualenv in .venv with sparsesim (editable) and all extras (RTL, sweeps, tests, lint).
 # Idempotent: a second run only checks, unless pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
-APT_PACKAGES=(iverilog ccache chromium)
+APT_PACKAGES=(iverilog ccache tcl chromium)
 
 missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v ccache >/dev/null 2>&1 || missing+=(ccache)
+command -v tclsh >/dev/null 2>&1 || missing+=(tcl)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else SUDO="none"; fi

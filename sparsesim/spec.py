@@ -401,6 +401,11 @@ class AcceleratorSpec(_Section):
         None, ge=8, le=1024, description="DDR4 data width per channel, bits."
     )
     dram_latency_ns: float | None = Field(None, ge=0, le=10_000, description="DDR4 access latency, ns.")
+    slr_latency_cycles: int | None = Field(
+        None, ge=0, le=64,
+        description="Cycles the SLR crossing registers add to each tile sequence (docs/fpga.md, Floorplan; "
+        "`sparsesim fpga build` prints the value of its floorplan).",
+    )  # fmt: skip
     sorter_lanes: int | None = Field(None, ge=1, le=1024, description="Sparse-weight generator (SORE) lanes.")
     wu_lanes: int | None = Field(None, ge=1, le=1024, description="Weight-update engine FP32 lanes.")
     vector_lanes: int | None = Field(

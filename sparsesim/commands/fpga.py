@@ -50,8 +50,14 @@ def register(add: AddCommand) -> None:
     b.add_argument("--format", choices=["text", "json"], default="text")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     b.set_defaults(fn=build_command, parser=b)
-    i = sub.add_parser("info", help="read a programmed card's version/configuration register over its UART")
-    i.add_argument("--port", required=True, help="serial device, e.g. /dev/ttyUSB2")
+    i = sub.add_parser(
+        "info", help="read a programmed card's version/configuration register over its UART or PCIe"
+    )
+    link = i.add_mutually_exclusive_group(required=True)
+    link.add_argument("--port", help="serial device, e.g. /dev/ttyUSB2")
+    link.add_argument(
+        "--xdma", metavar="PREFIX", help="XDMA driver's devices, e.g. /dev/xdma0 (_h2c_0, _c2h_0, _user)"
+    )
     i.add_argument("--baud", type=int, default=921_600)
     i.add_argument("--format", choices=["text", "json"], default="text")
     i.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -72,6 +78,7 @@ def _summary(result) -> dict[str, Any]:
     }  # fmt: skip
     # One shape (README "Output as JSON"): null where a step did not run.
     out["estimate"] = result.estimate.to_dict() if result.estimate is not None else None
+    out["floorplan"] = result.floorplan.to_dict() if result.floorplan is not None else None
     out["vivado"] = result.vivado
     out["vivado_command"] = result.vivado_command
     return out
@@ -122,6 +129,14 @@ def build_command(args: argparse.Namespace, con: ConsoleLike) -> int:
         out.write(est.depth_line() + "\n")
         if not (est.within_budget() and est.logic_levels.get("within_limit", True)):
             out.write("Over the budget or the depth limit: built because of --force.\n")
+    if result.floorplan is not None:
+        fp = result.floorplan
+        groups = ", ".join(f"SLR{g.slr} columns {g.first}-{g.first + g.count - 1}" for g in fp.groups)
+        out.write(
+            f"Floorplan (pblocks in the XDC): {groups}; {fp.crossings} SLR crossing(s), "
+            f"+{fp.latency_cycles} cycles per tile sequence (docs/fpga.md, \"Floorplan\")\n"
+        )
+    out.write(f"Memory and host shell: {result.tree / 'shell'} (Vivado block design; unverified here)\n")
     if result.vivado is not None:
         v = result.vivado
         t, u = v.get("timing", {}), v.get("utilization", {})
@@ -150,9 +165,29 @@ def build_command(args: argparse.Namespace, con: ConsoleLike) -> int:
 def info_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     import termios
 
-    from ..fpga.driver import Board, SerialPort
+    from ..fpga.driver import Board, SerialPort, XdmaDevice, XdmaPort
     from ..rtl.protocol import ProtocolError
 
+    if args.xdma:
+        try:
+            dev = XdmaDevice(args.xdma)
+        except OSError as err:
+            raise SparsesimError(
+                f"--xdma: cannot open {err.filename or args.xdma}: {err.strerror or err}; give the XDMA "
+                "driver's device prefix, e.g. /dev/xdma0"
+            ) from None
+        except ValueError as err:
+            raise SparsesimError(
+                f"--xdma: {err}; give the XDMA driver's device prefix, e.g. /dev/xdma0"
+            ) from None
+        try:
+            info = Board(XdmaPort(dev)).info()
+        except (TimeoutError, ProtocolError, OSError) as err:
+            raise SparsesimError(f"--xdma: no valid answer from {args.xdma}: {err}") from None
+        finally:
+            dev.close()
+        _print_info(info, args.format)
+        return 0
     if args.baud <= 0:
         raise SparsesimError(f"--baud: must be a positive rate in baud, e.g. 921600 (got {args.baud})")
     try:
@@ -172,10 +207,14 @@ def info_command(args: argparse.Namespace, con: ConsoleLike) -> int:
         raise SparsesimError(f"--port: no valid answer from {args.port}: {err}") from None
     finally:
         port.close()
+    _print_info(info, args.format)
+    return 0
+
+
+def _print_info(info, fmt: str) -> None:
     data = dict(info.__dict__, precision=info.precision_name)
-    if args.format == "json":
+    if fmt == "json":
         print(json.dumps(data, indent=2))
     else:
         for k, v in data.items():
             print(f"{k:16} {v:#x}" if k in ("magic", "build_hash") else f"{k:16} {v}")
-    return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SparsesimError, ToolError
-from . import device, estimate, vivado
+from . import device, estimate, floorplan, shell, vivado
 from .params import DEFAULT_BAUD, board_params, buffer_table
 
 BOARDS = ("vcu1525",)
@@ -36,6 +36,7 @@ class BuildResult:
     dividers: Any  # sparsesim.rtl.board.MMCMDividers
     swap_uart: bool = False
     estimate: estimate.Estimate | None = None
+    floorplan: floorplan.Floorplan | None = None
     vivado: dict[str, Any] | None = None
     vivado_found: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
@@ -45,9 +46,11 @@ class BuildResult:
         return f"cd {self.tree} && sh build_{self.name}.sh"
 
 
-def xdc_additions() -> str:
+def xdc_additions(fp: floorplan.Floorplan | None = None) -> str:
     """Constraints appended to Amaranth's XDC (which has the pins and the 300 MHz create_clock) after the
-    platform's bitstream settings: a name for the array clock, the asynchronous pins."""
+    platform's bitstream settings: a name for the array clock, the asynchronous pins, and the SLR pblocks
+    when the estimate gave a floorplan."""
+    pblocks = [floorplan.pblock_xdc(fp)] if fp is not None else []
     return "\n".join([
         "# --- sparsesim additions (sparsesim/fpga/build.py) ---",
         "# The array clock is the MMCM's CLKOUT0, derived by Vivado from the 300 MHz clock; named here for",
@@ -57,6 +60,7 @@ def xdc_additions() -> str:
         "# UART, LEDs and DIP switches are asynchronous to every clock (two-flop synchronisers inside).",
         "set_false_path -from [get_ports -filter {DIRECTION == IN && NAME !~ clk300*}]",
         "set_false_path -to [get_ports -filter {DIRECTION == OUT}]",
+        *pblocks,
     ])  # fmt: skip
 
 
@@ -94,6 +98,9 @@ def readme(result: BuildResult) -> str:
         f"- `{name}.tcl`: the Vivado flow; `build_{name}.sh` / `.bat` / `.json`: how to invoke it",
         "- `config.json`: accelerator, board parameters, MMCM, buffers, pins and their sources, INFO block",
         "- `estimate.md`, `estimate.json`, `yosys/`: the Yosys resource estimate (scripts, logs, stat)",
+        f"- `{shell.SHELL_DIR}/`: the card's memory and host shell as a Vivado block design (four DDR4, PCIe "
+        "XDMA, SmartConnect address map, host FIFO) with its README; not yet instantiated by the top, "
+        "unverified until Vivado runs it",
         "",
         "## Clocking and host link",
         "",
@@ -104,6 +111,13 @@ def readme(result: BuildResult) -> str:
     if result.estimate is not None:
         lines += ["", "## Resource estimate (Yosys, before Vivado)", "", result.estimate.table(), "",
                   result.estimate.depth_line()]
+    if result.floorplan is not None:
+        fp = result.floorplan
+        lines += ["", "## SLR floorplan (pblocks in the XDC)", "",
+                  ", ".join(f"SLR{g.slr}: columns {g.first}-{g.first + g.count - 1}" for g in fp.groups)
+                  + f"; controller, buffers and UART in SLR{floorplan.CONTROLLER_SLR}; {fp.crossings} SLR "
+                  f"crossing(s), {fp.latency_cycles} cycles of crossing registers per tile sequence (not yet "
+                  "in the RTL)."]
     return "\n".join(lines) + "\n"
 
 
@@ -222,6 +236,8 @@ def build_tree(
                 if refused is not None:
                     raise refused
             result.estimate = est
+            if est.cell and est.rest:
+                result.floorplan = floorplan.plan(params.cfg, est.cell, est.rest)
         t1 = time.perf_counter()
         say("elaborating the board top and writing the Vivado tree")
         platform = VCU1525Platform(swap_uart=swap_uart)
@@ -230,8 +246,10 @@ def build_tree(
         platform.add_file(f"{estimate.CELL_MODULE}.v", cell_text)
         platform.add_file(estimate.RAM_FILE, ram_verilog())
         top = VCU1525Top(params, dividers, cell_module=estimate.CELL_MODULE)
-        plan = platform.build(top, name=name, do_build=False, add_constraints=xdc_additions())
+        plan = platform.build(top, name=name, do_build=False, add_constraints=xdc_additions(result.floorplan))
         plan.extract(str(tmp))
+        shell_params = shell.ShellParams(acc_clock_mhz=params.clock_mhz)  # the card's shell, this clock
+        shell.write_shell(tmp / shell.SHELL_DIR, shell_params)
         result.seconds["tree"] = time.perf_counter() - t1
         config = {
             "board": board, "part": PART, "name": name, "accelerator": acc,
@@ -245,6 +263,9 @@ def build_tree(
             "pins": {f"{r}[{i}].{s}": {"pin": pin, "source": src}
                      for (r, i, s), (pin, src) in PIN_SOURCES.items()},
         }  # fmt: skip
+        config["shell"] = shell_params.to_dict()
+        if result.floorplan is not None:
+            config["floorplan"] = result.floorplan.to_dict()
         if result.estimate is not None:
             config["estimate"] = result.estimate.to_dict()
             (tmp / "estimate.json").write_text(json.dumps(result.estimate.to_dict(), indent=1) + "\n")

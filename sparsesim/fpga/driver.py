@@ -5,7 +5,7 @@ and receives the payload of each OK response. `Board` runs them over a blocking 
 in-process `sparsesim.fpga.model.SimulatedPort`); `AsyncBoard` over an asynchronous one (the cocotb bench's
 bridge to the UART pins). A port has `write(data)` and `read(n) -> bytes` (exactly n bytes, or TimeoutError).
 
-    board = Board(SerialPort("/dev/ttyUSB2", 921600))
+    board = Board(SerialPort("/dev/ttyUSB2", 921600))  # or Board(XdmaPort(XdmaDevice("/dev/xdma0")))
     info = board.info()                         # what the bitstream was built for
     run = board.run_tile(Mode("ws", 2, 8), a, b)  # load, run, read back: run.bits, run.cycles
 """
@@ -13,6 +13,7 @@ bridge to the UART pins). A port has `write(data)` and `read(n) -> bytes` (exact
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -355,3 +356,157 @@ class SerialPort:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ------------------------------------------------------------------------------------------------ PCIe (XDMA)
+class XdmaDevice:
+    """One card's character devices from Xilinx's XDMA Linux driver (PG195, DMA/Bridge Subsystem for PCI
+    Express): `<prefix>_h2c_<ch>` (host to card DMA: a write at file offset A lands at AXI address A),
+    `<prefix>_c2h_<ch>` (card to host: a read at offset A), `<prefix>_user` (the AXI-Lite BAR: 32-bit
+    little-endian registers at their offsets).
+
+    Opens exactly these three existing files and never creates one (no O_CREAT), so it writes nowhere but
+    the device the user named; a missing one raises FileNotFoundError naming it. With `devices_only` (the
+    default) each must be a character device (ValueError otherwise), so a prefix that happens to name
+    ordinary files is not written to; the tests pass False to stand files in for the devices."""
+
+    def __init__(self, prefix: str = "/dev/xdma0", *, channel: int = 0, devices_only: bool = True):
+        self.paths = {
+            "h2c": f"{prefix}_h2c_{channel}",
+            "c2h": f"{prefix}_c2h_{channel}",
+            "user": f"{prefix}_user",
+        }
+        self._fds: dict[str, int] = {}
+        for path in self.paths.values():
+            mode = os.stat(path).st_mode  # FileNotFoundError names a missing one
+            if devices_only and not stat.S_ISCHR(mode):
+                raise ValueError(f"{path} is not a character device (the XDMA driver's)")
+        try:
+            for key, flags in (("h2c", os.O_WRONLY), ("c2h", os.O_RDONLY), ("user", os.O_RDWR)):
+                self._fds[key] = os.open(self.paths[key], flags)
+        except OSError:
+            self.close()
+            raise
+
+    def write_mem(self, addr: int, data: bytes) -> None:
+        view = memoryview(bytes(data))
+        while view:
+            n = os.pwrite(self._fds["h2c"], view, addr)
+            if n <= 0:
+                raise OSError(f"{self.paths['h2c']}: wrote {n} bytes at 0x{addr:X}")
+            view, addr = view[n:], addr + n
+
+    def read_mem(self, addr: int, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            chunk = os.pread(self._fds["c2h"], n - len(out), addr + len(out))
+            if not chunk:
+                raise OSError(f"{self.paths['c2h']}: read {len(out)} of {n} bytes at 0x{addr:X}")
+            out += chunk
+        return bytes(out)
+
+    def write_reg(self, offset: int, value: int) -> None:
+        if os.pwrite(self._fds["user"], int(value).to_bytes(4, "little"), offset) != 4:
+            raise OSError(f"{self.paths['user']}: short register write at 0x{offset:X}")
+
+    def read_reg(self, offset: int) -> int:
+        data = os.pread(self._fds["user"], 4, offset)
+        if len(data) != 4:
+            raise OSError(f"{self.paths['user']}: short register read at 0x{offset:X}")
+        return int.from_bytes(data, "little")
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+    def __enter__(self) -> XdmaDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CardAccess(Protocol):
+    def write_mem(self, addr: int, data: bytes) -> None: ...
+
+    def read_mem(self, addr: int, n: int) -> bytes: ...
+
+    def write_reg(self, offset: int, value: int) -> None: ...
+
+    def read_reg(self, offset: int) -> int: ...
+
+
+# AXI4-Stream FIFO registers (Xilinx PG080, AXI4-Stream FIFO; offsets as in Xilinx's llfifo driver) and the
+# AXI4 data port's receive offset. The reset key is PG080's.
+FIFO_ISR, FIFO_TDFR, FIFO_TDFV, FIFO_TLR = 0x00, 0x08, 0x0C, 0x14
+FIFO_RDFR, FIFO_RDFO, FIFO_RLR = 0x18, 0x1C, 0x24
+FIFO_AXI4_RDFD = 0x1000
+FIFO_RESET_KEY = 0xA5
+FIFO_RLR_BYTES = (1 << 23) - 1  # the receive length's byte count field
+
+
+class XdmaPort:
+    """A blocking port (SyncPort) that carries the host protocol's bytes over PCIe: through the shell's host
+    FIFO (sparsesim/fpga/shell.py; Xilinx PG080) between the XDMA and the board core. Each `write` is one
+    transmit packet: the bytes go by H2C DMA to the FIFO's AXI4 data port, then their count into TLR.
+    Received packets (one per response frame) are read by their length (RLR) from the AXI4 data port by C2H
+    DMA. So `Board(XdmaPort(XdmaDevice("/dev/xdma0")))` is the same Board as over the serial port.
+
+    `card` is an XdmaDevice or anything with its four methods (the tests' fake card)."""
+
+    def __init__(self, card: CardAccess, shell_params=None, *, timeout_s: float = 5.0, poll_s: float = 1e-4):
+        from .shell import ShellParams
+
+        p = shell_params if shell_params is not None else ShellParams()
+        self.card, self.timeout_s, self.poll_s = card, timeout_s, poll_s
+        self.regs = p.lite("host_fifo_regs").base
+        self.data = p.fifo_data.base
+        self.word_bytes = p.fifo_data_bits // 8
+        self._rx = bytearray()
+        self.card.write_reg(self.regs + FIFO_TDFR, FIFO_RESET_KEY)
+        self.card.write_reg(self.regs + FIFO_RDFR, FIFO_RESET_KEY)
+        self.card.write_reg(self.regs + FIFO_ISR, 0xFFFFFFFF)
+
+    def _words(self, n_bytes: int) -> int:
+        return -(-n_bytes // self.word_bytes)
+
+    def write(self, data: bytes) -> None:
+        data = bytes(data)
+        if not data:
+            return
+        words = self._words(len(data))
+        deadline = time.monotonic() + self.timeout_s
+        while self.card.read_reg(self.regs + FIFO_TDFV) < words:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"host FIFO: no room for {words} words within {self.timeout_s} s")
+            time.sleep(self.poll_s)
+        self.card.write_mem(self.data, data + bytes(words * self.word_bytes - len(data)))
+        self.card.write_reg(self.regs + FIFO_TLR, len(data))
+
+    def _receive(self) -> bool:
+        """Move one received packet into the buffer; False if none is waiting."""
+        if self.card.read_reg(self.regs + FIFO_RDFO) == 0:
+            return False
+        length = self.card.read_reg(self.regs + FIFO_RLR) & FIFO_RLR_BYTES
+        raw = self.card.read_mem(self.data + FIFO_AXI4_RDFD, self._words(length) * self.word_bytes)
+        self._rx += raw[:length]
+        return True
+
+    def read(self, n: int) -> bytes:
+        deadline = time.monotonic() + self.timeout_s
+        while len(self._rx) < n:
+            if not self._receive():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"host FIFO: {len(self._rx)} of {n} bytes within {self.timeout_s} s")
+                time.sleep(self.poll_s)
+        out = bytes(self._rx[:n])
+        del self._rx[:n]
+        return out
+
+    def drain(self) -> None:
+        """Drop what the board sends within 0.1 s (the answers to a resync)."""
+        time.sleep(0.1)
+        while self._receive():
+            pass
+        self._rx.clear()

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
+from ..fpga import floorplan as _floorplan
 from ..mobile.soc import src
 from ..rtl.latency import (
     DSP_PER_MULTIPLIER,
@@ -250,6 +251,15 @@ VCU1525: dict[str, PresetValue] = {
         "our RTL: an OS tile's results shift out of the accumulators before the next tile starts (no shadow "
         "registers)",
     ),
+    "slr_latency_cycles": PresetValue(
+        _floorplan.sequence_latency_cycles(_floorplan.SLR_COUNT - 1),
+        "cycles",
+        "floorplan (sparsesim/fpga/floorplan.py): the 16 x 32 board core (83 % of the XCVU9P's LUTs as "
+        "measured, docs/fpga.md) spans all three SLRs; split by columns with the controller in SLR0, "
+        "operands cross 2 SLR boundaries out and results 2 back, one Laguna register per crossing [K: "
+        "UG949, SLR crossings]; once per tile sequence. A workload that changes the array sets the value "
+        "`sparsesim fpga build` prints for it",
+    ),
     "sram_streaming": PresetValue(
         False,
         "",
@@ -401,6 +411,7 @@ class SatArch:
     weight_load: str = "bus"  # bus | shift
     fold_overlap: bool = True
     os_drain: str = "serial"  # serial | overlapped
+    slr_latency_cycles: int = 0  # SLR crossing registers, once per tile sequence (fpga/floorplan.py)
     # True: operand SRAMs are prefetching FIFOs (SCALE-Sim's double-buffered scratchpads), so their size does
     # not bound a tile's stream; DRAM bytes are then each operand once. False: blocks must fit the buffers.
     sram_streaming: bool = False
@@ -443,6 +454,7 @@ class SatArch:
             round_latency=self.round_latency_cycles,
             weight_banks=self.weight_banks, weight_load=self.weight_load,  # type: ignore[arg-type]
             fold_overlap=self.fold_overlap, os_drain=self.os_drain,  # type: ignore[arg-type]
+            slr_latency_cycles=self.slr_latency_cycles,
         )  # fmt: skip
 
     @property

@@ -39,6 +39,10 @@ class ArrayParams:
     # Cycles from a result leaving the PEs (bottom row / drain chain) to leaving the array: the rounding of
     # the exact-accumulation design's sums to FP32 at the array's edge (0: results leave the PEs as FP32).
     round_latency: int = 0
+    # Cycles the SLR crossing registers between the array's controller and its farthest PE add to a tile
+    # sequence (operands out, results back; pipelined, so once per sequence). A board-level floorplan
+    # parameter (sparsesim/fpga/floorplan.py); 0 for the array core, whose cycles the RTL benches check.
+    slr_latency_cycles: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rows", "cols", "multipliers", "max_m", "add_latency"):
@@ -46,6 +50,8 @@ class ArrayParams:
                 raise ValueError(f"{name} must be >= 1")
         if self.mul_latency < 0 or self.round_latency < 0:
             raise ValueError("mul_latency and round_latency must be >= 0")
+        if self.slr_latency_cycles < 0:
+            raise ValueError("slr_latency_cycles must be >= 0")
         if self.weight_banks not in (1, 2):
             raise ValueError("weight_banks must be 1 or 2")
         if self.weight_load not in ("bus", "shift"):

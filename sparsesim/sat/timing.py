@@ -198,15 +198,17 @@ def os_next_start(p: ArrayParams, mode: Mode, k: int, k_next: int) -> int:
 def os_runs_cycles(p: ArrayParams, mode: Mode, runs: Sequence[tuple[int, int]]) -> int:
     """Cycles for OS tiles back to back on an idle array, given as runs of (k, count) in order.
 
-    Equals `sequence(...)[-1].end + 1` for the expanded tile list (checked in tests), in O(len(runs)).
+    Equals `sequence(...)[-1].end + 1 + slr_latency_cycles` for the expanded tile list (checked in tests),
+    in O(len(runs)).
     """
     runs = [(k, c) for k, c in runs if c > 0]
     if not runs:
         return 0
     if p.os_drain == "serial":
-        return sum(c * os_busy_cycles(p, mode, k) for k, c in runs) + p.round_latency
+        return sum(c * os_busy_cycles(p, mode, k) for k, c in runs) + p.round_latency + p.slr_latency_cycles
     total = sum(c * (os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k)) for k, c in runs)
-    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * os_slots(p, mode) + p.round_latency
+    tail = 1 + p.rows * os_slots(p, mode) + p.round_latency + p.slr_latency_cycles
+    return total - os_shadow_deficit(p, mode, runs[0][0]) + tail
 
 
 # ------------------------------------------------------------------------------------------ both dataflows
@@ -214,8 +216,8 @@ def tile_cycles(p: ArrayParams, mode: Mode, t: TileShape) -> int:
     """Cycles of one tile on an idle array, from its first action to its last result, inclusive."""
     check_tile(p, mode, t)
     if mode.dataflow == "ws":
-        return ws_sequence(p, [t.n])[0].end + 1
-    return os_tile_cycles(p, mode, t.k)
+        return ws_sequence(p, [t.n])[0].end + 1 + p.slr_latency_cycles
+    return os_tile_cycles(p, mode, t.k) + p.slr_latency_cycles
 
 
 def sequence(p: ArrayParams, mode: Mode, tiles: Sequence[TileShape]) -> list[TileTimes]:
@@ -250,17 +252,17 @@ def run_cycles(p: ArrayParams, mode: Mode, tile: TileShape, count: int) -> int:
         return 0
     check_tile(p, mode, tile)
     if mode.dataflow == "os":
-        return os_runs_cycles(p, mode, [(tile.k, count)])
+        return os_runs_cycles(p, mode, [(tile.k, count)])  # includes slr_latency_cycles
     # The WS recurrence settles into a pattern of period 2 within a few tiles: simulate a prefix, extrapolate.
     prefix = min(count, 8)
     times = ws_sequence(p, [tile.n] * prefix)
     if count <= prefix:
-        return times[-1].end + 1
+        return times[-1].end + 1 + p.slr_latency_cycles
     period = times[-1].start - times[-3].start  # two tiles
     extra = count - prefix
     # Intervals repeat with period 2, so an odd extra tile takes the interval of two tiles back.
     last_start = times[-1].start + (extra // 2) * period + (extra % 2) * (times[-2].start - times[-3].start)
-    return last_start + tile.n - 1 + ws_result_latency(p) + 1
+    return last_start + tile.n - 1 + ws_result_latency(p) + 1 + p.slr_latency_cycles
 
 
 def macs_per_cycle_peak(p: ArrayParams, mode: Mode) -> int:
@@ -272,7 +274,8 @@ def macs_per_cycle_peak(p: ArrayParams, mode: Mode) -> int:
 def ws_runs_cycles(p: ArrayParams, runs: Sequence[tuple[int, int]]) -> int:
     """Cycles for WS tiles back to back on an idle array, given as runs of (stream_length, count).
 
-    Equals `sequence(...)[-1].end + 1` for the expanded tile list (checked in tests) at O(len(runs)) cost:
+    Equals `sequence(...)[-1].end + 1 + slr_latency_cycles` for the expanded tile list (checked in tests)
+    at O(len(runs)) cost:
     inside a run the recurrence depends on the last two tiles only, so once the state relative to the last
     start repeats two tiles apart the run is periodic and is extrapolated exactly.
     """
@@ -326,7 +329,7 @@ def ws_runs_cycles(p: ArrayParams, runs: Sequence[tuple[int, int]]) -> int:
                     done += 1
     if prev1 is None:
         return 0
-    return prev1[1] + prev1[2] - 1 + lat + 1
+    return prev1[1] + prev1[2] - 1 + lat + 1 + p.slr_latency_cycles
 
 
 def os_beats(p: ArrayParams, mode: Mode, k: int) -> int:

@@ -64,6 +64,7 @@ def arch_for(cfg: ArrayConfig, dataflow: str, interleave: bool = True):
         resolve(), rows=cfg.rows, cols=cfg.cols, multipliers_per_pe=cfg.multipliers, max_m=cfg.max_m,
         precision=cfg.precision, mul_latency_cycles=cfg.mul_latency, add_latency_cycles=cfg.add_latency,
         dataflow=dataflow, interleave=interleave,
+        slr_latency_cycles=0,  # the RTL array core: no SLR crossing registers (docs/fpga.md, "Floorplan")
     )  # fmt: skip
 
 
