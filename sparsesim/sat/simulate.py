@@ -323,15 +323,20 @@ def dense_opgraph(prepared: Any) -> OpGraph:
     )
 
 
-def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
-    """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn."""
+def run_workload(
+    wl: Any, *, progress: Progress | None = None, ablate: bool = False, prepared: Any = None
+) -> RunResult:
+    """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn.
+    `prepared`: the workload's front end (pipeline.Prepared) when the caller already has it (the co-design
+    search composes it from masks computed once per layer and choice); else it is built here."""
     from ..pipeline import prepare
 
     say = progress or _silent
     t_start = time.perf_counter()
     arch = resolve(wl.accelerator)
     check_workload_sparsity(wl, arch)
-    prepared = prepare(wl, progress=progress)
+    if prepared is None:
+        prepared = prepare(wl, progress=progress)
     front_end = time.perf_counter() - t_start
 
     label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"
