@@ -1,7 +1,9 @@
 """Regenerate the README's generated sections (tests/test_readme.py checks they are current).
 
 - workload-reference: the workload.yaml reference, from sparsesim.spec;
-- ops-columns: the per-op table's columns, from sparsesim.results.OPS_COLUMNS and the targets' extra columns.
+- ops-columns: the per-op table's columns, from sparsesim.results.OPS_COLUMNS and the targets' extra columns;
+- summary-keys: the run summary's keys, from sparsesim.summary;
+- json-shapes: the top-level keys of each command's `--format json`, from sparsesim.commands.JSON_SHAPES.
 """
 
 from __future__ import annotations
@@ -28,7 +30,47 @@ def _workload_reference() -> str:
     return reference_markdown()
 
 
-BLOCKS = {"workload-reference": _workload_reference, "ops-columns": _ops_columns}
+def _type_name(hint: object) -> str:
+    """`dict[str, float]`, `str | None`: a declared type as written in sparsesim.summary."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is None:
+        return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))
+    if origin in (types.UnionType, typing.Union):
+        return " | ".join(_type_name(a) for a in args)
+    return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
+
+
+def _summary_keys() -> str:
+    from sparsesim.summary import summary_keys
+
+    sat, mobile = summary_keys("sat"), summary_keys("mobile")
+    lines = ["| key | type | written by |", "|---|---|---|"]
+    for key, hint in summary_keys().items():
+        where = "both targets" if key in sat and key in mobile else ("sat" if key in sat else "mobile")
+        lines.append(f"| `{key}` | `{_type_name(hint)}` | {where} |")
+    return "\n".join(lines) + "\n"
+
+
+def _json_shapes() -> str:
+    from sparsesim.commands import JSON_SHAPES
+
+    lines = ["| command | top-level keys |", "|---|---|"]
+    for cmd, keys in JSON_SHAPES.items():
+        summary = "the run's summary (its keys: [Python API](#python-api))"
+        listed = ", ".join(f"`{k}`" for k in keys) if keys else summary
+        lines.append(f"| `{cmd}` | {listed} |")
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS = {
+    "workload-reference": _workload_reference,
+    "ops-columns": _ops_columns,
+    "summary-keys": _summary_keys,
+    "json-shapes": _json_shapes,
+}
 
 
 def render(readme: str) -> str:

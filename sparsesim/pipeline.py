@@ -9,10 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .graph.layergraph import LayerGraph
 from .graph.lower import OpGraph, layer_sparsity_from_prune, lower
 from .spec import Workload
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # progress(message) reports a step; progress(message, done=i, total=n) a step made of n parts (a bar on a
 # terminal: sparsesim.cli.Console). Callers pass None for silence.
@@ -30,6 +34,12 @@ class Prepared:
     prune: object  # sparsity.PruneResult (typed loosely to keep this module import-light)
     ops: OpGraph
     wall_seconds: dict[str, float] = field(default_factory=dict)
+
+    def ops_frame(self) -> pd.DataFrame:
+        """The lowered ops as a table (what `sparsesim graph` writes as CSV)."""
+        from .graph.lower import ops_frame
+
+        return ops_frame(self.ops.ops())
 
 
 def build_layer_graph(wl: Workload) -> LayerGraph:

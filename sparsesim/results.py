@@ -1,7 +1,8 @@
 """The results contract (docs/architecture.md, contract 5): what a run produces, whatever the target.
 
-One tidy DataFrame per run with one row per op (an op belongs to one pass), a summary dict, and optionally a
-timeline of simulation events (for bandwidth-over-time plots). Reports and sweeps only read these.
+One tidy DataFrame per run with one row per op (an op belongs to one pass), a summary (a dict typed as
+sparsesim.summary.Summary), and optionally a timeline of simulation events (for bandwidth-over-time plots).
+Reports and sweeps only read these.
 """
 
 from __future__ import annotations
@@ -10,9 +11,17 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from .summary import Summary
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .pipeline import Prepared
+    from .spec import Workload
 
 # Column -> meaning. Every target fills every column (NaN where a quantity is not modelled).
 OPS_COLUMNS: dict[str, str] = {
@@ -45,13 +54,43 @@ OPS_COLUMNS: dict[str, str] = {
 
 @dataclass
 class RunResult:
+    """One simulated run: `summary` (typed, sparsesim.summary.Summary), `ops` (one row per op, OPS_COLUMNS
+    and the target's own columns), `timeline` (sat: DRAM traffic over time), `baseline` (the dense run on the
+    same hardware), `prepared` (the front end's graphs: `graph`, `workload`). Jupyter shows it as tables."""
+
     name: str
     target: str  # sat | mobile
-    summary: dict[str, Any]
+    summary: Summary
     ops: pd.DataFrame
     timeline: pd.DataFrame | None = None
     baseline: RunResult | None = None  # the dense run of the same model and hardware
     extras: dict[str, Any] = field(default_factory=dict)
+    prepared: Prepared | None = field(default=None, repr=False)  # the front end's output (pipeline.prepare)
+
+    @property
+    def workload(self) -> Workload | None:
+        return self.prepared.workload if self.prepared is not None else None
+
+    @property
+    def graph(self) -> nx.DiGraph | None:
+        """The traced layer graph (sparsesim.graph.layergraph.LayerGraph, a networkx DiGraph)."""
+        return self.prepared.graph if self.prepared is not None else None
+
+    @property
+    def energy(self) -> pd.DataFrame:
+        """One row per energy action: component, energy per action, count, energy_j, source, derivation."""
+        return pd.DataFrame(self.extras.get("energy_actions", []))
+
+    def scalars(self) -> pd.Series:
+        """The summary's single numbers and strings as a Series (key -> value)."""
+        scalars = {k: v for k, v in self.summary.items() if not isinstance(v, dict | list)}
+        return pd.Series(scalars, name=self.name, dtype=object)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary's scalars, then the first ops."""
+        head = f"<b>{self.name}</b> ({self.target}): {len(self.ops)} ops"
+        summary = self.scalars().to_frame("value").to_html()
+        return f"{head}<br>{summary}<br>first ops:<br>{self.ops.head(10).to_html(index=False)}"
 
     def check(self) -> None:
         """Raise if the DataFrame breaks the contract (used by tests of every target)."""

@@ -115,7 +115,9 @@ def test_graph_csv_and_json(tmp_path):
     out = tmp_path / "ops.json"
     res = run("graph", "workloads/tiny-cnn-nm-2of4.yaml", "--format", "json", "-o", str(out))
     assert res.returncode == 0 and res.stdout == ""
-    ops = json.loads(out.read_text())["ops"]
+    data = json.loads(out.read_text())
+    assert (data["model"], data["level"]) == ("tiny_cnn", "ops")
+    ops = data["rows"]
     ff = [o for o in ops if o["pass"] == "FF" and o["kind"] == "gemm"]
     assert ff and all(o["macs"] == o["m"] * o["n"] * o["k"] * o["repeat"] for o in ff)
 

@@ -122,7 +122,7 @@ def test_check_output_dir_refuses_before_any_write(tmp_path):
 
 
 def test_run_refuses_a_foreign_output_folder_before_simulating(tmp_path, monkeypatch, capsys):
-    import sparsesim.commands.run as run_mod
+    import sparsesim.targets as run_mod
 
     (tmp_path / "w.yaml").write_text(TINY)
     (tmp_path / "project").mkdir()
@@ -164,7 +164,7 @@ def test_file_system_errors_during_a_run_are_one_error_line(
 
 
 def test_internal_errors_say_so_and_debug_shows_the_traceback(tmp_path, monkeypatch, capsys):
-    import sparsesim.commands.run as run_mod
+    import sparsesim.targets as run_mod
 
     (tmp_path / "w.yaml").write_text(TINY)
     monkeypatch.chdir(tmp_path)
@@ -181,7 +181,7 @@ def test_internal_errors_say_so_and_debug_shows_the_traceback(tmp_path, monkeypa
 
 
 def test_ctrl_c_is_130_and_leaves_nothing(tmp_path, monkeypatch, capsys):
-    import sparsesim.commands.run as run_mod
+    import sparsesim.targets as run_mod
 
     (tmp_path / "w.yaml").write_text(TINY)
     monkeypatch.chdir(tmp_path)

@@ -1,14 +1,83 @@
-"""Subcommands owned by other rooms. Each module here defines `register(add)`, where
-`add(name, fn, help) -> argparse.ArgumentParser` creates a subcommand whose handler is
-`fn(args, console) -> int`.
-Modules are discovered automatically (sparsesim.cli)."""
+"""The `sparsesim` subcommands, one module each (discovered by sparsesim.cli). Each module defines
+`register(add)`, where `add(name, fn, help) -> argparse.ArgumentParser` creates a subcommand whose handler is
+`fn(args, console) -> int`. Handlers are thin: they call the library (sparsesim.api and friends) and print.
+
+`JSON_SHAPES` is the contract of `--format json`: the top-level keys each command prints (README "Output as
+JSON"; tests/test_json_shapes.py runs the commands and compares).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+# command -> the top-level keys of its `--format json` output (one shape per command, whatever the flags);
+# empty for `run`, which prints the run's summary (sparsesim.summary.Summary: its keys are the shape)
+JSON_SHAPES: dict[str, tuple[str, ...]] = {
+    "validate": ("workload", "sources"),
+    "models": ("models",),
+    "prune": ("summary", "layers"),
+    "graph": ("model", "level", "rows"),
+    "run": (),
+    "energy": ("model", "energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j",
+               "energy_gain", "actions"),
+    "sweep": ("sweep", "output_dir", "points", "counts", "workers", "wall_seconds", "pareto", "files"),
+    "rtl export": ("output_dir", "top", "config", "origin", "files"),
+    "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "vivado",
+                   "vivado_command"),
+    # the INFO register's fields (rtl.protocol.InfoBlock), precision by name
+    "fpga info": ("magic", "version", "precision", "rows", "cols", "multipliers", "max_m", "mul_latency",
+                  "add_latency", "k_bits", "len_bits", "cycle_bits", "reserved", "weight_depth", "act_depth",
+                  "result_depth", "weight_bytes", "act_bytes", "result_bytes", "clock_khz", "clocks_per_bit",
+                  "build_hash"),
+}  # fmt: skip
 
 
 def group_help(args: Any, con: Any) -> int:
     """Handler of a command group run without an action (`sparsesim rtl`): its help, exit code 2."""
     args.parser.print_help()
     return 2
+
+
+def json_default(obj: Any) -> Any:
+    """json.dumps(default=...): numpy scalars and arrays, paths, tuples and sets as plain JSON."""
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, tuple | set):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=json_default))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A plain-text table: one line per row, columns padded to their widest cell."""
+
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        if isinstance(v, tuple | list):
+            return "x".join(str(x) for x in v)
+        return str(v)
+
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [
+        max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)
+    ]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)

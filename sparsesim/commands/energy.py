@@ -23,7 +23,7 @@ def _fmt(v: float) -> str:
 def energy_command(args: argparse.Namespace, con: Any) -> int:
     from ..results import jsonable
     from ..spec import load_workload
-    from .run import simulate
+    from ..targets import simulate
 
     wl = load_workload(args.file)
     result = simulate(wl, progress=con.progress)

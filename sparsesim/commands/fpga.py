@@ -70,12 +70,10 @@ def _summary(result) -> dict[str, Any]:
         "uart": {"baud": p.baud, "clocks_per_bit": p.clocks_per_bit, "swap_uart": result.swap_uart},
         "seconds": result.seconds,
     }  # fmt: skip
-    if result.estimate is not None:
-        out["estimate"] = result.estimate.to_dict()
-    if result.vivado is not None:
-        out["vivado"] = result.vivado
-    else:
-        out["vivado_command"] = result.vivado_command
+    # One shape (README "Output as JSON"): null where a step did not run.
+    out["estimate"] = result.estimate.to_dict() if result.estimate is not None else None
+    out["vivado"] = result.vivado
+    out["vivado_command"] = result.vivado_command
     return out
 
 

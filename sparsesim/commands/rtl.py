@@ -69,6 +69,7 @@ def export_command(args: argparse.Namespace, con: Any) -> int:
         "output_dir": str(out),
         "top": "sparse_array",
         "config": cfg.to_dict(),
+        "origin": origin,
         "files": sizes,
     }
     if args.format == "json":

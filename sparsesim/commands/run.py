@@ -6,49 +6,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import SparsesimError
+from ..targets import simulate  # noqa: F401  (re-exported: the old home of simulate)
 
 
 def register(add) -> None:
     p = add("run", run_command, "simulate a workload (and its dense baseline) on its target")
-    p.add_argument("file")
+    p.add_argument("file", help="the workload.yaml to simulate")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--output", "-o", metavar="DIR", help="output folder (default: the workload's output.dir)")
     p.add_argument("--ablate", action="store_true", help="sat: also run with each dataflow optimisation off")
 
 
-def simulate(wl, *, progress=None, ablate: bool = False):
-    """Dispatch to the workload's target; returns a sparsesim.results.RunResult (with .baseline)."""
-    if wl.target == "sat":
-        from ..sat.simulate import run_workload
-    elif wl.target == "mobile":
-        from ..mobile.simulate import run_workload
-    else:  # the spec forbids this; kept so a new target fails loudly
-        raise SparsesimError(f"target: unknown target {wl.target!r}")
-    return run_workload(wl, progress=progress, ablate=ablate)
-
-
 def run_command(args: argparse.Namespace, con: Any) -> int:
-    from ..io import atomic_dir, check_output_dir
-    from ..report import write_reports
-    from ..results import jsonable, write_outputs
-    from ..spec import load_workload
+    from ..api import load, run, save
+    from ..io import check_output_dir
+    from ..results import jsonable
 
-    t0 = time.perf_counter()
-    wl = load_workload(args.file)
+    wl = load(args.file)
     out_dir = Path(args.output) if args.output else wl.output_dir()
     check_output_dir(out_dir, "--output" if args.output else "output.dir")  # before minutes of simulation
-    result = simulate(wl, progress=con.progress, ablate=args.ablate)
-    result.summary["wall_seconds"] = time.perf_counter() - t0
-    with atomic_dir(out_dir) as tmp:
-        (tmp / "workload.yaml").write_text(wl.to_yaml())
-        write_outputs(result, tmp)
-        write_reports(result, tmp)
-    result.summary["output_dir"] = str(out_dir)
+    result = run(wl, progress=con.progress, ablate=args.ablate)
+    save(result, out_dir, workload=wl)
     if args.format == "json":
         print(json.dumps(jsonable(result.summary), indent=2))
     else:

@@ -4,12 +4,15 @@ write sweep.csv and the Pareto plot. The sweep file format is in docs/sweeps.md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
+from . import print_json, table
+
+if TYPE_CHECKING:
+    from ..sweep import SweepOutcome
 
 
 def register(add) -> None:
@@ -55,16 +58,20 @@ def sweep_command(args: argparse.Namespace, con: Any) -> int:
             status = "invalid" if p.key is None else ("cached" if cached else "to run")
             rows.append({"point": p.index, "hash": p.key, "status": status, **p.values, "error": p.error})
         if args.format == "json":
-            print(
-                json.dumps(
-                    {"sweep": sweep.name, "output": str(sweep.output), "points": rows}, indent=2, default=str
-                )
-            )
+            x, y = sweep.pareto_axes()
+            n_cached = sum(1 for r in rows if r["status"] == "cached")
+            n_invalid = sum(1 for r in rows if r["status"] == "invalid")
+            print_json(
+                {
+                    "sweep": sweep.name, "output_dir": str(sweep.output), "points": rows,
+                    "counts": {"points": len(rows), "ran": 0, "cached": n_cached, "failed": 0,
+                               "skipped": n_invalid, "to_run": len(rows) - n_cached - n_invalid},
+                    "workers": 0, "wall_seconds": 0.0, "pareto": {"x": x, "y": y, "front": []}, "files": [],
+                }
+            )  # fmt: skip
         else:
-            from ..cli import _table
-
             cols = ["point", "hash", "status", *(c for a in sweep.axes for c in a.paths)]
-            print(_table(rows, cols))
+            print(table(rows, cols))
         return 0
     try:
         outcome = run_sweep(
@@ -84,7 +91,7 @@ def sweep_command(args: argparse.Namespace, con: Any) -> int:
     failed = [r for r in outcome.records.values() if r.get("status") == "error"]
     crashed = {i: r for i, r in outcome.records.items() if r.get("status") == "crash"}
     if args.format == "json":
-        print(json.dumps(_json_summary(outcome), indent=2, default=str))
+        print_json(_json_summary(outcome))
     else:
         sys.stdout.write(_text_summary(outcome))
     if crashed:
@@ -118,26 +125,31 @@ def _close(con: Any) -> None:
         close()
 
 
-def _json_summary(outcome: Any) -> dict[str, Any]:
+def _json_summary(outcome: SweepOutcome) -> dict[str, Any]:
+    """The one JSON shape of `sweep` (JSON_SHAPES["sweep"]); `--dry-run` fills the same keys."""
     s = outcome.sweep
+    rows = []
+    for p in outcome.points:
+        rec = outcome.records.get(p.index)
+        status = "skipped" if rec is None else str(rec.get("status", ""))
+        error = p.error if rec is None else rec.get("error")
+        rows.append({"point": p.index, "hash": p.key, "status": status, **p.values, "error": error})
+    n_failed = sum(1 for r in outcome.records.values() if r.get("status") != "ok")
+    n_skipped = sum(1 for p in outcome.points if p.key is None)
     return {
         "sweep": s.name,
-        "points": len(outcome.points),
-        "ran": outcome.ran,
-        "cached": outcome.cached,
-        "failed": sum(1 for r in outcome.records.values() if r.get("status") != "ok"),
-        "skipped": sum(1 for p in outcome.points if p.key is None),
+        "output_dir": str(s.output),
+        "points": rows,
+        "counts": {"points": len(outcome.points), "ran": outcome.ran, "cached": outcome.cached,
+                   "failed": n_failed, "skipped": n_skipped, "to_run": 0},
         "workers": outcome.workers,
         "wall_seconds": outcome.wall_seconds,
         "pareto": {"x": outcome.pareto_axes[0], "y": outcome.pareto_axes[1], "front": outcome.front},
-        "output_dir": str(s.output),
         "files": [str(f) for f in outcome.files],
-    }
+    }  # fmt: skip
 
 
-def _text_summary(outcome: Any) -> str:
-    from ..cli import _table
-
+def _text_summary(outcome: SweepOutcome) -> str:
     s = outcome.sweep
     n_failed = sum(1 for r in outcome.records.values() if r.get("status") != "ok")
     n_skipped = sum(1 for p in outcome.points if p.key is None)
@@ -153,7 +165,7 @@ def _text_summary(outcome: Any) -> str:
         cols = ["point", *axis_cols, x, y] + (["speedup"] if "speedup" in t.columns else [])
         rows = [{"point": i, **{c: _plain(t.at[i, c]) for c in cols[1:]}} for i in outcome.front]
         lines.append(f"Pareto front ({y} vs {x}), {len(outcome.front)} point(s):")
-        lines += ["  " + line for line in _table(rows, list(dict.fromkeys(cols))).splitlines()]
+        lines += ["  " + line for line in table(rows, list(dict.fromkeys(cols))).splitlines()]
     names = ", ".join(f.name for f in outcome.files)
     lines.append(f"outputs in {s.output}: {names}, points/ (the cache)")
     return "\n".join(lines) + "\n"

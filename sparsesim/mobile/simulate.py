@@ -660,6 +660,7 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
     if ablate:
         result.summary["ablation"] = _ablation(prep, soc, wl.mobile, result, base, name)
     result.extras["wall_seconds"] = dict(prep.wall_seconds)
+    result.prepared = prep
     return result
 
 

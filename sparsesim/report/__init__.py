@@ -16,6 +16,7 @@ def write_reports(result: Any, folder: str | Path) -> list[Path]:
     """Write summary.md and report.html into `folder` (which must exist).
 
     `sparsesim run` calls this inside `io.atomic_dir`, so an error or Ctrl-C here leaves no output folder.
+    When the folder already holds the run's workload.yaml, report.html shows it.
     """
     from .html import report_html
     from .markdown import summary_markdown
@@ -23,8 +24,10 @@ def write_reports(result: Any, folder: str | Path) -> list[Path]:
     folder = Path(folder)
     md = folder / "summary.md"
     md.write_text(summary_markdown(result), encoding="utf-8")
+    workload = folder / "workload.yaml"  # the resolved workload, written beside the report by `run`
+    workload_yaml = workload.read_text(encoding="utf-8") if workload.is_file() else None
     page = folder / "report.html"
-    page.write_text(report_html(result), encoding="utf-8")
+    page.write_text(report_html(result, workload_yaml), encoding="utf-8")
     return [md, page]
 
 

@@ -1,12 +1,13 @@
-"""report.html: one self-contained page per run (inline CSS, inline SVG charts, a few lines of inline script
-to sort tables). No external fetches, so it works offline and can be mailed or archived as one file.
+"""report.html: one self-contained page per run. Inline CSS, the charts as Vega-Lite specs rendered by the
+Vega libraries inlined in the page (see `vega`), a few lines of script to sort tables. Nothing is fetched, so
+it works offline and can be mailed or archived as one file.
 
-Charts, chosen by what the run recorded:
-- speedup vs the dense baseline, with the ideal bound, the array-bound speedup and ablations when present;
-- sat: cycles per layer stacked by pass (FF/BP/WU/UPD/GEN), the dense baseline as a tick per layer;
-  mobile: latency per layer, sparse vs the dense baseline;
-- GEMM utilisation per layer (per pass);
-- DRAM bandwidth over time from `RunResult.timeline`, with the pass the PE array runs as a strip below.
+What the page shows, chosen by what the run recorded: the headline numbers (cycles or latency, speedup,
+energy, power, GFLOPS/W); speedup vs the dense baseline with the ideal and array bounds and the ablations;
+per-layer cycles stacked by pass (sat) or latency (mobile); GEMM utilisation; DRAM bandwidth over time; the
+run and its dense baseline side by side per pass and per layer; energy by pass and by component; the
+ablation table (`--ablate`); the sensitivity tornado (when the summary has `sensitivity`); the per-layer and
+per-op tables; the architecture; and the resolved workload.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from . import svg, tables
+from . import charts, tables, vega
 from .text import ablation_title, context_line, summary_rows
 
 OP_COLUMNS = (
@@ -64,8 +65,13 @@ table.kv td:first-child { color: var(--muted); }
 figure.plot { margin: 16px 0; }
 .scroll { overflow-x: auto; max-width: 100%; }
 .tablewrap { overflow: auto; max-height: 640px; border: 1px solid var(--rule); }
-svg.chart { display: block; background: #fff; }
-svg.chart .mark:hover { opacity: 0.75; }
+div.chart { min-height: 40px; }
+.headline { display: flex; flex-wrap: wrap; gap: 10px 28px; margin: 12px 0 4px; }
+.headline div { display: flex; flex-direction: column; }
+.headline b { font-size: 19px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.headline span { color: var(--muted); font-size: 12px; }
+pre.yaml { background: #f7f7f7; border: 1px solid var(--rule); padding: 10px 14px; overflow: auto;
+           max-height: 640px; font-size: 12.5px; }
 """
 
 SORT_SCRIPT = """
@@ -148,211 +154,268 @@ def kv_table(rows: list[tuple[str, str]]) -> str:
     return f'<table class="kv"><tbody>{body}</tbody></table>'
 
 
-def figure(chart: str, caption: str, fig_id: str) -> str:
+def figure(chart: Any, caption: str, fig_id: str, chart_id: str) -> str:
+    """An Altair chart in a figure with its caption (rendered when the page loads)."""
     return (
-        f'<figure class="plot" id="{escape(fig_id)}"><div class="scroll">{chart}</div>'
+        f'<figure class="plot" id="{escape(fig_id)}"><div class="scroll">{vega.embed(chart, chart_id)}</div>'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, *, with_charts: bool = True) -> str:
+    """The whole page; with charts, the Vega libraries and the renderer are inlined after the body."""
+    scripts = vega.script() + "\n" if with_charts else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n"
-        f"<script>{SORT_SCRIPT}</script>\n</body></html>\n"
+        f"<script>{SORT_SCRIPT}</script>\n{scripts}</body></html>\n"
     )
 
 
-# ------------------------------------------------------------------------------------------------ charts
-def speedup_chart(result: Any) -> str | None:
+# ----------------------------------------------------------------------------------------------- sections
+def headline(result: Any) -> list[tuple[str, str]]:
+    """(label, value) of the numbers a reader looks for first; energy only when the run modelled it."""
     s = result.summary
-    if _is_missing(s.get("speedup")):
-        return None
-    labels, values, colors = ["achieved"], [float(s["speedup"])], [svg.PALETTE[0]]
-    if not _is_missing(s.get("array_bound_speedup")):
-        labels.append("array bound (GEMMs at full rate)")
-        values.append(float(s["array_bound_speedup"]))
-        colors.append("#a0cbe8")
-    for name, v in (s.get("ablation") or {}).items():
-        labels.append(name if result.target != "sat" else f"{name} off")
-        values.append(float(v) if v is not None else math.nan)
-        colors.append("#bab0ac")
-    vlines = [(1.0, "dense = 1", "#555")]
-    if not _is_missing(s.get("ideal_speedup")):
-        formula = s.get("ideal_speedup_formula") or ""
-        vlines.append((float(s["ideal_speedup"]), f"ideal bound {formula}".strip(), "#e15759"))
-    desc = "Speedup of the sparse run over the dense baseline (same model and hardware)"
-    if s.get("ablation"):
-        desc += f"; grey: {ablation_title(result.target)}"
-    return svg.hbar_chart(
-        labels,
-        values,
-        title="Speedup vs dense",
-        chart_id="chart-speedup",
-        xlabel="speedup (x)",
-        colors=colors,
-        vlines=vlines,
-        suffix="x",
-        description=desc,
+    out: list[tuple[str, str]] = []
+
+    def add(key: str, label: str, fmt: str) -> None:
+        v = s.get(key)
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            out.append((label, fmt.format(v)))
+
+    if result.target == "mobile":
+        add("latency_ms", "latency", "{:.3f} ms")
+    add("total_cycles", "cycles" + (" per iteration" if s.get("task") == "train" else ""), "{:,.0f}")
+    add("speedup", "speedup vs dense", "{:.3f}x")
+    if tables.energy_modelled(result):
+        add("energy_j", "energy" + (" per iteration" if s.get("task") == "train" else ""), "{:.4g} J")
+        add("avg_power_w", "average power", "{:.3g} W")
+        add("gflops_per_w", "efficiency", "{:.3g} GFLOPS/W")
+        add("energy_gain", "energy vs dense", "{:.2f}x less")
+    return out
+
+
+def headline_html(items: list[tuple[str, str]]) -> str:
+    cells = "".join(f"<div><b>{escape(v)}</b><span>{escape(k)}</span></div>" for k, v in items)
+    return f'<div class="headline" id="headline">{cells}</div>'
+
+
+def sparse_dense_section(result: Any) -> str:
+    frame = tables.per_pass_sparse_dense(result)
+    if frame is None:
+        return ""
+    chart = charts.sparse_vs_dense_chart(result)
+    has_energy = "sparse_energy_j" in frame.columns
+    fmt = {
+        "speedup": "{:.3f}x",
+        "energy_gain": "{:.2f}x",
+        "sparse_energy_j": "{:.4g}",
+        "dense_energy_j": "{:.4g}",
+    }
+    note = (
+        "Per pass, the summed cycles of the run's ops and of its dense baseline's ops"
+        + (" and their energy (static energy is not split by pass; see Energy)" if has_energy else "")
+        + ". Ops of different engines overlap in time, so the sums exceed the run's total cycles. "
+        "Per layer: the layer table below has the dense cycles" + (" and energy" if has_energy else "") + "."
+    )
+    return (
+        '<section id="dense"><h2>Sparse vs dense</h2>'
+        + figure(chart, note, "fig-sparse-dense", "chart-sparse-dense")
+        + frame_table(frame, formats=fmt, table_id="pass-table")
+        + "</section>"
     )
 
 
-def cycles_per_layer_chart(result: Any) -> str:
-    cyc = tables.cycles_by_layer_and_pass(result.ops)
-    layers = list(cyc.index)
-    series = {p: [float(v) for v in cyc[p]] for p in cyc.columns}
-    dense = tables.dense_cycles_by_layer(result, layers)
-    return svg.bar_chart(
-        layers,
-        series,
-        title="Cycles per layer, stacked by pass",
-        chart_id="chart-cycles-per-layer",
-        ylabel="cycles (sum over the layer's ops)",
-        stacked=True,
-        colors=svg.PASS_COLORS,
-        markers=("dense baseline", dense) if dense is not None else None,
-        unit=" cycles",
-        description="Cycles of each layer's ops per pass; the black tick is the dense baseline's total.",
-    )
-
-
-def latency_per_layer_chart(result: Any) -> str:
-    clock_mhz = float(result.summary.get("clock_mhz") or 1.0)
-    cyc = tables.cycles_by_layer_and_pass(result.ops).sum(axis=1)
-    layers = list(cyc.index)
-    series = {"sparse": [float(v) / clock_mhz for v in cyc]}
-    dense = tables.dense_cycles_by_layer(result, layers)
-    if dense is not None:
-        series["dense baseline"] = [v / clock_mhz for v in dense]
-    keep = [i for i in range(len(layers)) if any((vals[i] or 0) > 0 for vals in series.values())]
-    layers = [layers[i] for i in keep]
-    series = {k: [v[i] for i in keep] for k, v in series.items()}
-    return svg.bar_chart(
-        layers,
-        series,
-        title="Latency per layer, sparse vs dense",
-        chart_id="chart-latency-per-layer",
-        ylabel="latency (µs)",
-        stacked=False,
-        colors={"sparse": svg.PALETTE[0], "dense baseline": "#bab0ac"},
-        unit=" µs",
-        description="Time of each layer's ops (cycles at the reference clock); fused ops take 0.",
-    )
-
-
-def utilisation_chart(result: Any) -> str | None:
-    util = tables.gemm_utilisation_by_layer_and_pass(result.ops)
-    if util.empty or util.shape[1] == 0:
-        return None
-    what = "Core" if result.target == "mobile" else "PE"
-    overall = result.summary.get("utilisation")
-    hlines = []
-    if not _is_missing(overall):
-        hlines.append((float(overall), f"whole run {float(overall):.1%}", "#555"))
-    return svg.bar_chart(
-        list(util.index),
-        {p: [float(v) for v in util[p]] for p in util.columns},
-        title=f"{what} utilisation per layer (GEMMs)",
-        chart_id="chart-utilisation",
-        ylabel="utilisation",
-        stacked=False,
-        colors=svg.PASS_COLORS,
-        ymax=1.0,
-        fmt=lambda v: f"{v:.0%}",
-        hlines=hlines,
-        description="Useful MACs / (cycles x peak MACs per cycle) of each layer's GEMMs, per pass.",
-    )
-
-
-def bandwidth_chart(result: Any) -> str | None:
-    tl = result.timeline
-    needed = {"cycle", "dram_bytes_per_cycle"}
-    if tl is None or len(tl) == 0 or not needed <= set(tl.columns):
-        return None
+def energy_section(result: Any) -> str:
+    by_group = tables.energy_by_group(result)
+    by_component = tables.energy_by_component(result)
+    if by_group is None or by_component is None:
+        return ""
     s = result.summary
-    clock_mhz = float(s.get("clock_mhz") or 1.0)
-    end = float(s.get("total_cycles") or result.ops["end_cycle"].max())
-    edges, rate = tables.bin_timeline(tl, end, bins=min(400, max(50, len(tl) // 4)))
-    us = edges / clock_mhz
-    unit, per_us = next(
-        (u, f) for u, f in (("s", 1e-6), ("ms", 1e-3), ("µs", 1.0)) if us[-1] * f >= 10 or u == "µs"
-    )
-    t = us * per_us
-    gbs = rate * clock_mhz / 1e3  # bytes/cycle x cycles/us = bytes/us = 1e-3 GB/s
-    hlines = []
-    peak = (s.get("arch") or {}).get("dram_bandwidth_gbs")
-    if not _is_missing(peak):
-        hlines.append((float(peak), f"DRAM peak {float(peak):.1f} GB/s", "#e15759"))
-    if not _is_missing(s.get("dram_bandwidth_gbs")):
-        avg = float(s["dram_bandwidth_gbs"])
-        hlines.append((avg, f"average {avg:.1f} GB/s", "#555"))
-    spans = tables.engine_strip(result.ops)
-    strip = [
-        (a / clock_mhz * per_us, b / clock_mhz * per_us, svg.PASS_COLORS.get(p, "#999")) for a, b, p in spans
+    group = str(by_group.columns[0])
+    fmt = {"sparse_energy_j": "{:.4g}", "dense_energy_j": "{:.4g}", "share": "{:.1%}"}
+    parts = [
+        '<section id="energy"><h2>Energy</h2>',
+        f'<p class="note">{escape(str(s.get("energy_model") or ""))}. Energy of each op is in ops.csv '
+        "(<code>energy_j</code>); the run's static energy is its own row. Sparse vs dense: the run and its "
+        "dense baseline.</p>",
+        figure(
+            charts.energy_chart(result),
+            f"Energy by {group} and by component (summary energy_breakdown), the run and its dense baseline.",
+            "fig-energy",
+            "chart-energy",
+        ),
+        '<div class="grid"><div><h3>By component</h3>'
+        + frame_table(by_component, formats=fmt, table_id="energy-component-table")
+        + f"</div><div><h3>By {escape(group)}</h3>"
+        + frame_table(by_group, formats=fmt, table_id="energy-group-table")
+        + "</div></div>",
     ]
-    passes = list(dict.fromkeys(p for _, _, p in spans))
-    bin_width = (t[1] - t[0]) if len(t) > 1 else 0.0
-    return svg.area_chart(
-        list(t),
-        [float(v) for v in gbs],
-        title="DRAM bandwidth over time",
-        chart_id="chart-dram-bandwidth",
-        xlabel=f"time ({unit})",
-        ylabel="DRAM bandwidth (GB/s)",
-        hlines=hlines,
-        strip=strip,
-        strip_legend=[(f"PE array: {p}", svg.PASS_COLORS.get(p, "#999")) for p in passes],
-        strip_label="PE array",
-        unit=unit,
-        description=f"Bytes per second moved by all engines, averaged over bins of {bin_width:.3g} {unit}.",
+    actions = result.extras.get("energy_actions")
+    if actions:
+        frame = pd.DataFrame(actions)
+        cols = [
+            c
+            for c in ("action", "component", "energy_per_action", "unit", "count", "energy_j", "source")
+            if c in frame.columns
+        ]
+        parts.append(
+            '<h3>Actions</h3><p class="note">Energy per action (per second for static power), the count the '
+            "simulation recorded, and the source of each value.</p>"
+            + frame_table(
+                frame[cols],
+                formats={"energy_per_action": "{:.4g}", "energy_j": "{:.4g}", "count": "{:,.0f}"},
+                table_id="energy-action-table",
+            )
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def ablation_section(result: Any) -> str:
+    s = result.summary
+    ablation = s.get("ablation") or {}
+    if not ablation:
+        return ""
+    cycles = s.get("ablation_total_cycles") or {}
+    energy = s.get("ablation_energy_j") or {}
+    rows = []
+    for name, speedup in ablation.items():
+        row: dict[str, Any] = {
+            "ablation": f"{name} off" if result.target == "sat" else name,
+            "speedup vs dense": math.nan if speedup is None else float(speedup),
+        }
+        if cycles:
+            c = cycles.get(name)
+            row["total cycles"] = c
+            total = s.get("total_cycles")
+            row["cycles vs this run"] = float(c) / float(total) if c is not None and total else math.nan
+        if energy and tables.energy_modelled(result):
+            e = energy.get(name)
+            row["energy_j"] = e
+            row["energy vs this run"] = float(e) / float(s["energy_j"]) if e is not None else math.nan
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    fmt = {
+        "speedup vs dense": "{:.3f}x",
+        "cycles vs this run": "{:.3f}x",
+        "energy_j": "{:.4g}",
+        "energy vs this run": "{:.3f}x",
+    }
+    base = s.get("ablation_baseline")
+    note = (
+        f"{ablation_title(result.target).capitalize()}, each simulated with the same workload"
+        + (f"; speedups are against the {base}" if base else "")
+        + f". This run: {float(s['speedup']):.3f}x."
+        if not _is_missing(s.get("speedup"))
+        else ablation_title(result.target).capitalize() + "."
+    )
+    return (
+        '<section id="ablation"><h2>Ablation</h2>'
+        f'<p class="note">{escape(note)}</p>'
+        + frame_table(frame, formats=fmt, table_id="ablation-table")
+        + "</section>"
+    )
+
+
+def sensitivity_section(result: Any) -> str:
+    table = tables.sensitivity_table(result)
+    if table is None:
+        return ""
+    chart = charts.sensitivity_chart(result)
+    fig = (
+        figure(
+            chart,
+            "Each uncertain parameter of the preset set to the low and the high end of its plausible range, "
+            "the others as in this run; bars run from this run's value (black line) to the value there, "
+            "the largest swing on top.",
+            "fig-sensitivity",
+            "chart-sensitivity",
+        )
+        if chart is not None
+        else ""
+    )
+    fmt = {
+        "speedup_low": "{:.3f}x",
+        "speedup_high": "{:.3f}x",
+        "energy_j_low": "{:.4g}",
+        "energy_j_high": "{:.4g}",
+        "energy_swing_j": "{:.4g}",
+        "low": "{:.4g}",
+        "high": "{:.4g}",
+        "baseline": "{:.4g}",
+    }
+    return (
+        '<section id="sensitivity"><h2>Sensitivity</h2>'
+        + fig
+        + frame_table(table, formats=fmt, table_id="sensitivity-table")
+        + "</section>"
     )
 
 
 # ------------------------------------------------------------------------------------------------- page
-def report_html(result: Any) -> str:
+def report_html(result: Any, workload_yaml: str | None = None) -> str:
+    """The page of a run; `workload_yaml` (the resolved workload) is shown at the end when given."""
+    with vega.building():
+        return _report_html(result, workload_yaml)
+
+
+def _report_html(result: Any, workload_yaml: str | None) -> str:
     s = result.summary
-    charts: list[str] = []
+    figs: list[str] = []
     notes: list[str] = []
-    sp = speedup_chart(result)
-    if sp:
+    sp = charts.speedup_chart(result)
+    if sp is not None:
         bound = "" if _is_missing(s.get("ideal_speedup")) else " and the ideal bound"
-        charts.append(
-            figure(sp, f"Speedup over the dense baseline; dashed: dense (1x){bound}.", "fig-speedup")
+        abl = f"; grey: {ablation_title(result.target)}" if s.get("ablation") else ""
+        figs.append(
+            figure(
+                sp,
+                f"Speedup over the dense baseline; dashed: dense (1x){bound}{abl}.",
+                "fig-speedup",
+                "chart-speedup",
+            )
         )
     if result.target == "mobile":
-        charts.append(
+        figs.append(
             figure(
-                latency_per_layer_chart(result),
-                "Per-layer latency, in program order.",
+                charts.latency_per_layer_chart(result),
+                "Per-layer latency (cycles at the reference clock), in program order; fused ops take 0.",
                 "fig-latency-per-layer",
+                "chart-latency-per-layer",
             )
         )
     else:
-        charts.append(
+        figs.append(
             figure(
-                cycles_per_layer_chart(result),
-                "Per-layer cycles, in program order. Ops of "
-                "different engines overlap in time, so the bars add up to more than the run's "
-                "total cycles.",
+                charts.cycles_per_layer_chart(result),
+                "Per-layer cycles, in program order; the black tick is the dense baseline's total. Ops of "
+                "different engines overlap in time, so the bars add up to more than the run's total cycles.",
                 "fig-cycles-per-layer",
+                "chart-cycles-per-layer",
             )
         )
-    ut = utilisation_chart(result)
-    if ut:
-        charts.append(
+    ut = charts.utilisation_chart(result)
+    if ut is not None:
+        figs.append(
             figure(
-                ut, "GEMM utilisation per layer and pass (layers without GEMMs omitted).", "fig-utilisation"
+                ut,
+                "Useful MACs / (cycles x peak MACs per cycle) of each layer's GEMMs, per pass (layers "
+                "without GEMMs omitted).",
+                "fig-utilisation",
+                "chart-utilisation",
             )
         )
-    bw = bandwidth_chart(result)
-    if bw:
-        charts.append(
+    bw = charts.bandwidth_chart(result)
+    if bw is not None:
+        figs.append(
             figure(
                 bw,
-                "DRAM bandwidth over time from the simulation's events; the strip shows "
-                "which pass the PE array is running.",
+                "DRAM bandwidth over time from the simulation's events, averaged per time bin; the strip "
+                "shows which pass the PE array is running.",
                 "fig-dram-bandwidth",
+                "chart-dram-bandwidth",
             )
         )
     else:
@@ -382,62 +445,81 @@ def report_html(result: Any) -> str:
             + kv_table([(k, f"{float(v):.1%}") for k, v in engines.items()])
             + "</div>"
         )
-    ablation = s.get("ablation") or {}
-    if ablation:
-        side.append(
-            f"<div><h3>{escape(ablation_title(result.target))}</h3>"
-            + kv_table([(k, f"{float(v):.3f}x") for k, v in ablation.items()])
-            + "</div>"
-        )
 
     layers = tables.layer_table(result)
-    layer_fmt = {"share": "{:.1%}", "utilisation": "{:.1%}", "speedup": "{:.3f}x"}
+    layer_fmt = {
+        "share": "{:.1%}",
+        "utilisation": "{:.1%}",
+        "speedup": "{:.3f}x",
+        "energy_j": "{:.4g}",
+        "dense energy_j": "{:.4g}",
+    }
     ops_shown, truncated = tables.top_ops(result.ops, MAX_OPS_SHOWN)
     op_cols = [c for c in OP_COLUMNS if c in ops_shown.columns]
+    if "energy_j" in ops_shown.columns and tables.energy_modelled(result):
+        op_cols.append("energy_j")
     ops_note = (
         f"The {len(ops_shown)} longest of {len(result.ops)} ops; all of them are in ops.csv."
         if truncated
         else f"All {len(result.ops)} ops in program order (also in ops.csv)."
     )
+    sections = {
+        "dense": sparse_dense_section(result),
+        "energy": energy_section(result),
+        "ablation": ablation_section(result),
+        "sensitivity": sensitivity_section(result),
+    }
+    arch_table = result.extras.get("arch_table")
+    nav = [("summary", "summary"), ("plots", "plots")]
+    nav += [(k, {"dense": "sparse vs dense"}.get(k, k)) for k, v in sections.items() if v]
+    nav += [("layers", "layers"), ("ops", "ops")]
+    nav += [("arch", "architecture")] if arch_table else []
+    nav += [("workload", "workload")] if workload_yaml else []
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = [
         f"<header><h1>{escape(result.name)} on {escape(result.target)}</h1>",
         f'<p class="sub">{escape(context_line(result))}</p>',
-        '<nav><a href="#summary">summary</a><a href="#plots">plots</a><a href="#layers">layers</a>'
-        '<a href="#ops">ops</a>'
-        + ('<a href="#arch">architecture</a>' if result.extras.get("arch_table") else "")
-        + "</nav></header>",
+        headline_html(headline(result)),
+        "<nav>" + "".join(f'<a href="#{k}">{escape(v)}</a>' for k, v in nav) + "</nav></header>",
         '<section id="summary"><h2>Summary</h2><div class="grid"><div>'
         + kv_table(rows)
         + "</div>"
         + "".join(side)
         + "</div></section>",
         '<section id="plots"><h2>Plots</h2>'
-        + "".join(charts)
+        + "".join(figs)
         + "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
         + "</section>",
+        *(v for v in sections.values() if v),
         f'<section id="layers"><h2>Per layer</h2><p class="note">{len(layers)} layers, in program order; '
         "click a column to sort.</p>"
         + frame_table(layers, formats=layer_fmt, index=True, table_id="layer-table")
         + "</section>",
         f'<section id="ops"><h2>Ops</h2><p class="note">{escape(ops_note)}</p>'
         + frame_table(
-            ops_shown[op_cols], formats={"utilisation": "{:.1%}", "density": "{:.3g}"}, table_id="op-table"
+            ops_shown[op_cols],
+            formats={"utilisation": "{:.1%}", "density": "{:.3g}", "energy_j": "{:.4g}"},
+            table_id="op-table",
         )
         + "</section>",
     ]
-    arch_table = result.extras.get("arch_table")
     if arch_table:
         body.append(
             '<section id="arch"><h2>Architecture</h2>'
             + frame_table(pd.DataFrame(arch_table), table_id="arch-table")
             + "</section>"
         )
+    if workload_yaml:
+        body.append(
+            '<section id="workload"><h2>Workload</h2><p class="note">The resolved workload this run '
+            'simulated (also in <a href="workload.yaml">workload.yaml</a>).</p>'
+            f'<pre class="yaml" id="workload-yaml">{escape(workload_yaml)}</pre></section>'
+        )
     body.append(
         f'<footer><p>sparsesim {escape(__version__)}, {stamp}. Data: <a href="ops.csv">ops.csv</a> '
         '(one row per op), <a href="summary.json">summary.json</a>'
         + (', <a href="baseline_ops.csv">baseline_ops.csv</a>' if result.baseline is not None else "")
         + (', <a href="timeline.csv">timeline.csv</a>' if result.timeline is not None else "")
-        + ".</p></footer>"
+        + ". Charts: Vega-Lite, rendered by Vega in this page.</p></footer>"
     )
     return page(f"sparsesim: {result.name} on {result.target}", "\n".join(body))

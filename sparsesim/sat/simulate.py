@@ -407,6 +407,7 @@ def run_workload(
         ops=sim.ops,
         timeline=sim.timeline,
         baseline=baseline,
+        prepared=prepared,
         extras={
             "arch_table": arch.table(),
             "columns": {**OPS_COLUMNS, **STALL_COLUMNS, **EXTRA_COLUMNS},

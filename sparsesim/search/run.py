@@ -349,7 +349,7 @@ class _Pool:
                 "(or pass --workers 0)"
             ) from None
         if self.scheduler:
-            from ..sweep import _probe_scheduler
+            from ..sweep.execution import _probe_scheduler
 
             address = check_scheduler_address(self.scheduler)
             _probe_scheduler(address)
@@ -376,7 +376,7 @@ class _Pool:
 
     def close(self) -> None:
         if self.client is not None:
-            from ..sweep import _quietly_close
+            from ..sweep.execution import _quietly_close
 
             _quietly_close(self.client, self.cluster)
 

@@ -236,13 +236,23 @@ class Chromium:
         self.close()
 
 
-# What the tests ask of every page: the charts, their titles and sizes, marks drawn, tables, resources.
-PROBE = """(() => {
-  const charts = Array.from(document.querySelectorAll("figure.plot svg.chart")).map(s => {
-    const box = s.getBoundingClientRect();
-    const title = s.querySelector(":scope > title");
-    return {id: s.id, title: title ? title.textContent : "", width: box.width, height: box.height,
-            marks: s.querySelectorAll(".mark").length};
+# What the tests ask of every page: the charts (rendered by Vega once `sparsesimChartsReady` settles), their
+# titles and sizes, the data marks drawn per named mark, tables, resources.
+PROBE = """(async () => {
+  if (window.sparsesimChartsReady) { await window.sparsesimChartsReady; }
+  const charts = Array.from(document.querySelectorAll("figure.plot div.chart")).map(el => {
+    const s = el.querySelector("svg");
+    const box = s ? s.getBoundingClientRect() : {width: 0, height: 0};
+    const marks = {};
+    if (s) {
+      s.querySelectorAll("g.role-mark").forEach(g => {
+        const m = (g.getAttribute("class") || "").match(/\\b(data_[A-Za-z0-9_]+?)(?:_\\d+)?_marks\\b/);
+        if (m) { marks[m[1]] = (marks[m[1]] || 0) + g.children.length; }
+      });
+    }
+    const titles = s ? Array.from(s.querySelectorAll(".role-title-text")).map(t => t.textContent) : [];
+    return {id: el.id, svg: !!s, titles, title: el.getAttribute("data-title") || "", width: box.width,
+            height: box.height, marks};
   });
   const tables = Array.from(document.querySelectorAll("table.data")).map(t => ({
     id: t.id, rows: t.tBodies[0] ? t.tBodies[0].rows.length : 0}));

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -21,29 +21,84 @@ from sparsesim.results import OPS_COLUMNS, RunResult
 
 from .conftest import SAT_WORKLOAD
 
-SVG_NS = "{http://www.w3.org/2000/svg}"
 SAT_CHARTS = {
     "chart-speedup": "Speedup vs dense",
     "chart-cycles-per-layer": "Cycles per layer, stacked by pass",
     "chart-utilisation": "PE utilisation per layer (GEMMs)",
     "chart-dram-bandwidth": "DRAM bandwidth over time",
+    "chart-sparse-dense": "Sparse vs dense",
+    "chart-energy": "Energy per iteration",
 }
 
 
-def charts(page: str) -> dict[str, ET.Element]:
-    """Every chart of a page, parsed as XML (so each is well-formed), by id."""
-    found = re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
-    parsed = [ET.fromstring(s) for s in found]
-    return {el.get("id"): el for el in parsed}
+def charts(page: str) -> dict[str, dict]:
+    """Every chart of a page: its Vega-Lite spec (a JSON block beside its placeholder), by chart id."""
+    found = re.findall(r'<div class="chart" id="([^"]+)" data-spec="([^"]+)"', page)
+    specs = dict(re.findall(r'<script type="application/json" id="([^"]+)">(.*?)</script>', page, flags=re.S))
+    assert len(found) == len(specs), "a chart without its spec (or a spec without its chart)"
+    return {chart_id: json.loads(specs[spec_id]) for chart_id, spec_id in found}
+
+
+def title(spec: dict) -> str:
+    t = spec.get("title")
+    return t.get("text") if isinstance(t, dict) else t
+
+
+def marks(spec: dict, name: str) -> list[dict]:
+    """The data rows drawn by the mark named `name` (its own data, else the data it inherits)."""
+    datasets = spec.get("datasets", {})
+
+    def rows(data: dict | None) -> list[dict] | None:
+        if not data:
+            return None
+        return datasets[data["name"]] if "name" in data else data.get("values")
+
+    def walk(node: dict, inherited: list[dict] | None) -> list[dict] | None:
+        own = rows(node.get("data")) or inherited
+        if is_named(node, name):
+            return own
+        for key in ("layer", "hconcat", "vconcat", "concat"):
+            for child in node.get(key, []):
+                got = walk(child, own)
+                if got is not None:
+                    return got
+        return None
+
+    found = walk(spec, None)
+    assert found is not None, f"no mark named {name}"
+    return found
+
+
+def is_named(node: dict, name: str) -> bool:
+    """Altair makes names unique inside a concatenation by adding _<n>."""
+    return re.fullmatch(rf"{re.escape(name)}(_\d+)?", str(node.get("name", ""))) is not None
+
+
+def mark_names(spec: dict) -> set[str]:
+    names = set()
+
+    def walk(node: dict) -> None:
+        if str(node.get("name", "")).startswith("data_"):
+            names.add(re.sub(r"_\d+$", "", node["name"]))
+        for key in ("layer", "hconcat", "vconcat", "concat"):
+            for child in node.get(key, []):
+                walk(child)
+
+    walk(spec)
+    return names
 
 
 def assert_self_contained(page: str) -> None:
-    """No fetch of anything: no src/href to other sites, no stylesheet links, no CSS url(), no imports."""
-    urls = re.findall(r"https?://[^\s\"'<>)]+", page)
-    assert set(urls) <= {"http://www.w3.org/2000/svg"}, urls
-    assert not re.search(r"<(img|link|iframe|object|embed)\b", page, flags=re.I)
-    assert not re.search(r"<script[^>]*\bsrc=", page, flags=re.I)
-    assert "url(" not in page and "@import" not in page
+    """Nothing to fetch: no element with a src, no stylesheet links or frames, no CSS url() or @import, no
+    script that imports a module. (The inlined Vega bundle holds URL strings, such as its schema's, that it
+    never fetches; tests/report/test_browser.py checks that loading the page requests nothing.)"""
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, flags=re.S | re.I)
+    assert not [attrs for attrs, _ in scripts if "src=" in attrs]
+    assert not [code for _, code in scripts if re.search(r"\bimport\s*\(|^\s*import\s", code, flags=re.M)]
+    markup = re.sub(r"<script\b[^>]*>.*?</script>", "", page, flags=re.S | re.I)  # elements, not JS strings
+    assert not re.search(r"<(img|link|iframe|object|embed|audio|video|source)\b", markup, flags=re.I)
+    assert not re.search(r"\b(src|href)=\"(https?:|//)", markup, flags=re.I)
+    assert "@import" not in page and not re.search(r"url\(\s*['\"]?(https?:|//)", page)
 
 
 # -------------------------------------------------------------------------------------------- sparsesim run
@@ -77,60 +132,94 @@ def test_report_html_has_the_plots_and_tables(sat_run_dir: Path):
     assert page.startswith("<!DOCTYPE html>")
     found = charts(page)
     assert set(found) == set(SAT_CHARTS)
-    for chart_id, title in SAT_CHARTS.items():
-        el = found[chart_id]
-        assert el.find(f"{SVG_NS}title").text == title
-        assert float(el.get("width")) > 100 and float(el.get("height")) > 100
-        marks = [e for e in el.iter() if "mark" in (e.get("class") or "").split()]
-        assert marks, f"{chart_id} draws nothing"
-    assert page.count('<figure class="plot"') == 4
-    for table in ("layer-table", "op-table", "arch-table"):
+    for chart_id, name in SAT_CHARTS.items():
+        spec = found[chart_id]
+        assert title(spec) == name
+        assert spec["$schema"].endswith("/vega-lite/v6.4.1.json") or "vega-lite" in spec["$schema"]
+        names = mark_names(spec)
+        assert names and all(marks(spec, n) for n in names), f"{chart_id} draws nothing"
+    assert page.count('<figure class="plot"') == len(SAT_CHARTS)
+    for table in (
+        "layer-table",
+        "op-table",
+        "arch-table",
+        "pass-table",
+        "ablation-table",
+        "energy-component-table",
+    ):
         assert f'id="{table}"' in page
     s = json.loads((sat_run_dir / "summary.json").read_text())
     assert f"{s['speedup']:.3f}x" in page and f"{s['total_cycles']:,}" in page
+    assert f"{s['energy_j']:.4g} J" in page and f"{s['avg_power_w']:.3g} W" in page
+    assert f"{s['gflops_per_w']:.3g} GFLOPS/W" in page and f"{s['energy_gain']:.2f}x less" in page
+    # the resolved workload, as written beside the report
+    assert escape((sat_run_dir / "workload.yaml").read_text()) in page
+    assert page.count("<script>") == 3  # sorting, the Vega bundle, the renderer: nothing else runs
     assert_self_contained(page)
 
 
 def test_cycles_chart_stacks_every_pass_of_every_layer(sat_result: RunResult):
-    page = report_html(sat_result)
-    chart = charts(page)["chart-cycles-per-layer"]
-    tips = [t.text for t in chart.iter(f"{SVG_NS}title")]
+    spec = charts(report_html(sat_result))["chart-cycles-per-layer"]
     ops = sat_result.ops
     per = ops.groupby(["layer", "pass"])["cycles"].sum()
-    for (layer, p), cycles in per.items():
-        if cycles > 0:
-            assert any(t.startswith(f"{layer} {p}: ") for t in tips), (layer, p)
+    want = {(str(layer), str(p)): float(c) for (layer, p), c in per.items() if c > 0}
+    got = {(r["layer"], r["pass"]): r["cycles"] for r in marks(spec, "data_cycles")}
+    assert got == pytest.approx(want)
     dense = sat_result.baseline.ops.groupby("layer")["cycles"].sum()
-    assert sum(1 for t in tips if " dense baseline: " in t) == int((dense > 0).sum())
+    ticks = {r["layer"]: r["dense_cycles"] for r in marks(spec, "data_dense")}
+    assert ticks == pytest.approx({str(k): float(v) for k, v in dense.items() if v > 0})
 
 
 def test_bandwidth_chart_comes_from_the_timeline(sat_result: RunResult):
-    chart = charts(report_html(sat_result))["chart-dram-bandwidth"]
-    text = ET.tostring(chart, encoding="unicode")
+    spec = charts(report_html(sat_result))["chart-dram-bandwidth"]
+    text = json.dumps(spec, ensure_ascii=False)
     peak = sat_result.summary["arch"]["dram_bandwidth_gbs"]
     assert f"DRAM peak {peak:.1f} GB/s" in text
     assert f"average {sat_result.summary['dram_bandwidth_gbs']:.1f} GB/s" in text
-    assert "PE array: FF" in text and "PE array: WU" in text
+    strip = marks(spec, "data_strip")
+    assert {"FF", "WU"} <= {r["pass"] for r in strip}
+    # The bins hold every byte the timeline moved: integrate its rate steps here, independently.
+    tl = sat_result.timeline
+    cycles = np.diff(np.r_[tl["cycle"].to_numpy(), sat_result.summary["total_cycles"]])
+    total_bytes = float(np.sum(tl["dram_bytes_per_cycle"].to_numpy() * cycles))
+    clock_hz = sat_result.summary["clock_mhz"] * 1e6
+    bins = marks(spec, "data_bandwidth")
+    unit = {"s": 1.0, "ms": 1e-3, "µs": 1e-6}[re.search(r"time \((\w+)\)", text).group(1)]
+    moved = sum(r["gbs"] * 1e9 * (r["end"] - r["start"]) * unit for r in bins)
+    assert moved == pytest.approx(total_bytes, rel=1e-6)
+    assert total_bytes / clock_hz > 0
 
 
 def test_speedup_chart_shows_ideal_bound_array_bound_and_ablations(sat_result: RunResult):
-    chart = charts(report_html(sat_result))["chart-speedup"]
-    text = ET.tostring(chart, encoding="unicode")
+    spec = charts(report_html(sat_result))["chart-speedup"]
     s = sat_result.summary
-    assert f"achieved: {s['speedup']:.3f}x" in text
-    assert f"array bound (GEMMs at full rate): {s['array_bound_speedup']:.3f}x" in text
-    assert f"ideal bound {s['ideal_speedup_formula']}: {s['ideal_speedup']:.3f}x" in text
-    for name, v in s["ablation"].items():
-        assert f"{name} off: {v:.3f}x" in text
+    bars = {r["bar"]: r["speedup"] for r in marks(spec, "data_speedup")}
+    want = {"achieved": s["speedup"], "array bound (GEMMs at full rate)": s["array_bound_speedup"]}
+    want.update({f"{name} off": v for name, v in s["ablation"].items()})
+    assert bars == pytest.approx(want)
+    assert f"ideal bound {s['ideal_speedup_formula']}" in json.dumps(spec)
 
 
 def test_mobile_report_shows_latency_per_layer(mobile_result: RunResult, tmp_path: Path):
     write_reports(mobile_result, tmp_path)
     page = (tmp_path / "report.html").read_text()
     found = charts(page)
-    assert set(found) == {"chart-speedup", "chart-latency-per-layer", "chart-utilisation"}
-    tips = [t.text for t in found["chart-latency-per-layer"].iter(f"{SVG_NS}title")]
-    assert any(" sparse: " in t for t in tips) and any(" dense baseline: " in t for t in tips)
+    assert set(found) == {
+        "chart-speedup",
+        "chart-latency-per-layer",
+        "chart-utilisation",
+        "chart-sparse-dense",
+        "chart-energy",
+    }
+    rows = marks(found["chart-latency-per-layer"], "data_latency")
+    clock = mobile_result.summary["clock_mhz"]
+    sparse = mobile_result.ops.groupby("layer")["cycles"].sum() / clock
+    got = {r["layer"]: r["latency_us"] for r in rows if r["run"] == "sparse"}
+    assert got == pytest.approx({str(k): v for k, v in sparse.items() if str(k) in got})
+    assert any(r["run"] == "dense baseline" for r in rows)
+    # one pass (inference): energy by op kind, with the static energy as its own bar
+    groups = {r["kind"] for r in marks(found["chart-energy"], "data_energy_group")}
+    assert "static" in groups and set(mobile_result.ops["kind"]) <= groups
     assert "recorded no timeline" in page
     md = (tmp_path / "summary.md").read_text()
     assert f"| latency | {mobile_result.summary['latency_ms']:.3f} ms |" in md
@@ -139,8 +228,9 @@ def test_mobile_report_shows_latency_per_layer(mobile_result: RunResult, tmp_pat
 
 
 # --------------------------------------------------------------------------- reports read, never recompute
-def synthetic_result(target: str = "sat") -> RunResult:
-    """A RunResult with made-up numbers no simulator would produce: the reports must show exactly these."""
+def synthetic_result(target: str = "sat", *, energy: bool = False) -> RunResult:
+    """A RunResult with made-up numbers no simulator would produce: the reports must show exactly these.
+    With `energy`, it has an energy model's outputs (and a dense baseline with its own)."""
     rows = []
     for i, (layer, p, kind, cycles, util) in enumerate(
         [
@@ -162,7 +252,7 @@ def synthetic_result(target: str = "sat") -> RunResult:
             cycles=cycles,
             compute_cycles=cycles,
             utilisation=util,
-            energy_j=np.nan,
+            energy_j=[0.011, 0.013, 0.017, 0.019][i] if energy else np.nan,
             density=1.0,
         )
         row["pass"] = p
@@ -175,12 +265,35 @@ def synthetic_result(target: str = "sat") -> RunResult:
         "ideal_speedup_formula": "made-up bound",
         "utilisation": 0.314,
         "clock_mhz": 100.0,
+        "task": "train",
         "cycles_per_pass": {"FF": 1777, "BP": 3000, "WU": 2000},
     }
     timeline = pd.DataFrame(
         {"cycle": [0.0, 100.0, 200.0], "dram_bytes_per_cycle": [10.0, 0.0, 5.0], "dram_flows": [1, 0, 1]}
     )
-    return RunResult(name="made-up", target=target, summary=summary, ops=ops, timeline=timeline)
+    result = RunResult(name="made-up", target=target, summary=summary, ops=ops, timeline=timeline)
+    if energy:
+        summary.update(
+            energy_j=0.123,
+            static_energy_j=0.063,
+            avg_power_w=4.56,
+            gflops_per_w=78.9,
+            energy_gain=2.34,
+            energy_breakdown={"compute": 0.031, "onchip": 0.017, "dram": 0.012, "static": 0.063},
+            energy_model="made-up energy table",
+        )
+        dense = ops.assign(cycles=ops["cycles"] * 3, energy_j=[0.041, 0.043, 0.047, 0.049])
+        result.baseline = RunResult(
+            name="made-up (dense)",
+            target=target,
+            ops=dense,
+            summary={
+                "energy_j": 0.287,
+                "static_energy_j": 0.107,
+                "energy_breakdown": {"compute": 0.101, "onchip": 0.047, "dram": 0.032, "static": 0.107},
+            },
+        )
+    return result
 
 
 def test_reports_show_the_results_numbers_not_their_own():
@@ -189,10 +302,156 @@ def test_reports_show_the_results_numbers_not_their_own():
     for out in (page, md, text):
         assert "9.876x" in out and "4,242" in out and "12.500x from made-up bound" in out and "31.4%" in out
     found = charts(page)
-    tips = [t.text for t in found["chart-utilisation"].iter(f"{SVG_NS}title")]
-    assert "a FF: 50%" in tips and "a BP: 25%" in tips and "a WU: 12%" in tips
-    tips = [t.text for t in found["chart-cycles-per-layer"].iter(f"{SVG_NS}title")]
-    assert "a BP: 3000 cycles" in tips and "b FF: 777 cycles" in tips
+    util = {
+        (m["layer"], m["pass"]): m["utilisation"]
+        for m in marks(found["chart-utilisation"], "data_utilisation")
+    }
+    assert util == {("a", "FF"): 0.5, ("a", "BP"): 0.25, ("a", "WU"): 0.125}
+    cyc = {
+        (m["layer"], m["pass"]): m["cycles"] for m in marks(found["chart-cycles-per-layer"], "data_cycles")
+    }
+    assert cyc == {("a", "FF"): 1000, ("a", "BP"): 3000, ("a", "WU"): 2000, ("b", "FF"): 777}
+    # energy is NaN in every op: no energy anywhere
+    assert "chart-energy" not in found and 'id="energy"' not in page and "GFLOPS/W" not in page
+
+
+def test_energy_and_sparse_vs_dense_show_the_runs_joules():
+    r = synthetic_result(energy=True)
+    page = report_html(r)
+    found = charts(page)
+    for shown in ("0.123 J", "4.56 W", "78.9 GFLOPS/W", "2.34x less", "made-up energy table"):
+        assert shown in page, shown
+    by_pass = {
+        (m["pass"], m["run"]): m["energy_j"] for m in marks(found["chart-energy"], "data_energy_group")
+    }
+    assert by_pass == pytest.approx(
+        {
+            ("FF", "sparse"): 0.011 + 0.017,
+            ("BP", "sparse"): 0.013,
+            ("WU", "sparse"): 0.019,
+            ("static", "sparse"): 0.063,
+            ("FF", "dense baseline"): 0.041 + 0.047,
+            ("BP", "dense baseline"): 0.043,
+            ("WU", "dense baseline"): 0.049,
+            ("static", "dense baseline"): 0.107,
+        }
+    )
+    by_comp = {
+        (m["component"], m["run"]): m["energy_j"]
+        for m in marks(found["chart-energy"], "data_energy_component")
+    }
+    assert by_comp[("dram", "sparse")] == 0.012 and by_comp[("compute", "dense baseline")] == 0.101
+    assert len(by_comp) == 8
+    sd = found["chart-sparse-dense"]
+    cyc = {(m["pass"], m["run"]): m["cycles"] for m in marks(sd, "data_cycles")}
+    assert cyc == {
+        ("FF", "sparse"): 1777,
+        ("BP", "sparse"): 3000,
+        ("WU", "sparse"): 2000,
+        ("FF", "dense baseline"): 5331,
+        ("BP", "dense baseline"): 9000,
+        ("WU", "dense baseline"): 6000,
+    }
+    assert {(m["pass"], m["run"]) for m in marks(sd, "data_energy_j")} == set(cyc)
+    table = re.search(r'<table[^>]*id="pass-table".*?</table>', page, flags=re.S).group(0)
+    assert "5,331" in table and "3.000x" in table  # BP: 9000 dense / 3000 sparse
+
+
+def test_ablation_table_has_speedup_cycles_and_energy():
+    r = synthetic_result(energy=True)
+    r.summary.update(
+        ablation={"zero_skip": 1.25},
+        ablation_total_cycles={"zero_skip": 8484},
+        ablation_energy_j={"zero_skip": 0.369},
+        ablation_baseline="made-up baseline",
+    )
+    page = report_html(r)
+    table = re.search(r'<table[^>]*id="ablation-table".*?</table>', page, flags=re.S).group(0)
+    for shown in ("zero_skip off", "1.250x", "8,484", "2.000x", "0.369", "3.000x"):
+        assert shown in table, shown
+    assert "made-up baseline" in page
+    assert 'id="ablation-table"' not in report_html(synthetic_result())
+
+
+SENSITIVITY = [
+    {
+        "parameter": "dram_latency",
+        "source": "made-up source A",
+        "low": 50.0,
+        "high": 200.0,
+        "baseline": 100.0,
+        "total_cycles_low": 4000,
+        "total_cycles_high": 4300,
+        "speedup_low": 9.9,
+        "speedup_high": 9.1,
+        "energy_j_low": 0.120,
+        "energy_j_high": 0.130,
+    },
+    {
+        "parameter": "buffer_ports",
+        "source": "made-up source B",
+        "low": 1.0,
+        "high": 4.0,
+        "baseline": 2.0,
+        "total_cycles_low": 5000,
+        "total_cycles_high": 3000,
+        "speedup_low": 8.0,
+        "speedup_high": 12.0,
+        "energy_j_low": 0.150,
+        "energy_j_high": 0.110,
+    },
+    {
+        "parameter": "clock_skew",
+        "source": "made-up source C",
+        "low": 0.0,
+        "high": 1.0,
+        "baseline": 0.5,
+        "total_cycles_low": 4242,
+        "total_cycles_high": 4250,
+        "speedup_low": 9.876,
+        "speedup_high": 9.85,
+        "energy_j_low": 0.100,
+        "energy_j_high": 0.200,
+    },
+]
+
+
+def test_sensitivity_tornado_is_sorted_by_swing():
+    r = synthetic_result(energy=True)
+    r.summary["sensitivity"] = [dict(row) for row in SENSITIVITY]
+    page = report_html(r)
+    spec = charts(page)["chart-sensitivity"]
+    cycles = marks(spec, "data_tornado_total_cycles")
+    assert len(cycles) == 2 * len(SENSITIVITY)  # one bar per parameter and end of its range
+    assert {(m["parameter"], m["total_cycles"]) for m in cycles} >= {
+        ("buffer_ports", 5000),
+        ("buffer_ports", 3000),
+    }
+    assert all(m["run_value"] == 4242 for m in cycles)
+
+    def order(chart: dict, value: str) -> list[str]:
+        def find(node):
+            if is_named(node, f"data_tornado_{value}"):
+                return node["encoding"]["y"]["sort"]
+            for child in node.get("layer", []) + node.get("hconcat", []):
+                got = find(child)
+                if got:
+                    return got
+
+        return find(chart)
+
+    # swings: cycles 2000 (buffer_ports), 300 (dram_latency), 8 (clock_skew); energy 0.1, 0.04, 0.01 J
+    assert order(spec, "total_cycles") == ["buffer_ports", "dram_latency", "clock_skew"]
+    assert order(spec, "energy_j") == ["clock_skew", "buffer_ports", "dram_latency"]
+    table = re.search(r'<table[^>]*id="sensitivity-table".*?</table>', page, flags=re.S).group(0)
+    assert table.index("buffer_ports") < table.index("dram_latency") < table.index("clock_skew")
+    assert "made-up source B" in table and "2,000" in table
+    assert "sensitivity" in page and 'href="#sensitivity"' in page
+
+
+def test_no_sensitivity_key_shows_nothing():
+    page = report_html(synthetic_result(energy=True))
+    assert "chart-sensitivity" not in page and 'id="sensitivity"' not in page
 
 
 def test_a_result_without_baseline_timeline_or_speedup_still_reports(tmp_path: Path):
@@ -201,8 +460,33 @@ def test_a_result_without_baseline_timeline_or_speedup_still_reports(tmp_path: P
     for key in ("speedup", "ideal_speedup", "ideal_speedup_formula"):
         r.summary.pop(key)
     write_reports(r, tmp_path)
-    found = charts((tmp_path / "report.html").read_text())
+    page = (tmp_path / "report.html").read_text()
+    found = charts(page)
     assert set(found) == {"chart-cycles-per-layer", "chart-utilisation"}
+    assert 'id="workload"' not in page  # no workload.yaml beside it
+
+
+def test_chart_data_cannot_end_the_script_element():
+    r = synthetic_result()
+    r.ops["layer"] = r.ops["layer"].replace({"a": "</script><script>alert(1)</script><!--"})
+    page = report_html(r)
+    assert "alert(1)</script>" not in page
+    rows = marks(charts(page)["chart-cycles-per-layer"], "data_cycles")
+    assert {m["layer"] for m in rows} == {"</script><script>alert(1)</script><!--", "b"}
+
+
+def test_the_vendored_vega_bundle_compiles_the_specs_altair_writes():
+    """The inlined Vega-Lite is the version Altair writes specs for (scripts/vendor_vega.py regenerates it)."""
+    import altair as alt
+
+    from sparsesim.report.vega import bundle
+
+    head = bundle()[:400]
+    bundled = tuple(int(v) for v in re.search(r"Vega-Lite (\d+)\.(\d+),", head).groups())
+    written = tuple(int(v) for v in alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    # same major version, and at least Altair's minor: a newer Altair needs `scripts/vendor_vega.py` rerun
+    assert bundled[0] == written[0] and bundled >= written, (head, alt.SCHEMA_VERSION)
+    assert "window.vegaEmbed=" in bundle()[-400:]
 
 
 def test_summary_text_names_the_ideal_bound_formula(sat_result: RunResult):
@@ -218,8 +502,8 @@ def test_summary_text_names_the_ideal_bound_formula(sat_result: RunResult):
 def test_failure_while_writing_the_report_leaves_no_output(tmp_path, monkeypatch, sat_result, exc, existing):
     """The report is written inside run's atomic folder: a crash or Ctrl-C half way through report.html
     leaves neither a new folder nor a temporary one, and an existing output folder untouched."""
-    import sparsesim.commands.run as run_mod
     import sparsesim.report.html as html_mod
+    import sparsesim.targets as run_mod
 
     out = tmp_path / "out"
     if existing:
@@ -229,7 +513,7 @@ def test_failure_while_writing_the_report_leaves_no_output(tmp_path, monkeypatch
     monkeypatch.setattr(run_mod, "simulate", lambda wl, **kw: sat_result)
     written = []
 
-    def explode(result):
+    def explode(result, *args):
         written.extend(p.name for p in tmp_path.rglob("summary.md"))
         raise exc
 
@@ -265,17 +549,8 @@ def test_bin_timeline_starting_late_counts_zero_before_the_first_event():
 
 
 def test_pareto_front():
-    from sparsesim.report.svg import pareto_front
+    from sparsesim.report.tables import pareto_front
 
     xs = [1, 2, 2, 3, 4, 4, float("nan")]
     ys = [9, 5, 6, 5, 1, 1, 0]
     assert pareto_front(xs, ys) == [0, 1, 4]
-
-
-def test_ticks_are_round():
-    from sparsesim.report.svg import log_ticks, nice_max, nice_ticks
-
-    assert nice_ticks(0, 97) == [0, 20, 40, 60, 80]
-    assert nice_max(97) == 100 and nice_max(55) == 60 and nice_max(0) == 1.0
-    assert log_ticks(200, 2600, pow2=True) == [256, 512, 1024, 2048]
-    assert log_ticks(1e-4, 1e-1) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])

@@ -72,7 +72,8 @@ def test_shipped_sweep_on_two_workers_then_all_cached(tmp_path):
     res = run_cli(str(SHIPPED), "--output", str(out), "--format", "json")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert (summary["ran"], summary["cached"], summary["workers"]) == (0, 18, 0)  # no cluster started
+    counts = summary["counts"]
+    assert (counts["ran"], counts["cached"], summary["workers"]) == (0, 18, 0)  # no cluster started
     assert cache(out) == before
     assert len(summary["pareto"]["front"]) >= 2
 
@@ -269,12 +270,12 @@ def test_an_existing_cluster_by_scheduler_address(tmp_path, capsys):
         with Client(cluster.scheduler_address) as client:
             assert len(client.nthreads()) == 1  # the sweep left the cluster it did not start running
     summary = json.loads(capsys.readouterr().out)
-    assert (summary["ran"], summary["workers"]) == (2, 1)
+    assert (summary["counts"]["ran"], summary["workers"]) == (2, 1)
     assert_every_point_once(tmp_path / "out", 2)
 
 
 def test_a_crashing_point_is_reported_not_cached_and_retried(tmp_path, capsys, monkeypatch):
-    import sparsesim.commands.run as run_mod
+    import sparsesim.targets as run_mod
 
     real = run_mod.simulate
 
