@@ -58,7 +58,8 @@ class Evaluator:
                 if lp.is_dense or not any(fnmatch.fnmatchcase(name, g) for g in space.layers):
                     continue  # kept dense by the base workload (first/last layer, exclude, too small)
                 self.searched.append(name)
-                for choice in space.choices:
+                # "dense" always: a trial's choice its array cannot run is simulated dense (see run)
+                for choice in dict.fromkeys([*space.choices, "dense"]):
                     self.choices[(name, choice)] = self._prune_one(by_name[name], choice)
         self.fixed = {
             name: self._choice_of(self.base_layers[name]) for name in self.order if name not in self.searched
