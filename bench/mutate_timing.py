@@ -53,41 +53,41 @@ def _m(name: str, *edits: tuple[str, str] | tuple[str, str, int]) -> ModelMutati
 MODEL_MUTATIONS: list[ModelMutation] = [
     _m(
         "L_mul +1",
-        ("return self.mul_latency + self.tree_latency", "return self.mul_latency + 1 + self.tree_latency"),
+        ("return p.mul_latency + tree_latency(p)", "return p.mul_latency + 1 + tree_latency(p)"),
     ),
     _m(
         "L_mul -1",
-        ("return self.mul_latency + self.tree_latency", "return self.mul_latency - 1 + self.tree_latency"),
+        ("return p.mul_latency + tree_latency(p)", "return p.mul_latency - 1 + tree_latency(p)"),
     ),
     _m(
         "L_tree +1",
         (
-            "return (self.multipliers.bit_length() - 1) * self.add_latency",
-            "return (self.multipliers.bit_length() - 1) * self.add_latency + 1",
+            "return (p.multipliers.bit_length() - 1) * p.add_latency",
+            "return (p.multipliers.bit_length() - 1) * p.add_latency + 1",
         ),
     ),
     _m(
         "L_tree -1",
         (
-            "return (self.multipliers.bit_length() - 1) * self.add_latency",
-            "return (self.multipliers.bit_length() - 1) * self.add_latency - 1",
+            "return (p.multipliers.bit_length() - 1) * p.add_latency",
+            "return (p.multipliers.bit_length() - 1) * p.add_latency - 1",
         ),
     ),
     _m(
         "WS fill: column hops +1",
-        ("return (p.cols - 1) + p.product_latency", "return p.cols + p.product_latency"),
+        ("return (p.cols - 1) + product_latency(p)", "return p.cols + product_latency(p)"),
     ),
     _m(
         "WS fill: column hops -1",
-        ("return (p.cols - 1) + p.product_latency", "return (p.cols - 2) + p.product_latency"),
+        ("return (p.cols - 1) + product_latency(p)", "return (p.cols - 2) + product_latency(p)"),
     ),
     _m(
         "WS drain: psum chain R*L_add -> (R-1)*L_add",
-        ("p.product_latency + p.rows * p.add_latency", "p.product_latency + (p.rows - 1) * p.add_latency"),
+        ("product_latency(p) + p.rows * p.add_latency", "product_latency(p) + (p.rows - 1) * p.add_latency"),
     ),
     _m(
         "WS drain: psum chain +1",
-        ("p.product_latency + p.rows * p.add_latency", "p.product_latency + p.rows * p.add_latency + 1"),
+        ("product_latency(p) + p.rows * p.add_latency", "product_latency(p) + p.rows * p.add_latency + 1"),
     ),
     _m(
         "WS bank-free delay +1",
@@ -125,66 +125,69 @@ MODEL_MUTATIONS: list[ModelMutation] = [
     ),
     _m(
         "WS weights visible: start = load + 2",
-        ('return 1 if self.weight_load == "bus"', 'return 2 if self.weight_load == "bus"'),
+        ('return 1 if p.weight_load == "bus"', 'return 2 if p.weight_load == "bus"'),
     ),
     _m(
         "WS weights visible: start = load",
-        ('return 1 if self.weight_load == "bus"', 'return 0 if self.weight_load == "bus"'),
+        ('return 1 if p.weight_load == "bus"', 'return 0 if p.weight_load == "bus"'),
     ),
-    _m("OS fill +1", ("(p.rows - 1) + (p.cols - 1) + (beats - 1)", "p.rows + (p.cols - 1) + (beats - 1)")),
+    _m("OS fill +1", ("fill = (p.rows - 1) + (p.cols - 1)\n", "fill = p.rows + (p.cols - 1)\n")),
     _m(
         "OS fill -1",
-        ("(p.rows - 1) + (p.cols - 1) + (beats - 1)", "(p.rows - 1) + (p.cols - 2) + (beats - 1)"),
+        ("fill = (p.rows - 1) + (p.cols - 1)\n", "fill = (p.rows - 1) + (p.cols - 2)\n"),
     ),
     _m(
         "OS final add dropped",
-        ("* mode.beat_gap(p) + p.product_latency + p.add_latency", "* mode.beat_gap(p) + p.product_latency"),
+        (
+            "* os_beat_gap(p, mode) + product_latency(p) + p.add_latency",
+            "* os_beat_gap(p, mode) + product_latency(p)",
+        ),
     ),
     _m(
         "OS drain R*I -> (R-1)*I",
-        ("+ 1 + p.rows * mode.slots(p)", "+ 1 + (p.rows - 1) * mode.slots(p)", 2),
+        ("+ 1 + p.rows * os_slots(p, mode)", "+ 1 + (p.rows - 1) * os_slots(p, mode)", 2),
     ),
-    _m("OS drain +1", ("+ 1 + p.rows * mode.slots(p)", "+ 2 + p.rows * mode.slots(p)", 2)),
+    _m("OS drain +1", ("+ 1 + p.rows * os_slots(p, mode)", "+ 2 + p.rows * os_slots(p, mode)", 2)),
     _m(
         "OS interleave slots L_add + 1",
         (
-            "return p.add_latency if self.interleave else 1",
-            "return p.add_latency + 1 if self.interleave else 1",
+            "return p.add_latency if mode.interleave else 1",
+            "return p.add_latency + 1 if mode.interleave else 1",
         ),
     ),
     _m(
         "OS interleave slots L_add - 1",
         (
-            "return p.add_latency if self.interleave else 1",
-            "return max(1, p.add_latency - 1) if self.interleave else 1",
+            "return p.add_latency if mode.interleave else 1",
+            "return max(1, p.add_latency - 1) if mode.interleave else 1",
         ),
     ),
     _m(
         "OS beat gap without interleave L_add - 1",
         (
-            "return 1 if self.interleave else p.add_latency",
-            "return 1 if self.interleave else p.add_latency - 1",
+            "return 1 if mode.interleave else p.add_latency",
+            "return 1 if mode.interleave else p.add_latency - 1",
         ),
     ),
     _m(
         "OS beat gap without interleave L_add + 1",
         (
-            "return 1 if self.interleave else p.add_latency",
-            "return 1 if self.interleave else p.add_latency + 1",
+            "return 1 if mode.interleave else p.add_latency",
+            "return 1 if mode.interleave else p.add_latency + 1",
         ),
     ),
     _m(
         "N:M group rate M -> M/2 per beat",
         (
-            "return int(self.m) if self.sparse else p.multipliers",
-            "return max(1, int(self.m) // 2) if self.sparse else p.multipliers",
+            "return int(mode.m) if mode.sparse else p.multipliers",
+            "return max(1, int(mode.m) // 2) if mode.sparse else p.multipliers",
         ),
     ),
     _m(
         "dense rate P -> 2P per beat",
         (
-            "return int(self.m) if self.sparse else p.multipliers",
-            "return int(self.m) if self.sparse else 2 * p.multipliers",
+            "return int(mode.m) if mode.sparse else p.multipliers",
+            "return int(mode.m) if mode.sparse else 2 * p.multipliers",
         ),
     ),
     _m(
@@ -230,6 +233,7 @@ def mutant_module(mut: ModelMutation) -> types.ModuleType:
     name = f"_timing_mutant_{abs(hash(mut.name))}"
     mod = types.ModuleType(name)
     mod.__file__ = f"<{mut.name}>"
+    mod.__package__ = "sparsesim.sat"  # its relative import of the data types (array_types)
     sys.modules[name] = mod  # dataclasses resolve their module while the class is created
     try:
         exec(compile(src, mod.__file__, "exec"), mod.__dict__)

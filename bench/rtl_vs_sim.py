@@ -1,22 +1,35 @@
 """The simulator's op cycles against the RTL's, on whole GEMM ops of a shipped workload.
 
-    python bench/rtl_vs_sim.py [--quick] [--json]
+    python bench/rtl_vs_sim.py [--quick] [--json] [--no-dram]
 
-Each op of the tiny-CNN workload's op table in the list below (3x3 conv FF/BP/WU, 1x1 conv, linear; dense and
-2:4; WS, OS with and without interleave; M and K as in the table, N cut) is mapped by the simulator's
-scheduler for the array, cut into the array tiles the simulator times, run back to back on the exported array
-in Verilator (cocotb drives the tile streams from Python), and compared: results bit for bit with
-sparsesim.sat.numerics over the whole op, the array's cycles (first weight load / first beat to the last
-result) with the mapping's `array_cycles`. One JSON object per op (`--json`) or a table. `--quick`: the 4x4
-array; otherwise also the 16x16 one (N cut 4x less).
+Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF/BP/WU, 1x1 conv, linear;
+dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
+with and without interleave; M and K as in the table, N cut) is mapped by the simulator's scheduler for the
+array. The shipped workload's ops run in Verilator through the RTL op engine: the descriptor goes in, the
+sequencer walks the op's tiles, the AXI4 DMAs fetch the operands from the HDL DRAM model (latency and
+bandwidth of the simulator's architecture) and write the results back; Python only starts each op and reads
+back. Compared: results bit for bit with sparsesim.sat.numerics over the whole op; the array's cycles (first
+weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
+(start to the last write response) with the simulator's op duration alone on the accelerator
+(`OpPlan.alone_cycles`: DRAM latency + first tile's operands, the array overlapped with the rest, DRAM
+latency + last results). The 2:8 and 1:4 ops of the test workloads run as array-only rows (the tile streams
+driven from Python, `dram_modelled: false`): the op engine is checked on the shipped workload's ops only.
+One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
-Not covered: DRAM. The RTL has no op engine or AXI DMA yet, so `rtl_cycles` / `sim_cycles` are the array
-cycles too (`dram_modelled: false`).
+Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) are run too, as array-only rows
+(`dram_modelled: false`): their activation words (2048 bits and more) do not fit one 512-bit AXI beat of the
+op engine. `--no-dram`: array-only
+rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
+RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
+that the 2 % check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
+and the simulator both at S times the architecture's DRAM data rate (same mappings), e.g. 1/12 makes the
+bus the limit.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -24,40 +37,78 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
-from rtl_ops import QUICK_OPS, WORKLOAD, op_run, run_ops, workload_ops  # noqa: E402
+from rtl_opengine import run_engine_ops  # noqa: E402
+from rtl_ops import QUICK_OPS, WORKLOAD, arch_for, op_runs, run_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
+from sparsesim.rtl.opengine.export import DramModel  # noqa: E402
+from test_ops import preset_config  # noqa: E402
 
 from sparsesim.errors import ToolError  # noqa: E402
+
+REL_TOLERANCE = 0.02  # the op cycles with DRAM may differ by 2 % (the array's cycles must be identical)
+
+
+def row_ok(row: dict) -> bool:
+    return (
+        "error" not in row
+        and row["results_differing_from_numerics"] == 0
+        and row["rtl_array_cycles"] == row["sim_array_cycles"]
+        and abs(row["rel_diff"]) <= REL_TOLERANCE
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the 4x4 array only")
     ap.add_argument("--json", action="store_true", help="one JSON object per op")
+    ap.add_argument("--no-dram", action="store_true", help="array-only rows (no op engine, no DRAM)")
+    ap.add_argument("--mutate-dram-latency", type=int, metavar="CYCLES",
+                    help="mutation: the RTL's DRAM latency (the simulator keeps its own)")  # fmt: skip
+    ap.add_argument("--bandwidth-scale", type=float, default=1.0, metavar="S",
+                    help="both sides with the DRAM data rate x S (the ops keep their mapping)")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.bandwidth_scale <= 0:
+        print("error: --bandwidth-scale must be > 0", file=sys.stderr)
+        return 2
+    if args.mutate_dram_latency is not None and args.mutate_dram_latency < 1:
+        print("error: --mutate-dram-latency must be >= 1 cycle", file=sys.stderr)
+        return 2
     try:
         toolchain.configure_environment()
         toolchain.require_simulator("verilator")
     except ToolError as err:  # the simulator is missing: a tool failure, not a bench failure
         print(f"error: {err}", file=sys.stderr)
         return 3
-    configs = [(ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"), 1)]
+    configs = [(ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"), 1, not args.no_dram)]
     if not args.quick:
-        configs.append((ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16"), 4))
-    ops = workload_ops(str(ROOT / WORKLOAD))
+        configs.append((ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16"), 4, False))
+        configs.append((preset_config(), 4, False))
     ok = True
-    for cfg, scale in configs:
-        runs = [op_run(cfg, name, ops[name], dataflow=df, n_cut=n * scale, interleave=il)
-                for name, df, il, n in QUICK_OPS]  # fmt: skip
-        for row in run_ops(cfg, runs):
-            ok &= "error" not in row and row["results_differing_from_numerics"] == 0 and row["rel_diff"] == 0
+    for cfg, scale, dram in configs:
+        engine_ops = [op for op in QUICK_OPS if dram and op[0] == WORKLOAD]
+        array_ops = [op for op in QUICK_OPS if op not in engine_ops]
+        mutated = None
+        if args.mutate_dram_latency is not None:
+            arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))
+            mutated = dataclasses.replace(arch_dram, latency_cycles=args.mutate_dram_latency)
+        rows = []
+        if engine_ops:
+            runs = op_runs(cfg, engine_ops, ROOT, n_scale=scale)
+            rows += run_engine_ops(cfg, runs, dram=mutated, bandwidth_scale=args.bandwidth_scale)
+        if array_ops:
+            rows += run_ops(cfg, op_runs(cfg, array_ops, ROOT, n_scale=scale))
+        for row in rows:
+            ok &= row_ok(row)
+            via = " (DRAM)" if row.get("dram_modelled") else ""
             if args.json:
                 print(json.dumps(row))
             else:
-                print(f"{row['array']:6} {row['op']:9} {row['mapping']:24} M={row['m']:<4} N={row['n']:<4} "
-                      f"K={row['k']:<5} tiles {row['tiles']:5}  rtl {row.get('rtl_array_cycles')!s:>7}  "
-                      f"sim {row.get('sim_array_cycles')!s:>7}  "
+                print(f"{row['array']:6} {row.get('workload', ''):18} {row['op']:9} {row['mapping']:24} "
+                      f"M={row['m']:<4} N={row['n']:<4} "
+                      f"K={row['k']:<5} tiles {row['tiles']:5}  array rtl {row.get('rtl_array_cycles')!s:>7} "
+                      f"sim {row.get('sim_array_cycles')!s:>7}  op{via} rtl "
+                      f"{row.get('rtl_cycles')!s:>7} sim {row.get('sim_cycles')!s:>9}  "
                       f"diff {row.get('rel_diff', float('nan')):+.4f}  "
                       f"bad results {row.get('results_differing_from_numerics')}")  # fmt: skip
     return 0 if ok else 1

@@ -13,7 +13,7 @@ from typing import Literal
 
 from amaranth.lib import data
 
-from sparsesim.sat.timing import ArrayParams
+from sparsesim.sat.array_types import ArrayParams
 
 from .latency import PIPELINE_LATENCIES
 

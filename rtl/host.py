@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sparsesim.sat import numerics
-from sparsesim.sat.timing import Mode, TileShape  # run-time mode and tile shape: data types, no formulas
+from sparsesim.sat.array_types import Mode, TileShape  # plain data types, no formulas
 
 from .config import ArrayConfig
 
@@ -65,18 +65,29 @@ def _groups(cfg: ArrayConfig, b: np.ndarray, e: int, steps: int) -> np.ndarray:
     return pad.reshape(steps, e, n).transpose(0, 2, 1)
 
 
+def step_elements(cfg: ArrayConfig, mode: Mode) -> int:
+    """Reduction elements one stream step carries per PE: an N:M step is one M-group of activations (the N
+    weight lanes pick within it by index), a dense step one activation per multiplier lane."""
+    return int(mode.m) if mode.sparse else cfg.multipliers  # type: ignore[arg-type]
+
+
+def os_slots(cfg: ArrayConfig, mode: Mode) -> int:
+    """OS accumulator registers a tile uses per PE: all of the PE's `cfg.slots` with the interleave mapping
+    (consecutive beats go to different registers), one without."""
+    return cfg.slots if mode.interleave else 1
+
+
 def _check_fits(cfg: ArrayConfig, mode: Mode, shape: TileShape) -> None:
     """The tile must fit what one tile's stream words can carry: WS m <= C PE columns and at most R steps
     (one per array row); OS m <= R PE rows and n <= C * I accumulators; N:M k a multiple of M."""
-    p = cfg.timing_params()
-    mode.check(p)
-    e = mode.elements_per_cycle(p)
+    mode.check(cfg.timing_params())
+    e = step_elements(cfg, mode)
     if shape.m < 1 or shape.n < 1 or shape.k < 1:
         raise ValueError(f"empty tile {shape}")
     if mode.dataflow == "ws":
         fits = shape.m <= cfg.cols and -(-shape.k // e) <= cfg.rows
     else:
-        fits = shape.m <= cfg.rows and shape.n <= cfg.cols * mode.slots(p)
+        fits = shape.m <= cfg.rows and shape.n <= cfg.cols * os_slots(cfg, mode)
     if not fits:
         raise ValueError(f"tile {shape} does not fit a {cfg.rows}x{cfg.cols} array's streams in mode {mode}")
     if mode.sparse and shape.k % int(mode.m):  # type: ignore[arg-type]
@@ -85,7 +96,6 @@ def _check_fits(cfg: ArrayConfig, mode: Mode, shape: TileShape) -> None:
 
 def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
     """The stream words of one tile C = A . B in `mode` (checked against what the streams can carry)."""
-    p = cfg.timing_params()
     a_rows = a.values.shape[0] if isinstance(a, numerics.SparseA) else a.shape[0]
     shape = TileShape(m=a_rows, n=b.shape[1], k=b.shape[0])
     if isinstance(a, numerics.SparseA) != mode.sparse:
@@ -93,7 +103,7 @@ def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
     if mode.sparse and (a.m_group != mode.m or a.n_keep != mode.n):  # type: ignore[union-attr]
         raise ValueError(f"operand is {a.n_keep}:{a.m_group}, mode is {mode.n}:{mode.m}")  # type: ignore[union-attr]
     _check_fits(cfg, mode, shape)
-    e = mode.elements_per_cycle(p)
+    e = step_elements(cfg, mode)
     vals, idx, steps = _lanes(cfg, mode, a, e)
     groups = _groups(cfg, b, e, steps)
     cmd = cfg.pack_cmd(os=mode.dataflow == "os", n=mode.n, m=mode.m, k=shape.k,
@@ -110,7 +120,7 @@ def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
             acts.append(cfg.pack_acts([groups[r, j] if r < steps else [] for r in range(cfg.rows)]))
         beats = shape.n
     else:
-        slots = mode.slots(p)
+        slots = os_slots(cfg, mode)
         weights = []
         for s in range(steps):
             v = [vals[r, s] if r < shape.m else zero_lanes for r in range(cfg.rows)]
@@ -131,7 +141,7 @@ def beat_cells(cfg: ArrayConfig, mode: Mode, beat: int) -> list[tuple[int, int]]
     interleaved columns."""
     if mode.dataflow == "ws":
         return [(c, beat) for c in range(cfg.cols)]
-    slots = mode.slots(cfg.timing_params())
+    slots = os_slots(cfg, mode)
     row, slot = cfg.rows - 1 - beat // slots, beat % slots
     return [(row, c * slots + slot) for c in range(cfg.cols)]
 

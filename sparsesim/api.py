@@ -113,15 +113,22 @@ def prepare(source: WorkloadSource, *, progress: Progress | None = None, dense: 
     return _prepare(load(source), progress=progress, dense=dense)
 
 
-def run(source: WorkloadSource, *, ablate: bool = False, progress: Progress | None = None) -> RunResult:
+def run(
+    source: WorkloadSource,
+    *,
+    ablate: bool = False,
+    sensitivity: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
     """Simulate the workload on its target and its dense baseline (`result.baseline`). With `ablate`, also
-    with each optimisation (sat) or sparse kernel (mobile) off. `progress(message, done=, total=)` follows the
-    steps. Returns a RunResult: `.summary`, `.ops`, `.graph`, `.energy`, `.baseline`."""
+    with each optimisation (sat) or sparse kernel (mobile) off; with `sensitivity`, also with each uncertain
+    preset parameter at the ends of its plausible range (summary `sensitivity`). `progress(message, done=,
+    total=)` follows the steps. Returns a RunResult: `.summary`, `.ops`, `.graph`, `.energy`, `.baseline`."""
     from .targets import simulate
 
     t0 = time.perf_counter()
     wl = load(source)
-    result = simulate(wl, progress=progress, ablate=ablate)
+    result = simulate(wl, progress=progress, ablate=ablate, sensitivity=sensitivity)
     result.summary["wall_seconds"] = time.perf_counter() - t0
     return result
 
@@ -136,15 +143,22 @@ def save(result: RunResult, folder: str | Path | None = None, *, workload: Workl
     from .results import write_outputs
 
     wl = workload if workload is not None else result.workload
-    if folder is None and wl is None:
+    if folder is not None:
+        out = Path(folder)
+    elif wl is not None:
+        out = wl.output_dir()
+    else:
         raise SpecError("save: give the output folder (this result carries no workload to take it from)")
-    out = Path(folder) if folder is not None else wl.output_dir()  # type: ignore[union-attr]  # checked above
     check_output_dir(out, "folder" if folder is not None else "output.dir")
     with atomic_dir(out) as tmp:
         if wl is not None:
             (tmp / "workload.yaml").write_text(wl.to_yaml())
         write_outputs(result, tmp)
         write_reports(result, tmp)
+        if "sensitivity" in result.summary:
+            from .sensitivity import write_csv
+
+            write_csv(result.summary["sensitivity"], tmp)
     result.summary["output_dir"] = str(out)
     return out
 

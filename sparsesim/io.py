@@ -124,7 +124,7 @@ def remove_stale_temps(target: str | Path) -> list[Path]:
     target = Path(target)
     parent = target.parent
     tmp_prefix, old_prefix = _temp_prefixes(target)
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(parent))
     except OSError:

@@ -18,6 +18,8 @@ from .spec import Workload
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .sparsity import PruneResult, WeightLayer
+
 # progress(message) reports a step; progress(message, done=i, total=n) a step made of n parts (a bar on a
 # terminal: sparsesim.cli.Console). Callers pass None for silence.
 Progress = Callable[..., None]
@@ -31,7 +33,7 @@ def _silent(*_args: object, **_kwargs: object) -> None:
 class Prepared:
     workload: Workload
     graph: LayerGraph
-    prune: object  # sparsity.PruneResult (typed loosely to keep this module import-light)
+    prune: PruneResult
     ops: OpGraph
     wall_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -54,13 +56,15 @@ def build_layer_graph(wl: Workload) -> LayerGraph:
     if loaded.source == "onnx":
         from .graph.onnx_import import trace_onnx
 
+        assert loaded.onnx_path is not None  # load_model sets it for ONNX models
         return trace_onnx(loaded.onnx_path, name=loaded.name)
     from .graph.trace import trace_module
 
+    assert loaded.module is not None  # load_model sets it for torch models
     return trace_module(loaded.module, loaded.example_input, name=loaded.name)
 
 
-def weight_layers(graph: LayerGraph) -> list:
+def weight_layers(graph: LayerGraph) -> list[WeightLayer]:
     """The graph's conv/linear layers as sparsity.WeightLayer, with channel consumers for rearrangement."""
     from .sparsity import WeightLayer
 

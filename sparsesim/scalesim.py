@@ -225,9 +225,11 @@ def layer_graph(topo: Topology, *, seed: int = 0) -> Any:
                 weight_shape=[n, k], tokens=m,
             )  # fmt: skip
             wshape: tuple[int, ...] = (n, k)
+            out_shape = [1, m, n]
         else:
             out = [1, layer.num_filters, layer.ofmap_h, layer.ofmap_w]
             wshape = (layer.num_filters, layer.channels, layer.filter_h, layer.filter_w)
+            out_shape = out
             attrs = dict(
                 kind="conv", op="SCALE-Sim conv",
                 in_shapes=[[1, layer.channels, layer.ifmap_h, layer.ifmap_w]], out_shape=out,
@@ -235,7 +237,7 @@ def layer_graph(topo: Topology, *, seed: int = 0) -> Any:
                 stride=(layer.stride, layer.stride), padding=(0, 0), dilation=(1, 1),
             )  # fmt: skip
         g.add_node(
-            layer.name, order=i, out_elems=math.prod(attrs["out_shape"]), params=math.prod(wshape),
+            layer.name, order=i, out_elems=math.prod(out_shape), params=math.prod(wshape),
             bias=False, macs=layer.macs, **attrs,
         )  # fmt: skip
         g.add_edge(prev, layer.name)
@@ -313,10 +315,11 @@ def read_config(path: str | Path) -> ScaleSimConfig:
     if rows > 1024 or cols > 1024:
         raise SpecError(f"{path}: [architecture_presets] ArrayHeight/ArrayWidth must be <= 1024")
     sizes = [get_int("architecture_presets", k) for k in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB")]
-    df, where = get("architecture_presets", "Dataflow")
-    if df not in ("ws", "os"):
-        hint = " ('is', input stationary, is not modelled)" if df == "is" else ""
-        raise SpecError(f"{where}: [architecture_presets] Dataflow must be ws or os, got {df!r}{hint}")
+    df_text, where = get("architecture_presets", "Dataflow")
+    df: Literal["ws", "os"] = "ws" if df_text == "ws" else "os"
+    if df_text not in ("ws", "os"):
+        hint = " ('is', input stationary, is not modelled)" if df_text == "is" else ""
+        raise SpecError(f"{where}: [architecture_presets] Dataflow must be ws or os, got {df_text!r}{hint}")
     bw, where = get("run_presets", "InterfaceBandwidth")
     if bw != "CALC":
         raise SpecError(
@@ -330,7 +333,10 @@ def read_config(path: str | Path) -> ScaleSimConfig:
                 f"{where}: [sparsity] SparsitySupport must be false (sparsesim runs SCALE-Sim's dense "
                 "array; use its sparsity model in SCALE-Sim itself)"
             )
-    return ScaleSimConfig(path, run_name, rows, cols, *sizes, dataflow=df, interface_bandwidth=bw)  # type: ignore[arg-type]
+    ifmap_kib, filter_kib, ofmap_kib = sizes
+    return ScaleSimConfig(
+        path, run_name, rows, cols, ifmap_kib, filter_kib, ofmap_kib, dataflow=df, interface_bandwidth=bw
+    )
 
 
 def arch_from_config(cfg: ScaleSimConfig) -> Any:

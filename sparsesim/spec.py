@@ -15,6 +15,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -347,11 +348,11 @@ class SparsitySpec(_Section):
     @property
     def density(self) -> float:
         """Nominal kept fraction of a pruned layer (1.0 for dense)."""
-        if self.pattern in ("nm", "bdwp"):
-            return self.n / self.m  # type: ignore[operator]
-        if self.pattern == "dense":
+        if self.pattern in ("nm", "bdwp") and self.n is not None and self.m is not None:
+            return self.n / self.m
+        if self.pattern == "dense" or self.sparsity is None:  # the validator requires n, m or sparsity
             return 1.0
-        return 1.0 - float(self.sparsity)  # type: ignore[arg-type]
+        return 1.0 - float(self.sparsity)
 
 
 # ----------------------------------------------------------------------------------------------- targets
@@ -405,9 +406,29 @@ class AcceleratorSpec(_Section):
     vector_lanes: int | None = Field(
         None, ge=1, le=4096, description="Vector unit FP32 lanes (activations, norms, pooling, softmax)."
     )
+    # On-chip costs (sparsesim.sat.onchip; docs/sat_model.md "On-chip costs").
+    onchip_costs: bool | None = Field(None, description="Model ports, bank conflicts, address generation.")
+    act_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Act buffer port.")
+    grad_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Grad buffer port.")
+    out_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Out buffer ports, each.")
+    agu_runs_per_cycle: int | None = Field(None, ge=1, le=1024, description="Address generator runs/cycle.")
+    wu_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Update engine bus.")
+    vector_port_bytes_per_cycle: int | None = Field(None, ge=8, le=65536, description="Vector unit port.")
+    bank_mapping: Literal["interleaved", "skewed"] | None = Field(None, description="Word-to-bank map.")
+    pitch_pad_bytes: int | None = Field(None, ge=0, le=4096, description="Padding of pixel/row pitches, B.")
     technology: float | None = Field(
         None, ge=7, le=130,
         description="Energy model: an ASIC projection at this node in nm (7-130); unset: the XCVU9P FPGA.",
+    )  # fmt: skip
+    static_power_w: float | None = Field(
+        None, ge=0, le=1000,
+        description="Energy model: device static power in W, e.g. from Vivado's report_power (unset: the "
+        "model's estimate, docs/energy_model.md).",
+    )  # fmt: skip
+    clock_energy_fj_per_ff: float | None = Field(
+        None, ge=0, le=1000,
+        description="Energy model: clock energy per flip-flop per cycle in fJ at the target's node (unset: "
+        "the model's estimate, docs/energy_model.md).",
     )  # fmt: skip
     optimisations: Optimisations = Field(default_factory=Optimisations)
     scalesim: str | None = Field(
@@ -469,20 +490,22 @@ class MobileSpec(_Section):
         "(XNNPACK's subgraph rule: all sparse or all dense).",
     )
     sparse_kernels: list[MobileKernel] = Field(
-        default_factory=lambda: ["spmm", "group", "nm"],
+        default_factory=lambda: list[MobileKernel](["spmm", "group", "nm"]),
         description="Sparse kernels allowed: spmm (XNNPACK CSR-delta SpMM), group (block-CSR of G output "
         "channels), nm (N:M along Cin). A layer tries its pattern's own kernel first, then these in order.",
     )
     spmm_layer_types: list[MobileLayerType] = Field(
-        default_factory=lambda: ["conv1x1"],
+        default_factory=lambda: list[MobileLayerType](["conv1x1"]),
         description="Layers SpMM may run: conv1x1 (stride 1, no padding, groups 1; XNNPACK's rule), "
         "conv (any groups-1 conv through a packed im2col tile), linear.",
     )
     group_layer_types: list[MobileLayerType] = Field(
-        default_factory=lambda: ["conv1x1", "conv", "linear"], description="Layers the group kernel may run."
+        default_factory=lambda: list[MobileLayerType](["conv1x1", "conv", "linear"]),
+        description="Layers the group kernel may run.",
     )
     nm_layer_types: list[MobileLayerType] = Field(
-        default_factory=lambda: ["conv1x1", "conv", "linear"], description="Layers the N:M kernel may run."
+        default_factory=lambda: list[MobileLayerType](["conv1x1", "conv", "linear"]),
+        description="Layers the N:M kernel may run.",
     )
     group_min_zero_fraction: float = Field(
         0.0, ge=0, le=1, description="Group kernel: runs only if at least this fraction of weights is zero."
@@ -650,7 +673,7 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def _format_error(err: dict[str, Any]) -> str:
+def _format_error(err: Mapping[str, Any]) -> str:
     loc = tuple(err.get("loc", ()))
     etype = err.get("type", "")
     # Drop pydantic's tagged-union / function-validator markers from the location.
@@ -890,7 +913,7 @@ def reference_markdown() -> str:
         if info.is_required():
             return "**required**"
         if info.default_factory is not None:
-            value = info.default_factory()
+            value = info.get_default(call_default_factory=True)
             return "(section)" if isinstance(value, BaseModel) else f"`{json.dumps(value)}`"
         return f"`{json.dumps(info.default)}`" if info.default is not None else "unset"
 

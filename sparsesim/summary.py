@@ -6,7 +6,8 @@ summary is built or read (mypy, configured in pyproject.toml, runs in the tests)
 
 - `CommonSummary`: the keys both targets write (and `EnergySummary`, sparsesim.energy's keys);
 - `SatSummary` / `MobileSummary`: what `sparsesim.sat.simulate` / `sparsesim.mobile.simulate` add;
-- `Summary`: either target's summary (what readers such as reports, sweeps and the CLI take).
+- `Summary`: either target's summary: the type of `RunResult.summary`, which both simulators build and every
+  reader (reports, sweeps, the CLI) takes. The per-target classes say which keys each target writes.
 
 Every key is optional to the type checker: a dense baseline's summary holds only the simulation's own keys,
 and `--ablate` adds the ablation keys. `summary_keys(target)` and `column_keys(target)` list the keys of a
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict, get_type_hints
 
 Target = Literal["sat", "mobile"]
@@ -29,10 +31,12 @@ class EnergySummary(TypedDict, total=False):
     energy_j: float  # the run's energy, J (every op's actions + static)
     avg_power_w: float
     gflops_per_w: float  # useful FLOP / J / 1e9
-    energy_breakdown: dict[str, float]  # component (compute, onchip, dram, static) -> J
+    energy_breakdown: Mapping[str, float]  # component (compute, onchip, dram, static) -> J
     static_energy_j: float
+    dynamic_energy_j: float  # energy_j without the static (time-proportional) part
+    dynamic_gflops_per_w: float  # useful FLOP per dynamic joule / 1e9
     energy_model: str  # the energy table's description (device or ASIC node)
-    energy_by_action_j: dict[str, float]
+    energy_by_action_j: Mapping[str, float]
 
 
 class CommonSummary(EnergySummary, total=False):
@@ -40,7 +44,7 @@ class CommonSummary(EnergySummary, total=False):
 
     model: str
     task: str  # train | infer
-    batch_size: int
+    batch_size: int | None  # set by the spec's defaults (32 train, 1 infer) once validated
     pattern: str  # the sparsity pattern
     total_cycles: float  # of the simulated iteration (sat: array clock; mobile: the SoC's reference clock)
     seconds_simulated: float
@@ -49,15 +53,16 @@ class CommonSummary(EnergySummary, total=False):
     dram_bytes: float
     macs: float  # dense-equivalent
     useful_macs: float  # MACs on kept weights
-    cycles_per_pass: dict[str, float]  # FF, BP, WU, UPD, GEN -> cycles
+    cycles_per_pass: Mapping[str, float]  # FF, BP, WU, UPD, GEN -> cycles
     latency_ms: float  # inference runs
     dense_total_cycles: float  # the dense baseline on the same hardware
     dense_latency_ms: float
     speedup: float  # dense_total_cycles / total_cycles
     dense_energy_j: float
     energy_gain: float  # dense_energy_j / energy_j
-    ablation: dict[str, float]  # --ablate: optimisation (sat) or kernel (mobile) off -> speedup over dense
-    ablation_energy_j: dict[str, float]
+    ablation: Mapping[str, float]  # --ablate: optimisation (sat) or kernel (mobile) off -> speedup over dense
+    ablation_energy_j: Mapping[str, float]
+    sensitivity: Sequence[Mapping[str, Any]]  # --sensitivity: a row per uncertain parameter
     wall_seconds: float  # host time of the whole run
     output_dir: str  # `sparsesim run`: where the outputs went
 
@@ -69,19 +74,19 @@ class SatSummary(CommonSummary, total=False):
     dram_bandwidth_gbs: float
     effective_tflops: float
     dense_equivalent_tflops: float
-    stall_cycles_by_cause: dict[str, float]
-    engine_busy_cycles: dict[str, float]
-    engine_utilisation: dict[str, float]
-    engine_idle_cycles: dict[str, float]
+    stall_cycles_by_cause: Mapping[str, float]
+    engine_busy_cycles: Mapping[str, float]
+    engine_utilisation: Mapping[str, float]
+    engine_idle_cycles: Mapping[str, float]
     array_bound_cycles: float  # GEMMs alone at the array's full rate
     ideal_speedup: float
     ideal_speedup_formula: str
     nm_formula_speedup: float
     array_bound_speedup: float
     note: str  # weight layers a sparse run left dense, and why
-    ablation_total_cycles: dict[str, float]
+    ablation_total_cycles: Mapping[str, float]
     ablation_baseline: str
-    arch: dict[str, Any]  # the resolved architecture (sparsesim.sat.arch.SatArch.to_dict)
+    arch: Mapping[str, Any]  # the resolved architecture (sparsesim.sat.arch.SatArch.to_dict)
     front_end_wall_seconds: float
     simulation_wall_seconds: float
     dense_simulation_wall_seconds: float
@@ -99,11 +104,11 @@ class MobileSummary(CommonSummary, total=False):
     layout: str  # activation layout (NCHW, NHWC)
     weights_home: str  # the cache level the weights are expected in
     effective_gflops: float
-    kernels: dict[str, int]  # kernel -> ops
-    dense_kernels: dict[str, int]
-    cycles_by_kernel: dict[str, float]
-    sparse_layers: dict[str, str]  # layer -> kernel
-    dense_layers: dict[str, str]  # layer -> why it ran dense
+    kernels: Mapping[str, int]  # kernel -> ops
+    dense_kernels: Mapping[str, int]
+    cycles_by_kernel: Mapping[str, float]
+    sparse_layers: Mapping[str, str]  # layer -> kernel
+    dense_layers: Mapping[str, str]  # layer -> why it ran dense
     memory_bound_ops: int
 
 

@@ -132,3 +132,27 @@ def test_models_lists_the_zoo():
 def test_no_command_prints_help_and_fails():
     res = run()
     assert res.returncode == 2 and "usage" in res.stdout
+
+
+def test_validate_shows_the_resolved_preset_values_and_their_sources(tmp_path):
+    """Not `rows: null`: the accelerator values the run uses, the file's overrides kept, each with its source."""
+    import yaml
+
+    from sparsesim.sat.arch import resolve
+    from sparsesim.spec import AcceleratorSpec
+
+    preset = resolve(AcceleratorSpec())
+    wl = tmp_path / "w.yaml"
+    wl.write_text("model: tiny_cnn\nsparsity: dense\ntarget: sat\naccelerator: {rows: 4}\n")
+    res = run("validate", str(wl))
+    assert res.returncode == 0, res.stderr
+    acc = yaml.safe_load(res.stdout)["accelerator"]
+    assert acc["rows"] == 4 and acc["cols"] == preset.cols and acc["clock_mhz"] == preset.clock_mhz
+    assert all(acc[k] is not None for k in ("mul_latency_cycles", "dram_mts", "sorter_lanes"))
+    comments = [line for line in res.stdout.splitlines() if line.startswith("#   accelerator.")]
+    cols = next(line for line in comments if line.split()[1] == "accelerator.cols")
+    assert preset.sources["cols"][:40] in cols
+    res = run("validate", str(wl), "--format", "json")
+    data = json.loads(res.stdout)
+    assert data["workload"]["accelerator"]["rows"] == 4
+    assert data["sources"]["accelerator.rows"] != data["sources"]["accelerator.cols"]

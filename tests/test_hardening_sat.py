@@ -3,12 +3,14 @@ test): the ideal speedup is recomputed from the OpGraph and the array's paramete
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sparsesim.pipeline import prepare
 from sparsesim.sat.arch import resolve
 from sparsesim.sat.simulate import run_workload
 from sparsesim.spec import workload_from_dict
+from sparsesim.summary import summary_keys
 from sparsesim.sweep import SUMMARY_COLUMNS, flat_metrics
 
 
@@ -56,8 +58,40 @@ def test_dense_run_has_bound_one_and_no_note():
 def test_sweep_knows_every_summary_column_before_running(spec, ablate):
     """SUMMARY_COLUMNS lets a sweep reject an unknown pareto column before any point runs; it must list
     every scalar a run really produces."""
-    from sparsesim.commands.run import simulate
+    from sparsesim.targets import simulate
 
     wl = workload_from_dict(spec)
-    scalars = {k for k in flat_metrics(simulate(wl, ablate=ablate).summary) if "." not in k}
+    summary = simulate(wl, ablate=ablate).summary
+    scalars = {k for k in flat_metrics(summary) if "." not in k}
     assert scalars <= SUMMARY_COLUMNS[wl.target], sorted(scalars - SUMMARY_COLUMNS[wl.target])
+    # every key the run wrote is declared for its target (sparsesim.summary), with a value of its declared type
+    declared = summary_keys(wl.target)
+    assert set(summary) <= set(declared), sorted(set(summary) - set(declared))
+    wrong = {k: type(v).__name__ for k, v in summary.items() if not conforms(v, declared[k])}
+    assert not wrong, wrong
+
+
+def conforms(value, hint) -> bool:
+    """Whether `value` is of the declared type `hint` (int counts as float; NaN and None as declared)."""
+    import types
+    import typing
+    from collections.abc import Mapping
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is typing.Any:
+        return True
+    if origin is types.UnionType:
+        return any(conforms(value, a) for a in args)
+    if origin is list:
+        return isinstance(value, list) and all(conforms(v, args[0]) for v in value)
+    if origin is Mapping:
+        return isinstance(value, Mapping) and all(
+            conforms(k, args[0]) and conforms(v, args[1]) for k, v in value.items()
+        )
+    if hint is float:
+        return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if hint is type(None):
+        return value is None
+    return isinstance(value, hint)

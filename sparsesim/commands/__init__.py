@@ -8,9 +8,24 @@ JSON"; tests/test_json_shapes.py runs the commands and compares).
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+
+class ConsoleLike(Protocol):
+    """What a command handler gets for progress output (sparsesim.cli.Console)."""
+
+    def progress(self, message: str, *, done: int | None = None, total: int | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# A handler: (parsed arguments, console) -> exit code; `add(name, handler, help)` registers a subcommand.
+Command = Callable[[argparse.Namespace, ConsoleLike], int]
+AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]
 
 # command -> the top-level keys of its `--format json` output (one shape per command, whatever the flags);
 # empty for `run`, which prints the run's summary (sparsesim.summary.Summary: its keys are the shape)
@@ -34,7 +49,7 @@ JSON_SHAPES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def group_help(args: Any, con: Any) -> int:
+def group_help(args: argparse.Namespace, con: ConsoleLike) -> int:
     """Handler of a command group run without an action (`sparsesim rtl`): its help, exit code 2."""
     args.parser.print_help()
     return 2

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+
+from . import AddCommand, ConsoleLike
 
 
-def register(add) -> None:
+def register(add: AddCommand) -> None:
     p = add("energy", energy_command, "simulate a workload and print its energy per action, count and source")
-    p.add_argument("file")
+    p.add_argument("file", help="the workload.yaml to simulate")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--sources", action="store_true", help="table: also print how each value was derived")
 
@@ -20,7 +21,7 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def energy_command(args: argparse.Namespace, con: Any) -> int:
+def energy_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..results import jsonable
     from ..spec import load_workload
     from ..targets import simulate
@@ -29,7 +30,8 @@ def energy_command(args: argparse.Namespace, con: Any) -> int:
     result = simulate(wl, progress=con.progress)
     rows = result.extras["energy_actions"]
     s = result.summary
-    keys = ("energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j", "energy_gain")
+    keys = ("energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j", "energy_gain",
+            "static_energy_j", "dynamic_energy_j", "dynamic_gflops_per_w")
     if args.format == "json":
         out = {"model": s.get("energy_model"), **{k: s.get(k) for k in keys}, "actions": rows}
         print(json.dumps(jsonable(out), indent=2))
@@ -54,6 +56,14 @@ def energy_command(args: argparse.Namespace, con: Any) -> int:
         f"DRAM {b['dram']:.3g}, static {b['static']:.3g}); average {s['avg_power_w']:.3g} W; "
         f"{s['gflops_per_w']:.3g} GFLOPS/W; dense baseline {s['dense_energy_j']:.4g} J "
         f"(gain {s['energy_gain']:.3f}x)",
+        "without the time-proportional part (static power, DRAM background, clock): "
+        f"{s['dynamic_energy_j']:.4g} J, {s['dynamic_gflops_per_w']:.3g} GFLOPS/W",
     ]
+    est = [r["action"] for r in rows if r.get("plausible")]
+    if est:
+        lines.append(
+            "estimates (no cited figure; plausible range in --format json, set in the workload where noted): "
+            + ", ".join(est)
+        )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

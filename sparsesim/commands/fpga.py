@@ -10,10 +10,10 @@ import sys
 from typing import Any
 
 from ..errors import SparsesimError
-from . import group_help
+from . import AddCommand, ConsoleLike, group_help
 
 
-def register(add) -> None:
+def register(add: AddCommand) -> None:
     p = add(
         "fpga", group_help, "FPGA build for the VCU1525 card (Vivado tree, Yosys estimate) and its host link"
     )
@@ -77,12 +77,12 @@ def _summary(result) -> dict[str, Any]:
     return out
 
 
-def build_command(args: argparse.Namespace, con: Any) -> int:
+def build_command(args: argparse.Namespace, con: ConsoleLike) -> int:
+    from ..api import validate
     from ..fpga.build import build_tree
     from ..io import check_output_dir
-    from ..spec import load_workload
 
-    wl = load_workload(args.file)
+    wl = validate(args.file)  # the array must run the workload's sparsity, as in `run`
     check_output_dir(args.output)  # before Yosys (minutes)
     acc = wl.accelerator.resolved()
     result = build_tree(
@@ -147,7 +147,7 @@ def build_command(args: argparse.Namespace, con: Any) -> int:
     return 0
 
 
-def info_command(args: argparse.Namespace, con: Any) -> int:
+def info_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     import termios
 
     from ..fpga.driver import Board, SerialPort

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from . import json_default
+from . import AddCommand, ConsoleLike, json_default
 
 
-def register(add: Any) -> None:
+def register(add: AddCommand) -> None:
     p = add(
         "graph", graph_command, "write the lowered op table (FF/BP/WU GEMMs and vector work) as CSV or JSON"
     )
@@ -21,7 +20,7 @@ def register(add: Any) -> None:
     p.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of stdout")
 
 
-def graph_command(args: argparse.Namespace, con: Any) -> int:
+def graph_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     import pandas as pd
 
     from ..api import load, prepare

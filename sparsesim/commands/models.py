@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from . import print_json, table
+from . import AddCommand, ConsoleLike, print_json, table
 
 
-def register(add: Any) -> None:
+def register(add: AddCommand) -> None:
     p = add("models", models_command, "list the built-in models")
     p.add_argument("--format", choices=["table", "json"], default="table")
 
 
-def models_command(args: argparse.Namespace, con: Any) -> int:
+def models_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..api import model_rows
 
     rows = model_rows()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from . import json_default, print_json, table
+from . import AddCommand, ConsoleLike, json_default, print_json, table
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -27,14 +27,14 @@ PRUNE_COLUMNS = [
 ]
 
 
-def register(add: Any) -> None:
+def register(add: AddCommand) -> None:
     p = add("prune", prune_command, "compute the masks on the model's weights and print a per-layer table")
     p.add_argument("file", help="the workload.yaml (its model and sparsity sections)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--save", metavar="DIR", help="write masks.npz, layers.json, layergraph.json, ops.csv")
 
 
-def prune_command(args: argparse.Namespace, con: Any) -> int:
+def prune_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..api import load, prepare
 
     wl = load(args.file)
@@ -87,7 +87,7 @@ def save_prune(target: Path, prep: Prepared) -> None:
                 arrays[f"{lp.name}/bp"] = lp.bp_mask
             if lp.permutation is not None:
                 arrays[f"{lp.name}/permutation"] = lp.permutation
-        np.savez_compressed(tmp / "masks.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds
+        np.savez_compressed(tmp / "masks.npz", **cast("dict[str, Any]", arrays))  # numpy's stub: **kwds
         (tmp / "layers.json").write_text(
             json.dumps({"layers": prep.prune.to_records()}, indent=2, default=json_default)
         )
@@ -101,7 +101,7 @@ def plain_graph(g: nx.DiGraph) -> nx.DiGraph:
     """A plain DiGraph copy (nodes with their data, edges) of a LayerGraph, for networkx's JSON writers."""
     import networkx as nx
 
-    plain = nx.DiGraph(**{k: v for k, v in g.graph.items()})
+    plain: nx.DiGraph = nx.DiGraph(**{k: v for k, v in g.graph.items()})
     plain.add_nodes_from(g.nodes(data=True))
     plain.add_edges_from(g.edges)
     return plain

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..io import atomic_dir, check_output_dir
-from . import group_help
+from . import AddCommand, ConsoleLike, group_help
 
 
-def register(add) -> None:
+def register(add: AddCommand) -> None:
     p = add("rtl", group_help, "the accelerator's Amaranth RTL (export Verilog)")
     sub = p.add_subparsers(dest="rtl_action", metavar="ACTION")
     e = sub.add_parser("export", help="write the accelerator section's array as Verilog",
@@ -42,11 +42,11 @@ def array_config(acc: Any) -> tuple[Any, dict[str, str], int]:
     return convert(sat.to_dict()), origin, sat.sorter_lanes
 
 
-def export_command(args: argparse.Namespace, con: Any) -> int:
+def export_command(args: argparse.Namespace, con: ConsoleLike) -> int:
+    from sparsesim.api import validate
     from sparsesim.rtl.export import array_verilog, interface_description, sorter_verilog
-    from sparsesim.spec import load_workload
 
-    wl = load_workload(args.file)
+    wl = validate(args.file)  # the array must run the workload's sparsity, as in `run`
     cfg, origin, sorter_lanes = array_config(wl.accelerator)
     out = check_output_dir(Path(args.output))
     with atomic_dir(out) as tmp:

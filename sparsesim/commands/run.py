@@ -7,20 +7,28 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..targets import simulate  # noqa: F401  (re-exported: the old home of simulate)
+from . import AddCommand, ConsoleLike
+
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 
-def register(add) -> None:
+def register(add: AddCommand) -> None:
     p = add("run", run_command, "simulate a workload (and its dense baseline) on its target")
     p.add_argument("file", help="the workload.yaml to simulate")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--output", "-o", metavar="DIR", help="output folder (default: the workload's output.dir)")
     p.add_argument("--ablate", action="store_true", help="sat: also run with each dataflow optimisation off")
+    p.add_argument(
+        "--sensitivity", action="store_true",
+        help="also rerun with each uncertain preset parameter at the ends of its plausible range",
+    )  # fmt: skip
 
 
-def run_command(args: argparse.Namespace, con: Any) -> int:
+def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..api import load, run, save
     from ..io import check_output_dir
     from ..results import jsonable
@@ -28,7 +36,7 @@ def run_command(args: argparse.Namespace, con: Any) -> int:
     wl = load(args.file)
     out_dir = Path(args.output) if args.output else wl.output_dir()
     check_output_dir(out_dir, "--output" if args.output else "output.dir")  # before minutes of simulation
-    result = run(wl, progress=con.progress, ablate=args.ablate)
+    result = run(wl, progress=con.progress, ablate=args.ablate, sensitivity=args.sensitivity)
     save(result, out_dir, workload=wl)
     if args.format == "json":
         print(json.dumps(jsonable(result.summary), indent=2))
@@ -37,7 +45,7 @@ def run_command(args: argparse.Namespace, con: Any) -> int:
     return 0
 
 
-def _summary_text(result: Any) -> str:
+def _summary_text(result: RunResult) -> str:
     from ..report.text import summary_text
 
     text = summary_text(result)
@@ -49,4 +57,8 @@ def _summary_text(result: Any) -> str:
             f"DRAM {b['dram']:.3g}, static {b['static']:.3g}), {s['avg_power_w']:.3g} W, "
             f"{s['gflops_per_w']:.3g} GFLOPS/W; dense {s['dense_energy_j']:.4g} J ({s['energy_gain']:.2f}x)\n"
         )
+    if "sensitivity" in s:
+        from ..sensitivity import table_text
+
+        text += table_text(s["sensitivity"], float(s["total_cycles"]))
     return text

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
-from . import print_json, table
+from . import AddCommand, ConsoleLike, print_json, table
 
 if TYPE_CHECKING:
     from ..sweep import SweepOutcome
 
 
-def register(add) -> None:
+def register(add: AddCommand) -> None:
     p = add("sweep", sweep_command, "run a design-space sweep (points on Dask, cached by spec hash)")
     p.add_argument("file", help="sweep file: base workload + axes (docs/sweeps.md)")
     where = p.add_mutually_exclusive_group()
@@ -37,7 +37,7 @@ def register(add) -> None:
     p.add_argument("--format", choices=["text", "json"], default="text")
 
 
-def sweep_command(args: argparse.Namespace, con: Any) -> int:
+def sweep_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..io import check_output_dir
     from ..sweep import SweepInterrupted, check_scheduler_address, load_sweep, read_point, run_sweep
 
@@ -119,7 +119,7 @@ def sweep_command(args: argparse.Namespace, con: Any) -> int:
     return 0
 
 
-def _close(con: Any) -> None:
+def _close(con: ConsoleLike) -> None:
     close = getattr(con, "close", None)
     if close:
         close()

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from . import print_json
+from . import AddCommand, ConsoleLike, print_json
 
 
-def register(add: Any) -> None:
+def register(add: AddCommand) -> None:
     p = add("validate", validate_command, "check a workload.yaml and print the resolved spec")
     p.add_argument("file", help="the workload.yaml to check")
     p.add_argument("--format", choices=["yaml", "json"], default="yaml")
 
 
-def validate_command(args: argparse.Namespace, con: Any) -> int:
+def validate_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..api import resolved, validate, with_resolved
 
     wl = validate(args.file)

@@ -22,27 +22,25 @@ import math
 from typing import Any
 
 from ..graph.lower import GemmOp, PruneOp, UpdateOp, VectorOp
-from ..sat.schedule import VECTOR_PASSES, OpPlan, _buffer_of
+
+# Bytes per parameter the update writes (FP32 weight and momentum, FP16 copy): owned by the schedule, which
+# also times the update engine's write port with it.
+from ..sat.schedule import UPDATE_WRITE_BYTES_PER_PARAM, VECTOR_PASSES, OpPlan, _buffer_of
 
 # SGD with momentum per parameter: v = mu*v + g (1 mul, 1 add); w = w - lr*v (1 mul, 1 add).
 SGD_MOMENTUM_MULS, SGD_MOMENTUM_ADDS = 2, 2
 # SR-STE decay of the pruned weights: + lambda * (1 - mask) * w (1 mul, 1 add).
 SRSTE_MULS, SRSTE_ADDS = 1, 1
-# Bytes per parameter the update writes (FP32 weight and momentum, FP16 copy): schedule.UPDATE_BYTES_PER_PARAM
-# counts these and the reads together.
-UPDATE_WRITE_BYTES_PER_PARAM = 4 + 4 + 2
 
 
-def gemm_counts(op: GemmOp, plan: OpPlan, arch: Any) -> dict[str, float]:
+def array_traffic(plan: OpPlan, arch: Any) -> dict[str, float]:
+    """Bytes the PE array moves between its buffers and itself for one GEMM, from the tile sequence: A and
+    B read once per tile (A compressed for N:M: kept values plus their log2(M)-bit indices), C written per
+    tile (FP32/INT32), and read back to accumulate for every k-slice after the first."""
     g = plan.gemm
     assert g is not None
-    sparse = g.mode.sparse
-    mults = op.macs * (g.mode.n / g.mode.m) if sparse else float(op.macs)  # type: ignore[operator]
-    counts: dict[str, float] = {"pe_multiply": mults, "pe_add": mults}
-    if sparse:
-        counts["nm_index_select"] = mults
     eb, cb = arch.element_bytes, arch.accum_bytes
-    if sparse:
+    if g.mode.sparse:
         n, m = g.mode.n, g.mode.m
         a_elem = n / m * (eb + (m - 1).bit_length() / 8)  # type: ignore[operator]
     else:
@@ -54,6 +52,23 @@ def gemm_counts(op: GemmOp, plan: OpPlan, arch: Any) -> dict[str, float]:
         b_reads += run.count * t.k * t.n * eb
         c_writes += run.count * t.m * t.n * cb
     c_reads = max(0.0, c_writes - g.repeat * g.m * g.n * cb)  # accumulate: all but the first k-slice
+    return {
+        "a_read_bytes": a_reads, "b_read_bytes": b_reads, "c_write_bytes": c_writes, "c_read_bytes": c_reads,
+    }  # fmt: skip
+
+
+def gemm_counts(op: GemmOp, plan: OpPlan, arch: Any) -> dict[str, float]:
+    g = plan.gemm
+    assert g is not None
+    sparse = g.mode.sparse
+    mults = op.macs * (g.mode.n / g.mode.m) if sparse else float(op.macs)  # type: ignore[operator]
+    counts: dict[str, float] = {"pe_multiply": mults, "pe_add": mults}
+    if sparse:
+        counts["nm_index_select"] = mults
+    t = array_traffic(plan, arch)
+    a_reads, b_reads, c_writes, c_reads = (
+        t["a_read_bytes"], t["b_read_bytes"], t["c_write_bytes"], t["c_read_bytes"]
+    )  # fmt: skip
     a_kind, b_kind = (op.b_kind, op.a_kind) if g.transposed else (op.a_kind, op.b_kind)
     a_buf, b_buf = _buffer_of(a_kind), _buffer_of(b_kind)
 
@@ -115,13 +130,20 @@ def engine_idle_cycles(rows: list[dict[str, Any]] | Any, total_cycles: float) ->
 
 
 def mobile_op_counts(row: Any) -> dict[str, float]:
-    """Action -> count for one row of the mobile per-op table: core cycles of all threads (the work the
-    core model scheduled), FP32 lanes of useful MACs, bytes at L2/L3/DRAM from the memory model."""
-    macs = float(row["macs"]) * float(row["density"]) if row["kind"] == "gemm" else 0.0
-    core = float(row["core_cycles"]) if math.isfinite(float(row["core_cycles"])) else 0.0
+    """Action -> count for one row of the mobile per-op table: instructions per class and the bytes they
+    move through L1 (the core model's kernel mix over the op's core cycles, all threads), bytes at L2/L3/DRAM
+    from the memory model."""
+
+    def n(col: str) -> float:
+        v = float(row.get(col, 0.0))
+        return v if math.isfinite(v) else 0.0
+
     return {
-        "core_cycle": core,
-        "simd_mac_lane": macs,
+        "ldst_instruction": n("ldst_instructions"),
+        "neon_mac_instruction": n("neon_mac_instructions"),
+        "neon_instruction": n("neon_instructions"),
+        "scalar_instruction": n("scalar_instructions"),
+        "l1_byte": n("l1_bytes"),
         "l2_byte": float(row["l2_bytes"]),
         "l3_byte": float(row["l3_bytes"]),
         "dram_byte": float(row["dram_bytes"]),

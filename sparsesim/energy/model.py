@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..summary import EnergySummary
 from .actions import engine_idle_cycles, mobile_op_counts, sat_op_counts
 from .tables import EnergyTable, asic_table, fpga_table, mobile_table
 
@@ -37,14 +38,22 @@ class EnergyReport:
     def energy_j(self) -> float:
         return float(sum(self.op_j) + self.static_j)
 
-    def summary(self) -> dict[str, Any]:
-        e = self.energy_j
+    @property
+    def dynamic_energy_j(self) -> float:
+        """The energy of the ops' actions alone: without device static power, DRAM background and clock
+        tree, i.e. the part that rests on the cited per-action coefficients only."""
+        return float(sum(self.op_j))
+
+    def summary(self) -> EnergySummary:
+        e, dyn = self.energy_j, self.dynamic_energy_j
         return {
             "energy_j": e,
             "avg_power_w": e / self.seconds if self.seconds else float("nan"),
             "gflops_per_w": self.useful_flops / e / 1e9 if e else float("nan"),
             "energy_breakdown": dict(self.by_component_j),
             "static_energy_j": self.static_j,
+            "dynamic_energy_j": dyn,
+            "dynamic_gflops_per_w": self.useful_flops / dyn / 1e9 if dyn else float("nan"),
             "energy_model": self.table.description,
             "energy_by_action_j": dict(self.by_action_j),
         }
@@ -56,7 +65,8 @@ class EnergyReport:
             rows.append(
                 {"action": a, "component": self.table.components[a], "energy_per_action": c.value,
                  "unit": "J" if c.unit == "J" else "W", "count": self.counts.get(a, 0.0),
-                 "energy_j": self.by_action_j.get(a, 0.0), "source": c.source, "derivation": c.derivation}
+                 "energy_j": self.by_action_j.get(a, 0.0), "source": str(c.source),
+                 "derivation": c.derivation, "plausible": list(c.plausible) if c.plausible else None}
             )  # fmt: skip
         return rows
 
@@ -74,8 +84,27 @@ def _accumulate(per_op: list[Mapping[str, float]], table: EnergyTable) -> tuple[
     return op_j, totals, by_action
 
 
-def sat_table_for(arch: Any, technology_nm: float | None) -> EnergyTable:
-    return fpga_table(arch) if technology_nm is None else asic_table(arch, float(technology_nm))
+def sat_table_for(arch: Any, technology_nm: float | None, *, static_power_w: float | None = None,
+                  clock_energy_fj_per_ff: float | None = None) -> EnergyTable:  # fmt: skip
+    """The XCVU9P table, or the ASIC projection at `technology_nm`; the two time-proportional estimates
+    (device static power, clock energy per flip-flop) replaced when given."""
+    user = {"static_power_w": static_power_w, "clock_energy_fj_per_ff": clock_energy_fj_per_ff}
+    if technology_nm is None:
+        return fpga_table(arch, **user)
+    return asic_table(arch, float(technology_nm), **user)
+
+
+# The `accelerator` fields that pick or adjust the energy table rather than the architecture.
+ACCELERATOR_ENERGY_FIELDS = ("technology", "static_power_w", "clock_energy_fj_per_ff")
+
+
+def table_for_accelerator(arch: Any, accel: Any) -> EnergyTable:
+    """The table a workload's `accelerator` section asks for (technology, static_power_w,
+    clock_energy_fj_per_ff)."""
+    return sat_table_for(
+        arch, accel.technology, static_power_w=getattr(accel, "static_power_w", None),
+        clock_energy_fj_per_ff=getattr(accel, "clock_energy_fj_per_ff", None),
+    )  # fmt: skip
 
 
 def sat_energy(sim: Any, table: EnergyTable) -> EnergyReport:

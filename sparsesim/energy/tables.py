@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from ..mobile.soc import src
 
 PJ = 1e-12
 
@@ -58,7 +60,9 @@ YOSYS_RECORD = (
 
 @dataclass(frozen=True)
 class Coefficient:
-    """One energy (or power) per action with where it comes from."""
+    """One energy (or power) per action with where it comes from. `source` may be a `Source` carrying the
+    value's plausible range (low, high), in the value's own unit, when the value is an estimate rather than
+    a cited figure; `plausible` reads it (None: cited or derived, not varied by a sensitivity study)."""
 
     value: float
     unit: str  # "J" per action, or "W" for a power drawn for the whole run
@@ -68,6 +72,10 @@ class Coefficient:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.value) and self.value >= 0):
             raise ValueError(f"energy coefficient must be finite and >= 0, got {self.value}")
+
+    @property
+    def plausible(self) -> tuple[float, float] | None:
+        return getattr(self.source, "plausible", None)
 
 
 # Horowitz ISSCC 2014, 45 nm, in pJ per operation (the table every Accelergy/Timeloop tutorial cites).
@@ -107,11 +115,28 @@ SCALING_VDD = 0.8  # Accelergy's default supply for the polynomial (one voltage 
 # Engineering choices (each "our choice" with the reason; docs/energy_model.md discusses their weight).
 FABRIC_GAP = 14.0  # Kuon & Rose: LUT/FF logic vs standard cells, dynamic power
 HARD_BLOCK_GAP = 1.0  # our choice: DSP48E2/UltraRAM are custom blocks in the same process (lower bound)
-FF_CLOCK_45NM_PJ = 0.005  # our estimate: ~3 fF per flip-flop (clock pin, internal nodes) + as much clock
-#                           tree, at 0.9 V: ~5 fJ per flip-flop per cycle in 45 nm
+# Clock energy per flip-flop per cycle at 45 nm: our estimate, not a cited figure (no public per-flip-flop
+# clock energy for UltraScale+ could be found; Xilinx's per-resource clock figures live in XPE). The
+# derivation: about 1 fF of clock pin per flip-flop (a 45 nm standard-cell D flip-flop, as in the Nangate
+# 45 nm open cell library) plus its internal clock buffers and its share of the clock tree's wire, ~5 fF in
+# all, switched at 0.9 V once per cycle: C V^2 = 4 fJ, rounded to 5. Plausible range 2-15 fJ: the low end
+# the pin alone, the high end a long FPGA clock spine per flip-flop. A user with a measured or Vivado
+# figure sets `accelerator.clock_energy_fj_per_ff` instead (the value at the target's node, used as is).
+FF_CLOCK_45NM_PJ = 0.005
+FF_CLOCK_45NM_PLAUSIBLE_PJ = (0.002, 0.015)
 XCVU9P_NODE_NM = 16.0  # XCVU9P: TSMC 16 nm FinFET (Xilinx UltraScale+ product overview, DS890)
-XCVU9P_STATIC_W = 3.0  # our estimate, NOT from XPE (unavailable here): device static power of a VU9P at a
-#                        moderate junction temperature; the single largest uncertainty of the FPGA table
+# XCVU9P device static power: our estimate, not a cited figure. Xilinx publishes static power per device
+# only through XPE (Xilinx Power Estimator User Guide UG440: "device static" is the leakage of the powered,
+# unconfigured device, a function of device, process corner and junction temperature); no published VU9P
+# measurement could be found here. 3.0 W is our estimate for a typical part at a moderate junction
+# temperature; the plausible range 2-10 W spans a cool junction to a hot, worst-case part (leakage grows
+# steeply with temperature: Xilinx WP221 "Static Power and the Importance of Realistic Junction Temperature
+# Analysis"). A user sets `accelerator.static_power_w` from Vivado's report_power on the built design
+# (`sparsesim fpga build`), the authoritative figure. Runs also report the energy without it
+# (`dynamic_energy_j`), so the dynamic part stands on cited coefficients alone.
+XCVU9P_STATIC_W = 3.0
+XCVU9P_STATIC_PLAUSIBLE_W = (2.0, 10.0)
+USER_SET = "set in the workload (accelerator.{field})"
 URAM_BITS = 72  # UltraRAM port width (Xilinx UG573 UltraScale Memory Resources)
 URAM_KB = 36  # 288 Kb per UltraRAM block (UG573)
 SRAM_DEPTH_EXPONENT = 1.56 / 2  # CACTI-based depth scaling of SRAM access energy, as Accelergy applies it
@@ -210,9 +235,20 @@ class EnergyTable:
     def rows(self) -> list[dict[str, Any]]:
         return [
             {"action": a, "component": self.components[a], "value": c.value, "unit": c.unit,
-             "source": c.source, "derivation": c.derivation}
+             "source": c.source, "derivation": c.derivation, "plausible": c.plausible}
             for a, c in self.actions.items()
         ]  # fmt: skip
+
+    def uncertain(self) -> dict[str, tuple[float, float]]:
+        """Action -> plausible (low, high) of every coefficient that is an estimate (for a sensitivity
+        study: vary one with `with_value` and recompute the energy; counts do not change)."""
+        return {a: c.plausible for a, c in self.actions.items() if c.plausible is not None}
+
+    def with_value(self, action: str, value: float) -> EnergyTable:
+        """The same table with one coefficient replaced (its source says so)."""
+        old = self.actions[action]
+        new = Coefficient(value, old.unit, f"varied from {old.value:.4g} ({old.source})", old.derivation)
+        return replace(self, actions={**self.actions, action: new})
 
 
 # Actions of the SAT-style accelerator and the component each belongs to.
@@ -248,7 +284,8 @@ def array_flip_flops(arch: Any) -> tuple[int, str]:
 
 
 def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float, target: str,
-               description: str, static_w: float, static_src: str) -> EnergyTable:  # fmt: skip
+               description: str, static: Coefficient,
+               clock_fj_per_ff: float | None) -> EnergyTable:  # fmt: skip
     s = tech_scale(45.0, node_nm)
     scaled = f"x {s:.4f} (45 -> {node_nm:g} nm, {STILLMAKER})"
     fab = f"x {fabric_gap:g} (FPGA fabric, {KUON_ROSE})" if fabric_gap != 1 else ""
@@ -310,13 +347,21 @@ def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float,
         f"(IDD4W - IDD3N) x VDD / peak bytes/s = {d.write_j_per_byte / PJ:.2f} pJ/B{act_note}",
     )
     ffs, ff_src = array_flip_flops(arch)
-    acts["clock_ff_cycle"] = Coefficient(
-        FF_CLOCK_45NM_PJ * s * fabric_gap * PJ, "J",
-        "our estimate (see FF_CLOCK_45NM_PJ); " + (KUON_ROSE if fabric_gap != 1 else STILLMAKER),
-        f"{FF_CLOCK_45NM_PJ * 1000:g} fJ per flip-flop per cycle at 45 nm {scaled} {fab}; "
-        f"x {ffs:,} flip-flops ({ff_src}) x every cycle of the run",
-    )  # fmt: skip
-    acts["device_static"] = Coefficient(static_w, "W", static_src, "drawn for the whole run")
+    if clock_fj_per_ff is None:
+        lo, hi = (v * s * fabric_gap for v in FF_CLOCK_45NM_PLAUSIBLE_PJ)
+        acts["clock_ff_cycle"] = Coefficient(
+            FF_CLOCK_45NM_PJ * s * fabric_gap * PJ, "J",
+            src("our estimate (FF_CLOCK_45NM_PJ: ~5 fF of clock load per flip-flop at 0.9 V in 45 nm); "
+                + (KUON_ROSE if fabric_gap != 1 else STILLMAKER), lo * PJ, hi * PJ),
+            f"{FF_CLOCK_45NM_PJ * 1000:g} fJ per flip-flop per cycle at 45 nm {scaled} {fab}; "
+            f"x {ffs:,} flip-flops ({ff_src}) x every cycle of the run",
+        )  # fmt: skip
+    else:
+        acts["clock_ff_cycle"] = Coefficient(
+            clock_fj_per_ff * 1e-15, "J", USER_SET.format(field="clock_energy_fj_per_ff"),
+            f"{clock_fj_per_ff:g} fJ per flip-flop per cycle x {ffs:,} flip-flops ({ff_src}) x every cycle",
+        )  # fmt: skip
+    acts["device_static"] = static
     acts["dram_background"] = Coefficient(
         d.background_w_per_channel * arch.dram_channels, "W", f"{MICRON_TN4007}; {MICRON_DIMM}",
         f"IDD3N x VDD = {d.background_w_per_channel:.3f} W per channel x {arch.dram_channels} channels "
@@ -325,31 +370,54 @@ def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float,
     return EnergyTable(target, description, acts, SAT_COMPONENTS, {"flip_flops": ffs, "node_nm": node_nm})
 
 
-def fpga_table(arch: Any) -> EnergyTable:
-    """The SAT-style accelerator on the XCVU9P (the vcu1525 preset's device)."""
+def _user_static(watts: float) -> Coefficient:
+    return Coefficient(watts, "W", USER_SET.format(field="static_power_w"), "drawn for the whole run")
+
+
+def fpga_table(arch: Any, *, static_power_w: float | None = None,
+               clock_energy_fj_per_ff: float | None = None) -> EnergyTable:  # fmt: skip
+    """The SAT-style accelerator on the XCVU9P (the vcu1525 preset's device); `static_power_w` and
+    `clock_energy_fj_per_ff` replace the two estimates of the table when the user knows better."""
+    if static_power_w is None:
+        static = Coefficient(
+            XCVU9P_STATIC_W, "W",
+            src("our estimate (XCVU9P_STATIC_W; Xilinx publishes device static power only through XPE, "
+                "UG440); temperature dependence: Xilinx WP221", *XCVU9P_STATIC_PLAUSIBLE_W),
+            "drawn for the whole run; Vivado's report_power on the built design is the authoritative number",
+        )  # fmt: skip
+    else:
+        static = _user_static(static_power_w)
     return _sat_table(
         arch, node_nm=XCVU9P_NODE_NM, fabric_gap=FABRIC_GAP, hard_gap=HARD_BLOCK_GAP, target="fpga",
         description="XCVU9P FPGA (16 nm): Horowitz 45 nm energies scaled to 16 nm x the FPGA/ASIC gap",
-        static_w=XCVU9P_STATIC_W,
-        static_src="our estimate (XPE not available here): XCVU9P static power at a moderate junction "
-        "temperature; Vivado's report_power on a built design is the authoritative number",
+        static=static, clock_fj_per_ff=clock_energy_fj_per_ff,
     )  # fmt: skip
 
 
-def asic_table(arch: Any, technology_nm: float) -> EnergyTable:
+def asic_table(arch: Any, technology_nm: float, *, static_power_w: float | None = None,
+               clock_energy_fj_per_ff: float | None = None) -> EnergyTable:  # fmt: skip
     """The same accelerator as an ASIC at `technology_nm` (7-130 nm)."""
+    if static_power_w is None:
+        static = Coefficient(
+            0.0, "W", "not modelled: logic and SRAM leakage of the ASIC projection are left out (0 W)",
+            "set accelerator.static_power_w to include a leakage figure",
+        )  # fmt: skip
+    else:
+        static = _user_static(static_power_w)
     return _sat_table(
         arch, node_nm=technology_nm, fabric_gap=1.0, hard_gap=1.0, target="asic",
         description=f"ASIC projection at {technology_nm:g} nm: Horowitz 45 nm energies, "
         "Stillmaker & Baas scaling",
-        static_w=0.0,
-        static_src="not modelled: logic and SRAM leakage of the ASIC projection are left out (0 W)",
+        static=static, clock_fj_per_ff=clock_energy_fj_per_ff,
     )  # fmt: skip
 
 
 MOBILE_COMPONENTS: dict[str, str] = {
-    "core_cycle": "compute",
-    "simd_mac_lane": "compute",
+    "ldst_instruction": "compute",
+    "neon_mac_instruction": "compute",
+    "neon_instruction": "compute",
+    "scalar_instruction": "compute",
+    "l1_byte": "onchip",
     "l2_byte": "onchip",
     "l3_byte": "onchip",
     "dram_byte": "dram",
@@ -364,16 +432,34 @@ def mobile_table(soc: Any) -> EnergyTable:
     h = HOROWITZ_45NM_PJ
     l2_kib = soc.cores[0].l2_bytes / 1024
     l3_kib = soc.l3_bytes / 1024 if soc.l3_bytes else l2_kib
+    l1_kib = soc.l1_bytes / 1024
+    over = h["instruction"]
+    why = (
+        f"{over:g} pJ per instruction (fetch, decode, register file, control of a simple RISC core: a lower "
+        "bound for an out-of-order core)"
+    )
     acts = {
-        "core_cycle": Coefficient(
-            h["instruction"] * s * PJ, "J", HOROWITZ,
-            f"{h['instruction']:g} pJ per instruction (fetch, decode, register file, control) {scaled}; one "
-            "instruction per active core cycle (our approximation: the core model does not yet carry "
-            "instruction counts per op; out-of-order cores retire 1-4 per cycle)",
+        "ldst_instruction": Coefficient(
+            over * s * PJ, "J", HOROWITZ,
+            f"{why}; the data access is `l1_byte` {scaled}",
         ),
-        "simd_mac_lane": Coefficient(
-            (h["mul_fp32"] + h["add_fp32"]) * s * PJ, "J", HOROWITZ,
-            f"FP32 multiply {h['mul_fp32']:g} pJ + add {h['add_fp32']:g} pJ per FMLA lane {scaled}",
+        "neon_mac_instruction": Coefficient(
+            (over + 4 * (h["mul_fp32"] + h["add_fp32"])) * s * PJ, "J", HOROWITZ,
+            f"{why} + 4 lanes x (FP32 multiply {h['mul_fp32']:g} + add {h['add_fp32']:g} pJ): a Q-form FMLA "
+            f"(D-form and scalar forms, remainder code, counted as Q-form) {scaled}",
+        ),
+        "neon_instruction": Coefficient(
+            (over + 4 * h["add_fp32"]) * s * PJ, "J", HOROWITZ,
+            f"{why} + 4 lanes x FP32 add {h['add_fp32']:g} pJ (FADD, FMIN/FMAX, moves and broadcasts as an "
+            f"FP32 add per lane: our approximation) {scaled}",
+        ),
+        "scalar_instruction": Coefficient(
+            (over + h["add_int32"]) * s * PJ, "J", HOROWITZ,
+            f"{why} + 32-bit add {h['add_int32']:g} pJ {scaled}",
+        ),
+        "l1_byte": Coefficient(
+            sram_pj_per_64b(l1_kib) / 8 * s * PJ, "J", HOROWITZ,
+            f"{sram_pj_per_64b(l1_kib):.1f} pJ per 64 b for a {l1_kib:g} KiB SRAM per 8 B {scaled}",
         ),
         "l2_byte": Coefficient(
             sram_pj_per_64b(l2_kib) / 8 * s * PJ, "J", HOROWITZ,

@@ -60,7 +60,7 @@ def config_from_info(info: proto.InfoBlock):
     try:
         cfg = ArrayConfig(
             rows=info.rows, cols=info.cols, multipliers=info.multipliers, max_m=info.max_m,
-            precision=info.precision_name, mul_latency=info.mul_latency, add_latency=info.add_latency,  # type: ignore[arg-type]
+            precision=info.precision_name, mul_latency=info.mul_latency, add_latency=info.add_latency,
             k_bits=info.k_bits, len_bits=info.len_bits, cycle_bits=info.cycle_bits,
         )  # fmt: skip
         words = BoardParams(cfg)

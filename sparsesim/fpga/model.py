@@ -4,11 +4,13 @@
 addresses, the RUN rules of `protocol.run_status` and the index check, sticky error flags) and executes them
 on Python buffers. A RUN decodes the stored stream words back into the tile's operands and computes what the
 array computes: values with `sparsesim.sat.numerics` (the bit-exact contract), the result beats in the array's
-output order, and the tile's cycles with `sparsesim.sat.timing.tile_cycles` (measured == predicted is the
-timing contract the RTL is held to). Absolute counter values (`load`, `start`, `done`, `now`) are the model's
-own: a RUN advances its counter by the tile's cycles plus DECODE_CYCLES, which stands for the UART and decoder
-time the model does not simulate. It lets the host driver and the protocol be tested without a simulator; the
-cocotb bench checks the RTL itself.
+output order, and the tile's cycles measured on the RTL array itself (`sparsesim.fpga.rtl_cycles`: the
+array of rtl/array.py in Amaranth's simulator, given the RUN's command and stream words), never from the
+timing model, so that a test comparing the board model's cycles with `sparsesim.sat.timing` compares two
+independent things. Absolute counter values (`load`, `start`, `done`, `now`) are the model's own: a RUN
+advances its counter by the tile's cycles plus DECODE_CYCLES, which stands for the UART and decoder time the
+model does not simulate. It lets the host driver and the protocol be tested without Verilator; the cocotb
+bench checks the board's RTL itself.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from dataclasses import replace
 import numpy as np
 
 from sparsesim.rtl import protocol as proto
-from sparsesim.rtl.host import beat_cells, gemm_bits
+from sparsesim.rtl.host import beat_cells, gemm_bits, os_slots, step_elements
 from sparsesim.rtl.protocol import Op, Status
-from sparsesim.sat import numerics, timing
-from sparsesim.sat.timing import Mode, TileShape
+from sparsesim.sat import numerics
+from sparsesim.sat.array_types import Mode
+
+from .rtl_cycles import array_simulation
 
 DECODE_CYCLES = 3  # the model's stand-in for command decoding before a tile (no timing claim)
 
@@ -142,22 +146,40 @@ class BoardModel:
                 self.rmem[rp.r_base + i] = word
             else:
                 self.errors |= proto.ERR_ADDRESS
-        p = cfg.timing_params()
-        shape = TileShape(m=1, n=b.shape[1] if mode.dataflow == "ws" else 1, k=rp.k)
-        t = timing.sequence(p, mode, [shape])[0]
-        base = self.cycle + DECODE_CYCLES
-        first = base + (t.load if t.load is not None else t.start)
-        cycles = timing.tile_cycles(p, mode, shape)
+        measured = array_simulation(cfg).run(
+            array_command(cfg, rp),
+            self.wmem[rp.w_base : rp.w_base + rp.w_count],
+            self.amem[rp.a_base : rp.a_base + rp.a_count],
+        )
+        cycles = measured.tile_cycles
+        base = self.cycle + DECODE_CYCLES  # the model's counter at the tile's first action
         self.cycles = proto.CyclesBlock(
             tile_cycles=cycles,
-            load=base if mode.dataflow == "ws" else 0,
-            start=base + t.start,
-            done=first + cycles - 1,
+            load=base if measured.load is not None else 0,
+            start=base + measured.start - measured.first,
+            done=base + cycles - 1,
             now=0,
         )
         self.cycle = self.cycles.done + 1
         self.runs += 1
         return proto.RunDone(tile_cycles=cycles, result_beats=len(beats))
+
+
+def array_command(cfg, rp: proto.RunParams) -> int:
+    """The array's command word for a RUN, field by field as the run controller drives it
+    (rtl/board/runctl.py: flags bits 0/1/2 -> os/sparse/interleave, n, log2m, k, length; each truncated to
+    its field as a hardware assignment is)."""
+    fields = {
+        "os": rp.flags & proto.RUN_OS, "sparse": rp.flags & proto.RUN_SPARSE,
+        "interleave": rp.flags & proto.RUN_INTERLEAVE, "n": rp.n, "log2m": rp.log2m, "k": rp.k,
+        "length": rp.length,
+    }  # fmt: skip
+    word = 0
+    for name, value in fields.items():
+        f = cfg.cmd_layout[name]
+        value = int(bool(value)) if name in ("os", "sparse", "interleave") else value
+        word |= value % (1 << f.width) << f.offset
+    return word
 
 
 def _operands(cfg, bits: np.ndarray) -> np.ndarray:
@@ -180,7 +202,7 @@ def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
         interleave=bool(rp.flags & proto.RUN_INTERLEAVE) if os_ else True,
     )
     mode.check(p)
-    e = mode.elements_per_cycle(p)
+    e = step_elements(cfg, mode)
     k = rp.k
     steps = -(-k // e)
     wv = [np.array(cfg.unpack_weights(w), dtype=np.int64) for w in wwords]
@@ -203,7 +225,7 @@ def decode_tile(cfg, rp: proto.RunParams, wwords: list[int], awords: list[int]):
             for r in range(steps):
                 b_bits[r * e : (r + 1) * e, j] = g[r, :e]
     else:
-        slots = mode.slots(p)
+        slots = os_slots(cfg, mode)
         b_bits = np.zeros((steps * e, cfg.cols * slots), dtype=np.int64)
         for q, g in enumerate(groups):
             s, slot = divmod(q, slots)
@@ -218,7 +240,7 @@ def result_beats(cfg, mode: Mode, a, b) -> list[int]:
     """The result words (data only) in the order the array delivers them (rtl.host.beat_cells)."""
     bits = gemm_bits(cfg, mode, a, b)
     rows, cols = bits.shape
-    n_beats = cols if mode.dataflow == "ws" else cfg.rows * mode.slots(cfg.timing_params())
+    n_beats = cols if mode.dataflow == "ws" else cfg.rows * os_slots(cfg, mode)
     return [
         cfg.pack_result([bits[r, c] if r < rows and c < cols else 0 for r, c in beat_cells(cfg, mode, d)])
         for d in range(n_beats)

@@ -108,9 +108,9 @@ def parse_timing_summary(text: str) -> dict[str, Any]:
                     failing_endpoints=int(nums[2]),  # type: ignore[arg-type]
                     total_endpoints=int(nums[3]),
                     whs_ns=nums[4],
-                    ths_ns=nums[5],  # type: ignore[arg-type]
+                    ths_ns=nums[5],
                     hold_failing_endpoints=int(nums[6]),
-                )  # type: ignore[arg-type]
+                )
                 break
     out["met"] = "All user specified timing constraints are met." in text
     clocks: dict[str, dict[str, float]] = {}

@@ -86,6 +86,27 @@ INSTRUCTIONS: dict[str, str] = {
     "B": "B.cond / CBNZ: loop branch",
 }
 
+# Bytes each load/store form moves through the L1 data cache (the descriptions above; the A64 ISA's operand
+# sizes). PRFM moves no data to a register; its L1 lookup is counted with the cache model's line accesses.
+ACCESS_BYTES: dict[str, int] = {
+    "LDP_Q": 32, "LDR_Q": 16, "LDR_D": 8, "LDR_S": 4, "LD1R_4S": 4, "LD2_4S": 32, "LDRSW": 4, "LDR_W": 4,
+    "LDRH": 2, "LDRB": 1, "LDR_X": 8, "PRFM": 0, "STR_Q": 16, "STP_Q": 32, "STR_D": 8, "STR_S": 4,
+}  # fmt: skip
+# Instruction classes for the energy model: loads/stores (ACCESS_BYTES), NEON multiply-accumulates, other
+# NEON/FP instructions, scalar integer and branch instructions.
+NEON_MAC = frozenset({"FMLA_4S", "FMLA_E", "FMLA_2S", "FMADD_S"})
+NEON_OTHER = frozenset({"FMUL_4S", "FADD_4S", "FMINMAX_4S", "MOV_V", "DUP_E", "EXT_16B", "AND_16B"})
+
+
+def instruction_class(name: str) -> str:
+    """`ldst`, `neon_mac`, `neon` or `scalar` for an instruction of INSTRUCTIONS."""
+    if name in ACCESS_BYTES:
+        return "ldst"
+    if name in NEON_MAC:
+        return "neon_mac"
+    return "neon" if name in NEON_OTHER else "scalar"
+
+
 # Cortex-A76 (LLVM Neoverse-N1 model). Keys of each InstrCost: µops per port class.
 N1_TABLE: dict[str, InstrCost] = {
     "LDP_Q": _c(7, L=2, I=1),  # LDPQpost: N1Write_7c_1L + WriteLDHi (1 L) + WriteAdr (1 I)

@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import PORT_CLASSES
+from .isa import ACCESS_BYTES, PORT_CLASSES, instruction_class
 from .soc import CoreModel
 
 # Register moves per spilled register per iteration. Our choice, from the instruction counts (not the cycle
@@ -66,6 +66,7 @@ class Timing:
     uops: dict[str, float]
     spilled_registers: int
     macs: float
+    instrs: Mapping[str, float] = field(default_factory=dict)  # the mix as timed, spill code included
 
     @property
     def macs_per_cycle(self) -> float:
@@ -113,6 +114,7 @@ def analyze(body: Body, core: CoreModel) -> Timing:
         uops=uops,
         spilled_registers=excess,
         macs=body.macs,
+        instrs=instrs,
     )
 
 
@@ -475,3 +477,21 @@ class BodyCache:
         if hit is None:
             hit = self._cache[key] = analyze(builder(*args), self.core)
         return hit
+
+    def named(self, body: str) -> Timing | None:
+        """The timing of a body already analysed, by its name (a Work's `inner`)."""
+        return next((t for t in self._cache.values() if t.body == body), None)
+
+
+def instruction_counts(timing: Timing | None, core_cycles: float) -> dict[str, float]:
+    """Instructions per class (`isa.instruction_class`) and L1 bytes moved by loads/stores over
+    `core_cycles` of a kernel whose inner body is `timing`: the body's mix per cycle x the cycles (the
+    dominant body's mix stands for the kernel's prologue and epilogue code too: our approximation)."""
+    out = {"ldst": 0.0, "neon_mac": 0.0, "neon": 0.0, "scalar": 0.0, "l1_bytes": 0.0}
+    if timing is None or timing.cycles <= 0 or core_cycles <= 0:
+        return out
+    scale = core_cycles / timing.cycles
+    for name, n in timing.instrs.items():
+        out[instruction_class(name)] += n * scale
+        out["l1_bytes"] += n * ACCESS_BYTES.get(name, 0) * scale
+    return out

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..spec import MobileSpec
 
 NATIVE: dict[str, str] = {"block": "spmm", "unstructured": "spmm", "group": "group", "nm": "nm", "bdwp": "nm"}
 GROUP_SIZES: tuple[int, ...] = (1, 2, 4, 8)
@@ -87,7 +90,7 @@ def zero_fraction(weight: np.ndarray) -> float:
     return float(np.count_nonzero(w == 0)) / max(1, w.size)
 
 
-def subgraph_zero_fraction(layers: Sequence[LayerView], spec: Any) -> float | None:
+def subgraph_zero_fraction(layers: Sequence[LayerView], spec: MobileSpec) -> float | None:
     """Zero fraction over all layers SpMM may run (XNNPACK's subgraph rule), or None if there are none."""
     eligible = [v for v in layers if v.layer_type in spec.spmm_layer_types and v.pattern != "dense"]
     params = sum(v.params for v in eligible)
@@ -100,7 +103,7 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def _check(kernel: str, v: LayerView, spec: Any, subgraph_z: float | None) -> str | None:
+def _check(kernel: str, v: LayerView, spec: MobileSpec, subgraph_z: float | None) -> str | None:
     """None if `kernel` may run layer `v`, else why not."""
     if kernel not in spec.sparse_kernels:
         return f"{kernel} not in sparse_kernels {list(spec.sparse_kernels)}"
@@ -140,7 +143,7 @@ def _check(kernel: str, v: LayerView, spec: Any, subgraph_z: float | None) -> st
     raise ValueError(f"unknown sparse kernel {kernel!r}")
 
 
-def decide(v: LayerView, spec: Any, subgraph_z: float | None = None) -> Decision:
+def decide(v: LayerView, spec: MobileSpec, subgraph_z: float | None = None) -> Decision:
     """Apply the rules to one layer (see the module docstring)."""
     if v.pattern == "dense":
         return Decision("dense", f"dense weights ({v.dense_reason or 'pattern dense'})")

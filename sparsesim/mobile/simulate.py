@@ -26,7 +26,7 @@ import heapq
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,17 @@ from ..pipeline import Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
 from ..sparsity import BlockCSR, CSRDelta, xnnpack_block_size
 from ..sparsity.block import as_rows
+from ..summary import Summary
 from . import costs, streams
 from .cache import CacheHierarchy, CacheStats
 from .memory import FLOAT_BYTES, MemoryModel, Traffic
-from .microkernels import BodyCache
+from .microkernels import BodyCache, instruction_counts
 from .select import Decision, LayerView, decide, layer_type, subgraph_zero_fraction, zero_fraction
 from .soc import SoC, resolve_soc
+
+if TYPE_CHECKING:
+    from ..pipeline import Prepared
+    from ..spec import MobileSpec, Workload
 
 WEIGHT_KINDS = ("conv", "dwconv", "gconv", "linear")
 # Line accesses simulated per op before the stream is sampled (every k-th pixel tile / row panel / channel
@@ -55,8 +60,22 @@ MOBILE_COLUMNS = {
     "l1_misses": "demand accesses that missed L1 and were not prefetched",
     "prefetch_hits": "demand accesses that hit a line the hardware prefetcher brought in",
     "miss_stall_cycles": "core stall from demand misses: latency beyond L1 / miss_overlap",
+    "ldst_instructions": "load/store instructions (the kernel's inner-body mix per cycle x its core cycles)",
+    "neon_mac_instructions": "NEON/FP multiply-accumulate instructions (FMLA), counted likewise",
+    "neon_instructions": "other NEON/FP instructions (FMUL, FADD, FMIN/FMAX, moves, broadcasts), likewise",
+    "scalar_instructions": "scalar integer and branch instructions, likewise",
+    "l1_bytes": "bytes the load/store instructions move through L1, likewise",
 }
 _CLAMP_ACTS = ("relu", "clip", "hardtanh", "clamp")
+
+
+def instruction_columns(timing, core_cycles: float) -> dict[str, float]:
+    """The per-op instruction-class columns (MOBILE_COLUMNS) of a kernel run for `core_cycles`."""
+    c = instruction_counts(timing, core_cycles)
+    return {
+        "ldst_instructions": c["ldst"], "neon_mac_instructions": c["neon_mac"],
+        "neon_instructions": c["neon"], "scalar_instructions": c["scalar"], "l1_bytes": c["l1_bytes"],
+    }  # fmt: skip
 
 
 @dataclass
@@ -92,7 +111,7 @@ class OpTime:
 class MobileSimulator:
     """One SoC + MobileSpec; `run(prepared)` simulates one pruned (or dense) model."""
 
-    def __init__(self, soc: SoC, spec: Any, budget_lines: int | None = SAMPLE_BUDGET_LINES) -> None:
+    def __init__(self, soc: SoC, spec: MobileSpec, budget_lines: int | None = SAMPLE_BUDGET_LINES) -> None:
         self.soc = soc
         self.spec = spec
         self.threads = int(spec.threads)
@@ -100,7 +119,7 @@ class MobileSimulator:
         self.budget = budget_lines
 
     # ------------------------------------------------------------------------------ plans
-    def _view(self, prep: Any, name: str) -> tuple[LayerView, np.ndarray, np.ndarray | None]:
+    def _view(self, prep: Prepared, name: str) -> tuple[LayerView, np.ndarray, np.ndarray | None]:
         g, prune = prep.graph, prep.prune
         node = g.nodes[name]
         lp = prune.by_name(name)
@@ -261,7 +280,7 @@ class MobileSimulator:
             threads=t,
         )  # fmt: skip
 
-    def plan(self, prep: Any) -> tuple[list[OpPlan], str]:
+    def plan(self, prep: Prepared) -> tuple[list[OpPlan], str]:
         g = prep.graph
         spec = self.spec
         ops = list(prep.ops.ops("FF"))
@@ -473,7 +492,7 @@ class MobileSimulator:
             miss_stall_s=with_stalls - core_s,
         )
 
-    def run(self, prep: Any, name: str, progress: Progress | None = None) -> RunResult:
+    def run(self, prep: Prepared, name: str, progress: Progress | None = None) -> RunResult:
         """Time every op of `prep`; `progress(name, done=, total=)` follows the ops."""
         plans, layout = self.plan(prep)
         soc = self.soc
@@ -567,6 +586,7 @@ class MobileSimulator:
                     "miss_stall_cycles": tm.miss_stall_s * ref_hz,
                     "core_cycles": work.core_cycles,
                     "time_us": tm.seconds * 1e6,
+                    **instruction_columns(self.bc.named(work.inner), work.core_cycles),
                 }
             )
             clock += cycles
@@ -578,13 +598,14 @@ class MobileSimulator:
         summary = self._summary(ops_df, name, layout, home, clock)
         return RunResult(name=name, target="mobile", summary=summary, ops=ops_df)
 
-    def _summary(self, df: pd.DataFrame, name: str, layout: str, home: str, total: float) -> dict[str, Any]:
+    def _summary(self, df: pd.DataFrame, name: str, layout: str, home: str, total: float) -> Summary:
         soc = self.soc
         ref_hz = soc.clock_ghz * 1e9
         seconds = total / ref_hz
         gemm = df[df["kind"] == "gemm"]
         useful = float((gemm["macs"] * gemm["density"]).sum())
         weight_ops = df[df["reason"] != ""]
+        dense_ops = weight_ops[~weight_ops["sparse"]]
         return {
             "name": name,
             "target": "mobile",
@@ -605,9 +626,9 @@ class MobileSimulator:
             "dram_bytes": float(df["dram_bytes"].sum()),
             "cycles_per_pass": {"FF": total},
             "kernels": dict(Counter(df["mode"])),
-            "cycles_by_kernel": {k: float(v) for k, v in df.groupby("kernel")["cycles"].sum().items()},
-            "sparse_layers": {r.layer: r.mode for r in df[df["sparse"]].itertuples()},
-            "dense_layers": {r.layer: r.reason for r in weight_ops[~weight_ops["sparse"]].itertuples()},
+            "cycles_by_kernel": {str(k): float(v) for k, v in df.groupby("kernel")["cycles"].sum().items()},
+            "sparse_layers": {str(r.layer): str(r.mode) for r in df[df["sparse"]].itertuples()},
+            "dense_layers": {str(r.layer): str(r.reason) for r in dense_ops.itertuples()},
             "memory_bound_ops": int((df["memory_cycles"] > df["compute_cycles"] * 0.01).sum()),
         }
 
@@ -627,13 +648,16 @@ def _fusable(node: dict) -> bool:
 
 
 def simulate_prepared(
-    prep: Any, soc: SoC, spec: Any, name: str, progress: Progress | None = None
+    prep: Prepared, soc: SoC, spec: MobileSpec, name: str, progress: Progress | None = None
 ) -> RunResult:
     return MobileSimulator(soc, spec).run(prep, name, progress)
 
 
-def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = False) -> RunResult:
-    """Simulate `wl` on its SoC and the dense model on the same SoC; `result.baseline` is the dense run."""
+def run_workload(
+    wl: Workload, *, progress: Progress | None = None, ablate: bool = False, sensitivity: bool = False
+) -> RunResult:
+    """Simulate `wl` on its SoC and the dense model on the same SoC; `result.baseline` is the dense run.
+    `sensitivity`: also each uncertain SoC parameter at the ends of its range (sparsesim.sensitivity)."""
     from ..pipeline import prepare
 
     if wl.task.mode != "infer":
@@ -659,6 +683,8 @@ def run_workload(wl: Any, *, progress: Progress | None = None, ablate: bool = Fa
     _energy(result, base, soc)
     if ablate:
         result.summary["ablation"] = _ablation(prep, soc, wl.mobile, result, base, name)
+    if sensitivity:
+        result.summary["sensitivity"] = _sensitivity(prep, dense, soc, wl.mobile, result, name, say)
     result.extras["wall_seconds"] = dict(prep.wall_seconds)
     result.prepared = prep
     return result
@@ -686,8 +712,37 @@ def _energy(result: RunResult, base: RunResult, soc: SoC) -> None:
     result.extras["energy_actions"] = rep.action_rows()
 
 
+def _sensitivity(
+    prep: Any, dense: Any, soc: SoC, spec: Any, result: RunResult, name: str, say: Progress
+) -> list[dict[str, Any]]:
+    """One-at-a-time study over the SoC's and the core's uncertain parameters (front end reused)."""
+    from dataclasses import fields, replace
+
+    from ..energy.model import mobile_energy
+    from ..sensitivity import Outcome, run_sensitivity, uncertain_from
+
+    top = {f.name: getattr(soc, f.name) for f in fields(soc) if f.name not in ("name", "core", "sources")}
+    core = {f.name: getattr(soc.core, f.name) for f in fields(soc.core) if f.name not in ("name", "sources")}
+    params = uncertain_from(top, soc.sources) + uncertain_from(core, soc.core.sources, prefix="core.")
+
+    def evaluate(parameter: str, value: float | int) -> Outcome:
+        if parameter.startswith("core."):
+            varied = replace(soc, core=replace(soc.core, **{parameter[len("core."):]: value}))
+        else:
+            varied = replace(soc, **{parameter: value})
+        run = MobileSimulator(varied, spec).run(prep, name)
+        base = MobileSimulator(varied, spec).run(dense, f"{name} (dense)")
+        energy = mobile_energy(run.ops, run.summary, varied).energy_j
+        cycles = run.summary["total_cycles"]
+        return Outcome(int(cycles), base.summary["total_cycles"] / cycles, energy)
+
+    s = result.summary
+    baseline = Outcome(int(s["total_cycles"]), float(s["speedup"]), float(s["energy_j"]))
+    return run_sensitivity(params, evaluate, baseline, say)
+
+
 def _ablation(
-    prep: Any, soc: SoC, spec: Any, result: RunResult, base: RunResult, name: str
+    prep: Prepared, soc: SoC, spec: MobileSpec, result: RunResult, base: RunResult, name: str
 ) -> dict[str, float]:
     used = set(result.ops.loc[result.ops["sparse"], "kernel"])
     variants: dict[str, Any] = {}

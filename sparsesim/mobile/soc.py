@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from .isa import CORTEX_A57, NEOVERSE_N1, IsaTable
+
+if TYPE_CHECKING:
+    from ..spec import MobileSpec
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -402,7 +405,7 @@ def get_soc(name: str) -> SoC:
         raise SpecError(f"unknown SoC preset {name!r}; known: {sorted(PRESETS)}", path="mobile.soc") from None
 
 
-def resolve_soc(mobile: Any) -> SoC:
+def resolve_soc(mobile: MobileSpec) -> SoC:
     """The preset named by a MobileSpec with its override fields applied (each override is sourced
     'workload override')."""
     soc = get_soc(mobile.soc)

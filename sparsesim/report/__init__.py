@@ -7,12 +7,15 @@ recompute simulation quantities.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 REPORT_FILES = ("summary.md", "report.html")
 
 
-def write_reports(result: Any, folder: str | Path) -> list[Path]:
+def write_reports(result: RunResult, folder: str | Path) -> list[Path]:
     """Write summary.md and report.html into `folder` (which must exist).
 
     `sparsesim run` calls this inside `io.atomic_dir`, so an error or Ctrl-C here leaves no output folder.

@@ -79,6 +79,7 @@ def speedup_chart(result: Any) -> Any | None:
     ref = pd.DataFrame(refs)
     ref["label"] = [f"{v:.3f}x" for v in ref["speedup"]]
     order = list(frame["bar"])
+    top = 1.15 * max([1.0, *frame["speedup"].dropna(), *ref["speedup"]])
     kinds = {"achieved": PALETTE[0], "array bound": "#a0cbe8", "ablation": "#bab0ac"}
     y = alt.Y("bar:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     bars = (
@@ -86,7 +87,8 @@ def speedup_chart(result: Any) -> Any | None:
         .mark_bar()
         .encode(
             y=y,
-            x=alt.X("speedup:Q", title="speedup over the dense baseline (x)"),
+            # room right of the longest bar for its label
+            x=alt.X("speedup:Q", title="speedup vs dense (x)", scale=alt.Scale(domain=[0, top])),
             color=alt.Color("kind:N", scale=alt.Scale(**scale(kinds, list(kinds))), legend=None),
             tooltip=[alt.Tooltip("bar:N", title="bar"), alt.Tooltip("label:N", title="speedup")],
         )
@@ -258,11 +260,12 @@ def bandwidth_chart(result: Any) -> Any | None:
     x_scale = alt.Scale(domain=[0, end], nice=False)
     area = (
         alt.Chart(bins)
-        .mark_bar(color=PALETTE[0], opacity=0.55)
+        .mark_rect(color=PALETTE[0], opacity=0.6)
         .encode(
             x=alt.X("start:Q", scale=x_scale, title=None),
             x2=alt.X2("end"),
             y=alt.Y("gbs:Q", title="DRAM bandwidth (GB/s)"),
+            y2=alt.Y2("floor"),  # each bin a rectangle from 0 up to its average
             tooltip=[
                 alt.Tooltip("start:Q", title=f"from ({unit})", format=".4g"),
                 alt.Tooltip("end:Q", title=f"to ({unit})", format=".4g"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import tables
 from .text import ablation_title, context_line, summary_rows
+
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 TOP_OPS = 10
 
@@ -14,7 +17,7 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|")
 
 
-def summary_markdown(result: Any) -> str:
+def summary_markdown(result: RunResult) -> str:
     s = result.summary
     out = [f"# {_md(result.name)} on {result.target}", ""]
     ctx = context_line(result)
@@ -32,6 +35,27 @@ def summary_markdown(result: Any) -> str:
         title = ablation_title(result.target).capitalize()
         out += ["", f"## {title}", "", "| ablation | speedup |", "|---|---:|"]
         out += [f"| {_md(k)} | {float(v):.3f}x |" for k, v in ablation.items()]
+    components = tables.energy_by_component(result)
+    if components is not None:
+        dense = ""
+        if s.get("dense_energy_j") is not None and s.get("energy_gain") is not None:
+            dense_j, gain = float(s["dense_energy_j"]), float(s["energy_gain"])
+            dense = f"; dense baseline {dense_j:.4g} J ({gain:.2f}x more)"
+        out += [
+            "",
+            "## Energy",
+            "",
+            f"{float(s['energy_j']):.4g} J, {float(s['avg_power_w']):.3g} W, "
+            f"{float(s['gflops_per_w']):.3g} GFLOPS/W{dense}.",
+            "",
+            "| component | energy (J) | share | dense baseline (J) |",
+            "|---|---:|---:|---:|",
+        ]
+        for r in components.to_dict("records"):
+            d = r.get("dense_energy_j")
+            d_text = "-" if d is None or d != d else f"{d:.4g}"
+            name, joules = _md(r["component"]), r["sparse_energy_j"]
+            out.append(f"| {name} | {joules:.4g} | {r['share']:.1%} | {d_text} |")
     ops = result.ops
     total_cycles = float(ops["cycles"].sum()) or 1.0
     top = ops.sort_values("cycles", ascending=False, kind="stable").head(TOP_OPS)

@@ -6,10 +6,13 @@ here models hardware.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 PASSES = ("FF", "BP", "WU", "UPD", "GEN")
 
@@ -44,7 +47,7 @@ def gemm_utilisation_by_layer_and_pass(ops: pd.DataFrame) -> pd.DataFrame:
     return util.reindex(index=[layer for layer in layer_order(ops) if layer in util.index], columns=cols)
 
 
-def layer_table(result: Any) -> pd.DataFrame:
+def layer_table(result: RunResult) -> pd.DataFrame:
     """One row per layer: cycles per pass, total, share, GEMM utilisation, DRAM bytes, and the dense
     baseline's cycles and the layer's speedup when a baseline exists."""
     ops = result.ops
@@ -76,7 +79,7 @@ def layer_table(result: Any) -> pd.DataFrame:
     return out
 
 
-def dense_cycles_by_layer(result: Any, layers: list[str]) -> list[float] | None:
+def dense_cycles_by_layer(result: RunResult, layers: list[str]) -> list[float] | None:
     if result.baseline is None:
         return None
     b = result.baseline.ops
@@ -166,7 +169,7 @@ def bandwidth_view(result: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
         (u, f) for u, f in (("s", 1e-6), ("ms", 1e-3), ("µs", 1.0)) if us[-1] * f >= 10 or u == "µs"
     )
     t = us * per_us
-    bins = pd.DataFrame({"start": t[:-1], "end": t[1:], "gbs": rate * clock_mhz / 1e3})  # B/cycle -> GB/s
+    bins = pd.DataFrame({"start": t[:-1], "end": t[1:], "gbs": rate * clock_mhz / 1e3, "floor": 0.0})  # GB/s
     refs = []
     peak = (s.get("arch") or {}).get("dram_bandwidth_gbs")
     if peak is not None and math.isfinite(float(peak)):

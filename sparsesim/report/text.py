@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 # (key, label, format); keys a target does not produce are skipped. summary.md and report.html show the same.
 SUMMARY_FIELDS: list[tuple[str, str, str]] = [
@@ -40,7 +43,7 @@ def format_value(value: Any, fmt: str) -> str:
         return str(value)
 
 
-def summary_rows(result: Any) -> list[tuple[str, str, str]]:
+def summary_rows(result: RunResult) -> list[tuple[str, str, str]]:
     """(key, label, formatted value) for each summary field the run has; the ideal bound names its formula."""
     s = result.summary
     rows = []
@@ -61,14 +64,14 @@ def ablation_title(target: str) -> str:
     return "speedup vs dense in each ablation"
 
 
-def context_line(result: Any) -> str:
+def context_line(result: RunResult) -> str:
     """'model resnet50, task train, batch_size 32, pattern bdwp, nm 2:8' from the summary."""
     s = result.summary
-    parts = [f"{k} {s[k]}" for k in CONTEXT_KEYS if s.get(k) not in (None, "")]
+    parts = [f"{k} {s.get(k)}" for k in CONTEXT_KEYS if s.get(k) not in (None, "")]
     return ", ".join(parts)
 
 
-def summary_text(result: Any) -> str:
+def summary_text(result: RunResult) -> str:
     s = result.summary
     lines = [f"{result.name} on {result.target}"]
     for _key, label, text in summary_rows(result):

@@ -59,7 +59,7 @@ RENDER_SCRIPT = """
 @contextmanager
 def building() -> Iterator[None]:
     """Build charts without Altair validating every object as it is made (Altair's "debug mode", which
-    costs about a second per report); `spec()` still validates each whole chart against the schema."""
+    costs about a second per report)."""
     from altair.utils.schemapi import debug_mode
 
     with debug_mode(False):
@@ -74,9 +74,11 @@ def scale(colors: dict[str, str], domain: list[str]) -> dict[str, Any]:
     return {"domain": domain, "range": rng}
 
 
-def spec(chart: Any) -> dict[str, Any]:
-    """The Vega-Lite spec of an Altair chart (validated against Vega-Lite's schema), with the page's style."""
-    d = chart.to_dict()
+def spec(chart: Any, *, validate: bool = False) -> dict[str, Any]:
+    """The Vega-Lite spec of an Altair chart, with the page's style. Validating against Vega-Lite's schema
+    costs about half a second per report, so it is left to the tests (tests/report/test_report.py validates
+    every chart the reports draw) and to the browser, which reports a spec it cannot render."""
+    d = chart.to_dict(validate=validate)
     d.setdefault("config", {})
     d["config"] = {**d["config"], **CONFIG}
     return d

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
+from ..mobile.soc import src
 from ..rtl.latency import PIPELINE_LATENCIES, UNIT_NAMES
 from .timing import ArrayParams
 
@@ -73,16 +74,24 @@ VCU1525: dict[str, PresetValue] = {
     "rows": PresetValue(
         16,
         "PEs",
-        "our choice: the 512 PEs fit the XCVU9P (Yosys estimate of the board core: 15 % DSP, "
-        "83 % LUT; module docstring); "
-        "16 rows keep the WS fill/drain (rows x add latency) short and k_t = 16 x 8 = 128 covers 2:8 "
-        "layers with 64 input channels in one tile",
+        src(
+            "our choice: the 512 PEs fit the XCVU9P (Yosys estimate of the board core: 15 % DSP, "
+            "83 % LUT; module docstring); "
+            "16 rows keep the WS fill/drain (rows x add latency) short and k_t = 16 x 8 = 128 covers 2:8 "
+            "layers with 64 input channels in one tile; plausible 8-32 (the paper is silent on the array "
+            "size)",
+            8, 32,
+        ),
     ),
     "cols": PresetValue(
         32,
         "PEs",
-        "our choice: 32 output channels per WS tile; the paper is silent on the array size [U]; "
-        "32 matches the SORE's 32 lanes [C] (one generated group per column per M cycles)",
+        src(
+            "our choice: 32 output channels per WS tile; the paper is silent on the array size [U]; "
+            "32 matches the SORE's 32 lanes [C] (one generated group per column per M cycles); "
+            "plausible 16-64",
+            16, 64,
+        ),
     ),
     "multipliers_per_pe": PresetValue(
         2,
@@ -108,49 +117,80 @@ VCU1525: dict[str, PresetValue] = {
     "clock_mhz": PresetValue(
         200.0,
         "MHz",
-        "our choice, the paper is silent [U]: a 2-stage FP16 multiplier and a 4-stage FP32 adder in "
-        "UltraScale+ -2L fabric close comfortably at 200 MHz across SLR crossings; typical of VU9P FP16 "
-        "designs (published UltraScale+ training accelerators run at 150-250 MHz)",
+        src(
+            "our choice, the paper is silent [U]: a 2-stage FP16 multiplier and a 4-stage FP32 adder in "
+            "UltraScale+ -2L fabric close comfortably at 200 MHz across SLR crossings; typical of VU9P FP16 "
+            "designs (published UltraScale+ training accelerators run at 150-250 MHz)",
+            150.0, 250.0,
+        ),
     ),
     **_rtl_latencies("fp16"),
     "act_buffer_kib": PresetValue(
         4096,
         "KiB",
-        "our choice: the WS stream reads rows x MMAX FP16 = 256 B/cycle, 29 URAM (72-bit) wide; "
-        "4 such rows deep = 116 URAM = 4 MiB (12 % of the 960 URAM)",
+        src(
+            "our choice: the WS stream reads rows x MMAX FP16 = 256 B/cycle, 29 URAM (72-bit) wide; "
+            "4 such rows deep = 116 URAM = 4 MiB (12 % of the 960 URAM); plausible 2-8 MiB",
+            2048, 8192,
+        ),
     ),
     "weight_buffer_kib": PresetValue(
         2048,
         "KiB",
-        "our choice: a WS bank row is cols x P x (16 + 3) bits = 1,216 bits/cycle, 17 URAM wide; 2 MiB "
-        "(57 URAM) double-buffers ResNet-50's largest 2:8 layer (1.4 MB compressed) in two blocks",
+        src(
+            "our choice: a WS bank row is cols x P x (16 + 3) bits = 1,216 bits/cycle, 17 URAM wide; 2 MiB "
+            "(57 URAM) double-buffers ResNet-50's largest 2:8 layer (1.4 MB compressed) in two blocks; "
+            "plausible 1-4 MiB",
+            1024, 4096,
+        ),
     ),
     "out_buffer_kib": PresetValue(
         2048,
         "KiB",
-        "our choice: FP32 partial sums with accumulate-on-write, cols x 32 bits read + write per cycle "
-        "(15 URAM wide, both ports); 2 MiB = 57 URAM",
+        src(
+            "our choice: FP32 partial sums with accumulate-on-write, cols x 32 bits read + write per cycle "
+            "(15 URAM wide, both ports); 2 MiB = 57 URAM; plausible 1-4 MiB",
+            1024, 4096,
+        ),
     ),
     "grad_buffer_kib": PresetValue(
         2048,
         "KiB",
-        "our choice: gradient operands (dY) of BP and WU, like the weight buffer; 2 MiB = 57 URAM",
+        src(
+            "our choice: gradient operands (dY) of BP and WU, like the weight buffer; 2 MiB = 57 URAM; "
+            "plausible 1-4 MiB",
+            1024, 4096,
+        ),
     ),
     "dram_channels": PresetValue(
         4,
         "channels",
-        "VCU1525 board: 4 DDR4 DIMMs [K]; the paper does not say how many SAT uses [U]: we use all four, "
-        "address-interleaved",
+        src(
+            "VCU1525 board: 4 DDR4 DIMMs [K]; the paper does not say how many SAT uses [U]: we use all four, "
+            "address-interleaved; plausible 2-4",
+            2, 4,
+        ),
     ),
-    "dram_mts": PresetValue(2400, "MT/s", "VCU1525 board: DDR4-2400 [K]"),
+    "dram_mts": PresetValue(
+        2400,
+        "MT/s",
+        src(
+            "VCU1525 board: DDR4-2400 [K]; the model has no refresh, bank or turnaround losses, and DDR4 "
+            "sustains ~70-100 % of peak, so the effective rate is plausibly 1,680-2,400 MT/s",
+            1680, 2400,
+        ),
+    ),
     "dram_bus_bits": PresetValue(
         64, "bits", "DDR4 DIMM data width, ECC bits excluded [K]: 19.2 GB/s/channel"
     ),
     "dram_latency_ns": PresetValue(
         120.0,
         "ns",
-        "our estimate: DDR4-2400 CL17 tRCD + CL = 2 x 14.2 ns [K] plus ~90 ns through the memory "
-        "controller, PHY and AXI interconnect for a closed-page read",
+        src(
+            "our estimate: DDR4-2400 CL17 tRCD + CL = 2 x 14.2 ns [K] plus ~90 ns through the memory "
+            "controller, PHY and AXI interconnect for a closed-page read; plausible 80-200 ns",
+            80.0, 200.0,
+        ),
     ),
     "sorter_lanes": PresetValue(
         32,
@@ -160,8 +200,12 @@ VCU1525: dict[str, PresetValue] = {
     "wu_lanes": PresetValue(
         16,
         "FP32 lanes",
-        "our choice: an update moves 20 B per parameter (FP32 weight + momentum in and out, FP16 grad in, "
-        "FP16 copy out); 16 lanes x 20 B = 320 B/cycle, just under the 384 B/cycle of 4 channels at 200 MHz",
+        src(
+            "our choice: an update moves 20 B per parameter (FP32 weight + momentum in and out, FP16 grad "
+            "in, FP16 copy out); 16 lanes x 20 B = 320 B/cycle, just under the 384 B/cycle of 4 channels at "
+            "200 MHz; plausible 8-32",
+            8, 32,
+        ),
     ),
     "weight_banks": PresetValue(
         2,
@@ -199,8 +243,96 @@ VCU1525: dict[str, PresetValue] = {
     "vector_lanes": PresetValue(
         128,
         "FP32 lanes",
-        "our choice, the paper is silent on non-GEMM ops [U]: an elementwise op moves 4 B per element "
-        "(FP16 in and out), so 4 channels feed 96 elements/cycle; 128 lanes keep vector ops DRAM-bound",
+        src(
+            "our choice, the paper is silent on non-GEMM ops [U]: an elementwise op moves 4 B per element "
+            "(FP16 in and out), so 4 channels feed 96 elements/cycle; 128 lanes keep vector ops DRAM-bound; "
+            "plausible 64-256",
+            64, 256,
+        ),
+    ),
+    # On-chip costs (sparsesim.sat.onchip; docs/sat_model.md, section 2, "On-chip costs").
+    "onchip_costs": PresetValue(
+        True,
+        "",
+        "our choice: buffer ports and bank conflicts, address generation, partial-sum read-modify-write and "
+        "the update and vector engines' ports cost cycles (the SCALE-Sim architecture models none of them)",
+    ),
+    "buffer_word_bytes": PresetValue(
+        8,
+        "bytes",
+        "[K] URAM288: 4K x 72-bit words, two ports (Xilinx UG573 UltraScale Architecture Memory Resources); "
+        "64 data bits = 8 B per bank and port per cycle; a bank is one URAM column",
+    ),
+    "bank_mapping": PresetValue(
+        "interleaved",
+        "",
+        "our choice: bank = word address mod banks (plain low-order interleaving): a contiguous run of up to "
+        "a port's width reads in one cycle, whatever its alignment; pixels of a channel-last tensor whose "
+        "pitch is a multiple of the port width land in the same banks (sat.onchip; `skewed` rotates each row "
+        "of banks by one, which breaks contiguous runs instead: docs/sat_model.md compares them)",
+    ),
+    "pitch_pad_bytes": PresetValue(
+        64,
+        "bytes",
+        "our choice: a channel-last tensor whose pixel or image row is a multiple of the port width (e.g. "
+        "FP16 pixels of 128 channels) is stored with 64 B (8 banks) of padding per pixel or row, so the two "
+        "pixels an OS beat reads, or the kernel rows of a WS beat, fall into different banks; the padding's "
+        "capacity is not charged to the buffers",
+    ),
+    "act_port_bytes_per_cycle": PresetValue(
+        256,
+        "bytes/cycle",
+        src(
+            "our choice: the act buffer's array-side port is as wide as a 2:8 WS beat reads (rows x MMAX x "
+            "FP16 = 256 B, 32 banks of 8 B); plausible 128-512",
+            128, 512,
+        ),
+    ),
+    "grad_port_bytes_per_cycle": PresetValue(
+        256,
+        "bytes/cycle",
+        src(
+            "our choice: as the act buffer (BP streams dY as FF streams im2col(X)); plausible 128-512",
+            128, 512,
+        ),
+    ),
+    "out_port_bytes_per_cycle": PresetValue(
+        128,
+        "bytes/cycle",
+        src(
+            "our choice: cols x FP32 = 128 B per cycle on each of the out buffer's two ports (one reads "
+            "partial sums and results, one writes them): what a WS beat produces; plausible 64-256",
+            64, 256,
+        ),
+    ),
+    "agu_runs_per_cycle": PresetValue(
+        8,
+        "runs/cycle",
+        src(
+            "our choice: the im2col/col2im address generator issues 8 contiguous runs (base, length) per "
+            "cycle, one per 4 banks of a 256 B port: a WS beat of the forward pass is 1-3 runs; "
+            "plausible 4-32",
+            4, 32,
+        ),
+    ),
+    "wu_port_bytes_per_cycle": PresetValue(
+        128,
+        "bytes/cycle",
+        src(
+            "our choice: the update engine has one 1,024-bit AXI4 read and one write data bus (the widest "
+            "AXI4 allows: AMBA AXI and ACE Protocol Specification, ARM IHI 0022); 10 B in and 10 B out per "
+            "parameter give 12.8 parameters per cycle; plausible 64-256",
+            64, 256,
+        ),
+    ),
+    "vector_port_bytes_per_cycle": PresetValue(
+        256,
+        "bytes/cycle",
+        src(
+            "our choice: the vector unit reads and writes 128 lanes x FP16 per cycle on separate ports; "
+            "plausible 128-512",
+            128, 512,
+        ),
     ),
 }
 
@@ -256,6 +388,17 @@ class SatArch:
     # True: SCALE-Sim's CALC interface: the bandwidth is whatever the array demands (no DRAM stalls, no
     # latency).
     dram_calc: bool = False
+    # On-chip costs (sparsesim.sat.onchip): off unless the preset models them (SCALE-Sim's array has none).
+    onchip_costs: bool = False
+    buffer_word_bytes: int = 8
+    bank_mapping: str = "interleaved"  # interleaved | skewed (sat.onchip.bank_of)
+    pitch_pad_bytes: int = 0
+    act_port_bytes_per_cycle: int = 256
+    grad_port_bytes_per_cycle: int = 256
+    out_port_bytes_per_cycle: int = 128
+    agu_runs_per_cycle: int = 8
+    wu_port_bytes_per_cycle: int = 128
+    vector_port_bytes_per_cycle: int = 256
     interleave: bool = True
     pregenerate: bool = True
     offline_schedule: bool = True
@@ -335,6 +478,20 @@ class SatArch:
     def buffer_bytes(self, name: str) -> int:
         return int(getattr(self, f"{name}_buffer_kib")) * KIB
 
+    def pitch(self, buffer: str, elements: int) -> int:
+        """Elements from one pixel (or image row) of `elements` to the next in `buffer`: padded by
+        pitch_pad_bytes when the pitch is a multiple of the port width."""
+        if self.pitch_pad_bytes and (elements * self.element_bytes) % self.port_bytes_per_cycle(buffer) == 0:
+            return elements + self.pitch_pad_bytes // self.element_bytes
+        return elements
+
+    def port_bytes_per_cycle(self, buffer: str) -> float:
+        """Bytes per cycle a buffer's array-side port delivers (weights are pre-tiled: their load bus is
+        timed by the timing contract, so it has no separate port limit here)."""
+        if buffer == "weight":
+            return math.inf
+        return float(getattr(self, f"{buffer}_port_bytes_per_cycle"))
+
     def with_optimisations(self, **flags: bool) -> SatArch:
         return dataclasses.replace(self, **flags)
 
@@ -398,9 +555,9 @@ def resolve(spec: Any = None) -> SatArch:
         values[name], sources[name] = chosen.value, chosen.source
     values["precision"] = precision
     opt = spec.optimisations
-    for name, src in OPTIMISATION_SOURCES.items():
+    for name, text in OPTIMISATION_SOURCES.items():
         values[name] = bool(getattr(opt, name))
-        sources[name] = src if getattr(opt, name) else WORKLOAD
+        sources[name] = text if getattr(opt, name) else WORKLOAD
     return SatArch(preset=spec.preset, sources=sources, **values)
 
 

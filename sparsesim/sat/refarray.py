@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .numerics import SparseA
-from .timing import ArrayParams, Mode
+from .timing import ArrayParams, Mode, elements_per_cycle, os_beat_gap, os_slots, product_latency
 
 
 @dataclass
@@ -50,7 +50,7 @@ class _Lanes:
 
     def __init__(self, a: np.ndarray | SparseA, p: ArrayParams, mode: Mode, fp: bool):
         self.p = p
-        self.e = mode.elements_per_cycle(p)
+        self.e = elements_per_cycle(p, mode)
         self.fp = fp
         if isinstance(a, SparseA):
             vals = a.values.astype(np.float16).astype(np.float32) if fp else a.values.astype(np.int64)
@@ -114,10 +114,10 @@ def run_ws(
 ) -> RunResult:
     """Execute WS tiles: tile i's weight rows are written at loads[i] + r, its stream enters at starts[i]."""
     rr = RunResult()
-    e = mode.elements_per_cycle(p)
+    e = elements_per_cycle(p, mode)
     lanes = [_Lanes(t.a, p, mode, fp) for t in tiles]
     bfp = [t.b.astype(np.float16).astype(np.float32) if fp else t.b.astype(np.int64) for t in tiles]
-    R, C, La, Lp = p.rows, p.cols, p.add_latency, p.product_latency
+    R, C, La, Lp = p.rows, p.cols, p.add_latency, product_latency(p)
     banks = p.weight_banks
     in_transit = -2  # a bank whose row is still shifting (weight_load "shift"): not yet its tile's weights
     bank_tile = [[[-1] * banks for _ in range(C)] for _ in range(R)]  # tile id held by each bank
@@ -231,9 +231,9 @@ def run_os(
 ) -> RunResult:
     """Execute OS tiles; tile i's first beat enters at starts[i]; the drain follows the tile's last sum."""
     rr = RunResult()
-    e = mode.elements_per_cycle(p)
-    slots, gap = mode.slots(p), mode.beat_gap(p)
-    R, C, La, Lp = p.rows, p.cols, p.add_latency, p.product_latency
+    e = elements_per_cycle(p, mode)
+    slots, gap = os_slots(p, mode), os_beat_gap(p, mode)
+    R, C, La, Lp = p.rows, p.cols, p.add_latency, product_latency(p)
     lanes = [_Lanes(t.a, p, mode, fp) for t in tiles]
     bfp = [t.b.astype(np.float16).astype(np.float32) if fp else t.b.astype(np.int64) for t in tiles]
     steps = [-(-lanes[i].k // e) for i in range(len(tiles))]

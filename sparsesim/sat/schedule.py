@@ -30,11 +30,13 @@ from typing import Any
 from ..errors import SpecError
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
 from .arch import SatArch
+from .onchip import Layout, beat_access, gather_cost, operand_layouts
 from .timing import (
     ArrayParams,
     Mode,
     TileShape,
     capacity,
+    elements_per_cycle,
     os_accumulate_stall_cycles,
     os_beats,
     os_runs_cycles,
@@ -52,6 +54,8 @@ VECTOR_PASSES = {"softmax": 2}
 # FP32 master weight and momentum read and written (4 x 4 B), FP16 gradient read (2 B), FP16 copy
 # written (2 B).
 UPDATE_BYTES_PER_PARAM = 4 + 4 + 2 + 4 + 4 + 2
+# Of which written: FP32 weight and momentum, FP16 copy.
+UPDATE_WRITE_BYTES_PER_PARAM = 4 + 4 + 2
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,14 @@ class GemmMapping:
     prologue_bytes: int = 0  # the first tile's operands, loaded before the array starts
     epilogue_bytes: int = 0  # the last tile's results, written after the array is done
     note: str = ""
+    # On-chip costs (sat.onchip): cycles the op waits beyond array_cycles for a buffer port, the address
+    # generator or the out buffer's partial sums; and each port's demand in cycles (the largest binds).
+    onchip_cycles: int = 0
+    port_cycles: dict[str, float] = field(default_factory=dict)
+    # Bytes through the array-side ports (sat.onchip): "<buffer>_read" = whole words fetched for gathered
+    # operands (bank-word granularity, so at least the useful bytes), "out_read"/"out_write" = partial sums,
+    # col2im's dX and results. For the energy model's buffer actions.
+    port_bytes: dict[str, float] = field(default_factory=dict)
 
     @property
     def pipeline_cycles(self) -> int:
@@ -120,6 +132,7 @@ class OpPlan:
     work_cycles: int  # useful work: array beats, or elements / lanes
     pipeline_cycles: int = 0  # array fill/drain and load bubbles
     accumulate_cycles: int = 0  # OS beat gaps without interleave
+    onchip_cycles: int = 0  # waiting for buffer ports, bank conflicts, address generation (sat.onchip)
     dram_bytes: int = 0
     prologue_bytes: int = 0
     epilogue_bytes: int = 0
@@ -128,7 +141,7 @@ class OpPlan:
 
     @property
     def busy_cycles(self) -> int:
-        return self.work_cycles + self.pipeline_cycles + self.accumulate_cycles
+        return self.work_cycles + self.pipeline_cycles + self.accumulate_cycles + self.onchip_cycles
 
     @property
     def steady_bytes(self) -> int:
@@ -176,6 +189,9 @@ class _Problem:
     c_elem_bytes: int
     a_buf: str
     b_buf: str
+    a_layout: Layout | None = None  # how A and B sit in their buffers (None: pre-tiled weights)
+    b_layout: Layout | None = None
+    col2im_rmw: bool = False  # every result is accumulated into dX in the out buffer (col2im)
 
 
 def _buffer_of(kind: str) -> str:
@@ -200,7 +216,7 @@ class _Mapper:
     def __init__(self, arch: SatArch, p: ArrayParams, mode: Mode, prob: _Problem):
         self.arch, self.p, self.mode, self.prob = arch, p, mode, prob
         self.cap = capacity(p, mode)
-        self.e = mode.elements_per_cycle(p)
+        self.e = elements_per_cycle(p, mode)
         self.bw = arch.dram_bytes_per_cycle
         self.lat = arch.dram_latency_cycles
         # Double-buffered: a block may use half its buffer; A and B share when they live in one buffer.
@@ -218,6 +234,68 @@ class _Mapper:
         else:
             self.k_gran = int(mode.m) if mode.sparse else self.e
             self.n_gran = int(self.cap.n)  # type: ignore[arg-type]
+        self.gathers = self._gathers() if arch.onchip_costs else []
+
+    # on-chip costs (sat.onchip) ---------------------------------------------------------------------
+    def _gathers(self) -> list[tuple[str, float, float, float, str]]:
+        """(buffer, cycles per access from bank conflicts, runs per access, bytes fetched per access,
+        'beat' | 'load') of each operand
+        the array gathers from a buffer: WS streams B' one column per beat and loads A' one array row per
+        load-bus cycle; OS streams both, A' along the rows and B' along the columns."""
+        p, pr, e = self.p, self.prob, self.e
+        if self.ws:
+            items = [
+                (pr.b_layout, pr.b_buf, {"k": min(int(self.cap.k), pr.k), "n": 1}, "beat"),  # type: ignore[arg-type]
+                (pr.a_layout, pr.a_buf, {"k": e, "m": min(p.cols, pr.m)}, "load"),
+            ]
+        else:
+            items = [
+                (pr.a_layout, pr.a_buf, {"m": min(p.rows, pr.m), "k": e}, "beat"),
+                (pr.b_layout, pr.b_buf, {"k": e, "n": min(p.cols, pr.n)}, "beat"),
+            ]
+        out = []
+        word = self.arch.buffer_word_bytes
+        for layout, buf, counts, when in items:
+            if layout is None:
+                continue
+            banks = max(1, int(self.arch.port_bytes_per_cycle(buf) // word))
+            cyc, runs, fetched = gather_cost(
+                layout, beat_access(layout, counts), self.arch.element_bytes, word, banks,
+                self.arch.bank_mapping,
+            )  # fmt: skip
+            out.append((buf, cyc, runs, fetched, when))
+        return out
+
+    def onchip(
+        self, cycles: int, beats: int, runs: tuple[TileRun, ...]
+    ) -> tuple[int, dict[str, float], dict[str, float]]:
+        """(cycles beyond `cycles` the busiest port needs, each port's demand in cycles, bytes through each
+        port) for the op."""
+        arch, pr = self.arch, self.prob
+        if not arch.onchip_costs:
+            return 0, {}, {}
+        demand: dict[str, float] = {}
+        moved: dict[str, float] = {}
+        loads = sum(r.count * math.ceil(r.shape.k / self.e) for r in runs) if self.ws else 0
+        agu_runs = 0.0
+        for buf, cyc, nruns, fetched, when in self.gathers:
+            n = beats if when == "beat" else loads
+            demand[buf] = demand.get(buf, 0.0) + n * cyc
+            moved[f"{buf}_read"] = moved.get(f"{buf}_read", 0.0) + n * fetched
+            agu_runs += n * nruns
+        if agu_runs:
+            demand["agu"] = agu_runs / arch.agu_runs_per_cycle
+        # Partial sums: every tile writes its results; all but the first k-slice read them back first.
+        cb = arch.accum_bytes
+        c_writes = sum(r.count * r.shape.m * r.shape.n for r in runs) * cb
+        c_once = pr.repeat * pr.m * pr.n * cb
+        c_reads = max(0, c_writes - c_once) + (c_once if pr.col2im_rmw else 0)
+        port = arch.out_port_bytes_per_cycle
+        demand["out_write"] = c_writes / port
+        demand["out_read"] = (c_reads + pr.c_total) / port  # read-modify-write and results to the DMA
+        moved["out_write"], moved["out_read"] = float(c_writes), float(c_reads + pr.c_total)
+        need = max(demand.values())
+        return max(0, math.ceil(need - cycles)), demand, moved
 
     # bytes of blocks ------------------------------------------------------------------------------
     def a_block(self, mb: int, kb: int) -> float:
@@ -283,6 +361,7 @@ class _Mapper:
 
     def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
         cycles, beats, acc, runs = self.compute(nb, kb)
+        onchip, ports, moved = self.onchip(cycles, beats, runs)
         a, b, c = self.traffic(order, mb, nb)
         pr = self.prob
         first = runs[0].shape
@@ -290,10 +369,10 @@ class _Mapper:
         epi = min(first.m, pr.m) * min(first.n, pr.n) * pr.c_elem_bytes
         total = a + b + c
         steady = max(0.0, total - pro - epi)
-        t = 2 * self.lat + (pro + epi) / self.bw + max(cycles, steady / self.bw)
+        t = 2 * self.lat + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
         info = dict(
             order=order, block=(mb, nb, kb), cycles=cycles, beats=beats, acc=acc, runs=runs,
-            a=a, b=b, c=c, pro=pro, epi=epi,
+            a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved,
         )  # fmt: skip
         return t, total, info
 
@@ -381,15 +460,21 @@ def _operand_totals(op: GemmOp, arch: SatArch, sparse: bool, raw_in: int | None,
 
 
 def map_gemm(
-    op: GemmOp, arch: SatArch, *, raw_in: int | None = None, dx_elems: int | None = None, naive: bool = False
+    op: GemmOp, arch: SatArch, *, raw_in: int | None = None, dx_elems: int | None = None, naive: bool = False,
+    node: dict[str, Any] | None = None,
 ) -> GemmMapping:
-    """The mapping of one GEMM: the fastest candidate alone on the accelerator (or the naive one)."""
+    """The mapping of one GEMM: the fastest candidate alone on the accelerator (or the naive one). `node`
+    (the op's LayerGraph node) gives the conv geometry the on-chip costs need (sat.onchip)."""
     p = arch.array
     sparse = arch.supports(op.nm) and op.k % int(op.nm[1]) == 0  # type: ignore[index]
     note = ""
     if op.nm is not None and not sparse:
         note = f"{op.nm[0]}:{op.nm[1]} not runnable sparse (k={op.k}); ran dense"
     a_elem, a_total, b_total, c_total = _operand_totals(op, arch, sparse, raw_in, dx_elems)
+    a_layout, b_layout = operand_layouts(op, node, arch.pitch)
+    kernel = (node or {}).get("kernel") or (1,)
+    col2im_rmw = op.post == "col2im" and math.prod(kernel) > 1
+    swap = {"m": "n", "n": "m"}
     dataflows = ("ws", "os") if arch.dataflow == "auto" else (arch.dataflow,)
     if naive:
         dataflows = ("ws",) if arch.dataflow == "auto" else (arch.dataflow,)
@@ -409,11 +494,14 @@ def map_gemm(
                 prob = _Problem(
                     op.n, op.m, op.k, op.repeat, float(arch.element_bytes), b_total, a_total, c_total,
                     arch.element_bytes, _buffer_of(op.b_kind), _buffer_of(op.a_kind),
+                    b_layout.renamed(swap) if b_layout else None,
+                    a_layout.renamed(swap) if a_layout else None, col2im_rmw,
                 )  # fmt: skip
             else:
                 prob = _Problem(
                     op.m, op.n, op.k, op.repeat, a_elem, a_total, b_total, c_total,
-                    arch.element_bytes, _buffer_of(op.a_kind), _buffer_of(op.b_kind),
+                    arch.element_bytes, _buffer_of(op.a_kind), _buffer_of(op.b_kind), a_layout, b_layout,
+                    col2im_rmw,
                 )  # fmt: skip
             mapper = _Mapper(arch, p, mode, prob)
             res = mapper.naive() if naive else mapper.best()
@@ -442,7 +530,8 @@ def map_gemm(
         tiles=sum(r.count for r in info["runs"]), array_cycles=info["cycles"], beat_cycles=info["beats"],
         accumulate_cycles=info["acc"], a_bytes=round(info["a"]), b_bytes=round(info["b"]),
         c_bytes=round(info["c"]), buffer_bytes=bufs, prologue_bytes=math.ceil(info["pro"]),
-        epilogue_bytes=math.ceil(info["epi"]), note=note,
+        epilogue_bytes=math.ceil(info["epi"]), note=note, onchip_cycles=int(info["onchip"]),
+        port_cycles=dict(info["ports"]), port_bytes=dict(info["moved"]),
     )  # fmt: skip
     return mapping
 
@@ -451,8 +540,14 @@ def map_gemm(
 def plan_vector(op: VectorOp, arch: SatArch) -> OpPlan:
     passes = VECTOR_PASSES.get(op.kind, 1)
     work = math.ceil(max(op.reads, op.elements) * passes / arch.vector_lanes)
+    onchip = 0
+    if arch.onchip_costs:  # its read port takes every pass's reads, its write port the results
+        port = arch.vector_port_bytes_per_cycle
+        eb = arch.element_bytes
+        onchip = max(0, math.ceil(max(op.reads * passes * eb / port, op.elements * eb / port)) - work)
     return OpPlan(
-        op.name, "vector", op.kind, work_cycles=work, dram_bytes=(op.reads + op.elements) * arch.element_bytes
+        op.name, "vector", op.kind, work_cycles=work, onchip_cycles=onchip,
+        dram_bytes=(op.reads + op.elements) * arch.element_bytes,
     )
 
 
@@ -463,8 +558,14 @@ def plan_update(op: UpdateOp, arch: SatArch, nm: tuple[int, int] | None) -> OpPl
         n, m = nm
         nbytes += math.ceil(op.params * n / m * (m - 1).bit_length() / 8)
         mode += " sr-ste"
+    work = math.ceil(op.params / arch.wu_lanes)
+    onchip = 0
+    if arch.onchip_costs:  # the engine's own read and write buses (arch.wu_port_bytes_per_cycle)
+        writes = op.params * UPDATE_WRITE_BYTES_PER_PARAM
+        port = arch.wu_port_bytes_per_cycle
+        onchip = max(0, math.ceil(max(nbytes - writes, writes) / port) - work)
     return OpPlan(
-        op.name, "wu_engine", mode, work_cycles=math.ceil(op.params / arch.wu_lanes), dram_bytes=nbytes
+        op.name, "wu_engine", mode, work_cycles=work, onchip_cycles=onchip, dram_bytes=nbytes
     )
 
 
@@ -486,6 +587,7 @@ def plan_gemm(op: GemmOp, arch: SatArch, mapping: GemmMapping) -> OpPlan:
     return OpPlan(
         op.name, "pe_array", mapping.mode_text, work_cycles=mapping.beat_cycles,
         pipeline_cycles=mapping.pipeline_cycles, accumulate_cycles=mapping.accumulate_cycles,
+        onchip_cycles=mapping.onchip_cycles,
         dram_bytes=mapping.dram_bytes, prologue_bytes=pro, epilogue_bytes=epi, gemm=mapping,
     )  # fmt: skip
 
@@ -526,10 +628,17 @@ def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
         if isinstance(op, GemmOp):
             raw_in = sizes.get(op.layer, (None, None))[0]
             dx = raw_in if op.post == "col2im" else None
-            key = (op.m, op.n, op.k, op.repeat, op.nm, op.role, op.a_kind, op.b_kind, op.post, raw_in, dx)
+            node = graph.nodes[op.layer] if graph is not None and op.layer in graph else None
+            geometry = operand_layouts(op, node, arch.pitch) if arch.onchip_costs else None
+            key = (
+                op.m, op.n, op.k, op.repeat, op.nm, op.role, op.a_kind, op.b_kind, op.post, raw_in, dx,
+                geometry, tuple((node or {}).get("kernel") or ()),
+            )  # fmt: skip
             mapping = gemm_cache.get(key)
             if mapping is None:
-                mapping = gemm_cache[key] = map_gemm(op, arch, raw_in=raw_in, dx_elems=dx, naive=naive)
+                mapping = gemm_cache[key] = map_gemm(
+                    op, arch, raw_in=raw_in, dx_elems=dx, naive=naive, node=node
+                )
             plans[op.name] = plan_gemm(op, arch, mapping)
         elif isinstance(op, VectorOp):
             prev = all_ops[i - 1] if i else None

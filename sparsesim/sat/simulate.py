@@ -14,25 +14,32 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..energy.model import annotate, sat_energy, sat_table_for
+from ..energy.model import annotate, sat_energy, table_for_accelerator
 from ..energy.model import gain as energy_gain
 from ..energy.tables import EnergyTable
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
-from ..pipeline import Progress, _silent
+from ..pipeline import Prepared, Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
+from ..summary import Summary
+from . import timing
 from .arch import SatArch, check_workload_sparsity, resolve
 from .engines import Machine, OpTimes
 from .schedule import Schedule, build_schedule
+
+if TYPE_CHECKING:
+    from ..spec import Workload
 
 STALL_COLUMNS: dict[str, str] = {
     "stall_pipeline": "array pipeline fill/drain and weight-load bubbles (timing contract), incl. the drain "
     "before the next op, which may switch dataflow or N:M mode",
     "stall_accumulate": "OS beats waiting for the FP adder (interleave mapping off)",
+    "stall_onchip": "waiting for on-chip buffer ports, bank conflicts, the address generator, partial-sum "
+    "read-modify-write, or the vector/update engines' ports (sparsesim.sat.onchip)",
     "stall_weights_not_ready": "GEMM waiting for the SORE to generate its N:M weights (pre-generation off)",
     "stall_dram_contention": "DRAM slowed by other engines' concurrent traffic (beyond memory_cycles)",
 }
@@ -59,7 +66,7 @@ class SimResult:
     schedule: Schedule
     times: dict[str, OpTimes]
     ops: pd.DataFrame
-    summary: dict[str, Any]
+    summary: Summary
     timeline: pd.DataFrame | None
     wall_seconds: float
     energy: Any = None  # sparsesim.energy.model.EnergyReport, once computed
@@ -136,6 +143,7 @@ def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> li
                 "work": plan.work_cycles,
                 "stall_pipeline": plan.pipeline_cycles,
                 "stall_accumulate": plan.accumulate_cycles,
+                "stall_onchip": plan.onchip_cycles,
             }
             parts = _int_split(
                 end - start,
@@ -150,6 +158,7 @@ def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> li
             stalls = {
                 "stall_pipeline": plan.pipeline_cycles,
                 "stall_accumulate": plan.accumulate_cycles,
+                "stall_onchip": plan.onchip_cycles,
                 "stall_weights_not_ready": parts["stall_weights_not_ready"],
                 "stall_dram_contention": parts["stall_dram_contention"],
             }
@@ -202,7 +211,7 @@ def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> li
     return rows
 
 
-def _summary(schedule: Schedule, rows: list[dict[str, Any]], arch: SatArch) -> dict[str, Any]:
+def _summary(schedule: Schedule, rows: list[dict[str, Any]], arch: SatArch) -> Summary:
     total = max((r["end_cycle"] for r in rows), default=0)
     seconds = total / (arch.clock_mhz * 1e6)
     gemms = [r for r in rows if r["kind"] == "gemm"]
@@ -214,7 +223,9 @@ def _summary(schedule: Schedule, rows: list[dict[str, Any]], arch: SatArch) -> d
     causes = dict.fromkeys(("memory", *STALL_COLUMNS), 0)
     for r in rows:
         per_pass[r["pass"]] = per_pass.get(r["pass"], 0) + r["cycles"]
-        engine_busy[r["engine"]] += r["compute_cycles"] + r["stall_pipeline"] + r["stall_accumulate"]
+        engine_busy[r["engine"]] += (
+            r["compute_cycles"] + r["stall_pipeline"] + r["stall_accumulate"] + r["stall_onchip"]
+        )
         causes["memory"] += r["memory_cycles"]
         for c in STALL_COLUMNS:
             causes[c] += r[c]
@@ -244,18 +255,18 @@ def _array_bound_cycles(schedule: Schedule, arch: SatArch) -> float:
     for plan in schedule.plans.values():
         g = plan.gemm
         if g is not None:
-            e = g.mode.elements_per_cycle(arch.array)
+            e = timing.elements_per_cycle(arch.array, g.mode)
             total += g.repeat * g.m * g.n * g.k / (arch.rows * arch.cols * e)
     return total
 
 
 # ------------------------------------------------------------------------------------------------ energy
-def energy_table(wl: Any, arch: SatArch) -> EnergyTable:
+def energy_table(wl: Workload, arch: SatArch) -> EnergyTable:
     """The energy table of the workload's accelerator: the XCVU9P, or an ASIC at `accelerator.technology`."""
-    return sat_table_for(arch, wl.accelerator.technology)
+    return table_for_accelerator(arch, wl.accelerator)
 
 
-def _energy(wl: Any, arch: SatArch, sim: SimResult, base: SimResult | None) -> dict[str, Any]:
+def _energy(wl: Workload, arch: SatArch, sim: SimResult, base: SimResult | None) -> Summary:
     """Fill energy_j of the run's (and the baseline's) ops table; the summary's energy keys."""
     table = energy_table(wl, arch)
     rep = sat_energy(sim, table)
@@ -323,12 +334,39 @@ def dense_opgraph(prepared: Any) -> OpGraph:
     )
 
 
+def _sensitivity(
+    wl: Any, arch: SatArch, prepared: Any, dense_ops: OpGraph | None, summary: dict[str, Any], say: Progress
+) -> list[dict[str, Any]]:
+    """One-at-a-time study over the preset's uncertain parameters on the already prepared workload."""
+    import dataclasses
+
+    from ..sensitivity import Outcome, run_sensitivity, uncertain_from
+
+    values = {f.name: getattr(arch, f.name) for f in dataclasses.fields(arch) if f.name != "sources"}
+
+    def evaluate(name: str, value: float | int) -> Outcome:
+        varied = dataclasses.replace(arch, **{name: value})
+        sim = simulate_ops(prepared.ops, varied, graph=prepared.graph)
+        base = sim if dense_ops is None else simulate_ops(dense_ops, varied, graph=prepared.graph)
+        energy = sat_energy(sim, energy_table(wl, varied)).energy_j
+        return Outcome(sim.total_cycles, base.total_cycles / sim.total_cycles, energy)
+
+    baseline = Outcome(int(summary["total_cycles"]), float(summary["speedup"]), float(summary["energy_j"]))
+    return run_sensitivity(uncertain_from(values, arch.sources), evaluate, baseline, say)
+
+
 def run_workload(
-    wl: Any, *, progress: Progress | None = None, ablate: bool = False, prepared: Any = None
+    wl: Workload,
+    *,
+    progress: Progress | None = None,
+    ablate: bool = False,
+    sensitivity: bool = False,
+    prepared: Prepared | None = None,
 ) -> RunResult:
-    """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn.
-    `prepared`: the workload's front end (pipeline.Prepared) when the caller already has it (the co-design
-    search composes it from masks computed once per layer and choice); else it is built here."""
+    """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn; with
+    `sensitivity`, also with each uncertain preset parameter at the ends of its range (summary key
+    `sensitivity`, sparsesim.sensitivity). `prepared`: the workload's front end when the caller already has
+    it (the co-design search composes it from masks computed once per layer and choice); else built here."""
     from ..pipeline import prepare
 
     say = progress or _silent
@@ -344,10 +382,9 @@ def run_workload(
         prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label
     )
     sparse = wl.sparsity.pattern != "dense"
-    if sparse:
-        base = simulate_ops(
-            dense_opgraph(prepared), arch, graph=prepared.graph, progress=say, label="dense baseline"
-        )
+    dense_ops = dense_opgraph(prepared) if sparse else None
+    if dense_ops is not None:
+        base = simulate_ops(dense_ops, arch, graph=prepared.graph, progress=say, label="dense baseline")
     else:
         base = sim
     mode = wl.task.mode or "train"
@@ -355,7 +392,7 @@ def run_workload(
     bound_sparse = sim.summary["array_bound_cycles"]
     ideal = base.summary["array_bound_cycles"] / bound_sparse if bound_sparse else 1.0
     kept_dense = dense_layers_note(prepared.prune.to_records()) if sparse else ""
-    summary: dict[str, Any] = {
+    summary: Summary = {
         "model": wl.model.name,
         "task": mode,
         "batch_size": wl.task.batch_size,
@@ -391,6 +428,8 @@ def run_workload(
         summary["ablation_total_cycles"] = ablation_cycles
         summary["ablation_energy_j"] = ablation_energy
         summary["ablation_baseline"] = "dense baseline with every optimisation on"
+    if sensitivity:
+        summary["sensitivity"] = _sensitivity(wl, arch, prepared, dense_ops, summary, say)
     summary["arch"] = arch.to_dict()
     summary["front_end_wall_seconds"] = front_end
     summary["simulation_wall_seconds"] = sim.wall_seconds

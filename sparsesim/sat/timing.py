@@ -13,114 +13,48 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-Dataflow = Literal["ws", "os"]
-WeightLoad = Literal["bus", "shift"]
-OsDrain = Literal["serial", "overlapped"]
+# The data types live in a module of their own (no formulas there) so that the RTL can name a configuration
+# without importing this model; they are re-exported here for the simulator's modules.
+from .array_types import ArrayParams, Dataflow, Mode, OsDrain, TileShape, WeightLoad
+
+__all__ = ["ArrayParams", "Dataflow", "Mode", "OsDrain", "TileShape", "WeightLoad"]
 
 
-@dataclass(frozen=True)
-class ArrayParams:
-    """Elaboration-time parameters of the PE array (see docs/pe_array.md, Parameters).
+# ------------------------------------------------------------------------------------ per-parameter terms
+def tree_latency(p: ArrayParams) -> int:
+    """Pairwise adder tree over P products: log2(P) adder stages."""
+    return (p.multipliers.bit_length() - 1) * p.add_latency
 
-    The last four describe how tiles follow one another (docs/pe_array.md, "Fold sequencing"); their
-    defaults are our RTL's array. A SCALE-Sim-style array (sparsesim.scalesim) sets weight_banks=1,
-    weight_load="shift", fold_overlap=False, os_drain="overlapped" and a one-cycle MAC (mul_latency=0).
+
+def product_latency(p: ArrayParams) -> int:
+    """L_p: activation at a PE's input to its tree sum."""
+    return p.mul_latency + tree_latency(p)
+
+
+def load_to_stream(p: ArrayParams) -> int:
+    """WS: cycles from a tile's first weight-row write to its first beat.
+
+    bus: row r is written in cycle load + r and the skew brings row r's activation no earlier, so the
+    stream follows row 0 by one cycle. shift: the weights enter at the top and shift down the columns
+    one row per cycle (SCALE-Sim's filter fill), so row 0 holds its own weight only after R cycles.
     """
-
-    rows: int
-    cols: int
-    multipliers: int  # P, a power of two
-    max_m: int  # MMAX, a power of two >= P
-    mul_latency: int  # L_mul, cycles (0: the product is combinational, a one-cycle MAC)
-    add_latency: int  # L_add, cycles
-    weight_banks: int = 2  # WS stationary-weight banks per PE: 2 double-buffered, 1 single-buffered
-    weight_load: WeightLoad = "bus"  # bus: row r written at load + r; shift: weights shift down the columns
-    fold_overlap: bool = True  # WS: a tile's load may overlap the previous tile's stream and drain
-    os_drain: OsDrain = "serial"  # OS: the next tile waits for the drain, or starts while results drain
-
-    def __post_init__(self) -> None:
-        for name in ("rows", "cols", "multipliers", "max_m", "add_latency"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
-        if self.mul_latency < 0:
-            raise ValueError("mul_latency must be >= 0")
-        if self.weight_banks not in (1, 2):
-            raise ValueError("weight_banks must be 1 or 2")
-        if self.weight_load not in ("bus", "shift"):
-            raise ValueError("weight_load must be 'bus' or 'shift'")
-        if self.os_drain not in ("serial", "overlapped"):
-            raise ValueError("os_drain must be 'serial' or 'overlapped'")
-        if self.multipliers & (self.multipliers - 1) or self.max_m & (self.max_m - 1):
-            raise ValueError("multipliers and max_m must be powers of two")
-        if self.max_m < self.multipliers:
-            raise ValueError("max_m must be >= multipliers")
-
-    @property
-    def tree_latency(self) -> int:
-        """Pairwise adder tree over P products: log2(P) adder stages."""
-        return (self.multipliers.bit_length() - 1) * self.add_latency
-
-    @property
-    def product_latency(self) -> int:
-        """L_p: activation at a PE's input to its tree sum."""
-        return self.mul_latency + self.tree_latency
-
-    @property
-    def load_to_stream(self) -> int:
-        """WS: cycles from a tile's first weight-row write to its first beat.
-
-        bus: row r is written in cycle load + r and the skew brings row r's activation no earlier, so the
-        stream follows row 0 by one cycle. shift: the weights enter at the top and shift down the columns
-        one row per cycle (SCALE-Sim's filter fill), so row 0 holds its own weight only after R cycles.
-        """
-        return 1 if self.weight_load == "bus" else self.rows
+    return 1 if p.weight_load == "bus" else p.rows
 
 
-@dataclass(frozen=True)
-class Mode:
-    """Run-time configuration of the array for one tile."""
-
-    dataflow: Dataflow
-    n: int | None = None  # None: dense
-    m: int | None = None
-    interleave: bool = True  # OS accumulation interleaving
-
-    @property
-    def sparse(self) -> bool:
-        return self.n is not None
-
-    def check(self, p: ArrayParams) -> None:
-        if self.dataflow not in ("ws", "os"):
-            raise ValueError(f"dataflow must be 'ws' or 'os', got {self.dataflow!r}")
-        if self.sparse:
-            n, m = self.n, self.m
-            if m is None or m & (m - 1) or not 1 <= n <= p.multipliers or m > p.max_m or n > m:  # type: ignore[operator]
-                raise ValueError(
-                    f"mode {n}:{m} is not supported by an array with P={p.multipliers}, MMAX={p.max_m}"
-                )
-
-    def elements_per_cycle(self, p: ArrayParams) -> int:
-        """E: reduction elements one PE covers per beat (M in N:M mode, P dense)."""
-        return int(self.m) if self.sparse else p.multipliers
-
-    def slots(self, p: ArrayParams) -> int:
-        """I: OS accumulator slots per PE (L_add with interleave mapping, else 1)."""
-        return p.add_latency if self.interleave else 1
-
-    def beat_gap(self, p: ArrayParams) -> int:
-        """OS cycles between beats: 1 with interleave, L_add without (waiting for the accumulator)."""
-        return 1 if self.interleave else p.add_latency
+def elements_per_cycle(p: ArrayParams, mode: Mode) -> int:
+    """E: reduction elements one PE covers per beat (M in N:M mode, P dense)."""
+    return int(mode.m) if mode.sparse else p.multipliers
 
 
-@dataclass(frozen=True)
-class TileShape:
-    """A tile of C[m x n] = A[m x k] . B[k x n] (A is the N:M-sparse operand when the mode is sparse)."""
+def os_slots(p: ArrayParams, mode: Mode) -> int:
+    """I: OS accumulator slots per PE (L_add with interleave mapping, else 1)."""
+    return p.add_latency if mode.interleave else 1
 
-    m: int
-    n: int
-    k: int
+
+def os_beat_gap(p: ArrayParams, mode: Mode) -> int:
+    """OS cycles between beats: 1 with interleave, L_add without (waiting for the accumulator)."""
+    return 1 if mode.interleave else p.add_latency
 
 
 @dataclass(frozen=True)
@@ -133,10 +67,10 @@ class Capacity:
 
 
 def capacity(p: ArrayParams, mode: Mode) -> Capacity:
-    e = mode.elements_per_cycle(p)
+    e = elements_per_cycle(p, mode)
     if mode.dataflow == "ws":
         return Capacity(m=p.cols, n=None, k=p.rows * e)
-    return Capacity(m=p.rows, n=p.cols * mode.slots(p), k=None)
+    return Capacity(m=p.rows, n=p.cols * os_slots(p, mode), k=None)
 
 
 def check_tile(p: ArrayParams, mode: Mode, t: TileShape) -> None:
@@ -153,7 +87,7 @@ def check_tile(p: ArrayParams, mode: Mode, t: TileShape) -> None:
 # --------------------------------------------------------------------------------------------------- WS
 def ws_result_latency(p: ArrayParams) -> int:
     """Cycles from the last activation entering row 0 to the last result leaving the array."""
-    return (p.cols - 1) + p.product_latency + p.rows * p.add_latency
+    return (p.cols - 1) + product_latency(p) + p.rows * p.add_latency
 
 
 def ws_bank_free_delay(p: ArrayParams) -> int:
@@ -192,7 +126,7 @@ def ws_sequence(
                 ls = max(ls, times[i - 1].end)
         if i >= banks:
             ls = max(ls, times[i - banks].start + stream_lengths[i - banks] + free)
-        t0 = ls + p.load_to_stream
+        t0 = ls + load_to_stream(p)
         if i >= 1:
             t0 = max(t0, times[i - 1].start + stream_lengths[i - 1])
         times.append(TileTimes(load=ls, start=t0, end=t0 + t_len - 1 + lat))
@@ -210,13 +144,14 @@ def ws_steady_interval(p: ArrayParams, stream_length: int) -> float:
 
 # --------------------------------------------------------------------------------------------------- OS
 def os_steps(p: ArrayParams, mode: Mode, k: int) -> int:
-    return math.ceil(k / mode.elements_per_cycle(p))
+    return math.ceil(k / elements_per_cycle(p, mode))
 
 
 def os_last_final(p: ArrayParams, mode: Mode, k: int) -> int:
     """Cycle (from the tile's first beat) in which an OS tile's last sum is final in PE(R-1, C-1)."""
-    beats = os_steps(p, mode, k) * mode.slots(p)
-    return (p.rows - 1) + (p.cols - 1) + (beats - 1) * mode.beat_gap(p) + p.product_latency + p.add_latency
+    beats = os_steps(p, mode, k) * os_slots(p, mode)
+    fill = (p.rows - 1) + (p.cols - 1)
+    return fill + (beats - 1) * os_beat_gap(p, mode) + product_latency(p) + p.add_latency
 
 
 def os_tile_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
@@ -224,7 +159,7 @@ def os_tile_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
 
     Independent of m and n within capacity: the array cycles all slots and drains all rows.
     """
-    return os_last_final(p, mode, k) + 1 + p.rows * mode.slots(p)
+    return os_last_final(p, mode, k) + 1 + p.rows * os_slots(p, mode)
 
 
 def os_shadow_deficit(p: ArrayParams, mode: Mode, k: int) -> int:
@@ -236,7 +171,7 @@ def os_shadow_deficit(p: ArrayParams, mode: Mode, k: int) -> int:
     """
     if p.os_drain == "serial":
         return 0
-    slots, gap = mode.slots(p), mode.beat_gap(p)
+    slots, gap = os_slots(p, mode), os_beat_gap(p, mode)
     need = max(p.rows + p.cols + (slots - 1) * gap + (p.rows - 1) * slots, p.rows * slots + 1)
     return max(0, need - os_last_final(p, mode, k))
 
@@ -265,7 +200,7 @@ def os_runs_cycles(p: ArrayParams, mode: Mode, runs: Sequence[tuple[int, int]]) 
     if p.os_drain == "serial":
         return sum(c * os_tile_cycles(p, mode, k) for k, c in runs)
     total = sum(c * (os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k)) for k, c in runs)
-    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * mode.slots(p)
+    return total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * os_slots(p, mode)
 
 
 # ------------------------------------------------------------------------------------------ both dataflows
@@ -324,7 +259,7 @@ def run_cycles(p: ArrayParams, mode: Mode, tile: TileShape, count: int) -> int:
 
 def macs_per_cycle_peak(p: ArrayParams, mode: Mode) -> int:
     """Dense-equivalent MACs per cycle at full utilisation (E reduction elements per PE per beat)."""
-    return p.rows * p.cols * mode.elements_per_cycle(p)
+    return p.rows * p.cols * elements_per_cycle(p, mode)
 
 
 # ------------------------------------------------------------------------------- queries for the simulator
@@ -351,7 +286,7 @@ def ws_runs_cycles(p: ArrayParams, runs: Sequence[tuple[int, int]]) -> int:
         bank_owner = prev2 if p.weight_banks == 2 else prev1
         if bank_owner is not None:
             ls = max(ls, bank_owner[1] + bank_owner[2] + free)
-        t0 = ls + p.load_to_stream
+        t0 = ls + load_to_stream(p)
         if prev1 is not None:
             t0 = max(t0, prev1[1] + prev1[2])
         prev2, prev1 = prev1, (ls, t0, t_len)
@@ -390,7 +325,7 @@ def ws_runs_cycles(p: ArrayParams, runs: Sequence[tuple[int, int]]) -> int:
 
 def os_beats(p: ArrayParams, mode: Mode, k: int) -> int:
     """Beats of one OS tile: steps x accumulator slots."""
-    return os_steps(p, mode, k) * mode.slots(p)
+    return os_steps(p, mode, k) * os_slots(p, mode)
 
 
 def os_accumulate_stall_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
@@ -399,4 +334,4 @@ def os_accumulate_stall_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
     `os_tile_cycles = os_beats + os_accumulate_stall_cycles + fill/drain`; the stall is the (beat_gap - 1)
     idle cycles between consecutive beats.
     """
-    return (os_beats(p, mode, k) - 1) * (mode.beat_gap(p) - 1)
+    return (os_beats(p, mode, k) - 1) * (os_beat_gap(p, mode) - 1)

@@ -38,7 +38,7 @@ import fnmatch
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from sparsesim.sparsity.block import block_mask, block_problem, check_sparsity
 from sparsesim.sparsity.formats import BlockCSR, CSRDelta, NMTensor
 from sparsesim.sparsity.group import DEFAULT_GROUP_SIZE, permute_in, permute_out, rearrange_channels
 from sparsesim.sparsity.nm import check_nm, nm_axis_problem, nm_mask
+
+if TYPE_CHECKING:
+    from sparsesim.spec import SparsitySpec
 
 PATTERNS: tuple[str, ...] = ("dense", "nm", "bdwp", "group", "block", "unstructured")
 LAYER_KINDS: tuple[str, ...] = ("conv", "dwconv", "gconv", "linear")
@@ -162,7 +165,7 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
-def _resolve(name: str, spec: Any) -> _Rule:
+def _resolve(name: str, spec: SparsitySpec) -> _Rule:
     values = {f: _get(spec, f) for f in _OVERRIDE_FIELDS}
     dense_glob = None
     for glob, override in (_get(spec, "overrides") or {}).items():
@@ -192,7 +195,7 @@ def _resolve(name: str, spec: Any) -> _Rule:
     )
 
 
-def _selection_reason(index: int, count: int, name: str, rule: _Rule, spec: Any) -> str | None:
+def _selection_reason(index: int, count: int, name: str, rule: _Rule, spec: SparsitySpec) -> str | None:
     if rule.pattern == "dense":
         return f"override '{rule.dense_glob}'" if rule.dense_glob else "pattern dense"
     if index == 0 and _get(spec, "keep_first_dense", True):
@@ -263,7 +266,7 @@ class _Decision:
     dense_reason: str | None
 
 
-def _decide(layers: Sequence[WeightLayer], spec: Any) -> list[_Decision]:
+def _decide(layers: Sequence[WeightLayer], spec: SparsitySpec) -> list[_Decision]:
     decisions = []
     for i, layer in enumerate(layers):
         if layer.kind not in LAYER_KINDS:
@@ -361,7 +364,7 @@ def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> L
 
 
 def prune_layers(
-    layers: Sequence[WeightLayer], spec: Any, *, progress: Callable[[int], None] | None = None
+    layers: Sequence[WeightLayer], spec: SparsitySpec, *, progress: Callable[[int], None] | None = None
 ) -> PruneResult:
     """Masks, densities and exact compressed sizes for every weight layer (see the module docstring).
 

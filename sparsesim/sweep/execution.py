@@ -266,7 +266,11 @@ def _watch_sigint() -> tuple[threading.Event, Callable[[], None]]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
-    return interrupted, lambda: signal.signal(signal.SIGINT, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return interrupted, restore
 
 
 def dask_setup(worker: Any) -> None:

@@ -92,3 +92,33 @@ def test_docs_list_every_action():
             if "_buffer_" in action:
                 action = "_buffer_"
             assert action in doc, action
+
+
+def test_estimates_carry_a_plausible_range_and_can_be_replaced():
+    arch = resolve(AcceleratorSpec())
+    t = T.fpga_table(arch)
+    est = t.uncertain()
+    # the two time-proportional estimates of the FPGA table, each range around its value
+    assert {"device_static", "clock_ff_cycle"} <= set(est)
+    for action, (lo, hi) in est.items():
+        assert lo < t.energy(action) < hi, action
+    assert est["device_static"] == (2.0, 10.0)
+    # cited or derived coefficients are not varied
+    assert "pe_multiply" not in est and "dram_read_byte" not in est
+    v = t.with_value("device_static", 7.5)
+    assert v.energy("device_static") == 7.5 and t.energy("device_static") == 3.0
+    assert v.energy("pe_add") == t.energy("pe_add")
+
+
+def test_user_set_static_power_and_clock_energy_replace_the_estimates():
+    from sparsesim.energy.model import sat_table_for
+
+    arch = resolve(AcceleratorSpec())
+    t = sat_table_for(arch, None, static_power_w=2.4, clock_energy_fj_per_ff=10.0)
+    assert t.energy("device_static") == 2.4
+    assert t.energy("clock_ff_cycle") == pytest.approx(10e-15)
+    assert "accelerator.static_power_w" in t.actions["device_static"].source
+    assert t.uncertain() == {}  # nothing left to vary once the user has set both
+    asic = sat_table_for(arch, 7.0, static_power_w=0.5)
+    assert asic.energy("device_static") == 0.5
+    assert sat_table_for(arch, 7.0).energy("device_static") == 0.0

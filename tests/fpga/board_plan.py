@@ -50,7 +50,7 @@ def board_tiles(cfg: ArrayConfig) -> list[tuple[Mode, TileShape]]:
         if mode.sparse and (mode.n > cfg.multipliers or mode.m > cfg.max_m):  # type: ignore[operator]
             continue
         cap = timing.capacity(p, mode)
-        e = mode.elements_per_cycle(p)
+        e = timing.elements_per_cycle(p, mode)
         if mode.dataflow == "ws":
             k = cap.k if mode.sparse else cap.k - 1  # dense: a k tail
             out.append((mode, TileShape(m=cap.m, n=3, k=k)))  # type: ignore[arg-type]
@@ -81,7 +81,7 @@ def check_run(cfg: ArrayConfig, run) -> list[str]:
             a,
             tile.b,
             multipliers=cfg.multipliers,
-            elements_per_step=tile.mode.elements_per_cycle(cfg.timing_params()),
+            elements_per_step=timing.elements_per_cycle(cfg.timing_params(), tile.mode),
         )
         if not np.all(np.abs(got - ref) <= bound):
             bad.append(f"{where}: differs from torch by more than numerics.fp_error_bound")

@@ -5,9 +5,10 @@ can pick another folder's under pytest-xdist.
 
 - `run_board_bench` builds the board core's Verilog for Icarus and runs the cocotb module tb_board.py on it in
   one runner call (builds under build/rtl/fpga, gitignored), returning its JSON report plus measured times.
-- `write_workload` writes a workload with a given accelerator (`TINY_ACCELERATOR`: a 2x2 INT8 array with
-  1 KiB buffers); `run_cli` runs the CLI in-process; `build_once` runs `sparsesim fpga build` once per
-  session folder, under a lock so one xdist worker builds while the other waits.
+- `write_workload` writes a workload with a given accelerator (`TINY_ACCELERATOR`: the 2x2 INT8 array with
+  1 KiB buffers of the shipped workloads/fpga-tiny-2x2.yaml); `run_cli` runs the CLI in-process; `build_once`
+  runs `sparsesim fpga build` of that shipped file once per session folder, under a lock so one xdist worker
+  builds while the other waits.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 
-TINY_ACCELERATOR = {
-    "rows": 2, "cols": 2, "multipliers_per_pe": 2, "max_m": 8, "precision": "int8", "clock_mhz": 100.0,
-    "act_buffer_kib": 1, "weight_buffer_kib": 1, "out_buffer_kib": 1,
-}  # fmt: skip
+# The shipped tiny FPGA workload (README "FPGA"): its accelerator section is the tests' tiny configuration, and
+# `build_once` builds the file itself, so the example users run is the one the tests synthesise.
+TINY_WORKLOAD = HERE.parents[1] / "workloads" / "fpga-tiny-2x2.yaml"
+TINY_ACCELERATOR: dict = yaml.safe_load(TINY_WORKLOAD.read_text())["accelerator"]
 
 
 def write_workload(path: Path, accelerator: dict) -> Path:
@@ -176,7 +179,7 @@ def build_once(shared: Path, name: str, extra: list[str]) -> Built:
                 }
             )
         root.mkdir(parents=True, exist_ok=True)
-        workload = write_workload(root / "tiny.yaml", TINY_ACCELERATOR)
+        workload = TINY_WORKLOAD
         tree = root / "tree"
         code, out, err, secs = run_cli(
             ["fpga", "build", str(workload), "--board", "vcu1525", "-o", str(tree), "--no-vivado", *extra]

@@ -1,7 +1,8 @@
 """The host driver over the in-process board model (sparsesim.fpga.model.SimulatedPort): every tile kind is
 loaded, run and read back through the protocol's frames and must match sparsesim.sat.numerics bit for bit,
-torch within numerics.fp_error_bound (exactly for INT8) and timing.tile_cycles; bad frames and bad RUNs get
-their status and sticky error bits. The RTL is held to the same checks by tb_board.py."""
+torch within numerics.fp_error_bound (exactly for INT8) and timing.tile_cycles (the model measures a RUN's
+cycles on the RTL array, sparsesim.fpga.rtl_cycles, so this checks the timing model); bad frames and bad
+RUNs get their status and sticky error bits. The RTL board is held to the same checks by tb_board.py."""
 
 from __future__ import annotations
 

@@ -275,6 +275,7 @@ def synthetic_result(target: str = "sat", *, energy: bool = False) -> RunResult:
     if energy:
         summary.update(
             energy_j=0.123,
+            dense_energy_j=0.287,
             static_energy_j=0.063,
             avg_power_w=4.56,
             gflops_per_w=78.9,
@@ -313,6 +314,7 @@ def test_reports_show_the_results_numbers_not_their_own():
     assert cyc == {("a", "FF"): 1000, ("a", "BP"): 3000, ("a", "WU"): 2000, ("b", "FF"): 777}
     # energy is NaN in every op: no energy anywhere
     assert "chart-energy" not in found and 'id="energy"' not in page and "GFLOPS/W" not in page
+    assert "## Energy" not in md
 
 
 def test_energy_and_sparse_vs_dense_show_the_runs_joules():
@@ -321,6 +323,9 @@ def test_energy_and_sparse_vs_dense_show_the_runs_joules():
     found = charts(page)
     for shown in ("0.123 J", "4.56 W", "78.9 GFLOPS/W", "2.34x less", "made-up energy table"):
         assert shown in page, shown
+    md = summary_markdown(r)
+    assert "0.123 J, 4.56 W, 78.9 GFLOPS/W; dense baseline 0.287 J (2.34x more)." in md
+    assert "| dram | 0.012 | 9.8% | 0.032 |" in md  # 0.012 of 0.123 J
     by_pass = {
         (m["pass"], m["run"]): m["energy_j"] for m in marks(found["chart-energy"], "data_energy_group")
     }
@@ -475,6 +480,29 @@ def test_chart_data_cannot_end_the_script_element():
     assert {m["layer"] for m in rows} == {"</script><script>alert(1)</script><!--", "b"}
 
 
+def test_every_chart_is_valid_vega_lite(sat_result: RunResult, mobile_result: RunResult):
+    """The reports skip schema validation for speed; here every chart they draw is validated."""
+    from sparsesim.report import charts as report_charts
+    from sparsesim.report import vega
+
+    rich = synthetic_result(energy=True)
+    rich.summary["sensitivity"] = [dict(row) for row in SENSITIVITY]
+    builders = [
+        report_charts.speedup_chart, report_charts.cycles_per_layer_chart, report_charts.utilisation_chart,
+        report_charts.bandwidth_chart, report_charts.sparse_vs_dense_chart, report_charts.energy_chart,
+        report_charts.sensitivity_chart,
+    ]  # fmt: skip
+    checked = 0
+    for result in (sat_result, rich):
+        for build in builders:
+            chart = build(result)
+            if chart is not None:
+                vega.spec(chart, validate=True)  # raises on a spec that breaks Vega-Lite's schema
+                checked += 1
+    vega.spec(report_charts.latency_per_layer_chart(mobile_result), validate=True)
+    assert checked == 2 * len(builders) - 1  # sat_result has no sensitivity
+
+
 def test_the_vendored_vega_bundle_compiles_the_specs_altair_writes():
     """The inlined Vega-Lite is the version Altair writes specs for (scripts/vendor_vega.py regenerates it)."""
     import altair as alt
@@ -554,3 +582,49 @@ def test_pareto_front():
     xs = [1, 2, 2, 3, 4, 4, float("nan")]
     ys = [9, 5, 6, 5, 1, 1, 0]
     assert pareto_front(xs, ys) == [0, 1, 4]
+
+
+def test_pareto_outputs_plot_every_ok_point_and_ring_the_front():
+    """pareto.html and pareto.svg from a made-up sweep table: a dot per point that ran, the front ringed."""
+    from types import SimpleNamespace as NS
+
+    from sparsesim.report import vega
+    from sparsesim.report.sweep_report import LABELS, pareto_chart, pareto_outputs
+
+    sweep = NS(
+        name="made-up-sweep",
+        axes=[NS(paths=["accelerator.rows"], label="accelerator.rows")],
+        base=NS(model=NS(name="tiny_mlp"), target="sat"),
+    )
+    table = pd.DataFrame(
+        {
+            "point": [0, 1, 2, 3, 4],
+            "status": ["ok", "ok", "ok", "ok", "error"],
+            "error": ["", "", "", "", "made-up failure"],
+            "accelerator.rows": [8, 16, 32, 64, 128],
+            "dsp": [64, 128, 256, 512, 1024],
+            "seconds_simulated": [4.0, 2.0, 2.5, 0.9, None],
+        }
+    )
+    front, page, svg = pareto_outputs(sweep, table, "dsp", "seconds_simulated", ["a", "a", "b", "b", "b"])
+    assert front == [0, 1, 3]  # point 2 is beaten by point 1 on both axes; point 4 did not run
+    spec = charts(page)["chart-pareto"]
+    dots = marks(spec, "data_points")
+    assert sorted(m["point"] for m in dots) == [0, 1, 2, 3]
+    assert sorted(m["point"] for m in marks(spec, "data_front")) == front
+    assert {(m["point"], m["x"], m["y"]) for m in dots} >= {(3, 512, 0.9), (2, 256, 2.5)}
+    drawn = dict(re.findall(r'<g class="mark-symbol role-mark (data_\w+?)_marks"[^>]*>(.*?)</g>', svg, re.S))
+    assert {k: v.count("<path") for k, v in drawn.items()} == {"data_points": 4, "data_front": 3}
+    assert "made-up failure" in page and 'id="failed-table"' in page
+    assert_self_contained(page)
+    vega.spec(pareto_chart(pd.DataFrame(dots).assign(front=False), LABELS["dsp"], "s", xlog=True, ylog=False,
+                           title="t"), validate=True)  # fmt: skip
+
+
+def test_mobile_ablation_table_without_cycles():
+    """mobile ablations record speedup and energy, not total cycles: the table shows what there is."""
+    r = synthetic_result("mobile", energy=True)
+    r.summary.update(ablation={"spmm kernel off": 0.8}, ablation_energy_j={"spmm kernel off": 0.246})
+    table = re.search(r'<table[^>]*id="ablation-table".*?</table>', report_html(r), flags=re.S).group(0)
+    assert "spmm kernel off" in table and "0.800x" in table and "0.246" in table and "2.000x" in table
+    assert "total cycles" not in table and "spmm kernel off off" not in table

@@ -20,14 +20,17 @@ from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.host import TileStreams, decode_results, tile_streams
 
 from sparsesim.graph.lower import GemmOp
-from sparsesim.sat import numerics
+from sparsesim.sat import numerics, timing
 from sparsesim.sat.arch import resolve
 from sparsesim.sat.schedule import GemmMapping, map_gemm
 from sparsesim.sat.timing import Mode
 from sparsesim.sparsity.formats import NMTensor
 from sparsesim.sparsity.nm import nm_mask
 
-WORKLOAD = "workloads/tiny-cnn-nm-2of4.yaml"
+WORKLOAD = "workloads/tiny-cnn-nm-2of4.yaml"  # shipped, 2:4
+# Test workloads of the same model with the other N:M patterns the array must run (M and K as the shipped one).
+WORKLOAD_2OF8 = "tests/rtl/workloads/tiny-cnn-bdwp-2of8.yaml"  # BDWP 2:8: sparse FF and BP
+WORKLOAD_1OF4 = "tests/rtl/workloads/tiny-cnn-nm-1of4.yaml"  # 1:4 FF: N < P, a gated lane per PE
 
 
 @dataclass
@@ -39,10 +42,12 @@ class OpRun:
     placement: list[tuple[int, int, int, int]]  # per tile: row0, col0 of C, k-block index, m_t
     a: object
     b: np.ndarray
+    workload: str = ""
 
     def label(self) -> str:
         return (
-            f"{self.name} {self.mapping.mode_text} M={self.mapping.m} N={self.mapping.n} K={self.mapping.k}"
+            f"{self.workload} {self.name} {self.mapping.mode_text} M={self.mapping.m} N={self.mapping.n} "
+            f"K={self.mapping.k}"
         )
 
 
@@ -89,7 +94,7 @@ def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int
     # A transposed mapping runs C^T = B^T A^T: its m, n, k are the dims as run, which the operands take.
     mode = mapping.mode
     p = cfg.timing_params()
-    e = mode.elements_per_cycle(p)
+    e = timing.elements_per_cycle(p, mode)
     M, N, K = mapping.m, mapping.n, mapping.k
     rng = np.random.default_rng(seed)
     a, b = _operands(rng, cfg, mode, M, K, N)
@@ -113,7 +118,7 @@ def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int
             c0 += w
     else:
         kb = mapping.block[2]
-        n_cap = cfg.cols * mode.slots(p)
+        n_cap = cfg.cols * timing.os_slots(p, mode)
         for ki, k0 in enumerate(range(0, K, kb)):
             k1 = min(K, k0 + kb)
             for r0 in range(0, M, cfg.rows):
@@ -123,6 +128,19 @@ def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int
                     tiles.append(tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, k0, k1), b[k0:k1, c0:c1]))
                     place.append((r0, c0, ki, r1 - r0))
     return OpRun(name, op, mapping, tiles, place, a, b)
+
+
+def op_runs(cfg: ArrayConfig, ops_list, root, *, n_scale: int = 1) -> list[OpRun]:
+    """OpRuns of (workload, op, dataflow, interleave, N cut) entries, N cut scaled by `n_scale`; each
+    workload (a path relative to the repository `root`) is prepared once."""
+    tables: dict[str, dict[str, GemmOp]] = {}
+    runs = []
+    for workload, name, df, il, n in ops_list:
+        if workload not in tables:
+            tables[workload] = workload_ops(str(root / workload))
+        run = op_run(cfg, name, tables[workload][name], dataflow=df, n_cut=n * n_scale, interleave=il)
+        runs.append(dataclasses.replace(run, workload=workload.rsplit("/", 1)[-1].removesuffix(".yaml")))
+    return runs
 
 
 def expected(run: OpRun, cfg: ArrayConfig) -> np.ndarray:
@@ -155,18 +173,32 @@ def assemble(run: OpRun, cfg: ArrayConfig, tile_beats: list[list[int]]) -> np.nd
     return numerics.fp32_bits(numerics.canonicalize_nan(out))
 
 
-# The ops the CI bench runs on the 4x4 array: (op, dataflow, interleave, N cut). 3x3 conv FF (2:4), BP
-# (dense, col2im) and WU; a 1x1 conv FF (2:4); the linear layer FF; WS, OS with and without interleave.
+# The ops the CI bench runs on the 4x4 array: (workload, op, dataflow, interleave, N cut). From the shipped
+# 2:4 workload: 3x3 conv FF (2:4), BP (dense, col2im) and WU; a 1x1 conv FF (2:4); the linear layer FF; WS,
+# OS with and without interleave. From the test workloads: 2:8 FF (WS) and BP (OS) GEMMs, 1:4 FF GEMMs (WS, OS
+# without interleave).
 QUICK_OPS = [
-    ("conv2:FF", "ws", True, 12),
-    ("conv2:FF", "os", True, 16),
-    ("conv2:BP", "ws", True, 8),
-    ("conv2:BP", "os", False, 8),
-    ("conv2:WU", "os", True, 16),
-    ("conv3:FF", "ws", True, 24),
-    ("conv3:FF", "os", False, 8),
-    ("fc:FF", "ws", True, 32),
-    ("fc:FF", "os", True, 32),
+    (WORKLOAD, "conv2:FF", "ws", True, 12),
+    (WORKLOAD, "conv2:FF", "os", True, 16),
+    (WORKLOAD, "conv2:BP", "ws", True, 8),
+    (WORKLOAD, "conv2:BP", "os", False, 8),
+    (WORKLOAD, "conv2:WU", "os", True, 16),
+    (WORKLOAD, "conv3:FF", "ws", True, 24),
+    (WORKLOAD, "conv3:FF", "os", False, 8),
+    (WORKLOAD, "fc:FF", "ws", True, 32),
+    (WORKLOAD, "fc:FF", "os", True, 32),
+    (WORKLOAD_2OF8, "conv2:FF", "ws", True, 8),
+    (WORKLOAD_2OF8, "conv2:BP", "os", True, 8),
+    (WORKLOAD_1OF4, "conv3:FF", "ws", True, 8),
+    (WORKLOAD_1OF4, "conv2:FF", "os", False, 8),
+]
+
+# The ops the CI bench runs on the 16x16 array (a few, N cut short: its Verilator build dominates): a 2:4 3x3
+# conv FF in WS, a dense BP in OS without interleave, a 2:8 FF in WS.
+SIXTEEN_OPS = [
+    (WORKLOAD, "conv2:FF", "ws", True, 8),
+    (WORKLOAD, "conv2:BP", "os", False, 8),
+    (WORKLOAD_2OF8, "conv3:FF", "ws", True, 8),
 ]
 
 
@@ -196,7 +228,7 @@ def run_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator") -> list
     rows = []
     for r in runs:
         out = got.get(r.label())
-        row = {"op": r.name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": r.mapping.mode_text,
+        row = {"op": r.name, "workload": r.workload, "array": f"{cfg.rows}x{cfg.cols}", "mapping": r.mapping.mode_text,
                "m": r.mapping.m, "n": r.mapping.n, "k": r.mapping.k, "tiles": len(r.tiles),
                "block": list(r.mapping.block), "order": r.mapping.order}  # fmt: skip
         if out is None:

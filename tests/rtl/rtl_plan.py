@@ -103,7 +103,7 @@ def supported_modes(cfg: ArrayConfig, nm_list=None) -> list[tuple[int, int] | No
 
 def random_shape(rng, p, mode: Mode, *, n_max: int | None = None, k_steps_max: int = 6) -> TileShape:
     cap = timing.capacity(p, mode)
-    e = mode.elements_per_cycle(p)
+    e = timing.elements_per_cycle(p, mode)
     m = int(rng.integers(1, cap.m + 1))
     if mode.dataflow == "ws":
         k = int(mode.m) * int(rng.integers(1, cap.k // int(mode.m) + 1)) if mode.sparse else int(rng.integers(1, cap.k + 1))  # type: ignore[operator]
@@ -223,7 +223,7 @@ class Scoreboard:
             ref = (torch.from_numpy(a64) @ torch.from_numpy(b64)).numpy()
             got = got_bits.view(np.float32).astype(np.float64)
             bound = numerics.fp_error_bound(a, tile.b, multipliers=self.cfg.multipliers,
-                                            elements_per_step=tile.mode.elements_per_cycle(self.cfg.timing_params()))
+                                            elements_per_step=timing.elements_per_cycle(self.cfg.timing_params(), tile.mode))
             err = np.abs(got - ref)
             if not np.all(err <= bound):
                 r, c = np.argwhere(~(err <= bound))[0]

@@ -48,8 +48,10 @@ def get_sim_runner(sim: str):
     return LeanVerilator()
 
 
-def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: str, spec: dict) -> dict:
-    """Build `verilog` for `sim` (cached per key) and run `test_module`; returns the bench report + timings."""
+def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: str, spec: dict,
+               plusargs: list[str] | None = None, build_args: list[str] | None = None) -> dict:
+    """Build `verilog` for `sim` (cached per key; `build_args` added to the simulator's) and run `test_module`
+    (with simulator `plusargs`); returns the bench report + timings."""
     from cocotb_tools.check_results import get_results
 
     toolchain.require_simulator(sim)
@@ -67,7 +69,7 @@ def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: st
         hdl_toplevel=toplevel,
         build_dir=build_dir,
         timescale=("1ns", "1ps"),
-        build_args=VERILATOR_ARGS if sim == "verilator" else [],
+        build_args=(VERILATOR_ARGS if sim == "verilator" else []) + (build_args or []),
         log_file=build_dir / "build.log",
     )
     build_s = time.perf_counter() - t0
@@ -82,6 +84,7 @@ def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: st
             extra_env={"SPARSESIM_RTL_BENCH": json.dumps(spec | {"report": str(report)})},
             log_file=build_dir / "test.log",
             results_xml=str(build_dir / "results.xml"),
+            plusargs=plusargs or [],
         )
     except SystemExit:
         pass  # the runner exits when a cocotb test failed; the results file says which

@@ -20,7 +20,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from rtl_plan import bench_config, write_report
 
-from sparsesim.sat import numerics
+from sparsesim.sat import numerics, timing
 from sparsesim.sat.timing import Mode, TileShape
 
 FP16_SPECIALS = np.array([0x0000, 0x8000, 0x7C00, 0xFC00, 0x7E00, 0x0001, 0x83FF, 0x7BFF, 0xFBFF, 0x3C00],
@@ -111,7 +111,7 @@ async def start(dut):
 async def chain_mode_random_beats(dut):
     cfg, spec = bench_config()
     tp = cfg.timing_params()
-    lp, la = tp.product_latency, tp.add_latency
+    lp, la = timing.product_latency(tp), tp.add_latency
     rng = np.random.default_rng(spec.get("seed", 1))
     model, drv = PEModel(cfg), PEDriver(dut, cfg)
     await start(dut)
@@ -143,10 +143,10 @@ async def chain_mode_random_beats(dut):
 async def os_tile(dut, cfg, rng, *, interleave: bool, steps: int, sparse: bool):
     """One PE as a 1 x 1 OS array: I output columns in its slots, `steps` reduction steps, then the drain."""
     tp = cfg.timing_params()
-    lp, la, p = tp.product_latency, tp.add_latency, cfg.multipliers
+    lp, la, p = timing.product_latency(tp), tp.add_latency, cfg.multipliers
     slots = la if interleave else 1
     mode = Mode("os", p // 2 or 1, cfg.max_m, interleave=interleave) if sparse else Mode("os", interleave=interleave)
-    e = mode.elements_per_cycle(tp)
+    e = timing.elements_per_cycle(tp, mode)
     shape = TileShape(1, slots, steps * e)
     from rtl_plan import random_operands
 

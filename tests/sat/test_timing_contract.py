@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sparsesim.sat import numerics, timing
+from sparsesim.sat import numerics, refarray, timing
 from sparsesim.sat.refarray import TileData, run_os, run_ws
 from sparsesim.sat.timing import ArrayParams, Mode, TileShape
 
@@ -50,7 +50,7 @@ def _tile_operands(rng, p, mode, shape: TileShape):
 
 
 def _random_ws_tiles(rng, p, mode, count):
-    e = mode.elements_per_cycle(p)
+    e = timing.elements_per_cycle(p, mode)
     cap = timing.capacity(p, mode)
     tiles = []
     for _ in range(count):
@@ -138,7 +138,7 @@ def test_os_sequences_match_reference_array(p):
         for count in (1, 3):
             shapes = []
             for _ in range(count):
-                e = mode.elements_per_cycle(p)
+                e = timing.elements_per_cycle(p, mode)
                 k = mode.m * int(rng.integers(1, 5)) if mode.sparse else int(rng.integers(1, 4 * e + 3))
                 shapes.append(TileShape(int(rng.integers(1, cap.m + 1)), int(rng.integers(1, cap.n + 1)), k))
             times = timing.sequence(p, mode, shapes)
@@ -151,21 +151,14 @@ def test_os_sequences_match_reference_array(p):
                 np.testing.assert_array_equal(numerics.fp32_bits(out), numerics.fp32_bits(want))
 
 
-class _OneSlotNoWait(Mode):
-    """A broken controller: one accumulator, a beat every cycle (what interleave mapping avoids)."""
-
-    def slots(self, p):
-        return 1
-
-    def beat_gap(self, p):
-        return 1
-
-
-def test_os_accumulator_needs_interleave_or_stalls():
+def test_os_accumulator_needs_interleave_or_stalls(monkeypatch):
     p = ArrayParams(rows=2, cols=2, multipliers=2, max_m=8, mul_latency=1, add_latency=4)
     rng = np.random.default_rng(3)
     a, _, b = _tile_operands(rng, p, Mode("os"), TileShape(2, 2, 16))
-    assert run_os(p, _OneSlotNoWait("os"), [TileData(a, b)], [0]).hazards  # reads sums still in the adder
+    with monkeypatch.context() as broken:  # one accumulator, a beat every cycle (what interleave avoids)
+        broken.setattr(refarray, "os_slots", lambda p, mode: 1)
+        broken.setattr(refarray, "os_beat_gap", lambda p, mode: 1)
+        assert run_os(p, Mode("os"), [TileData(a, b)], [0]).hazards  # reads sums still in the adder
     assert run_os(p, Mode("os"), [TileData(a, b)], [0]).hazards == []
     assert run_os(p, Mode("os", interleave=False), [TileData(a, b)], [0]).hazards == []
     # Per output, interleave mapping does L_add outputs in the time no-interleave does one.

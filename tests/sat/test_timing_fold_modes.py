@@ -84,7 +84,7 @@ def test_single_bank_and_shift_loading_are_tight(base):
             early_l[i] -= 1
             early_s[i] -= 1
             res = run_ws(p, Mode("ws"), ops, early_l, early_s)  # load and stream one cycle earlier
-            bound_by_bank_or_load = starts[i] == loads[i] + p.load_to_stream and starts[i] > (
+            bound_by_bank_or_load = starts[i] == loads[i] + timing.load_to_stream(p) and starts[i] > (
                 starts[i - 1] + shapes[i - 1].n
             )
             if bound_by_bank_or_load:
@@ -113,7 +113,7 @@ def test_os_drain_modes_match_reference_array(base):
         p = _params(base, os_drain=drain)
         mode = Mode("os", interleave=interleave)
         cap = timing.capacity(p, mode)
-        e = mode.elements_per_cycle(p)
+        e = timing.elements_per_cycle(p, mode)
         for count in (1, 2, 4):
             # Short and long reductions: short ones exercise the shadow-register bound.
             shapes = [

@@ -40,7 +40,7 @@ def test_ws_runs_cycles_matches_run_cycles_for_one_run():
 
 def test_os_tile_decomposes_into_beats_accumulate_stall_and_fill_drain():
     p = ArrayParams(rows=4, cols=4, multipliers=2, max_m=8, mul_latency=2, add_latency=4)
-    overhead = (p.rows - 1) + (p.cols - 1) + p.product_latency + p.add_latency
+    overhead = (p.rows - 1) + (p.cols - 1) + timing.product_latency(p) + p.add_latency
     for mode in (
         Mode("os"),
         Mode("os", interleave=False),
@@ -50,5 +50,5 @@ def test_os_tile_decomposes_into_beats_accumulate_stall_and_fill_drain():
         for k in (8, 40, 256):
             beats = timing.os_beats(p, mode, k)
             stall = timing.os_accumulate_stall_cycles(p, mode, k)
-            assert timing.os_tile_cycles(p, mode, k) == beats + stall + overhead + p.rows * mode.slots(p)
+            assert timing.os_tile_cycles(p, mode, k) == beats + stall + overhead + p.rows * timing.os_slots(p, mode)
             assert (stall == 0) == mode.interleave

@@ -68,7 +68,7 @@ def candidates(path: str, value: Any) -> list[Any]:
     if isinstance(value, dict):
         return [{"fc*": {"n": 1}}, {"width": 2}]
     if value is None:
-        return [8, 16, 0.5, 100.0, "x", [3, 32, 32], 400, 2400]
+        return [8, 16, 0.5, 100.0, "x", [3, 32, 32], 400, 2400, True]  # True: an unset bool switch
     return [f"{value}-other"]
 
 

@@ -164,3 +164,24 @@ def test_run_quiet_draws_nothing(tmp_path, monkeypatch, capsys):
     wl = Path(__file__).resolve().parents[2] / "workloads" / "tiny-cnn-nm-2of4.yaml"
     assert cli.main(["run", str(wl), "-o", str(tmp_path / "o"), "--quiet"]) == 0
     assert out.getvalue() == ""
+
+
+def test_an_error_mid_bar_ends_the_bar_line_before_the_message(tmp_path, monkeypatch, capsys):
+    """A failure while a bar is drawn: the bar's line is ended (so `error:` starts a clean line)."""
+    from pathlib import Path
+
+    import sparsesim.commands.run as run_mod
+    from sparsesim import cli
+    from sparsesim.errors import SpecError
+
+    calls, out = _recording_console(monkeypatch)
+
+    def fail_half_way(wl, *, progress=None, ablate=False):
+        progress("simulating ops", done=1, total=3)
+        raise SpecError("model: made-up failure half way")
+
+    monkeypatch.setattr(run_mod, "simulate", fail_half_way)
+    wl = Path(__file__).resolve().parents[2] / "workloads" / "tiny-cnn-nm-2of4.yaml"
+    assert cli.main(["run", str(wl), "-o", str(tmp_path / "o")]) == 2
+    assert "1/3" in bar_line(out.getvalue(), "simulating ops") and out.getvalue().endswith("\n")
+    assert capsys.readouterr().err.startswith("error: model: made-up failure half way")

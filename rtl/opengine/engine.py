@@ -1,0 +1,118 @@
+"""The op engine top: descriptor in, a whole GEMM op run from DRAM to DRAM (docs/pe_array.md, "Op engine").
+
+Composition: `Sequencer` (tiles from the descriptor) -> job FIFOs -> two `ReadDMA`s (weights, activations:
+AXI4 read masters `rd_w`, `rd_a`) whose buffers feed the array's weight and activation streams, the array
+(`SparseArray`, unchanged) and a `WriteDMA` (AXI4 write master `wr`) taking its result stream. The host
+writes `desc` and pulses `start`; `done` rises when every result is written (all write responses in) and
+stays high until the next start. Counters the benches read: `op_cycles` (start to done), `started_at`, and
+the array's first weight load / first beat / last result cycle of the op (`cycle` counts every clock).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..array import SparseArray
+from ..config import ArrayConfig
+from . import axi
+from .descriptor import ADDR_BITS, DATA_BYTES, descriptor_layout
+from .dma import JOB_LAYOUT, ReadDMA, WriteDMA
+from .sequencer import Sequencer
+
+# FIFOs are Amaranth's SyncFIFO: a word written in one cycle can be read in the next (one register stage on
+# the DMA paths; the buffered variant adds an output register, a cycle more on each path).
+# Buffer depths in words (our choice): an operand buffer holds 64 words, enough for the 24-cycle DRAM latency
+# of the preset plus 16-beat bursts in flight at one word per cycle; bursts of 16 beats (1 KiB at 64 B).
+OPERAND_BUFFER_WORDS = 64
+RESULT_BUFFER_WORDS = 32
+MAX_BURST_BEATS = 16
+JOB_FIFO_DEPTH = 8
+
+
+class OpEngine(wiring.Component):
+    def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None, data_bytes: int = DATA_BYTES):
+        self.cfg, self.cell_module, self.data_bytes = cfg, cell_module, data_bytes
+        super().__init__(
+            {
+                "desc": In(descriptor_layout(cfg)),
+                "start": In(1),
+                "done": Out(1),
+                "busy": Out(1),
+                "cycle": Out(32),
+                "op_cycles": Out(32),
+                "started_at": Out(32),
+                "first_load": Out(32),
+                "first_start": Out(32),
+                "last_done": Out(32),
+                "rd_w": Out(axi.read_master(ADDR_BITS, data_bytes)),
+                "rd_a": Out(axi.read_master(ADDR_BITS, data_bytes)),
+                "wr": Out(axi.write_master(ADDR_BITS, data_bytes)),
+            }
+        )
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        db = self.data_bytes
+        m.submodules.seq = seq = Sequencer(cfg, db)
+        m.submodules.array = arr = SparseArray(cfg, cell_module=self.cell_module)
+        opd = dict(data_bytes=db, depth=OPERAND_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
+        m.submodules.dma_w = dma_w = ReadDMA(cfg.weights_layout.size, **opd)
+        m.submodules.dma_a = dma_a = ReadDMA(cfg.acts_layout.size, **opd)
+        res = dict(data_bytes=db, depth=RESULT_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
+        m.submodules.dma_r = dma_r = WriteDMA(cfg.result_layout.size, **res)
+        m.d.comb += [seq.desc.eq(self.desc), seq.start.eq(self.start & ~self.busy)]
+
+        # Job FIFOs let the sequencer run ahead of the DMAs (a write job waits for its tile's results).
+        fifos = {}
+        for name, src, dst, width in (
+            ("cmd", seq.cmd, arr.cmd, cfg.cmd_layout.size),
+            ("w_job", seq.w_job, dma_w.job, JOB_LAYOUT.size),
+            ("a_job", seq.a_job, dma_a.job, JOB_LAYOUT.size),
+            ("r_job", seq.r_job, dma_r.job, JOB_LAYOUT.size),
+        ):
+            q = fifo.SyncFIFO(width=width, depth=JOB_FIFO_DEPTH)
+            m.submodules[f"{name}_fifo"] = q
+            fifos[name] = q
+            m.d.comb += [
+                q.w_en.eq(src.valid), q.w_data.eq(src.payload), src.ready.eq(q.w_rdy),
+                dst.valid.eq(q.r_rdy), dst.payload.eq(q.r_data), q.r_en.eq(dst.ready),
+            ]  # fmt: skip
+        wiring.connect(m, dma_w.words, arr.weights)
+        wiring.connect(m, dma_a.words, arr.acts)
+        m.d.comb += [
+            dma_r.words.valid.eq(arr.results.valid),
+            dma_r.words.payload.eq(arr.results.payload),
+            arr.results.ready.eq(dma_r.words.ready),
+        ]
+        wiring.connect(m, dma_w.axi, wiring.flipped(self.rd_w))
+        wiring.connect(m, dma_a.axi, wiring.flipped(self.rd_a))
+        wiring.connect(m, dma_r.axi, wiring.flipped(self.wr))
+
+        # ---------------------------------------------------------------- run state and counters
+        running = Signal()
+        fresh = Signal()  # the cycle after start: the sequencer's busy flag is not visible yet
+        quiet = (
+            ~seq.busy & ~fifos["cmd"].r_rdy & ~fifos["w_job"].r_rdy & ~fifos["a_job"].r_rdy
+            & ~fifos["r_job"].r_rdy & dma_w.idle & dma_a.idle & dma_r.idle & ~arr.busy
+        )  # fmt: skip
+        m.d.comb += self.busy.eq(running)
+        m.d.sync += [self.cycle.eq(self.cycle + 1), fresh.eq(0)]
+        seen_load, seen_start = Signal(), Signal()
+        with m.If(self.start & ~running):
+            m.d.sync += [running.eq(1), fresh.eq(1), self.done.eq(0), self.op_cycles.eq(0),
+                         self.started_at.eq(self.cycle), seen_load.eq(0), seen_start.eq(0)]  # fmt: skip
+        with m.Elif(running):
+            m.d.sync += self.op_cycles.eq(self.op_cycles + 1)
+            with m.If(~fresh & quiet):
+                m.d.sync += [running.eq(0), self.done.eq(1)]
+        # The array's events, on the engine's cycle count (the array's own counter is not exported).
+        with m.If(running & arr.ev_load & ~seen_load):
+            m.d.sync += [self.first_load.eq(self.cycle), seen_load.eq(1)]
+        with m.If(running & arr.ev_start & ~seen_start):
+            m.d.sync += [self.first_start.eq(self.cycle), seen_start.eq(1)]
+        with m.If(running & arr.ev_done):
+            m.d.sync += self.last_done.eq(self.cycle)
+        return m

@@ -1,0 +1,133 @@
+"""The host side of the op engine: one op of the simulator's schedule (its mapping and operands) as a
+descriptor and the DRAM image the engine reads, and the engine's result words back as tiles.
+
+The mapping is the scheduler's `GemmMapping` (dataflow, mode, m/n/k as run, repeat, block, order), taken as
+given (nothing here imports the scheduler). Operand words are the array's stream words (compressed weights:
+values + indices per lane, host.tile_streams), one per AXI beat, in the region layouts the sequencer walks
+(sequencer.py docstring); `operands[r]` is repeat r's (A, B) as sparsesim.sat.numerics takes them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sparsesim.sat import numerics
+
+from ..config import ArrayConfig, log2
+from ..host import tile_streams
+from .descriptor import DATA_BYTES, ORDERS, pack_descriptor
+
+
+@dataclass
+class OpImage:
+    desc: int
+    words: dict[int, int]  # word address -> word (DATA_BYTES wide)
+    result_lo: int  # word addresses of the result region [lo, hi)
+    result_hi: int
+    end: int  # first free word after the op's regions
+    fields: dict = field(default_factory=dict)
+
+
+def _slice_a(a, mode, r0: int, r1: int, k0: int, k1: int):
+    if isinstance(a, numerics.SparseA):
+        g0, g1 = k0 // int(mode.m), k1 // int(mode.m)
+        return numerics.SparseA(a.values[r0:r1, g0:g1], a.indices[r0:r1, g0:g1], a.m_group)
+    return a[r0:r1, k0:k1]
+
+
+def _elements(cfg: ArrayConfig, mode) -> int:
+    return int(mode.m) if mode.sparse else cfg.multipliers
+
+
+def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0) -> OpImage:
+    """Descriptor + DRAM words of the op; its regions start at word `base_word` (weights, activations,
+    results, each directly after the previous one)."""
+    mode = mapping.mode
+    if len(operands) != mapping.repeat:
+        raise ValueError(f"{len(operands)} operand pairs for repeat={mapping.repeat}")
+    M, N, K = mapping.m, mapping.n, mapping.k
+    e = _elements(cfg, mode)
+    slots = cfg.slots if mode.interleave else 1
+    weights: list[int] = []
+    acts: list[int] = []
+    results = 0
+    for a, b in operands:
+        if mapping.dataflow == "ws":
+            kt = cfg.rows * e
+            k_tiles = [(k0, min(K, k0 + kt)) for k0 in range(0, K, kt)]
+            for r0 in range(0, M, cfg.cols):
+                for k0, k1 in k_tiles:
+                    weights += tile_streams(cfg, mode, _slice_a(a, mode, r0, min(M, r0 + cfg.cols), k0, k1),
+                                            b[k0:k1, :1]).weights  # fmt: skip
+            for k0, k1 in k_tiles:
+                acts += tile_streams(cfg, mode, _slice_a(a, mode, 0, 1, k0, k1), b[k0:k1, :]).acts
+            results += math.ceil(M / cfg.cols) * len(k_tiles) * N
+        else:
+            kb = mapping.block[2]
+            n_cap = cfg.cols * slots
+            for k0 in range(0, K, kb):
+                k1 = min(K, k0 + kb)
+                for r0 in range(0, M, cfg.rows):
+                    weights += tile_streams(cfg, mode, _slice_a(a, mode, r0, min(M, r0 + cfg.rows), k0, k1),
+                                            b[k0:k1, :1]).weights  # fmt: skip
+                for c0 in range(0, N, n_cap):
+                    one_row = _slice_a(a, mode, 0, 1, k0, k1)
+                    acts += tile_streams(cfg, mode, one_row, b[k0:k1, c0 : c0 + n_cap]).acts
+            results += math.ceil(K / kb) * math.ceil(M / cfg.rows) * math.ceil(N / n_cap) * cfg.rows * slots
+    w_base = base_word
+    a_base = w_base + len(weights)
+    r_base = a_base + len(acts)
+    words = {w_base + i: w for i, w in enumerate(weights)} | {a_base + i: w for i, w in enumerate(acts)}
+    n_q = n_r = 0
+    if mapping.dataflow == "ws":
+        n_blocks = math.ceil(N / mapping.block[1])
+        n_q, n_r = divmod(N, n_blocks)
+    mb, nb, kb = mapping.block
+    fields = dict(
+        os=int(mapping.dataflow == "os"), sparse=int(mode.sparse), nm_n=int(mode.n or 0),
+        log2m=log2(int(mode.m)) if mode.sparse else 0, interleave=int(mode.interleave),
+        order=ORDERS.index(mapping.order), m=M, n=N, k=K, repeat=mapping.repeat, mb=min(mb, M),
+        nb=min(nb, N), kb=min(kb, K), n_q=n_q, n_r=n_r, w_base=w_base * DATA_BYTES,
+        a_base=a_base * DATA_BYTES, r_base=r_base * DATA_BYTES,
+    )  # fmt: skip
+    return OpImage(pack_descriptor(cfg, **fields), words, r_base, r_base + results, r_base + results, fields)
+
+
+def write_hex(path, words: dict[int, int], *, data_bytes: int = DATA_BYTES) -> None:
+    """$readmemh file: `@addr` then one word per line for each run of consecutive addresses."""
+    digits = 2 * data_bytes
+    lines, prev = [], None
+    for addr in sorted(words):
+        if prev is None or addr != prev + 1:
+            lines.append(f"@{addr:x}")
+        lines.append(f"{words[addr]:0{digits}x}")
+        prev = addr
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def read_hex(path) -> list[int]:
+    """A $writememh dump as words (address markers skipped: the dump is one contiguous range)."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.split("//")[0].strip()
+            if line and not line.startswith("@"):
+                out.append(int(line, 16))
+    return out
+
+
+def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[list[int]]:
+    """The result region's words split per tile (`beats[i]` words each), as result payload words."""
+    out, i = [], 0
+    mask = (1 << cfg.result_layout.size) - 1
+    for n in beats:
+        out.append([w & mask for w in results[i : i + n]])
+        i += n
+    if i != len(results):
+        raise ValueError(f"{len(results)} result words for {i} expected")
+    return out
+
+
+__all__ = ["OpImage", "build_image", "write_hex", "read_hex", "tile_words"]

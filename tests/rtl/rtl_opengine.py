@@ -1,0 +1,243 @@
+"""Whole ops through the RTL op engine with its DRAM model (tb_opengine.py), checked against
+sparsesim.sat.numerics (results, bit for bit) and against the simulator (the array's cycles: the mapping's
+`array_cycles`; the op's cycles with DRAM: the scheduler's `OpPlan.alone_cycles`, the op alone with the DRAM
+as the SimPy engines run it: latency + first tile's operands, the array overlapped with the rest of the
+traffic, latency + last results). Pure Python around the Verilator run; used by test_opengine.py and
+bench/rtl_vs_sim.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from rtl_ops import OpRun, arch_for, assemble, expected
+from rtl_runner import run_cocotb
+from sparsesim.rtl import toolchain
+from sparsesim.rtl.config import ArrayConfig
+from sparsesim.rtl.opengine.descriptor import DATA_BYTES
+from sparsesim.rtl.opengine.export import (
+    VERILATOR_TIMING_ARGS,
+    DramModel,
+    engine_verilog,
+)
+from sparsesim.rtl.opengine.image import build_image, read_hex, tile_words, write_hex
+
+from sparsesim.sat.schedule import plan_gemm
+
+# Word gap between two ops' regions in the simulation DRAM: our choice, an odd number of words so that the
+# regions (and their bursts) start at varied offsets within 4 KiB pages.
+GAP_WORDS = 37
+
+
+def engine_build(cfg: ArrayConfig, dram: DramModel) -> Path:
+    name = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    return engine_verilog(cfg, toolchain.build_root() / "verilog" / name, dram)
+
+
+def images_of(cfg: ArrayConfig, runs: list[OpRun]) -> tuple[list, dict[int, int]]:
+    """Every op's descriptor and DRAM regions, one op after the other (GAP_WORDS apart)."""
+    words: dict[int, int] = {}
+    images, base = [], 0
+    for r in runs:
+        img = build_image(cfg, r.mapping, [(r.a, r.b)], base_word=base)
+        images.append(img)
+        words |= img.words
+        base = img.end + GAP_WORDS
+    return images, words
+
+
+def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
+    """Results differing from numerics (raises ValueError when the words do not split into the tiles)."""
+    beats = tile_words(cfg, region, [t.result_beats for t in run.tiles])
+    return int(np.count_nonzero(assemble(run, cfg, beats) != expected(run, cfg)))
+
+
+def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
+                   dram: DramModel | None = None, bandwidth_scale: float = 1.0) -> list[dict]:
+    """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator.
+    `dram`: the RTL's DRAM model instead of the architecture's (the simulator keeps its own): a mutation.
+    `bandwidth_scale`: both sides with the architecture's DRAM data rate scaled (the ops keep their mapping)."""
+
+    def arch_of(dataflow: str, interleave: bool = True):
+        a = arch_for(cfg, dataflow, interleave)
+        return dataclasses.replace(a, dram_mts=a.dram_mts * bandwidth_scale) if bandwidth_scale != 1.0 else a
+
+    arch = arch_of(runs[0].mapping.dataflow)
+    dram = dram or DramModel.from_arch(arch)
+    t0 = time.perf_counter()
+    verilog = engine_build(cfg, dram)
+    convert_s = time.perf_counter() - t0
+    images, words = images_of(cfg, runs)
+    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    work = toolchain.build_root() / "opengine" / key
+    work.mkdir(parents=True, exist_ok=True)
+    init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
+    write_hex(init, words)
+    dump.unlink(missing_ok=True)
+    ops_file.write_text(json.dumps([{"name": r.label(), "desc": f"{img.desc:x}"} for r, img in zip(runs, images)]))
+    lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
+    data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
+                      {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
+                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
+    got = data.get("ops", {})
+    dumped = read_hex(dump) if dump.exists() else []
+    rows = []
+    for r, img in zip(runs, images):
+        arch_r = arch_of(r.mapping.dataflow, r.mapping.mode.interleave)
+        row = {"op": r.name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": r.mapping.mode_text,
+               "m": r.mapping.m, "n": r.mapping.n, "k": r.mapping.k, "tiles": len(r.tiles),
+               "block": list(r.mapping.block), "order": r.mapping.order, "dram_modelled": True,
+               "dram_latency_cycles": dram.latency_cycles, "dram_bytes_per_cycle": dram.bytes_per_cycle}  # fmt: skip
+        out = got.get(r.label())
+        if out is None or not dumped:
+            rows.append(row | {"error": f"no result from the bench (log: {data['_run']['log']})"})
+            continue
+        first = out["first_load"] if r.mapping.dataflow == "ws" else out["first_start"]
+        rtl_array = out["last_done"] - first + 1
+        sim_array = r.mapping.array_cycles
+        plan = plan_gemm(r.op, arch_r, r.mapping)
+        sim_op = plan.alone_cycles(arch_r)
+        bad = -1
+        try:
+            bad = check_results(cfg, r, img, dumped[img.result_lo - lo : img.result_hi - lo])
+        except ValueError as err:
+            row["error"] = str(err)
+        rows.append(row | {
+            "rtl_cycles": out["op_cycles"], "sim_cycles": round(sim_op, 1),
+            "rel_diff": (out["op_cycles"] - sim_op) / sim_op,
+            "rtl_array_cycles": rtl_array, "sim_array_cycles": sim_array,
+            "array_rel_diff": (rtl_array - sim_array) / sim_array,
+            # where the op's cycles go: before the array's first action, and after its last result
+            "rtl_prologue_cycles": first - out["started_at"],
+            "rtl_epilogue_cycles": out["started_at"] + out["op_cycles"] - out["last_done"],
+            "sim_prologue_cycles": round(arch_r.dram_latency_cycles + plan.prologue_bytes / arch_r.dram_bytes_per_cycle, 1),
+            "sim_epilogue_cycles": round(arch_r.dram_latency_cycles + plan.epilogue_bytes / arch_r.dram_bytes_per_cycle, 1),
+            "results_differing_from_numerics": bad,
+            "cycles_per_s": out["op_cycles"] / max(out["wall_s"], 1e-9),
+            "build_s": data["_run"]["build_s"], "convert_s": convert_s,
+        })  # fmt: skip
+    return rows
+
+
+# ------------------------------------------------------------------------------------ AXI protocol bench
+def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3, sim: str = "verilator") -> dict:
+    """The ops through the engine alone with cocotbext-axi's AxiRam on its ports (random back-pressure on
+    every channel); returns the scoreboard: protocol violations, words per port against the ops' tiles,
+    results against numerics."""
+    dram = DramModel.from_arch(arch_for(cfg, runs[0].mapping.dataflow))
+    verilog = engine_build(cfg, dram)
+    images, words = images_of(cfg, runs)
+    # the same Verilator model as run_engine_ops (its `ext_mem` port set)
+    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    work = toolchain.build_root() / "opengine" / f"axi_{key}"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "ops.json").write_text(
+        json.dumps([{"name": r.label(), "desc": f"{img.desc:x}"} for r, img in zip(runs, images)])
+    )
+    (work / "image.json").write_text(json.dumps({str(a): f"{w:x}" for a, w in words.items()}))
+    lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
+    mem_bytes = 1 << (max(hi, 1) * DATA_BYTES - 1).bit_length()
+    data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine_axi", key,
+                      {"ops": str(work / "ops.json"), "image": str(work / "image.json"), "dump_lo": lo,
+                       "dump_hi": hi, "mem_bytes": mem_bytes, "pause": pause},
+                      plusargs=["+EXTCLK"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
+    axi_rep = data.get("axi")
+    if axi_rep is None:
+        return {"errors": [f"no result from the bench (log: {data['_run']['log']})"]}
+    return axi_scoreboard(cfg, runs, images, axi_rep, lo) | {"run": data["_run"]}
+
+
+def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: int) -> dict:
+    """Burst rules (IHI 0022 A3.4.1: INCR, full-width beats, aligned, <= 256 beats, no 4 KiB crossing),
+    W beats per burst with WLAST on the last one and every strobe set, the beats each port moved against the
+    ops' tile streams (rtl_ops' tile walk), and the results against numerics."""
+    errors: list[str] = []
+    bursts = rep["bursts"]
+    size = DATA_BYTES.bit_length() - 1
+    boundary_cuts = 0
+    for b in bursts:
+        beats = b["len"] + 1
+        where = f"{b['port']} burst at {b['addr']:#x} x{beats}"
+        if b["burst"] != 1 or b["size"] != size:
+            errors.append(f"{where}: burst type {b['burst']} size {b['size']} (want INCR, {size})")
+        if b["addr"] % DATA_BYTES:
+            errors.append(f"{where}: not aligned to {DATA_BYTES} B")
+        if beats > 256:
+            errors.append(f"{where}: longer than 256 beats")
+        end = b["addr"] + beats * DATA_BYTES
+        if b["addr"] // 4096 != (end - 1) // 4096:
+            errors.append(f"{where}: crosses a 4 KiB boundary")
+        boundary_cuts += end % 4096 == 0
+    writes = [b for b in bursts if b["port"] == "wr"]
+    w = rep["w_beats"]
+    i = 0
+    for b in writes:
+        chunk = w[i : i + b["len"] + 1]
+        i += b["len"] + 1
+        if [x["last"] for x in chunk] != [0] * b["len"] + [1]:
+            errors.append(f"write burst at {b['addr']:#x}: WLAST not on beat {b['len'] + 1} only")
+        if any(x["strb"] != (1 << DATA_BYTES) - 1 for x in chunk):
+            errors.append(f"write burst at {b['addr']:#x}: partial strobes")
+    if i != len(w):
+        errors.append(f"{len(w)} W beats for {i} announced by AW")
+    want = {
+        "rd_w": sum(len(t.weights) for r in runs for t in r.tiles),
+        "rd_a": sum(len(t.acts) for r in runs for t in r.tiles),
+        "wr": sum(t.result_beats for r in runs for t in r.tiles),
+    }
+    got = {port: sum(b["len"] + 1 for b in bursts if b["port"] == port) for port in want}
+    if got != want:
+        errors.append(f"beats per port {got}, the ops' tiles need {want}")
+    results = [int(x, 16) for x in rep["results"]]
+    bad = {}
+    for r, img in zip(runs, images):
+        try:
+            bad[r.label()] = check_results(cfg, r, img, results[img.result_lo - lo : img.result_hi - lo])
+        except ValueError as err:
+            errors.append(f"{r.label()}: {err}")
+    errors += [f"{name}: {n} results differ from numerics" for name, n in bad.items() if n]
+    return {"errors": errors, "bursts": len(bursts), "beats": got, "boundary_cuts": boundary_cuts,
+            "results_checked": bad}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ repeat > 1
+def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str = "verilator") -> dict:
+    """Each pair as ONE descriptor with repeat = 2 (the same mapping, two operand sets one after the other in
+    DRAM): the sequencer's walk across repeats. Returns results differing from numerics per pair and repeat."""
+    dram = DramModel.from_arch(arch_for(cfg, pairs[0][0].mapping.dataflow))
+    verilog = engine_build(cfg, dram)
+    words: dict[int, int] = {}
+    images, base = [], 0
+    for first, second in pairs:
+        mapping = dataclasses.replace(first.mapping, repeat=2)
+        img = build_image(cfg, mapping, [(first.a, first.b), (second.a, second.b)], base_word=base)
+        images.append(img)
+        words |= img.words
+        base = img.end + GAP_WORDS
+    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    work = toolchain.build_root() / "opengine" / f"repeat_{key}"
+    work.mkdir(parents=True, exist_ok=True)
+    init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
+    write_hex(init, words)
+    dump.unlink(missing_ok=True)
+    names = [f"{first.label()} x2" for first, _ in pairs]
+    ops_file.write_text(json.dumps([{"name": n, "desc": f"{img.desc:x}"} for n, img in zip(names, images)]))
+    lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
+    data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
+                      {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
+                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
+    dumped = read_hex(dump) if dump.exists() else []
+    if not dumped or len(data.get("ops", {})) != len(pairs):
+        return {"error": f"no result from the bench (log: {data['_run']['log']})"}
+    out = {}
+    for name, (first, second), img in zip(names, pairs, images):
+        region = dumped[img.result_lo - lo : img.result_hi - lo]
+        half = sum(t.result_beats for t in first.tiles)
+        if len(region) != 2 * half:
+            out[name] = f"{len(region)} result words for 2 x {half}"
+            continue
+        out[name] = [check_results(cfg, first, img, region[:half]), check_results(cfg, second, img, region[half:])]
+    return out

@@ -1,0 +1,76 @@
+"""Whole GEMM ops of the tiny-CNN workload through the RTL op engine (descriptor -> sequencer -> AXI4 DMAs ->
+array -> AXI4 writes) on the 4x4 FP16 array in Verilator:
+
+- with the HDL DRAM model (latency and bandwidth of the simulator's architecture): every op's results bit
+  for bit equal to sparsesim.sat.numerics, the array's cycles equal to the mapping's `array_cycles`, the op's
+  cycles within 2 % of the simulator's op duration with DRAM (`OpPlan.alone_cycles`);
+- with cocotbext-axi's AxiRam and random back-pressure on every channel: the AXI4 burst rules, the beats
+  each port moves against the ops' tile streams, and the results again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rtl_opengine import run_axi_protocol, run_engine_ops, run_repeat_ops
+from rtl_ops import QUICK_OPS, WORKLOAD, op_run, op_runs, workload_ops
+from sparsesim.rtl.config import ArrayConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+CFG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
+# A WS 2:4 op, an OS dense op without interleave and an OS op with interleave, N cut further: the protocol
+# bench samples every cycle from Python.
+AXI_OPS = [("conv3:FF", "ws", True, 24), ("conv2:BP", "os", False, 8), ("fc:FF", "os", True, 32)]
+
+
+# the op engine runs the shipped 2:4 workload's ops (the 2:8 and 1:4 test workloads' ops run array-only)
+ENGINE_OPS = [op for op in QUICK_OPS if op[0] == WORKLOAD]
+
+
+def _runs(ops_list):
+    """OpRuns of (op, dataflow, interleave, N cut) of the shipped workload or (workload, op, ...) entries."""
+    return op_runs(CFG, [op if len(op) == 5 else (WORKLOAD, *op) for op in ops_list], ROOT)
+
+
+@pytest.mark.rtl
+def test_op_engine_4x4_verilator():
+    """Both benches in one test: they share one Verilator model (op_engine_tb), which two pytest-xdist
+    workers must not build at the same time in the same folder."""
+    check_ops_from_dram()
+    check_axi_protocol()
+    check_repeat()
+
+
+def check_ops_from_dram():
+    rows = run_engine_ops(CFG, _runs(ENGINE_OPS))
+    for row in rows:
+        print(row)
+    assert len(rows) == len(ENGINE_OPS) == 9
+    for row in rows:
+        assert "error" not in row, row
+        assert row["dram_modelled"] is True
+        assert row["results_differing_from_numerics"] == 0, row
+        assert row["rtl_array_cycles"] == row["sim_array_cycles"], row
+        assert abs(row["rel_diff"]) <= 0.02, row
+
+
+def check_axi_protocol():
+    board = run_axi_protocol(CFG, _runs(AXI_OPS), pause=0.3)
+    print({k: v for k, v in board.items() if k != "run"})
+    assert board["errors"] == []
+    assert board["boundary_cuts"] > 0  # some burst was cut at a 4 KiB boundary: the rule was exercised
+    assert all(n == 0 for n in board["results_checked"].values())
+    assert len(board["results_checked"]) == len(AXI_OPS)
+
+
+def check_repeat():
+    """repeat = 2 in one descriptor (WS with 9 n-blocks, OS): both operand sets' results bit-exact."""
+    ops = workload_ops(str(ROOT / WORKLOAD))
+    pairs = []
+    for name, df, il, n in (("conv2:BP", "ws", True, 144), ("fc:FF", "os", True, 32)):
+        pairs.append(tuple(op_run(CFG, name, ops[name], dataflow=df, n_cut=n, interleave=il, seed=s) for s in (0, 1)))
+    got = run_repeat_ops(CFG, pairs)
+    print(got)
+    assert "error" not in got, got
+    assert len(got) == 2 and all(v == [0, 0] for v in got.values()), got
