@@ -38,6 +38,8 @@ JSON_SHAPES: dict[str, tuple[str, ...]] = {
     "energy": ("model", "energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j",
                "energy_gain", "actions"),
     "sweep": ("sweep", "output_dir", "points", "counts", "workers", "wall_seconds", "pareto", "files"),
+    "search": ("search", "output_dir", "space_size", "exhaustive", "trials", "cached_trials", "pareto",
+               "base_workload", "best", "files"),
     "rtl export": ("output_dir", "top", "config", "origin", "files"),
     "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "vivado",
                    "vivado_command"),

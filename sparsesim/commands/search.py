@@ -54,7 +54,7 @@ def search_command(args: argparse.Namespace, con: Any) -> int:
         from ..results import jsonable
 
         doc = {
-            "search": outcome.trials.attrs.get("name", None) or str(args.file),
+            "search": res["name"],
             "output_dir": res["output"],
             "space_size": outcome.space_size,
             "exhaustive": outcome.exhaustive,

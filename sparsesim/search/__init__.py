@@ -59,6 +59,7 @@ def search(
 
     files.append(write_report(spec, outcome, front, base_rec))
     return {
+        "name": spec.name,
         "output": str(out),
         "files": [str(f) for f in files],
         "pareto": front,
@@ -85,7 +86,7 @@ def _base_row(spec: SearchSpec, rec: dict[str, Any]) -> dict[str, Any]:
 
 def _best(spec: SearchSpec, front: Any, base: dict[str, Any]) -> dict[str, Any]:
     """Per objective: the best Pareto value and its ratio to the base workload's."""
-    out = {}
+    out: dict[str, Any] = {}
     for o in spec.objectives:
         if front.empty or o not in front:
             continue

@@ -37,8 +37,10 @@ def verify_front(
 
     say = progress or (lambda *_a, **_k: None)
     front = outcome.pareto.copy()
-    cycles, energy, full = [], [], []
-    for i, row in front.iterrows():
+    cycles: list[int] = []
+    energy: list[float] = []
+    full: list[dict[str, Any] | None] = []
+    for i, row in enumerate(front.to_dict("records")):
         params = {k: row[k] for k in _param_columns(front)}
         say(f"verifying Pareto point {i + 1} of {len(front)} through the ordinary run path")
         wl = ev.workload(params)
@@ -51,7 +53,9 @@ def verify_front(
             from ..fpga.params import board_params
 
             est = estimate_hierarchical(
-                board_params(result.summary["arch"]), Path(model.workdir) / f"front-{i}", tool=find_yosys()
+                board_params(dict(result.summary["arch"])),
+                Path(model.workdir) / f"front-{i}",
+                tool=find_yosys(),
             )
             full.append(est.resources)
         else:
@@ -78,7 +82,7 @@ def write_outputs(
     pareto_csv = out / "pareto.csv"
     atomic_write_text(pareto_csv, front.to_csv(index=False))
     files.append(pareto_csv)
-    for i, row in front.iterrows():
+    for i, row in enumerate(front.to_dict("records")):
         params = {k: row[k] for k in _param_columns(front)}
         wl = ev.workload(params)
         data = wl.to_dict()

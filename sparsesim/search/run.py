@@ -186,6 +186,7 @@ def run_search(
     try:
         while len(records) < n_trials:
             n = min(spec.batch, n_trials - len(records))
+            asked: list[Any]  # _Fixed (enumeration) or optuna.trial.Trial
             if grid is not None:
                 asked = [_Fixed(len(records) + i, next(grid)) for i in range(n)]
             else:
@@ -335,7 +336,8 @@ class _Pool:
     """Trials in this process (workers=0) or on Dask (a local cluster of `workers`, or `scheduler`)."""
 
     def __init__(self, workers: int | None, scheduler: str | None):
-        self.client = self.cluster = None
+        self.client: Any = None
+        self.cluster: Any = None
         self.workers, self.scheduler = workers, scheduler
 
     def _start(self) -> None:

@@ -31,6 +31,8 @@ OBJECTIVES = {
     "dsp": "DSP48E2 slices of the board core (resource model)",
     "lut": "LUTs of the board core (resource model)",
 }
+Objective = Literal["time_s", "energy_j", "edp", "dsp", "lut"]
+DEFAULT_OBJECTIVES: tuple[Objective, ...] = ("time_s", "energy_j")
 MAX_CHOICES = 64  # our choice: per axis; a longer list is a typo or belongs in a range
 MAX_TRIALS = 100_000
 NM_CHOICE = "dense or N:M with M a power of two (e.g. 2:8)"
@@ -133,8 +135,8 @@ class SearchSpec(_Strict):
     )
     space: Space
     constraints: Constraints = Field(default_factory=Constraints)
-    objectives: list[Literal["time_s", "energy_j", "edp", "dsp", "lut"]] = Field(
-        default_factory=lambda: ["time_s", "energy_j"], min_length=1, max_length=5
+    objectives: list[Objective] = Field(
+        default_factory=lambda: list(DEFAULT_OBJECTIVES), min_length=1, max_length=5
     )
     trials: int = Field(
         200, ge=1, le=MAX_TRIALS, description="Trials of the optimiser (fewer if exhaustive)."

@@ -48,7 +48,12 @@ def run_search(path: Path, out: Path, *extra: str, capsys=None) -> dict:
     code = main(["search", str(path), "-o", str(out), "--workers", "0", "--format", "json", *extra])
     assert code == 0
     text = capsys.readouterr().out if capsys else ""
-    return json.loads(text) if text else {}
+    doc = json.loads(text) if text else {}
+    if doc:
+        from sparsesim.commands import JSON_SHAPES
+
+        assert tuple(doc) == JSON_SHAPES["search"]  # the documented shape (README "Output as JSON")
+    return doc
 
 
 def brute_front(trials: pd.DataFrame, objectives: list[str]) -> set[str]:
