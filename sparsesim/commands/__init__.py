@@ -36,7 +36,7 @@ JSON_SHAPES: dict[str, tuple[str, ...]] = {
     "graph": ("model", "level", "rows"),
     "run": (),
     "energy": ("model", "energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j",
-               "energy_gain", "actions"),
+               "energy_gain", "static_energy_j", "dynamic_energy_j", "dynamic_gflops_per_w", "actions"),
     "sweep": ("sweep", "output_dir", "points", "counts", "workers", "wall_seconds", "pareto", "files"),
     "search": ("search", "output_dir", "space_size", "exhaustive", "trials", "cached_trials", "pareto",
                "base_workload", "best", "files"),
