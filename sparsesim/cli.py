@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # The order of `sparsesim --help`; a command module not listed here comes after these, by name.
-COMMAND_ORDER = ("validate", "models", "prune", "graph", "run", "energy", "sweep", "rtl", "fpga")
+COMMAND_ORDER = ("validate", "models", "prune", "graph", "run", "energy", "sweep", "search", "rtl", "fpga")
 
 
 def _extensions() -> list[Callable[[Callable[..., argparse.ArgumentParser]], None]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ def run_sensitivity(
     the baseline run rather than simulating it again."""
     params = list(params)
     total = 2 * len(params)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, p in enumerate(params):
         got: dict[str, Outcome] = {}
         for j, (end, x) in enumerate((("low", p.low), ("high", p.high))):
@@ -105,7 +105,7 @@ def run_sensitivity(
     return rows
 
 
-def write_csv(rows: list[dict[str, Any]], folder: Path) -> Path:
+def write_csv(rows: Sequence[Mapping[str, Any]], folder: Path) -> Path:
     path = folder / CSV_NAME
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(SENSITIVITY_COLUMNS))
@@ -115,7 +115,7 @@ def write_csv(rows: list[dict[str, Any]], folder: Path) -> Path:
     return path
 
 
-def table_text(rows: list[dict[str, Any]], baseline_cycles: float) -> str:
+def table_text(rows: Sequence[Mapping[str, Any]], baseline_cycles: float) -> str:
     """The terminal table: per parameter the range and the swing of cycles, speedup and energy."""
     if not rows:
         return "sensitivity: no parameter of the preset states a plausible range\n"

@@ -26,7 +26,7 @@ def simulate(
     if wl.target == "sat":
         from .sat.simulate import run_workload
     elif wl.target == "mobile":
-        from .mobile.simulate import run_workload
+        from .mobile.simulate import run_workload  # type: ignore[assignment]  # sat's takes `prepared` too
     else:  # the spec forbids this; kept so a new target fails loudly
         raise SparsesimError(f"target: unknown target {wl.target!r} (one of {', '.join(TARGETS)})")
     return run_workload(wl, progress=progress, ablate=ablate, sensitivity=sensitivity)

@@ -66,11 +66,12 @@ def summary_markdown(result: RunResult) -> str:
         "| op | kind | mode | cycles | share of op cycles | utilisation |",
         "|---|---|---|---:|---:|---:|",
     ]
-    for r in top.itertuples(index=False):
-        util = "-" if r.utilisation != r.utilisation else f"{r.utilisation:.1%}"
+    for r in top.to_dict("records"):
+        u = r["utilisation"]
+        util = "-" if u != u else f"{u:.1%}"
         out.append(
-            f"| {_md(r.op)} | {_md(r.kind)} | {_md(r.mode)} | {float(r.cycles):,.0f} | "
-            f"{float(r.cycles) / total_cycles:.1%} | {util} |"
+            f"| {_md(r['op'])} | {_md(r['kind'])} | {_md(r['mode'])} | {float(r['cycles']):,.0f} | "
+            f"{float(r['cycles']) / total_cycles:.1%} | {util} |"
         )
     layers = tables.layer_table(result)
     out += [

@@ -120,7 +120,7 @@ def operand_layouts(
     contiguous (our choice: the producer writes them in the order their consumer reads them)."""
     pitch = pitch or (lambda _buffer, c: c)
     conv = node is not None and node.get("kind") in ("conv", "dwconv", "gconv") and node.get("in_shapes")
-    if conv:
+    if conv and node is not None:
         shape = node["in_shapes"][0]
         cin, w_in = int(shape[1]), int(shape[-1])
         kw = int(node.get("kernel", (1, 1))[-1])

@@ -23,7 +23,7 @@ from ..energy.model import annotate, sat_energy, table_for_accelerator
 from ..energy.model import gain as energy_gain
 from ..energy.tables import EnergyTable
 from ..graph.lower import GemmOp, OpGraph, PruneOp, UpdateOp, VectorOp
-from ..pipeline import Progress, _silent
+from ..pipeline import Prepared, Progress, _silent
 from ..results import OPS_COLUMNS, RunResult
 from ..summary import Summary
 from . import timing
@@ -356,18 +356,25 @@ def _sensitivity(
 
 
 def run_workload(
-    wl: Workload, *, progress: Progress | None = None, ablate: bool = False, sensitivity: bool = False
+    wl: Workload,
+    *,
+    progress: Progress | None = None,
+    ablate: bool = False,
+    sensitivity: bool = False,
+    prepared: Prepared | None = None,
 ) -> RunResult:
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn; with
     `sensitivity`, also with each uncertain preset parameter at the ends of its range (summary key
-    `sensitivity`, sparsesim.sensitivity)."""
+    `sensitivity`, sparsesim.sensitivity). `prepared`: the workload's front end when the caller already has
+    it (the co-design search composes it from masks computed once per layer and choice); else built here."""
     from ..pipeline import prepare
 
     say = progress or _silent
     t_start = time.perf_counter()
     arch = resolve(wl.accelerator)
     check_workload_sparsity(wl, arch)
-    prepared = prepare(wl, progress=progress)
+    if prepared is None:
+        prepared = prepare(wl, progress=progress)
     front_end = time.perf_counter() - t_start
 
     label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"

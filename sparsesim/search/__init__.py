@@ -1,0 +1,99 @@
+"""Co-design search (`sparsesim search SEARCH.yaml`, docs/search.md): the accelerator and the per-layer N:M
+chosen together, each trial a real simulation, under the board's resources.
+
+    spec.py       the search file
+    evaluate.py   one trial: the front end once per search, a trial = masks composed + lowering + simulation
+    resources.py  the resource model (Yosys per-PE-cell estimates + a calibrated rest)
+    run.py        the optimiser loop (Optuna), trials on Dask, the trial cache, the Pareto front
+    outputs.py    trials.csv, pareto.csv, a workload.yaml per Pareto point, the front verified
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .spec import SearchSpec, load_search
+
+__all__ = ["SearchSpec", "load_search", "search"]
+
+
+def search(
+    path: str | Path,
+    *,
+    output: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    fresh: bool = False,
+    full_estimates: int | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Run a search file end to end; returns the summary written to search.json (plus `files`)."""
+    from .outputs import verify_front, write_outputs
+    from .resources import ResourceModel
+    from .run import _record, run_search
+
+    spec, base_dir = load_search(path)
+    out = Path(output or spec.output or Path("reports") / str(spec.name))
+    needs_model = spec.constraints.board is not None or bool({"dsp", "lut"} & set(spec.objectives))
+    model = ResourceModel(out / "yosys", progress=progress) if needs_model else None
+    outcome = run_search(
+        spec, base_dir, output=out, workers=workers, scheduler=scheduler, fresh=fresh,
+        resource_model=model, progress=progress,
+    )  # fmt: skip
+    ev = outcome.evaluator
+    assert ev is not None
+    n_full = spec.full_estimates if full_estimates is None else full_estimates
+    front = verify_front(spec, ev, outcome, model=model, full_estimates=n_full, progress=progress)
+    # the base workload as given (the preset array, its own sparsity) on the same constraints
+    from ..sat.simulate import run_workload
+
+    base_result = run_workload(ev.base)
+    base_params = {
+        p: _base_value(ev, p) for p in outcome.trials.columns if p.startswith(("accelerator.", "nm:"))
+    }
+    base_rec = _record(spec, ev, model, base_params, {"status": "ok", "summary": base_result.summary}, "base")
+    extra = {"base_workload": _base_row(spec, base_rec), "best": _best(spec, front, base_rec)}
+    files = write_outputs(spec, ev, outcome, front, extra)
+    from .report import write_report
+
+    files.append(write_report(spec, outcome, front, base_rec))
+    return {
+        "name": spec.name,
+        "output": str(out),
+        "files": [str(f) for f in files],
+        "pareto": front,
+        "outcome": outcome,
+        **extra,
+    }
+
+
+def _base_value(ev: Any, param: str) -> Any:
+    if param.startswith("accelerator."):
+        from ..sat.arch import resolve
+
+        return resolve(ev.base.accelerator).to_dict()[param.split(".", 1)[1]]
+    name = param.split(":", 1)[1]
+    lp = ev.base_layers[name]
+    return "dense" if lp.is_dense else f"{lp.n}:{lp.m}"
+
+
+def _base_row(spec: SearchSpec, rec: dict[str, Any]) -> dict[str, Any]:
+    keep = ("total_cycles", "time_s", "energy_j", "edp", "avg_power_w", "lut", "dsp", "lut_percent",
+            "dsp_percent", "retained_magnitude", "feasible", "constraints")  # fmt: skip
+    return {k: rec[k] for k in keep if k in rec}
+
+
+def _best(spec: SearchSpec, front: Any, base: dict[str, Any]) -> dict[str, Any]:
+    """Per objective: the best Pareto value and its ratio to the base workload's."""
+    out: dict[str, Any] = {}
+    for o in spec.objectives:
+        if front.empty or o not in front:
+            continue
+        best = float(front[o].min())
+        out[o] = {
+            "best": best,
+            "base": base.get(o),
+            "base_over_best": (base[o] / best) if base.get(o) and best else None,
+        }
+    return out

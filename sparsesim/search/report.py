@@ -1,0 +1,99 @@
+"""search.html: the trials and the Pareto front (interactive, offline), the front's points side by side, and
+the base workload on the same constraints. Charts come from the report package (Vega-Altair, inlined)."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..io import atomic_write_text
+from .spec import OBJECTIVES, SearchSpec
+
+LABELS = {"time_s": "iteration time (s)", "energy_j": "energy (J)", "edp": "energy-delay (J s)",
+          "dsp": "DSP48E2 slices", "lut": "LUTs"}  # fmt: skip
+
+
+def _settings(row: pd.Series, columns: list[str]) -> str:
+    acc = [f"{c.split('.', 1)[1]}={row[c]}" for c in columns if c.startswith("accelerator.")]
+    nm = [str(row[c]) for c in columns if c.startswith("nm:")]
+    if nm:
+        counts = pd.Series(nm).value_counts()
+        acc.append("N:M " + ", ".join(f"{k} x{v}" for k, v in counts.items()))
+    return "; ".join(acc)
+
+
+def points_frame(spec: SearchSpec, trials: pd.DataFrame, front: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    ok = trials[trials["status"] == "ok"].drop_duplicates(subset="key")
+    params = [c for c in trials.columns if c.startswith(("accelerator.", "nm:"))]
+    on_front = set(front["key"]) if not front.empty else set()
+    return pd.DataFrame(
+        {
+            "point": ok["trial"].astype(int),
+            "group": ["feasible" if f else "violates a constraint" for f in ok["feasible"]],
+            "x": ok[x].astype(float),
+            "y": ok[y].astype(float),
+            "x_text": [f"{v:.4g}" for v in ok[x]],
+            "y_text": [f"{v:.4g}" for v in ok[y]],
+            "settings": [_settings(r, params) for _, r in ok.iterrows()],
+            "front": [k in on_front for k in ok["key"]],
+        }
+    )
+
+
+def write_report(spec: SearchSpec, outcome: Any, front: pd.DataFrame, base: dict[str, Any]) -> Path:
+    from ..report import html, vega
+    from ..report.sweep_report import pareto_chart
+
+    objs = spec.objectives
+    x, y = (objs[1], objs[0]) if len(objs) > 1 else ("dsp" if "dsp" in outcome.trials else objs[0], objs[0])
+    body = [f"<h1>Co-design search {escape(str(spec.name))}</h1>"]
+    sampler = "exhaustive enumeration" if outcome.exhaustive else f"NSGA-II (Optuna), seed {spec.seed}"
+    body.append(
+        html.kv_table(
+            [
+                ("design space", f"{outcome.space_size:,} points"),
+                ("sampler", sampler),
+                ("trials", f"{len(outcome.trials):,} ({outcome.cached} from the cache)"),
+                ("objectives", ", ".join(f"{o} ({OBJECTIVES[o]})" for o in objs)),
+                ("Pareto points", str(len(front))),
+            ]
+        )
+    )
+    with vega.building():
+        if (
+            x in outcome.trials
+            and y in outcome.trials
+            and not outcome.trials[outcome.trials["status"] == "ok"].empty
+        ):
+            pts = points_frame(spec, outcome.trials, front, x, y)
+            chart = pareto_chart(
+                pts,
+                LABELS.get(x, x),
+                LABELS.get(y, y),
+                xlog=False,
+                ylog=False,
+                title="trials and the Pareto front",
+            )
+            body.append(html.figure(chart, "Every trial; the front ringed. Hover a point for its settings.",
+                                    "pareto", "pareto_chart"))  # fmt: skip
+        cols = [c for c in ("trial", *objs, "total_cycles", "avg_power_w", "lut_percent", "dsp_percent",
+                            "retained_magnitude", "verified_total_cycles", "full_lut", "full_dsp")
+                if c in front]  # fmt: skip
+        body.append("<h2>The Pareto front</h2>")
+        if not front.empty:
+            table = front[cols].copy()
+            table.insert(1, "settings", [_settings(r, list(front.columns)) for _, r in front.iterrows()])
+            body.append(html.frame_table(table, table_id="front"))
+        else:
+            body.append("<p>No feasible trial: loosen the constraints or widen the space.</p>")
+        body.append("<h2>The base workload on the same constraints</h2>")
+        rows = [(k, f"{v:.4g}" if isinstance(v, float) else str(v)) for k, v in base.items()]
+        rows = [r for r in rows if r[0] != "constraints"]
+        body.append(html.kv_table(rows))
+        text = html.page(f"search {spec.name}", "\n".join(body))
+    path = Path(outcome.output) / "search.html"
+    atomic_write_text(path, text)
+    return path
