@@ -37,7 +37,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing sparsesim and its dependencies into .venv (torch 2.13.0 CPU; about 2 minutes)" >&2
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import sparsesim, sparsesim.rtl, torch, amaranth, cocotb, numba, altair, vl_convert, tqdm, cocotbext.axi" >/dev/null
+  .venv/bin/python -c "import sparsesim, sparsesim.rtl, torch, amaranth, cocotb, numba, altair, vl_convert, tqdm, cocotbext.axi, optuna" >/dev/null
   echo "$want" > "$stamp"
 fi
 echo "setup: ready (.venv/bin/sparsesim)" >&2

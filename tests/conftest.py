@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hypothesis import settings
 
-settings.register_profile("default", derandomize=True)
-settings.register_profile("explore", derandomize=False)
+# No per-example deadline: a property's speed is not what it checks, and a loaded CI machine is not a bug.
+settings.register_profile("default", derandomize=True, deadline=None)
+settings.register_profile("explore", derandomize=False, deadline=None)
 settings.load_profile("default")
