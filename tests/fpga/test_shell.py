@@ -169,25 +169,46 @@ def test_address_map_has_no_overlap_and_reaches_every_channel(recorded):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# COORDINATOR: once the op engine's RTL top with AXI4 master ports is merged, make `rtl_axi_ports()` return
-# that top's ports (data, address and ID widths per master) and delete the DDR4 fallback. Until then the
-# shell's accelerator ports are compared with the DDR4 IP's AXI port for the VCU1525's DIMMs (PG150), which
-# the accelerator's masters reach without width conversion.
+def _width(member) -> int:
+    from amaranth.hdl import Shape
+
+    return Shape.cast(member.shape).width
+
+
 def rtl_axi_ports() -> list[dict[str, int]]:
-    return [{"data": DDR4_AXI_DATA_BITS, "addr_min": 36, "id": 4}] * DDR4_CHANNELS
+    """The op engine's AXI4 masters (rtl/opengine: weights and activations read, results write), their
+    widths read from the elaborated component's signature."""
+    from sparsesim.rtl.config import ArrayConfig
+    from sparsesim.rtl.opengine.engine import OpEngine
+
+    eng = OpEngine(ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"))
+    ports = []
+    for name, kind in (("rd_w", "ar"), ("rd_a", "ar"), ("wr", "aw")):
+        sig = eng.signature.members[name].signature.members
+        ports.append({
+            "name": name, "data": _width(sig["rdata" if kind == "ar" else "wdata"]),
+            "addr": _width(sig[f"{kind}addr"]), "id": _width(sig[f"{kind}id"]),
+        })  # fmt: skip
+    return ports
 
 
 def test_accelerator_axi_ports_match_the_rtl(recorded):
+    """Every shell port the accelerator attaches to takes every op-engine master without width conversion
+    (data and ID widths equal; the shell's address at least as wide, the upper bits zero). Not compared: how
+    many masters reach which channel: the op engine's three masters are not yet wired to the four ports, and
+    its 32-bit addresses reach the first 4 GiB only (docs/fpga.md)."""
     cfg = _configs(recorded)
     ports = sorted(o for o in cfg if re.fullmatch(r"S_AXI_ACC\d+", o))
-    rtl = rtl_axi_ports()
-    assert len(ports) == len(rtl)
-    for port, want in zip(ports, rtl):
+    assert len(ports) == DDR4_CHANNELS
+    for port in ports:
         k = cfg[port]
-        assert int(k["DATA_WIDTH"]) == want["data"], port
-        assert int(k["ID_WIDTH"]) == want["id"], port
-        assert int(k["ADDR_WIDTH"]) >= want["addr_min"], port  # all four channels (64 GiB) reachable
         assert k["PROTOCOL"] == "AXI4"
+        assert int(k["DATA_WIDTH"]) == DDR4_AXI_DATA_BITS, port
+        assert int(k["ADDR_WIDTH"]) >= 36, port  # all four channels (64 GiB) reachable
+        for m in rtl_axi_ports():
+            assert int(k["DATA_WIDTH"]) == m["data"], (port, m)
+            assert int(k["ID_WIDTH"]) == m["id"], (port, m)
+            assert int(k["ADDR_WIDTH"]) >= m["addr"], (port, m)
 
 
 def test_the_build_tree_has_the_shell(tiny_tree):
