@@ -268,7 +268,8 @@ def run_case(precision: str, nm, k: int, seed: int = 0) -> dict:
 # GEMM ops of the tiny-CNN workload on the 4 x 4 FP16 array: (op, dataflow, interleave, N cut), a subset of
 # the ops tests/rtl/rtl_ops.py's QUICK_OPS runs on Verilator (WS, OS with and without interleave, 2:4 and
 # dense), N cut short so that Amaranth's simulator runs each in seconds.
-ARRAY = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
+# the FP32-adder PE: the energy table's pe_add is an FP32 add (the exact-accumulation PE has no entry yet)
+ARRAY = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16", accumulator="fp32")
 OP_CASES = [
     ("conv2:FF", "ws", True, 8),
     ("conv2:FF", "os", True, 16),

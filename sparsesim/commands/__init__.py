@@ -41,13 +41,13 @@ JSON_SHAPES: dict[str, tuple[str, ...]] = {
     "search": ("search", "output_dir", "space_size", "exhaustive", "trials", "cached_trials", "pareto",
                "base_workload", "best", "files"),
     "rtl export": ("output_dir", "top", "config", "origin", "files"),
-    "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "vivado",
-                   "vivado_command"),
+    "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "floorplan",
+                   "vivado", "vivado_command"),
     # the INFO register's fields (rtl.protocol.InfoBlock), precision by name
     "fpga info": ("magic", "version", "precision", "rows", "cols", "multipliers", "max_m", "mul_latency",
-                  "add_latency", "k_bits", "len_bits", "cycle_bits", "reserved", "weight_depth", "act_depth",
-                  "result_depth", "weight_bytes", "act_bytes", "result_bytes", "clock_khz", "clocks_per_bit",
-                  "build_hash"),
+                  "add_latency", "k_bits", "len_bits", "cycle_bits", "accumulator", "weight_depth",
+                  "act_depth", "result_depth", "weight_bytes", "act_bytes", "result_bytes", "clock_khz",
+                  "clocks_per_bit", "build_hash"),
 }  # fmt: skip
 
 

@@ -207,8 +207,10 @@ def os_runs_cycles(p: ArrayParams, mode: Mode, runs: Sequence[tuple[int, int]]) 
     if p.os_drain == "serial":
         return sum(c * os_busy_cycles(p, mode, k) for k, c in runs) + p.round_latency + p.slr_latency_cycles
     total = sum(c * (os_last_final(p, mode, k) + os_shadow_deficit(p, mode, k)) for k, c in runs)
-    tail = 1 + p.rows * os_slots(p, mode) + p.round_latency + p.slr_latency_cycles
-    return total - os_shadow_deficit(p, mode, runs[0][0]) + tail
+    return (
+        total - os_shadow_deficit(p, mode, runs[0][0]) + 1 + p.rows * os_slots(p, mode)
+        + p.round_latency + p.slr_latency_cycles
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------ both dataflows

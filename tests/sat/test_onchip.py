@@ -104,7 +104,11 @@ def test_mapper_picks_the_faster_dataflow_and_wu_runs_os(bdwp_tiny):
 
 
 def test_interleave_matters_with_the_auto_dataflow(bdwp_tiny):
-    arch = resolve(None)
+    # a PE whose accumulating adder takes 4 cycles (the FP32-adder design): the preset's exact PE adds in one
+    # cycle, so its OS PE has a single accumulator slot and nothing to interleave
+    from sparsesim.spec import AcceleratorSpec
+
+    arch = resolve(AcceleratorSpec(add_latency_cycles=4))
     on = simulate_ops(bdwp_tiny.ops, arch, graph=bdwp_tiny.graph)
     off = simulate_ops(bdwp_tiny.ops, arch.with_optimisations(interleave=False), graph=bdwp_tiny.graph)
     assert off.total_cycles > 1.2 * on.total_cycles
@@ -123,7 +127,11 @@ def test_resnet18_wu_gemm_is_not_at_the_arrays_peak():
         name="layer1.0.conv1:WU", layer="layer1.0.conv1", pass_="WU", role="wgrad",
         m=64, n=576, k=32 * 56 * 56, repeat=1, a_kind="grad", b_kind="act", c_kind="wgrad",
     )  # fmt: skip
-    arch = resolve(None)
+    from sparsesim.spec import AcceleratorSpec
+
+    # the FP32-adder PE (L_add = 4: four OS accumulator slots per PE); the preset's exact PE has one slot,
+    # its 16 x 32 OS tiles divide the 576 columns exactly
+    arch = resolve(AcceleratorSpec(add_latency_cycles=4))
     g = map_gemm(op, arch, node=node)
     peak = op.macs / arch.peak_macs_per_cycle
     assert g.dataflow == "os"

@@ -170,17 +170,17 @@ def test_an_error_mid_bar_ends_the_bar_line_before_the_message(tmp_path, monkeyp
     """A failure while a bar is drawn: the bar's line is ended (so `error:` starts a clean line)."""
     from pathlib import Path
 
-    import sparsesim.commands.run as run_mod
+    import sparsesim.targets as targets_mod
     from sparsesim import cli
     from sparsesim.errors import SpecError
 
     calls, out = _recording_console(monkeypatch)
 
-    def fail_half_way(wl, *, progress=None, ablate=False):
+    def fail_half_way(wl, *, progress=None, ablate=False, sensitivity=False):
         progress("simulating ops", done=1, total=3)
         raise SpecError("model: made-up failure half way")
 
-    monkeypatch.setattr(run_mod, "simulate", fail_half_way)
+    monkeypatch.setattr(targets_mod, "simulate", fail_half_way)  # what `run` calls (through the API)
     wl = Path(__file__).resolve().parents[2] / "workloads" / "tiny-cnn-nm-2of4.yaml"
     assert cli.main(["run", str(wl), "-o", str(tmp_path / "o")]) == 2
     assert "1/3" in bar_line(out.getvalue(), "simulating ops") and out.getvalue().endswith("\n")
