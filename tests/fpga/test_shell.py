@@ -55,7 +55,7 @@ def run_mock(tcl: str, tmp_path: Path) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     if TCLSH is None:
-        pytest.skip("tclsh not installed (apt-get install tcl)")
+        pytest.fail("tclsh not installed: scripts/setup.sh installs it (apt-get install tcl)")
     return run_mock(shell.shell_tcl(shell.ShellParams()), tmp_path_factory.mktemp("shell"))
 
 
