@@ -171,6 +171,12 @@ def _run_on_dask(
         client = Client(cluster)
     futures: list[Any] = []
     interrupted, restore_sigint = _watch_sigint()
+    # Ctrl-C inside one of distributed's blocking calls can make its event-loop callback fail (a NameError in
+    # distributed.utils.sync's cancel), which tornado logs as a traceback on stderr. Our own failures come
+    # back through the futures, so that logger stays quiet while the points run: the user sees one line.
+    tornado_app = logging.getLogger("tornado.application")
+    tornado_level = tornado_app.level
+    tornado_app.setLevel(logging.CRITICAL)
     try:
         ready()
         n_workers = len(client.nthreads()) or (workers or 1)
@@ -204,6 +210,7 @@ def _run_on_dask(
     finally:
         restore_sigint()
         _quietly_close(client, cluster)
+        tornado_app.setLevel(tornado_level)
 
 
 SCHEDULER_TIMEOUT_SECONDS = 10  # our choice: a scheduler that accepted TCP answers in well under a second
