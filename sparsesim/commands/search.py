@@ -78,11 +78,10 @@ def search_command(args: argparse.Namespace, con: Any) -> int:
         vals = ", ".join(f"{o} {row[o]:.4g}" for o in objs)
         print(f"  pareto/{i}/workload.yaml: {vals}")
     for o, b in res["best"].items():
-        if b.get("base_over_best"):
-            print(
-                f"best {o}: {b['best']:.4g} ({b['base_over_best']:.2f}x better than the base workload's "
-                f"{b['base']:.4g})"
-            )
+        ratio = b.get("base_over_best")
+        if ratio:
+            how = f"{ratio:.2f}x better than" if ratio >= 1 else f"{1 / ratio:.2f}x worse than"
+            print(f"best {o}: {b['best']:.4g} ({how} the base workload's {b['base']:.4g})")
     base = res["base_workload"]
     if not base.get("feasible", True):
         bad = ", ".join(k for k, v in (base.get("constraints") or {}).items() if v > 0)
