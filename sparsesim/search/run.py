@@ -341,10 +341,10 @@ class _Pool:
         self.workers, self.scheduler = workers, scheduler
 
     def _start(self) -> None:
-        from ..sweep import check_scheduler_address, dask_setup  # noqa: F401  (the workers' preload)
+        from ..sweep.execution import SCHEDULER_TIMEOUT_SECONDS, check_scheduler_address, local_cluster
 
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise ToolError(
                 "searches run trials on Dask, which is not installed: pip install 'sparsesim[sweep]' "
@@ -355,15 +355,9 @@ class _Pool:
 
             address = check_scheduler_address(self.scheduler)
             _probe_scheduler(address)
-            self.client = Client(address, timeout=10)
+            self.client = Client(address, timeout=SCHEDULER_TIMEOUT_SECONDS)
         else:
-            import logging
-
-            self.cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR,
-                preload=["sparsesim.sweep"],
-            )  # fmt: skip
+            self.cluster = local_cluster(self.workers)  # the sweeps' cluster
             self.client = Client(self.cluster)
 
     def map(self, spec_json: str, base_path: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:

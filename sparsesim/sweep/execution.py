@@ -143,7 +143,7 @@ def _run_on_dask(
     exception propagates; finished points are already in the cache.
     """
     try:
-        from distributed import Client, LocalCluster, wait
+        from distributed import Client, wait
     except ImportError:
         raise ToolError(
             "sweeps run on Dask, which is not installed: pip install 'sparsesim[sweep]' "
@@ -157,17 +157,7 @@ def _run_on_dask(
         except (OSError, TimeoutError) as exc:
             raise ToolError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     else:
-        n = workers or min(len(todo), os.cpu_count() or 1)
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # The scheduler's HTTP routes on a free local port, not 8787 (busy: a warning on stderr).
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-            preload=[__name__],  # dask_setup below: the workers leave Ctrl-C to this process
-        )
+        cluster = local_cluster(workers or min(len(todo), os.cpu_count() or 1))
         client = Client(cluster)
     futures: list[Any] = []
     interrupted, restore_sigint = _watch_sigint()
@@ -214,6 +204,23 @@ def _run_on_dask(
 
 
 SCHEDULER_TIMEOUT_SECONDS = 10  # our choice: a scheduler that accepted TCP answers in well under a second
+
+
+def local_cluster(n_workers: int | None) -> Any:
+    """The local Dask cluster sweeps and searches run on: one single-threaded process per worker (None: one
+    per CPU), quiet, no dashboard on a fixed port, workers that leave Ctrl-C to this process."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # The scheduler's HTTP routes on a free local port, not 8787 (busy: a warning on stderr).
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+        preload=[__name__],  # dask_setup below: the workers leave Ctrl-C to this process
+    )
 
 
 _SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
