@@ -18,6 +18,7 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -77,11 +78,20 @@ def check_output_dir(target: str | Path, option: str = "--output") -> Path:
 def check_replaceable(target: str | Path, option: str = "--output") -> None:
     """Raise a one-line error unless `target` is missing, empty, or a folder sparsesim wrote before."""
     target = Path(target)
-    if not os.path.lexists(target):
-        return
-    if not target.is_dir():
+    # One stat, one listing: another writer may move the folder away at any moment between two looks (then it
+    # is missing, which is fine), so never decide from two separate calls.
+    try:
+        is_dir = stat.S_ISDIR(os.stat(target).st_mode)
+    except OSError:
+        if not os.path.islink(target):
+            return  # missing, or just moved aside by a concurrent writer
+        is_dir = False  # a dangling symbolic link
+    if not is_dir:
         raise SparsesimError(f"{option} {target}: exists and is not a folder; pick another path")
-    names = os.listdir(target)  # one listing: consistent even while other writers rename folders here
+    try:
+        names = os.listdir(target)
+    except FileNotFoundError:
+        return  # moved aside by a concurrent writer since the stat
     if any(n != MARKER for n in names) and MARKER not in names:
         raise SparsesimError(
             f"{option} {target}: folder exists and was not written by sparsesim; pick a new or empty folder"

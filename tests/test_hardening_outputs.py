@@ -247,3 +247,25 @@ def test_a_rename_landing_between_ours_is_retried(tmp_path, monkeypatch, race):
         (tmp / "a.txt").write_text("ours")
     assert raced and (target / "a.txt").read_text() == "ours"
     assert [n for n in _siblings(target) if n != "moved-away"] == []
+
+
+def test_a_folder_moved_away_between_looks_is_missing_not_foreign(tmp_path, monkeypatch):
+    """A concurrent writer can rename the output aside between our stat and our listing (CI saw the old
+    two-call check report 'exists and is not a folder' for a folder that had just been moved)."""
+    import sparsesim.io as io_mod
+
+    target = tmp_path / "out"
+    claim_dir(target)
+    real_listdir = os.listdir
+
+    def moved_meanwhile(path):
+        if Path(path) == target:
+            os.rename(target, tmp_path / "aside")
+        return real_listdir(path)
+
+    monkeypatch.setattr(io_mod.os, "listdir", moved_meanwhile)
+    io_mod.check_replaceable(target)  # missing now: replaceable, no error
+    monkeypatch.undo()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(SparsesimError, match="exists and is not a folder"):
+        io_mod.check_replaceable(tmp_path / "dangling")
