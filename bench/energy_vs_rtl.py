@@ -212,11 +212,10 @@ def fp32(bits_: int) -> float:
     return float(np.array([bits_], dtype=np.uint32).view(np.float32)[0])
 
 
-def run_case(precision: str, nm, k: int, seed: int = 0) -> dict:
-    # The energy table's pe_add is an FP32 add: the bench measures the FP32-adder PE design (the preset's
-    # exact design sums in wide integer adders, which the table does not describe yet).
-    cfg = ArrayConfig(rows=1, cols=1, precision=precision,  # type: ignore[arg-type]
-                      accumulator="fp32" if precision == "fp16" else None)
+def run_case(precision: str, nm, k: int, seed: int = 0, accumulator: str | None = None) -> dict:
+    """One PE of the given design (`accumulator`: "exact", the FP16 preset, "fp32" or INT8's "int32"; None:
+    the preset's), against the energy table of that design."""
+    cfg = ArrayConfig(rows=1, cols=1, precision=precision, accumulator=accumulator)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
     a, b = operands(precision, nm, k, cfg.slots, rng)
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,7 +225,12 @@ def run_case(precision: str, nm, k: int, seed: int = 0) -> dict:
     # the PE's sums, against numpy
     got = [final[f"bench.top.acc{j}"] for j in range(cfg.slots)]
     want = a.astype(np.float64) @ b.astype(np.float64)
-    if precision == "fp16":
+    if cfg.exact:  # exact words: rounded once to FP32 (numerics.exact_to_fp32), as the array's edge does
+        from sparsesim.sat.numerics import exact_to_fp32
+
+        got_f = exact_to_fp32(got, k_bits=cfg.k_bits).view(np.float32).astype(np.float64)
+        assert np.allclose(got_f, want, rtol=1e-3, atol=1e-3), (got_f, want)
+    elif precision == "fp16":
         got_f = np.array([fp32(g) for g in got])
         assert np.allclose(got_f, want, rtol=1e-2, atol=1e-2), (got_f, want)
     else:
@@ -234,26 +238,27 @@ def run_case(precision: str, nm, k: int, seed: int = 0) -> dict:
         assert np.array_equal(got_i, want.astype(np.int64)), (got_i, want)
     # analytical: the energy model's counts for this GEMM (m = 1, n = I outputs, k) on an OS mapping
     lat = {"mul_latency_cycles": int(cfg.mul_latency), "add_latency_cycles": int(cfg.add_latency)}
-    arch = resolve(AcceleratorSpec(precision=precision, dataflow="os", **lat))
-    table = sat_table_for(arch, None)
+    # a 1 x 1 array: the model counts what the array's geometry issues, here this one PE
+    arch = resolve(AcceleratorSpec(precision=precision, dataflow="os", rows=1, cols=1, **lat))
+    table = sat_table_for(arch, None, accumulator=cfg.accumulator)
     op = GemmOp(
         name="bench:FF", layer="bench", pass_="FF", role="fwd", m=1, n=cfg.slots, k=k, repeat=1,
         a_kind="weight", b_kind="act", c_kind="act", pattern="nm" if nm else "dense",
         density=float(np.count_nonzero(a)) / k if nm else 1.0, nm=nm, mask="ff" if nm else None,
     )  # fmt: skip
-    counts = sat_op_counts(op, plan_gemm(op, arch, map_gemm(op, arch)), arch)
+    counts = sat_op_counts(op, plan_gemm(op, arch, map_gemm(op, arch)), arch, cfg.accumulator)
     e_mul, e_add = table.energy("pe_multiply"), table.energy("pe_add")
     analytic = counts["pe_multiply"] * e_mul + counts["pe_add"] * e_add
     # measured: toggles at the units' inputs, at the coefficients' random-operand activity
     ob = cfg.operand_bits
-    acc_bits = 32
+    acc_bits = cfg.sum_bits  # 32 (FP32 / INT32) or the exact word
     mul_t = sum(tog[f"bench.top.mul{lane}.{x}"] for lane in range(cfg.multipliers) for x in ("a", "b"))
     add_units = [n.rsplit(".", 1)[0] for n in tog if n.endswith(".a") and ".tree." in n and "add_l" in n]
     add_units = sorted(set(add_units)) + ["bench.top.acc_add"]
     add_t = sum(tog[f"{u}.{x}"] for u in add_units for x in ("a", "b"))
     rtl = mul_t / (0.5 * 2 * ob) * e_mul + add_t / (0.5 * 2 * acc_bits) * e_add
     return {
-        "case": f"{precision} {f'{nm[0]}:{nm[1]}' if nm else 'dense'} k={k} I={cfg.slots}",
+        "case": f"{precision} {cfg.accumulator} {f'{nm[0]}:{nm[1]}' if nm else 'dense'} k={k} I={cfg.slots}",
         "multiplies": counts["pe_multiply"],
         "mul_ops_rtl": mul_t / (0.5 * 2 * ob),
         "adds": counts["pe_add"],
@@ -268,8 +273,9 @@ def run_case(precision: str, nm, k: int, seed: int = 0) -> dict:
 # GEMM ops of the tiny-CNN workload on the 4 x 4 FP16 array: (op, dataflow, interleave, N cut), a subset of
 # the ops tests/rtl/rtl_ops.py's QUICK_OPS runs on Verilator (WS, OS with and without interleave, 2:4 and
 # dense), N cut short so that Amaranth's simulator runs each in seconds.
-# the FP32-adder PE: the energy table's pe_add is an FP32 add (the exact-accumulation PE has no entry yet)
-ARRAY = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16", accumulator="fp32")
+# Both FP16 PE designs: the preset's exact accumulation and the FP32-adder PE, each against its own table.
+ARRAY = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16", accumulator="exact")
+ARRAY_FP32 = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16", accumulator="fp32")
 OP_CASES = [
     ("conv2:FF", "ws", True, 8),
     ("conv2:FF", "os", True, 16),
@@ -285,6 +291,7 @@ ADD_INPUT = re.compile(_CELL + r"pe\.(tree\.add_l\d+_\d+|acc_add)\.(a|b)$")
 # systolic token / lanes / group registers, the weight banks, the accumulators, the flag line and the
 # control pipeline (the units' own pipeline registers are inside their energy per operation)
 REGISTER = re.compile(_CELL + r"(pe\.)?(tok|lanes|grp|bank\d+|acc\d+|flag_d\d+|ctl_[pa]_[a-z]+_r\d+)$")
+ROUND_INPUT = re.compile(r"\.rounding\.round\d+\.x$")  # the exact sums entering the edge roundings
 
 
 def _rtl_helpers():
@@ -361,7 +368,7 @@ def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: Arr
     with tempfile.TemporaryDirectory() as tmp:
         vcd = Path(tmp) / "array.vcd"
         got = drive_op(cfg, run.tiles, vcd)
-        keep = re.compile("|".join(p.pattern for p in (MUL_INPUT, ADD_INPUT, REGISTER)))
+        keep = re.compile("|".join(p.pattern for p in (MUL_INPUT, ADD_INPUT, REGISTER, ROUND_INPUT)))
         tog, _, samples = read_vcd(vcd, sample=(".tok", ".pe.weights"), clock="bench.top.clk", keep=keep)
     # the array's results, bit for bit against numerics, before anything is compared
     bits = rtl_ops.assemble(run, cfg, rtl_plan.split_tiles(got["words"], cfg))
@@ -371,9 +378,9 @@ def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: Arr
     # the model: the energy model's counts for the same op and mapping, on the XCVU9P table
     arch = rtl_ops.arch_for(cfg, dataflow, interleave)
     plan = plan_gemm(run.op, arch, run.mapping)
-    counts = sat_op_counts(run.op, plan, arch)
+    counts = sat_op_counts(run.op, plan, arch, cfg.accumulator)
     traffic = array_traffic(plan, arch)
-    table = sat_table_for(arch, None)
+    table = sat_table_for(arch, None, accumulator=cfg.accumulator)
     e_mul, e_add, e_buf = (table.energy(a) for a in ("pe_multiply", "pe_add", "act_buffer_read_byte"))
     # the RTL: issued multiplies from the trace; unit energies from the toggles at their inputs at the
     # coefficients' random-operand activity (half the input bits toggle per operation)
@@ -382,6 +389,7 @@ def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: Arr
     add_t = sum(t for n, t in tog.items() if ADD_INPUT.search(n))
     reg_t = sum(t for n, t in tog.items() if REGISTER.search(n))
     acc_a_t = sum(t for n, t in tog.items() if n.endswith(".pe.acc_add.a"))  # the accumulator-side input
+    round_t = sum(t for n, t in tog.items() if ROUND_INPUT.search(n))
     mults_rtl = issued_multiplies(samples, cfg)
     # A (the weights operand as run) enters through the weights port, B through the activations port
     model = {
@@ -391,24 +399,31 @@ def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: Arr
         "b_bytes": traffic["b_read_bytes"],
         "out_bytes": traffic["c_write_bytes"],
     }
+    exact = cfg.exact
+    model["round_j"] = counts.get("edge_round", 0.0) * (table.energy("edge_round") if exact else 0.0)
+    model["adds"] = counts["pe_add"]
     rtl = {
         "mul_j": mul_t / (0.5 * 2 * ob) * e_mul,
-        "add_j": add_t / (0.5 * 2 * 32) * e_add,
+        "add_j": add_t / (0.5 * 2 * cfg.sum_bits) * e_add,
+        "round_j": round_t / (0.5 * cfg.sum_bits) * table.energy("edge_round") if exact else 0.0,
+        "adds": add_t / (0.5 * 2 * cfg.sum_bits),  # toggle-equivalent additions
         "a_bytes": got["weights_beats"] * cfg.weights_layout.size / 8,
         "b_bytes": got["acts_beats"] * cfg.acts_layout.size / 8,
         "out_bytes": float(len(got["words"]) * 4 * cfg.cols),  # FP32 per column; the `last` flag aside
     }
+    compute = ("mul_j", "add_j", "round_j")
     return {
         "case": f"{name} {run.mapping.mode_text} M={run.mapping.m} N={run.mapping.n} K={run.mapping.k}",
+        "accumulator": cfg.accumulator,
         "tiles": len(run.tiles),
         "cycles": got["cycles"],
         "multiplies": counts["pe_multiply"],
         "multiplies_rtl": mults_rtl,
         "model": model,
         "rtl": rtl,
-        "compute_ratio": (rtl["mul_j"] + rtl["add_j"]) / (model["mul_j"] + model["add_j"]),
-        "model_pj_per_mult": (model["mul_j"] + model["add_j"]) / counts["pe_multiply"] / 1e-12,
-        "rtl_pj_per_mult": (rtl["mul_j"] + rtl["add_j"]) / max(mults_rtl, 1) / 1e-12,
+        "compute_ratio": sum(rtl[c] for c in compute) / sum(model[c] for c in compute),
+        "model_pj_per_mult": sum(model[c] for c in compute) / counts["pe_multiply"] / 1e-12,
+        "rtl_pj_per_mult": sum(rtl[c] for c in compute) / max(mults_rtl, 1) / 1e-12,
         "buffer_j_model": (model["a_bytes"] + model["b_bytes"] + model["out_bytes"]) * e_buf,
         "buffer_j_rtl": (rtl["a_bytes"] + rtl["b_bytes"] + rtl["out_bytes"]) * e_buf,
         "register_toggles_per_mult": reg_t / max(mults_rtl, 1),
@@ -418,29 +433,36 @@ def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: Arr
 
 def print_pe_cases() -> None:
     cols = ("mults", "rtl eq.", "adds", "rtl eq.", "model pJ", "RTL pJ", "RTL/model")
-    print("one PE (Amaranth simulator), compute energy on the XCVU9P table")
-    print(f"{'case':28s} " + " ".join(f"{c:>9s}" for c in cols))
+    print("one PE (Amaranth simulator), compute energy on the XCVU9P table of the PE's design")
+    print(f"{'case':34s} " + " ".join(f"{c:>9s}" for c in cols))
     for precision, nm, k in CASES:
-        r = run_case(precision, nm, k)
-        print(
-            f"{r['case']:28s} {r['multiplies']:9.0f} {r['mul_ops_rtl']:9.1f} {r['adds']:9.0f} "
-            f"{r['add_ops_rtl']:9.1f} {r['analytic_pj']:9.2f} {r['rtl_pj']:9.2f} {r['ratio']:9.2f}"
-        )
+        for acc in (None, "fp32") if precision == "fp16" else (None,):
+            r = run_case(precision, nm, k, accumulator=acc)
+            print(
+                f"{r['case']:34s} {r['multiplies']:9.0f} {r['mul_ops_rtl']:9.1f} {r['adds']:9.0f} "
+                f"{r['add_ops_rtl']:9.1f} {r['analytic_pj']:9.2f} {r['rtl_pj']:9.2f} {r['ratio']:9.2f}"
+            )
 
 
-def print_op_cases() -> None:
-    print(f"whole GEMM ops on the {ARRAY.rows} x {ARRAY.cols} FP16 array (Amaranth simulator), model / RTL")
-    head = ("tiles", "cycles", "mults", "rtl", "mul pJ", "rtl", "add pJ", "rtl", "rtl/model",
-            "A bytes", "rtl", "B bytes", "rtl", "C bytes", "rtl", "reg tog/mult", "acc.a/mult")  # fmt: skip
-    print(f"{'op':40s} " + " ".join(f"{h:>9s}" for h in head))
-    for case in OP_CASES:
-        r = run_op_case(*case)
-        m, t = r["model"], r["rtl"]
-        vals = (r["tiles"], r["cycles"], r["multiplies"], r["multiplies_rtl"], m["mul_j"] / 1e-12,
-                t["mul_j"] / 1e-12, m["add_j"] / 1e-12, t["add_j"] / 1e-12, r["compute_ratio"],
-                m["a_bytes"], t["a_bytes"], m["b_bytes"], t["b_bytes"], m["out_bytes"], t["out_bytes"],
-                r["register_toggles_per_mult"], r["acc_input_toggles_per_mult"])  # fmt: skip
-        print(f"{r['case']:40s} " + " ".join(f"{v:9.4g}" for v in vals))
+def print_op_cases(configs: tuple[ArrayConfig, ...] = (ARRAY, ARRAY_FP32)) -> None:
+    head = ("tiles", "cycles", "mults", "rtl", "mul pJ", "rtl", "adds", "rtl eq.", "add pJ", "rtl",
+            "round pJ", "rtl", "rtl/model", "A bytes", "rtl", "B bytes", "rtl", "C bytes", "rtl",
+            "reg tog/mult", "acc.a/mult")  # fmt: skip
+    for cfg in configs:
+        print(f"whole GEMM ops on the {cfg.rows} x {cfg.cols} FP16 array, {cfg.accumulator} accumulation "
+              "(Amaranth simulator), model / RTL")  # fmt: skip
+        print(f"{'op':40s} " + " ".join(f"{h:>9s}" for h in head))
+        for case in OP_CASES:
+            if cfg.exact and not case[2]:
+                continue  # one accumulator slot (L_add = 1): interleave changes nothing
+            r = run_op_case(*case, cfg=cfg)
+            m, t = r["model"], r["rtl"]
+            vals = (r["tiles"], r["cycles"], r["multiplies"], r["multiplies_rtl"], m["mul_j"] / 1e-12,
+                    t["mul_j"] / 1e-12, m["adds"], t["adds"], m["add_j"] / 1e-12, t["add_j"] / 1e-12,
+                    m["round_j"] / 1e-12, t["round_j"] / 1e-12, r["compute_ratio"],
+                    m["a_bytes"], t["a_bytes"], m["b_bytes"], t["b_bytes"], m["out_bytes"], t["out_bytes"],
+                    r["register_toggles_per_mult"], r["acc_input_toggles_per_mult"])  # fmt: skip
+            print(f"{r['case']:40s} " + " ".join(f"{v:9.4g}" for v in vals))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,10 +85,13 @@ def _accumulate(per_op: list[Mapping[str, float]], table: EnergyTable) -> tuple[
 
 
 def sat_table_for(arch: Any, technology_nm: float | None, *, static_power_w: float | None = None,
-                  clock_energy_fj_per_ff: float | None = None) -> EnergyTable:  # fmt: skip
+                  clock_energy_fj_per_ff: float | None = None,
+                  accumulator: str | None = None) -> EnergyTable:  # fmt: skip
     """The XCVU9P table, or the ASIC projection at `technology_nm`; the two time-proportional estimates
-    (device static power, clock energy per flip-flop) replaced when given."""
-    user = {"static_power_w": static_power_w, "clock_energy_fj_per_ff": clock_energy_fj_per_ff}
+    (device static power, clock energy per flip-flop) replaced when given; `accumulator` the PE design
+    (default the preset's: exact accumulation for FP16)."""
+    user = {"static_power_w": static_power_w, "clock_energy_fj_per_ff": clock_energy_fj_per_ff,
+            "accumulator": accumulator}  # fmt: skip
     if technology_nm is None:
         return fpga_table(arch, **user)
     return asic_table(arch, float(technology_nm), **user)
@@ -110,7 +113,8 @@ def table_for_accelerator(arch: Any, accel: Any) -> EnergyTable:
 def sat_energy(sim: Any, table: EnergyTable) -> EnergyReport:
     """Energy of one simulated OpGraph (`sparsesim.sat.simulate.SimResult`)."""
     s, arch = sim.schedule, sim.arch
-    per_op = [sat_op_counts(s.ops[name], s.plans[name], arch) for name in sim.ops["op"]]
+    acc = table.resources.get("accumulator")
+    per_op = [sat_op_counts(s.ops[name], s.plans[name], arch, acc) for name in sim.ops["op"]]
     op_j, counts, by_action = _accumulate(per_op, table)
     total_cycles = float(sim.summary["total_cycles"])
     seconds = float(sim.summary["seconds_simulated"])

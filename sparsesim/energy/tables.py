@@ -53,8 +53,14 @@ DDR4_TIMING = (
 )
 YOSYS_RECORD = (
     "Yosys synth_xilinx -family xcup of this project's board core (sparsesim fpga build, recorded in "
-    "docs/fpga.md): one FP16 PE cell (P = 2, MMAX = 8) 1,864 LUTs, 865 FFs, 2 DSP48E2; the rest of the "
-    "core 31,326 LUTs, 20,624 FFs, 239 URAM"
+    "docs/fpga.md): one FP16 PE cell (P = 2, MMAX = 8) with FP32 adders 1,864 LUTs, 865 FFs, 2 DSP48E2, the "
+    "rest of the core 31,326 LUTs, 20,624 FFs, 239 URAM; with the exact-accumulation PE (the preset) one "
+    "cell 949 LUTs, 790 FFs, 4 DSP48E2, the rest (32 edge roundings included) 52,940 LUTs, 29,017 FFs"
+)
+YOSYS_UNITS = (
+    'Yosys synth_xilinx -family xcup of the PE\'s arithmetic units (docs/fpga.md, "PE designs compared"): '
+    "FP32 adder 534 and 538 LUTs (the cell's two, without -flatten); FP16ExactProduct with the shift in "
+    "DSP48E2 147 LUTs, 2 DSP48E2; ExactAdder 99 LUTs (one CARRY8 chain); ExactToFP32 640 LUTs, 272 FFs"
 )
 
 
@@ -111,6 +117,29 @@ STILLMAKER_ENERGY_POLY: tuple[tuple[float, float, float], ...] = (
     (0.1776, -0.09097, 0.02447),
 )
 SCALING_VDD = 0.8  # Accelergy's default supply for the polynomial (one voltage for both nodes)
+
+# The exact-accumulation PE (rtl/arith.py FP16ExactProduct, ExactAdder, ExactToFP32; the preset's PE) has no
+# operation in Horowitz's table, so its energies are derived from its structure with his figures:
+# - DSP48E2 work (hard block): energy per partial-product bit of an integer array multiplier, his INT32
+#   multiply over its 32 x 32 partial products (3.03 fJ; his INT8 multiply gives 0.2 pJ / 64 = 3.1 fJ, the
+#   same within 3 %), times the bit widths of the two multiplications the product unit maps to DSP48E2: the
+#   11 x 11-bit significand product and the shift as a 23-bit signed product times a 17-bit one-hot
+#   (charged as a full 23 x 17 multiply: XPE, UG440, charges a DSP48E2 by its input toggle rate, not its
+#   values; a one-hot operand toggles fewer bits, which the RTL cross-check measures).
+# - fabric logic: energy per LUT per operation, Horowitz's FP32 add over the LUTs of this project's FP32
+#   adder in Yosys (536, the mean of the cell's two), i.e. a LUT of the exact units switches per operation
+#   as a LUT of the FP32 adder does (our approximation), times each unit's LUT count from Yosys. A
+#   width-based figure for the adder, Horowitz's INT32 add per bit (3.1 fJ) x 97 bits = 0.30 pJ at 45 nm, is
+#   1.8x the LUT-based 0.17 pJ: the spread of the two derivations.
+MUL_PJ_PER_PP_BIT_45NM = HOROWITZ_45NM_PJ["mul_int32"] / (32 * 32)
+FP32_ADDER_LUTS = (534 + 538) / 2
+LUT_PJ_PER_OP_45NM = HOROWITZ_45NM_PJ["add_fp32"] / FP32_ADDER_LUTS
+EXACT_PRODUCT_DSP_BITS = ((11, 11), (23, 17))  # significand product; shift by a one-hot (rtl/arith.py)
+EXACT_PRODUCT_LUTS = 147
+EXACT_ADDER_LUTS = 99
+EXACT_ROUND_LUTS = 640
+# Flip-flops of the board core per PE design, from the recorded Yosys estimate: (per cell, rest of the core).
+CELL_FLIP_FLOPS: dict[str, tuple[int, int]] = {"exact": (790, 29_017), "fp32": (865, 20_624)}
 
 # Engineering choices (each "our choice" with the reason; docs/energy_model.md discusses their weight).
 FABRIC_GAP = 14.0  # Kuon & Rose: LUT/FF logic vs standard cells, dynamic power
@@ -273,19 +302,67 @@ SAT_COMPONENTS: dict[str, str] = {
 }
 
 
-def array_flip_flops(arch: Any) -> tuple[int, str]:
-    """Flip-flops of the board core for the configured array, from the recorded Yosys estimate (FP16 cell;
-    INT8 arrays use it too, an upper bound):
-    rest + rows x cols x cell, the cell's 865 FFs scaled by P/2 and MMAX/8 (the cell was measured at P = 2,
-    MMAX = 8; registers grow with both: our linear approximation for other shapes)."""
-    cell = 865 * (arch.multipliers_per_pe / 2 + arch.max_m / 8) / 2
-    ffs = round(20_624 + arch.rows * arch.cols * cell)
-    return ffs, f"{YOSYS_RECORD}; {arch.rows} x {arch.cols} cells"
+# The exact-accumulation PE's own action: one rounding of an exact column sum to FP32 at the array's edge.
+EXACT_COMPONENTS: dict[str, str] = {"edge_round": "compute"}
+
+
+def accumulator_of(arch: Any, accumulator: str | None = None) -> str:
+    """The PE design the table describes: `accumulator` when given (the RTL benches build either), else the
+    preset's for the precision (rtl/latency.py: FP16 "exact", INT8 "int32")."""
+    from ..rtl.latency import preset_accumulator
+
+    return accumulator or preset_accumulator(arch.precision)
+
+
+def array_flip_flops(arch: Any, accumulator: str | None = None) -> tuple[int, str]:
+    """Flip-flops of the board core for the configured array, from the recorded Yosys estimate of its PE
+    design (FP16 cells; INT8 arrays use the FP32-adder cell, an upper bound): rest + rows x cols x cell,
+    the cell's FFs scaled by P/2 and MMAX/8 (the cells were measured at P = 2, MMAX = 8; registers grow
+    with both: our linear approximation for other shapes)."""
+    acc = accumulator_of(arch, accumulator)
+    per_cell, rest = CELL_FLIP_FLOPS["exact" if acc == "exact" else "fp32"]
+    cell = per_cell * (arch.multipliers_per_pe / 2 + arch.max_m / 8) / 2
+    ffs = round(rest + arch.rows * arch.cols * cell)
+    return ffs, f"{YOSYS_RECORD}; {arch.rows} x {arch.cols} {acc} cells"
+
+
+def _exact_pe_actions(s: float, scaled: str, fabric_gap: float, hard_gap: float,
+                      fab: str) -> dict[str, Coefficient]:  # fmt: skip
+    """pe_multiply, pe_add and edge_round of the exact-accumulation PE (see EXACT_* above)."""
+    pp_bits = sum(a * b for a, b in EXACT_PRODUCT_DSP_BITS)
+    dsp_pj = pp_bits * MUL_PJ_PER_PP_BIT_45NM
+    lut = LUT_PJ_PER_OP_45NM
+    src_ = f"{HOROWITZ}; {YOSYS_UNITS}"
+    per_pp = f"{MUL_PJ_PER_PP_BIT_45NM * 1000:.2f} fJ per partial-product bit (INT32 multiply / 32 x 32)"
+    per_lut = f"{lut * 1000:.2f} fJ per LUT (FP32 add / {FP32_ADDER_LUTS:g} LUTs of our FP32 adder)"
+    gap_note = f" x {fabric_gap:g} fabric" if fabric_gap != 1 else ""
+    hard_note = f" x {hard_gap:g} hard block" if hard_gap != 1 else ""
+    return {
+        "pe_multiply": Coefficient(
+            (dsp_pj * hard_gap + EXACT_PRODUCT_LUTS * lut * fabric_gap) * s * PJ, "J", src_,
+            f"FP16 exact product: DSP48E2 11 x 11 significand product + 23 x 17 shift by a one-hot = "
+            f"{pp_bits} partial-product bits x {per_pp} = {dsp_pj:.3f} pJ{hard_note}, + {EXACT_PRODUCT_LUTS} "
+            f"LUTs (sign, exponent sum, window placement) x {per_lut} = {EXACT_PRODUCT_LUTS * lut:.3f} pJ"
+            f"{gap_note}; {scaled} {fab}".strip(),
+        ),
+        "pe_add": Coefficient(
+            EXACT_ADDER_LUTS * lut * fabric_gap * s * PJ, "J", src_,
+            f"97-bit fixed-point add (tree and accumulation): {EXACT_ADDER_LUTS} LUTs x {per_lut} = "
+            f"{EXACT_ADDER_LUTS * lut:.3f} pJ{gap_note} (width-based alternative: INT32 add per bit x 97 = "
+            f"{HOROWITZ_45NM_PJ['add_int32'] / 32 * 97:.2f} pJ); {scaled} {fab}".strip(),
+        ),
+        "edge_round": Coefficient(
+            EXACT_ROUND_LUTS * lut * fabric_gap * s * PJ, "J", src_,
+            f"one rounding of a column's exact sum to FP32 at the array's edge (magnitude, leading one, "
+            f"normalise, round): {EXACT_ROUND_LUTS} LUTs x {per_lut} = {EXACT_ROUND_LUTS * lut:.3f} pJ"
+            f"{gap_note}; {scaled} {fab}".strip(),
+        ),
+    }  # fmt: skip
 
 
 def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float, target: str,
-               description: str, static: Coefficient,
-               clock_fj_per_ff: float | None) -> EnergyTable:  # fmt: skip
+               description: str, static: Coefficient, clock_fj_per_ff: float | None,
+               accumulator: str | None = None) -> EnergyTable:  # fmt: skip
     s = tech_scale(45.0, node_nm)
     scaled = f"x {s:.4f} (45 -> {node_nm:g} nm, {STILLMAKER})"
     fab = f"x {fabric_gap:g} (FPGA fabric, {KUON_ROSE})" if fabric_gap != 1 else ""
@@ -316,6 +393,12 @@ def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float,
             "add_int16", fabric_gap, fab, "; a 16-bit magnitude compare is a 16-bit subtract"
         ),
     }
+    acc = accumulator_of(arch, accumulator)
+    components = dict(SAT_COMPONENTS)
+    if acc == "exact":
+        acts.update(_exact_pe_actions(s, scaled, fabric_gap, hard_gap, fab))
+        components.update(EXACT_COMPONENTS)
+        description += "; exact-accumulation PE"
     # Banked buffers: every buffer row spans many UltraRAM-sized banks (the preset's rows are 15-29 URAMs
     # wide), so an access costs a ~32 KB bank per 8 bytes, whatever the buffer's total size (our choice, the
     # same for the FPGA and the ASIC; the wires that spread a row across the banks are not modelled).
@@ -346,7 +429,7 @@ def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float,
         f"{MICRON_TN4007}; {MICRON_DIMM}; {DDR4_TIMING}",
         f"(IDD4W - IDD3N) x VDD / peak bytes/s = {d.write_j_per_byte / PJ:.2f} pJ/B{act_note}",
     )
-    ffs, ff_src = array_flip_flops(arch)
+    ffs, ff_src = array_flip_flops(arch, acc)
     if clock_fj_per_ff is None:
         lo, hi = (v * s * fabric_gap for v in FF_CLOCK_45NM_PLAUSIBLE_PJ)
         acts["clock_ff_cycle"] = Coefficient(
@@ -367,17 +450,19 @@ def _sat_table(arch: Any, *, node_nm: float, fabric_gap: float, hard_gap: float,
         f"IDD3N x VDD = {d.background_w_per_channel:.3f} W per channel x {arch.dram_channels} channels "
         "(active standby for the whole run; refresh not included)",
     )  # fmt: skip
-    return EnergyTable(target, description, acts, SAT_COMPONENTS, {"flip_flops": ffs, "node_nm": node_nm})
+    resources = {"flip_flops": ffs, "node_nm": node_nm, "accumulator": acc}
+    return EnergyTable(target, description, acts, components, resources)
 
 
 def _user_static(watts: float) -> Coefficient:
     return Coefficient(watts, "W", USER_SET.format(field="static_power_w"), "drawn for the whole run")
 
 
-def fpga_table(arch: Any, *, static_power_w: float | None = None,
-               clock_energy_fj_per_ff: float | None = None) -> EnergyTable:  # fmt: skip
+def fpga_table(arch: Any, *, static_power_w: float | None = None, clock_energy_fj_per_ff: float | None = None,
+               accumulator: str | None = None) -> EnergyTable:  # fmt: skip
     """The SAT-style accelerator on the XCVU9P (the vcu1525 preset's device); `static_power_w` and
-    `clock_energy_fj_per_ff` replace the two estimates of the table when the user knows better."""
+    `clock_energy_fj_per_ff` replace the two estimates of the table when the user knows better;
+    `accumulator` picks the PE design ("exact", "fp32", "int32"; default the preset's)."""
     if static_power_w is None:
         static = Coefficient(
             XCVU9P_STATIC_W, "W",
@@ -390,12 +475,13 @@ def fpga_table(arch: Any, *, static_power_w: float | None = None,
     return _sat_table(
         arch, node_nm=XCVU9P_NODE_NM, fabric_gap=FABRIC_GAP, hard_gap=HARD_BLOCK_GAP, target="fpga",
         description="XCVU9P FPGA (16 nm): Horowitz 45 nm energies scaled to 16 nm x the FPGA/ASIC gap",
-        static=static, clock_fj_per_ff=clock_energy_fj_per_ff,
+        static=static, clock_fj_per_ff=clock_energy_fj_per_ff, accumulator=accumulator,
     )  # fmt: skip
 
 
 def asic_table(arch: Any, technology_nm: float, *, static_power_w: float | None = None,
-               clock_energy_fj_per_ff: float | None = None) -> EnergyTable:  # fmt: skip
+               clock_energy_fj_per_ff: float | None = None,
+               accumulator: str | None = None) -> EnergyTable:  # fmt: skip
     """The same accelerator as an ASIC at `technology_nm` (7-130 nm)."""
     if static_power_w is None:
         static = Coefficient(
@@ -408,7 +494,7 @@ def asic_table(arch: Any, technology_nm: float, *, static_power_w: float | None 
         arch, node_nm=technology_nm, fabric_gap=1.0, hard_gap=1.0, target="asic",
         description=f"ASIC projection at {technology_nm:g} nm: Horowitz 45 nm energies, "
         "Stillmaker & Baas scaling",
-        static=static, clock_fj_per_ff=clock_energy_fj_per_ff,
+        static=static, clock_fj_per_ff=clock_energy_fj_per_ff, accumulator=accumulator,
     )  # fmt: skip
 
 

@@ -15,7 +15,8 @@ from sparsesim.spec import AcceleratorSpec, MobileSpec
 def _all_tables():
     arch = resolve(AcceleratorSpec())
     int8 = resolve(AcceleratorSpec(precision="int8"))
-    out = [T.fpga_table(arch), T.fpga_table(int8), T.asic_table(arch, 45), T.asic_table(arch, 7)]
+    out = [T.fpga_table(arch), T.fpga_table(arch, accumulator="fp32"), T.fpga_table(int8),
+           T.asic_table(arch, 45), T.asic_table(arch, 7)]  # fmt: skip
     for soc in ("snapdragon855", "snapdragon835"):
         out.append(T.mobile_table(resolve_soc(MobileSpec(soc=soc))))
     return out
@@ -59,15 +60,36 @@ def test_ddr4_energy_per_byte_by_hand():
 
 def test_asic_at_45nm_is_horowitz():
     arch = resolve(AcceleratorSpec())
-    t = T.asic_table(arch, 45)
+    t = T.asic_table(arch, 45, accumulator="fp32")
     assert t.energy("pe_multiply") == pytest.approx(1.1e-12)  # FP16 multiply
     assert t.energy("pe_add") == pytest.approx(0.9e-12)  # FP32 add
     int8 = T.asic_table(resolve(AcceleratorSpec(precision="int8")), 45)
     assert int8.energy("pe_multiply") == pytest.approx(0.2e-12)
     # fpga = ASIC at 16 nm x the fabric gap for soft logic, x 1 for the DSP
-    f, a16 = T.fpga_table(arch), T.asic_table(arch, 16)
+    f, a16 = T.fpga_table(arch, accumulator="fp32"), T.asic_table(arch, 16, accumulator="fp32")
     assert f.energy("pe_add") == pytest.approx(14 * a16.energy("pe_add"))
     assert f.energy("pe_multiply") == pytest.approx(a16.energy("pe_multiply"))
+
+
+def test_exact_pe_energies_by_hand():
+    """The preset's exact-accumulation PE, by hand from Horowitz 45 nm and the Yosys counts of docs/fpga.md:
+    per partial-product bit 3.1 pJ / 1024; per LUT 0.9 pJ / 536 (our FP32 adder's LUTs)."""
+    arch = resolve(AcceleratorSpec())
+    t = T.asic_table(arch, 45)  # the preset's accumulator for FP16: exact
+    pp, lut = 3.1e-12 / 1024, 0.9e-12 / 536
+    assert t.energy("pe_multiply") == pytest.approx((11 * 11 + 23 * 17) * pp + 147 * lut)
+    assert t.energy("pe_add") == pytest.approx(99 * lut)
+    assert t.energy("edge_round") == pytest.approx(640 * lut)
+    assert t.components["edge_round"] == "compute"
+    f, a16 = T.fpga_table(arch), T.asic_table(arch, 16)
+    assert f.energy("pe_add") == pytest.approx(14 * a16.energy("pe_add"))  # fabric
+    dsp = (11 * 11 + 23 * 17) * pp * T.tech_scale(45, 16)
+    assert f.energy("pe_multiply") == pytest.approx(dsp + 14 * (a16.energy("pe_multiply") - dsp))
+    # per MAC the exact PE spends about half the FP32-adder PE's (half its LUTs, docs/fpga.md)
+    fp32 = T.fpga_table(arch, accumulator="fp32")
+    mac = f.energy("pe_multiply") + f.energy("pe_add")
+    assert 0.4 < mac / (fp32.energy("pe_multiply") + fp32.energy("pe_add")) < 0.7
+    assert "edge_round" not in fp32.actions
 
 
 def test_sram_energy_grows_with_size():
@@ -79,8 +101,9 @@ def test_sram_energy_grows_with_size():
 
 def test_flip_flops_from_the_recorded_yosys_estimate():
     arch = resolve(AcceleratorSpec())
-    ffs, _ = T.array_flip_flops(arch)
-    assert ffs == 463_504  # docs/fpga.md: the preset's Yosys estimate, 463,504 FFs
+    # docs/fpga.md: the preset's Yosys estimates, 433,497 FFs (exact PE) and 463,504 FFs (FP32 adders)
+    assert T.array_flip_flops(arch)[0] == 433_497
+    assert T.array_flip_flops(arch, "fp32")[0] == 463_504
 
 
 def test_docs_list_every_action():
