@@ -37,13 +37,36 @@ def test_mobile_table_energy_per_class_by_hand():
     soc = resolve_soc(MobileSpec(soc="snapdragon855"))
     t = T.mobile_table(soc)
     s = T.tech_scale(45, 7)
-    # Horowitz 45 nm: 70 pJ per instruction; FMLA adds 4 x (3.7 + 0.9) pJ; a scalar add 0.1 pJ
-    assert t.energy("ldst_instruction") == pytest.approx(70e-12 * s)
-    assert t.energy("neon_mac_instruction") == pytest.approx((70 + 4 * 4.6) * 1e-12 * s)
-    assert t.energy("scalar_instruction") == pytest.approx(70.1e-12 * s)
+    a7 = T.tech_scale(28, 7)  # the Cortex-A7 measurements (28 nm) to the SD855's 7 nm
+    h28 = T.tech_scale(45, 28)
+    # Vasilakis (Cortex-A7, measured): integer 50-80 pJ -> 65 pJ; loads/stores 150-200 pJ -> 175 pJ less
+    # its own 4-byte L1 access (Horowitz 32 KB SRAM: 20 pJ per 8 B, at 28 nm); FMLA adds 4 x (3.7 + 0.9) pJ
+    assert t.energy("scalar_instruction") == pytest.approx(65e-12 * a7)
+    assert t.energy("ldst_instruction") == pytest.approx((175 - 4 * 20 / 8 * h28) * 1e-12 * a7)
+    assert t.energy("neon_mac_instruction") == pytest.approx((65 + 4 * 4.6 * h28) * 1e-12 * a7)
+    lo, hi = t.actions["scalar_instruction"].plausible
+    assert lo == pytest.approx(50e-12 * a7) and hi == pytest.approx(80e-12 * a7)
     # L1 (64 KiB): between Horowitz's 32 KB (20 pJ) and 1 MB (100 pJ) points per 64 b, per byte
     assert 20e-12 / 8 * s < t.energy("l1_byte") < 100e-12 / 8 * s
     assert t.energy("l1_byte") < t.energy("l2_byte") < t.energy("dram_byte")
+
+
+def test_lpddr4_energy_per_byte_by_hand():
+    """DRAMPower's Micron LPDDR4-3200 memspec (x16 channel, 6.4 GB/s), TN-40-07's method, by hand."""
+    lp = T.lpddr4_figures()
+    # reads: VDD2 (275 - 30) mA x 1.1 V (VDD1's IDD4R equals its IDD3N) over 6.4 GB/s = 42.1 pJ/B
+    assert lp.read_j_per_byte == pytest.approx(0.245 * 1.1 / 6.4e9)
+    assert lp.write_j_per_byte == pytest.approx(0.180 * 1.1 / 6.4e9)
+    # one activation, tCK 0.625 ns: VDD1 (3.5 x 97 - 2.25 x 68 - 2.0 x 29) mA tCK x 1.8 V, VDD2 likewise
+    tck = 0.625e-9
+    act = (
+        1.8 * (3.5 * 97 - 2.25 * 68 - 2.0 * 29) * 1e-3 * tck
+        + 1.1 * (45 * 97 - 30 * 68 - 27 * 29) * 1e-3 * tck
+    )
+    assert lp.activate_j_per_byte == pytest.approx(act / 2048)
+    t = T.mobile_table(resolve_soc(MobileSpec(soc="snapdragon855")))
+    assert t.energy("dram_byte") == pytest.approx(lp.read_j_per_byte + lp.activate_j_per_byte)
+    assert "DRAMPower" in t.actions["dram_byte"].source
 
 
 def test_mobile_op_counts_read_the_instruction_columns():
