@@ -62,7 +62,8 @@ def energy_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     est = [r["action"] for r in rows if r.get("plausible")]
     if est:
         lines.append(
-            "estimates (no cited figure; plausible range in --format json, set in the workload where noted): "
+            "uncertain values (an estimate or a published range; plausible range in --format json, set in "
+            "the workload where noted): "
             + ", ".join(est)
         )
     sys.stdout.write("\n".join(lines) + "\n")
