@@ -283,6 +283,7 @@ OP_CASES = [
     ("conv3:FF", "os", True, 8),
     ("conv3:FF", "os", False, 8),
     ("fc:FF", "ws", True, 8),
+    ("conv2:FF", "ws", True, 2, 6),  # M cut to 6 on 4 columns: WS tiles with padded columns
 ]
 _CELL = r"\.pe_\d+_\d+\."
 MUL_INPUT = re.compile(_CELL + r"pe\.mul\d+\.(a|b)$")
@@ -361,10 +362,16 @@ def issued_multiplies(samples: list[dict], cfg: ArrayConfig) -> int:
     return total
 
 
-def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, cfg: ArrayConfig = ARRAY) -> dict:
+def run_op_case(name: str, dataflow: str, interleave: bool, n_cut: int, m_cut: int | None = None,
+                cfg: ArrayConfig = ARRAY) -> dict:  # fmt: skip
+    """One GEMM op of the tiny CNN on the array, N (and M, when `m_cut` is given) cut short."""
+    import dataclasses
+
     rtl_ops, rtl_plan = _rtl_helpers()
-    ops = rtl_ops.workload_ops(str(ROOT / rtl_ops.WORKLOAD))
-    run = rtl_ops.op_run(cfg, name, ops[name], dataflow=dataflow, n_cut=n_cut, interleave=interleave)
+    op = rtl_ops.workload_ops(str(ROOT / rtl_ops.WORKLOAD))[name]
+    if m_cut is not None:
+        op = dataclasses.replace(op, m=min(op.m, m_cut))
+    run = rtl_ops.op_run(cfg, name, op, dataflow=dataflow, n_cut=n_cut, interleave=interleave)
     with tempfile.TemporaryDirectory() as tmp:
         vcd = Path(tmp) / "array.vcd"
         got = drive_op(cfg, run.tiles, vcd)

@@ -140,16 +140,20 @@ def annotate(ops: Any, report: EnergyReport) -> None:
 
 
 def mobile_energy(ops: Any, summary: Mapping[str, Any], soc: Any) -> EnergyReport:
-    """Energy of a mobile run from its per-op table (static/idle power of the SoC is not modelled)."""
+    """Energy of a mobile run from its per-op table, plus the DRAM's background power over the run (the
+    SoC's own static and idle power is not modelled)."""
     table = mobile_table(soc)
     per_op = [mobile_op_counts(r) for r in ops.to_dict("records")]
     op_j, counts, by_action = _accumulate(per_op, table)
+    seconds = float(summary.get("seconds_simulated", 0.0))
+    counts["dram_background"] = seconds
+    by_action["dram_background"] = seconds * table.energy("dram_background")
+    static_j = by_action["dram_background"]
     comp = dict.fromkeys(COMPONENTS, 0.0)
     for a, e in by_action.items():
         comp[table.components[a]] += e
     useful = 2.0 * float(summary.get("useful_macs", 0.0))
-    seconds = float(summary.get("seconds_simulated", 0.0))
-    return EnergyReport(table, op_j, 0.0, seconds, counts, by_action, comp, useful)
+    return EnergyReport(table, op_j, static_j, seconds, counts, by_action, comp, useful)
 
 
 def gain(dense_j: float, sparse_j: float) -> float:

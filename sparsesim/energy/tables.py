@@ -204,6 +204,7 @@ class Lpddr4Figures:
     read_j_per_byte: float
     write_j_per_byte: float
     activate_j_per_byte: float
+    background_w_per_channel: float
 
 
 def lpddr4_figures() -> Lpddr4Figures:
@@ -219,7 +220,15 @@ def lpddr4_figures() -> Lpddr4Figures:
     read = sum((i[3] - i[2]) * v for v, i in rails.items()) / bytes_per_s
     write = sum((i[4] - i[2]) * v for v, i in rails.items()) / bytes_per_s
     act = sum((i[0] * t_rc - i[2] * t_ras - i[1] * t_rp) * v for v, i in rails.items())
-    return Lpddr4Figures(read, write, act / row_bytes)
+    background = sum(i[2] * v for v, i in rails.items())  # active standby, IDD3N on both core rails
+    return Lpddr4Figures(read, write, act / row_bytes, background)
+
+
+# The SoCs' DRAM bus: x16 LPDDR4X channels (bus bits / 16), as the SoC presets' own sources state it.
+SOC_DRAM_BUS_BITS: dict[str, tuple[int, str]] = {
+    "snapdragon855": (64, "LPDDR4X 4 x 16-bit (AnandTech 13786, the SD855 preset's source)"),
+    "snapdragon835": (64, "LPDDR4X 2 x 32-bit (the SD835 preset's source)"),
+}
 
 
 # Mobile SoC process nodes (the vendors' announcements): SD855 TSMC 7 nm (N7), SD835 Samsung 10 nm LPE.
@@ -559,6 +568,7 @@ MOBILE_COMPONENTS: dict[str, str] = {
     "l2_byte": "onchip",
     "l3_byte": "onchip",
     "dram_byte": "dram",
+    "dram_background": "static",
 }
 
 
@@ -633,4 +643,11 @@ def mobile_table(soc: Any) -> EnergyTable:
         f"figure (our choice: the per-op table does not split reads and writes; a write costs "
         f"{lp.write_j_per_byte / PJ:.2f} pJ/B); I/O (VDDQ), refresh and the SoC's memory controller left out",
     )
+    bus, bus_src = SOC_DRAM_BUS_BITS.get(soc.name, (64, "unknown SoC: a 64-bit bus assumed (our choice)"))
+    acts["dram_background"] = Coefficient(
+        lp.background_w_per_channel * bus / 16, "W", DRAMPOWER_LPDDR4,
+        f"IDD3N x V over both core rails = {lp.background_w_per_channel * 1e3:.2f} mW per x16 channel "
+        f"(active standby for the whole run; power-down modes and refresh not included) x {bus // 16} "
+        f"channels ({bus_src})",
+    )  # fmt: skip
     return EnergyTable("mobile", f"{soc.name} CPU at {node:g} nm", acts, MOBILE_COMPONENTS, {"node_nm": node})

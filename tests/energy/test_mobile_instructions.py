@@ -75,3 +75,21 @@ def test_mobile_op_counts_read_the_instruction_columns():
            "dram_bytes": 32.0}  # fmt: skip
     c = mobile_op_counts(row)
     assert c["neon_mac_instruction"] == 7.0 and c["l1_byte"] == 80.0 and c["dram_byte"] == 32.0
+
+
+def test_mobile_dram_background_over_the_run():
+    """The LPDDR4X's active standby (IDD3N on both core rails, per x16 channel, four channels on the
+    SD855's 64-bit bus) is drawn for the whole run, as static energy beside the ops' actions."""
+    import pandas as pd
+
+    from sparsesim.energy.model import mobile_energy
+
+    soc = resolve_soc(MobileSpec(soc="snapdragon855"))
+    row = {"scalar_instructions": 10.0, "l2_bytes": 0.0, "l3_bytes": 0.0, "dram_bytes": 64.0}
+    rep = mobile_energy(pd.DataFrame([row]), {"seconds_simulated": 0.01, "useful_macs": 0.0}, soc)
+    background_w = 4 * (2.25e-3 * 1.8 + 30e-3 * 1.1)
+    assert rep.static_j == pytest.approx(0.01 * background_w)
+    assert rep.by_component_j["static"] == pytest.approx(rep.static_j)
+    assert rep.energy_j == pytest.approx(sum(rep.op_j) + rep.static_j)
+    assert rep.op_j[0] == pytest.approx(10 * T.mobile_table(soc).energy("scalar_instruction") + 64 * 42.7e-12,
+                                        rel=1e-3)  # fmt: skip
