@@ -607,8 +607,21 @@ def _layer_sizes(graph: Any, batch: int) -> dict[str, tuple[int, int]]:
     return sizes
 
 
-def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
-    """Map every op and fix the iteration's dependencies and priorities (see the module docstring)."""
+@dataclass
+class MappingCache:
+    """The GEMM mappings of one arch, by problem: a GEMM's mapping depends on its problem and the arch
+    alone, so schedules of related graphs on one arch share them (a run and its dense baseline share every
+    dense GEMM: with BDWP the whole weight-gradient pass)."""
+
+    arch: SatArch
+    mappings: dict[tuple, GemmMapping] = field(default_factory=dict)
+
+
+def build_schedule(
+    ops: OpGraph, arch: SatArch, graph: Any = None, *, cache: MappingCache | None = None
+) -> Schedule:
+    """Map every op and fix the iteration's dependencies and priorities (see the module docstring).
+    `cache`: GEMM mappings already made on this `arch` (filled with the new ones)."""
     naive = not arch.offline_schedule
     batch = int(ops.graph.get("batch", 1))
     sizes = _layer_sizes(graph, batch)
@@ -622,7 +635,9 @@ def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
         arch.check_nm(*nm)
 
     plans: dict[str, OpPlan] = {}
-    gemm_cache: dict[tuple, GemmMapping] = {}
+    if cache is not None and cache.arch != arch:
+        raise ValueError("build_schedule: the mapping cache was made for another arch")
+    gemm_cache = cache.mappings if cache is not None else {}
     order = [op.name for op in all_ops]
     for i, op in enumerate(all_ops):
         if isinstance(op, GemmOp):
