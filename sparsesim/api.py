@@ -19,25 +19,28 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .errors import SpecError
-from .spec import Workload, load_workload, workload_from_dict
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .pipeline import Prepared, Progress
     from .results import RunResult
+    from .spec import Workload
     from .sweep import Sweep, SweepOutcome
 
-WorkloadSource = str | Path | Mapping[str, Any] | Workload
+# The spec (pydantic's models) is imported by the functions that read one: `model_rows` needs none of it.
+WorkloadSource: TypeAlias = "str | Path | Mapping[str, Any] | Workload"
 
 
 def load(source: WorkloadSource, *, base_dir: str | Path | None = None) -> Workload:
     """A validated Workload from a workload.yaml path, a mapping (the YAML's structure, built in code) or a
     Workload (returned as is). Relative paths in a mapping (ONNX files, modules) resolve against `base_dir`
     (default: the current folder). Raises SpecError naming the field and the fix."""
+    from .spec import Workload, load_workload, workload_from_dict
+
     if isinstance(source, Workload):
         return source
     if isinstance(source, Mapping):

@@ -72,3 +72,15 @@ def test_models_package_names_resolve():
     assert {n: getattr(models, n) is not None for n in models.__all__} == dict.fromkeys(models.__all__, True)
     assert models.load_model is loader.load_model and models.build_resnet50 is resnet.build_resnet50
     assert models.ZOO["resnet50"].factory is resnet.build_resnet50
+
+
+def test_models_does_not_build_the_spec():
+    """`models` lists the zoo: pydantic's models of the workload spec are not needed to print it."""
+    result = _probe("models")
+    assert result["code"] == 0 and result["loaded"] == []
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("HEAVY = set(", "HEAVY = {'pydantic', 'yaml'} | set("), "x", "models"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["loaded"] == []
