@@ -11,6 +11,7 @@ import functools
 import itertools
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from ..errors import ModelError
 from .layergraph import WEIGHT_KINDS, LayerGraph, conv_macs, linear_macs, matmul_macs
+from .weights import Weights
 
 _ACT_MODULES = (
     nn.ReLU,
@@ -492,14 +494,17 @@ class _ShapePropagator(nn.Module):
         return _MetaShapeProp(self.gm).run(*inputs)
 
 
-def propagate_shapes(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> None:
+def propagate_shapes(
+    gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...], before_real_run: Callable[[], None] | None = None
+) -> None:
     """Record every node's output shape in `node.meta["tensor_meta"]` without computing any value.
 
     Shapes need no arithmetic: the graph runs on "meta" tensors (shape and dtype only; PyTorch's meta device)
     standing in for the inputs, parameters and buffers, and under `torch.device("meta")` so that tensors the
     forward creates (`ones_like`, `arange`) are meta too. The module's real weights are untouched (they are
     swapped out only for the call), which is what the masks are computed from. A forward that a meta tensor
-    cannot run (one that reads a value: `.item()`, data-dependent indexing) falls back to the real inputs.
+    cannot run (one that reads a value: `.item()`, data-dependent indexing) falls back to the real inputs,
+    after `before_real_run()` (what draws weights left pending: sparsesim.models._init.deferred_init).
     """
     params = {
         name: _meta_like(t)
@@ -515,6 +520,8 @@ def propagate_shapes(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> No
         return
     except Exception:  # meta kernels cover what a traced zoo model runs; a user's forward may need values
         pass
+    if before_real_run is not None:
+        before_real_run()  # a real run reads the weights' values
     with torch.no_grad():
         ShapeProp(gm).propagate(*inputs)
 
@@ -531,9 +538,11 @@ def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") 
             "control flow, or export the model to ONNX and give the .onnx file",
             path="model.name",
         ) from None
+    from ..models._init import ensure_initialised, has_pending_init
+
     inputs = example_input if isinstance(example_input, tuple) else (example_input,)
     try:
-        propagate_shapes(gm, inputs)
+        propagate_shapes(gm, inputs, before_real_run=lambda: ensure_initialised(module))
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(
@@ -587,12 +596,18 @@ def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") 
         graph.add_node(lname, kind=kind, op=_op_name(node, mod), order=order, **attrs)
         order += 1
         if mod is not None and kind in WEIGHT_KINDS and "shares_weights_with" not in attrs:
+            if has_pending_init(module) and (mod.weight.dtype != torch.float32 or not mod.weight.is_cpu):
+                ensure_initialised(module)  # the array below would be a copy of undrawn values
             graph.weights[lname] = mod.weight.detach().to(torch.float32).cpu().numpy()
         for a in targs:
             for p in producers.get(a, []):
                 if p != lname:
                     graph.add_edge(p, lname)
         producers[node] = [lname]
+    if has_pending_init(module):
+        # The arrays above share the parameters' memory (float32 on the CPU: .numpy() made no copy), so
+        # drawing the weights later fills them; reading one through graph.weights draws them first.
+        graph.weights = Weights(dict(graph.weights.items_pending()), lambda: ensure_initialised(module))
     graph.graph["input_shapes"] = [list(t.shape) for t in inputs]
     graph.graph["total_params"] = sum(p.numel() for p in module.parameters())
     return graph

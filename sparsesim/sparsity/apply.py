@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sparsesim.errors import SparsityError
+from sparsesim.graph.weights import Weights
 from sparsesim.sparsity.bdwp import VARIANTS, bdwp_masks, bdwp_problem, mask_density
 from sparsesim.sparsity.block import block_mask, block_problem, check_sparsity
 from sparsesim.sparsity.formats import BlockCSR, CSRDelta, NMTensor
@@ -117,8 +118,9 @@ class LayerPrune:
 @dataclass
 class PruneResult:
     layers: list[LayerPrune]
-    # Every layer's dense weight, permuted where rearrangement applied (unchanged arrays are not copied).
-    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    # Every layer's dense weight, permuted where rearrangement applied (unchanged arrays are not copied);
+    # values drawn on first read when they were pending (graph.layergraph.Weights).
+    weights: MutableMapping[str, np.ndarray] = field(default_factory=dict)
 
     def by_name(self, name: str) -> LayerPrune:
         for layer in self.layers:
@@ -137,7 +139,11 @@ class PruneResult:
         """One plain dict per layer (no arrays), ready for a pandas DataFrame."""
         records = []
         for layer in self.layers:
-            w = self.weights.get(layer.name)
+            w = None
+            if isinstance(self.weights, Weights) and layer.name in self.weights:
+                w = self.weights.peek(layer.name)  # its shape: no need to draw pending values
+            elif layer.name in self.weights:
+                w = self.weights[layer.name]
             records.append(
                 {
                     "layer": layer.name,
@@ -346,7 +352,14 @@ def _sizes_for(
     return (fmt.metadata_bits + 7) // 8, fmt.value_count
 
 
-def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> LayerPrune:
+def _lazy(rule: _Rule) -> bool:
+    """Masks whose densities and sizes follow from the shape (every group keeps exactly N)."""
+    return rule.pattern == "nm" or (rule.pattern == "bdwp" and rule.variant == "independent")
+
+
+def _prune_one(
+    d: _Decision, w: np.ndarray, permutation: np.ndarray | None, ready: Callable[[], None] | None = None
+) -> LayerPrune:
     layer, rule = d.layer, d.rule
     if d.dense_reason is not None:
         return LayerPrune(
@@ -362,7 +375,7 @@ def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> L
         target_sparsity=1.0 - rule.n / rule.m if nm_like else float(rule.sparsity),
         permutation=permutation,
     )  # fmt: skip
-    if rule.pattern == "nm" or (rule.pattern == "bdwp" and rule.variant == "independent"):
+    if _lazy(rule):
         # Every group of M keeps exactly N weights (nm.py's top-N, zeros included), so the densities and
         # the formats' sizes follow from the shape: the masks, a top-N over every weight (seconds for
         # VGG-16), are computed when first read (`ff_mask`, `bp_mask`), which a simulation never does. The
@@ -376,11 +389,14 @@ def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> L
             raise SparsityError(
                 f"layer {layer.name}: {problem}; pick an M that divides it or exclude the layer"
             )
-        check_finite(w, name=layer.name)
+        if ready is None:
+            check_finite(w, name=layer.name)
         density = (w.size // rule.m * rule.n) / w.size if w.size else 1.0  # what counting the mask gives
         metadata_bytes, value_count = _sizes_for(layer, rule, w, None, None, bp_exists=rule.pattern == "bdwp")
 
         def masks() -> MaskPair:
+            if ready is not None:
+                ready()  # nm_mask and bdwp_masks check the values are finite
             if rule.pattern == "nm":
                 return nm_mask(w, rule.n, rule.m, axis=1, name=layer.name), None
             return bdwp_masks(w, rule.n, rule.m, variant=rule.variant, groups=layer.groups, name=layer.name)
@@ -407,16 +423,27 @@ def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> L
 
 
 def prune_layers(
-    layers: Sequence[WeightLayer], spec: SparsitySpec, *, progress: Callable[[int], None] | None = None
+    layers: Sequence[WeightLayer],
+    spec: SparsitySpec,
+    *,
+    progress: Callable[[int], None] | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> PruneResult:
     """Masks, densities and exact compressed sizes for every weight layer (see the module docstring).
 
-    `progress(i)` is called after the i-th layer's masks (1-based).
+    `progress(i)` is called after the i-th layer's masks (1-based). `ready`: the layers' weight values are
+    still pending (seeded weights not drawn yet, graph.layergraph.Weights) and `ready()` draws them; it is
+    called before any value is read (N:M masks, computed when first read, call it then; the values are
+    then the seeded initialisation's, finite by construction, and checked when the masks are computed).
     """
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise ValueError("layer names must be unique")
     decisions = _decide(layers, spec)
+    eager = [d for d in decisions if d.dense_reason is None and not _lazy(d.rule)]
+    if ready is not None and (eager or _get(spec, "rearrange", False)):
+        ready()  # masks computed now read the values
+        ready = None
     by_name = {layer.name: layer for layer in layers}
     weights: dict[str, np.ndarray] = {layer.name: np.asarray(layer.weight) for layer in layers}
     permutations: dict[str, np.ndarray] = {}
@@ -444,7 +471,7 @@ def prune_layers(
 
     pruned = []
     for i, d in enumerate(decisions, 1):
-        pruned.append(_prune_one(d, weights[d.layer.name], permutations.get(d.layer.name)))
+        pruned.append(_prune_one(d, weights[d.layer.name], permutations.get(d.layer.name), ready))
         if progress is not None:
             progress(i)
-    return PruneResult(layers=pruned, weights=weights)
+    return PruneResult(layers=pruned, weights=Weights(weights, ready))
