@@ -28,8 +28,8 @@ class TileStreams:
     weights: list[int]
     acts: list[int]
     result_beats: int
-    a: np.ndarray | numerics.SparseA = field(repr=False, default=None)  # type: ignore[assignment]
-    b: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
+    a: np.ndarray | numerics.SparseA = field(repr=False)
+    b: np.ndarray = field(repr=False)
 
 
 def _bits(x: np.ndarray, precision: str) -> np.ndarray:
@@ -100,8 +100,8 @@ def tile_streams(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> TileStreams:
     shape = TileShape(m=a_rows, n=b.shape[1], k=b.shape[0])
     if isinstance(a, numerics.SparseA) != mode.sparse:
         raise ValueError("a SparseA operand needs an N:M mode and a dense one a dense mode")
-    if mode.sparse and (a.m_group != mode.m or a.n_keep != mode.n):  # type: ignore[union-attr]
-        raise ValueError(f"operand is {a.n_keep}:{a.m_group}, mode is {mode.n}:{mode.m}")  # type: ignore[union-attr]
+    if isinstance(a, numerics.SparseA) and (a.m_group != mode.m or a.n_keep != mode.n):  # mode.sparse here
+        raise ValueError(f"operand is {a.n_keep}:{a.m_group}, mode is {mode.n}:{mode.m}")
     _check_fits(cfg, mode, shape)
     e = step_elements(cfg, mode)
     vals, idx, steps = _lanes(cfg, mode, a, e)
@@ -163,7 +163,7 @@ def decode_results(cfg: ArrayConfig, tile: TileStreams, beats: list[int]) -> np.
 def gemm_bits(cfg: ArrayConfig, mode: Mode, a, b: np.ndarray) -> np.ndarray:
     """numerics.gemm of one tile (one WS fold / one OS accumulation) as uint32 bit patterns."""
     want = numerics.gemm(a, b, dataflow=mode.dataflow, multipliers=cfg.multipliers, rows=cfg.rows,
-                         precision=cfg.precision, accumulator=cfg.accumulator)  # fmt: skip
+                         precision=cfg.precision, accumulator=str(cfg.accumulator))  # fmt: skip
     if cfg.precision == "fp16":
         return numerics.fp32_bits(want)
     return (np.asarray(want, dtype=np.int64) & 0xFFFFFFFF).astype(np.uint32)

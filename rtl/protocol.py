@@ -426,7 +426,7 @@ class FrameParser:
 
     def feed(self, data: bytes) -> list[Frame]:
         self.buf += data
-        out = []
+        out: list[Frame] = []
         while True:
             start = self.buf.find(self.sync)
             if start < 0:

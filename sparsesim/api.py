@@ -19,25 +19,28 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .errors import SpecError
-from .spec import Workload, load_workload, workload_from_dict
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .pipeline import Prepared, Progress
     from .results import RunResult
+    from .spec import Workload
     from .sweep import Sweep, SweepOutcome
 
-WorkloadSource = str | Path | Mapping[str, Any] | Workload
+# The spec (pydantic's models) is imported by the functions that read one: `model_rows` needs none of it.
+WorkloadSource: TypeAlias = "str | Path | Mapping[str, Any] | Workload"
 
 
 def load(source: WorkloadSource, *, base_dir: str | Path | None = None) -> Workload:
     """A validated Workload from a workload.yaml path, a mapping (the YAML's structure, built in code) or a
     Workload (returned as is). Relative paths in a mapping (ONNX files, modules) resolve against `base_dir`
     (default: the current folder). Raises SpecError naming the field and the fix."""
+    from .spec import Workload, load_workload, workload_from_dict
+
     if isinstance(source, Workload):
         return source
     if isinstance(source, Mapping):
@@ -76,9 +79,11 @@ def validate(source: WorkloadSource) -> Workload:
 
 def resolved(source: WorkloadSource) -> dict[str, dict[str, Any]]:
     """The hardware parameters the run uses, after the preset and the workload's overrides: dotted field ->
-    {"value": ..., "source": ...} for the target's section (`accelerator.*` on sat, `mobile.*` on mobile).
-    On sat: every `accelerator.*` field the preset fills (what `sparsesim validate` shows); empty on mobile
-    and with accelerator.scalesim."""
+    {"value": ..., "source": ...} for the target's section (what `sparsesim validate` shows). On sat: every
+    `accelerator.*` field the preset fills (empty with accelerator.scalesim, whose .cfg file describes the
+    array). On mobile: the SoC preset's values behind the override fields (`mobile.clock_mhz`,
+    `mobile.dram_bandwidth_gbs`, `mobile.dram_efficiency`). An entry with `"exact": False` is shown but
+    cannot be written back as the field (a clock that differs between the cores the threads run on)."""
     wl = load(source)
     out: dict[str, dict[str, Any]] = {}
     if wl.target == "sat":
@@ -92,15 +97,43 @@ def resolved(source: WorkloadSource) -> dict[str, dict[str, Any]]:
             if name in values and name != "optimisations":
                 out[f"accelerator.{name}"] = {"value": values[name], "source": arch.sources.get(name, "")}
         return out
-    return out  # mobile: the SoC preset's values are listed by the report (sparsesim.mobile.soc.describe)
+    if wl.target == "mobile":
+        return _resolved_mobile(wl)
+    return out
+
+
+def _resolved_mobile(wl: Workload) -> dict[str, dict[str, Any]]:
+    """The SoC preset's values behind `mobile.clock_mhz`, `.dram_bandwidth_gbs` and `.dram_efficiency`."""
+    from .mobile.soc import resolve_soc
+
+    soc = resolve_soc(wl.mobile)
+    # clock_mhz sets every big core's clock; it states the preset exactly only when the cores the threads
+    # use share one clock (the Snapdragon 855's prime core runs faster than its other Gold cores).
+    clocks_mhz = [round(c.clock_ghz * 1000, 6) for c in soc.cores[: wl.mobile.threads]]
+    clock: dict[str, Any] = {"value": clocks_mhz[0], "source": soc.sources.get("cores", "")}
+    if len(set(clocks_mhz)) > 1:
+        clock["exact"] = False
+        clock["source"] = (
+            f"thread 0's core; the other threads' cores at {', '.join(f'{c:g}' for c in clocks_mhz[1:])} MHz "
+            f"(so not written back). {clock['source']}"
+        )
+    return {
+        "mobile.clock_mhz": clock,
+        "mobile.dram_bandwidth_gbs": {"value": soc.dram_gbs, "source": soc.sources.get("dram_gbs", "")},
+        "mobile.dram_efficiency": {
+            "value": soc.dram_efficiency,
+            "source": soc.sources.get("dram_efficiency", ""),
+        },
+    }
 
 
 def with_resolved(wl: Workload) -> Workload:
-    """A copy of `wl` whose unset hardware fields hold the values the run uses (`resolved`)."""
+    """A copy of `wl` whose unset hardware fields hold the values the run uses (`resolved`; entries marked
+    `"exact": False` are left unset)."""
     unset = {
         path: item["value"]
         for path, item in resolved(wl).items()
-        if getattr(getattr(wl, path.split(".")[0]), path.split(".")[1]) is None
+        if item.get("exact", True) and getattr(getattr(wl, path.split(".")[0]), path.split(".")[1]) is None
     }
     return wl.with_updates(unset) if unset else wl
 

@@ -44,15 +44,20 @@ class Prepared:
         return ops_frame(self.ops.ops())
 
 
-def build_layer_graph(wl: Workload) -> LayerGraph:
-    """Load the workload's model and trace it (batch 1)."""
+def build_layer_graph(wl: Workload, *, defer_weights: bool = False) -> LayerGraph:
+    """Load the workload's model and trace it (batch 1). `defer_weights`: a zoo model's seeded weights are
+    drawn when first read through `graph.weights` (graph.layergraph.Weights), not now."""
     if wl.model.source == "scalesim":
         from .scalesim import layer_graph, read_topology
 
         return layer_graph(read_topology(wl.base_dir / wl.model.name), seed=wl.model.seed)
-    from .models import load_model
+    import contextlib
 
-    loaded = load_model(wl.model, wl.base_dir)
+    from .models import load_model
+    from .models._init import deferred_init
+
+    with deferred_init() if defer_weights else contextlib.nullcontext():
+        loaded = load_model(wl.model, wl.base_dir)
     if loaded.source == "onnx":
         from .graph.onnx_import import trace_onnx
 
@@ -64,8 +69,10 @@ def build_layer_graph(wl: Workload) -> LayerGraph:
     return trace_module(loaded.module, loaded.example_input, name=loaded.name)
 
 
-def weight_layers(graph: LayerGraph) -> list[WeightLayer]:
-    """The graph's conv/linear layers as sparsity.WeightLayer, with channel consumers for rearrangement."""
+def weight_layers(graph: LayerGraph, *, peek: bool = False) -> list[WeightLayer]:
+    """The graph's conv/linear layers as sparsity.WeightLayer, with channel consumers for rearrangement.
+    `peek`: the weights as they are, values possibly still pending (for prune_layers with
+    `ready=graph.weights.ready`); else drawn first."""
     from .sparsity import WeightLayer
 
     layers = []
@@ -76,7 +83,7 @@ def weight_layers(graph: LayerGraph) -> list[WeightLayer]:
             WeightLayer(
                 name=name,
                 kind=d["kind"],
-                weight=graph.weights[name],
+                weight=graph.weights.peek(name) if peek else graph.weights[name],
                 groups=int(d.get("groups", 1)),
                 consumers=consumers,
                 consumer_spatial=spatial,
@@ -95,16 +102,20 @@ def prepare(wl: Workload, *, progress: Progress | None = None, dense: bool = Fal
     wall: dict[str, float] = {}
     t = time.perf_counter()
     say(f"building and tracing {wl.model.name}")
-    graph = build_layer_graph(wl)
+    # The weights' values are drawn when something reads them: N:M masks are computed when first read,
+    # so a simulation needs their shapes only (sparsity.prune_layers, `ready`).
+    graph = build_layer_graph(wl, defer_weights=True)
     wall["trace"] = time.perf_counter() - t
 
     t = time.perf_counter()
     spec = SparsitySpec(pattern="dense") if dense else wl.sparsity
     say(f"pruning {len(graph.weight_layers())} weight layers ({spec.pattern})")
-    layers = weight_layers(graph)
+    pending = graph.weights.pending
+    layers = weight_layers(graph, peek=pending)
     pruned = prune_layers(
-        layers, spec, progress=lambda i: say(f"pruning ({spec.pattern})", done=i, total=len(layers))
-    )
+        layers, spec, progress=lambda i: say(f"pruning ({spec.pattern})", done=i, total=len(layers)),
+        ready=graph.weights.ready if pending else None,
+    )  # fmt: skip
     wall["prune"] = time.perf_counter() - t
 
     t = time.perf_counter()

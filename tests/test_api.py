@@ -47,7 +47,9 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
 
 def test_load_takes_a_path_a_mapping_or_a_workload(tmp_path):
     from_file = ss.load(WORKLOAD)
-    from_dict = ss.load({"name": "tiny-cnn-nm-2of4", **{k: v for k, v in from_file.to_dict().items() if k != "name"}})
+    from_dict = ss.load(
+        {"name": "tiny-cnn-nm-2of4", **{k: v for k, v in from_file.to_dict().items() if k != "name"}}
+    )
     assert from_dict.spec_hash() == from_file.spec_hash()
     assert ss.load(from_file) is from_file
     with pytest.raises(ss.SpecError, match="a workload is a path"):
@@ -114,3 +116,28 @@ def test_a_result_shows_as_tables_in_jupyter(sat_tiny_result):
 @pytest.fixture(scope="module")
 def sat_tiny_result():
     return ss.run(ss.load(WORKLOAD).with_updates({"task.batch_size": 2}))
+
+
+def test_resolved_mobile_values_come_from_the_soc_preset():
+    """Mobile too: the SoC preset's clock and DRAM behind the override fields (the Snapdragon 855's prime
+    core at 2.84 GHz and LPDDR4x at 34.1 GB/s, AnandTech 13786), the file's override kept as the file's."""
+    one = ss.load(
+        {"model": "tiny_cnn", "sparsity": "dense", "target": "mobile", "mobile": {"dram_efficiency": 0.5}}
+    )
+    values = ss.resolved(one)
+    assert values["mobile.clock_mhz"]["value"] == 2840 and "2.84 GHz" in values["mobile.clock_mhz"]["source"]
+    assert values["mobile.dram_bandwidth_gbs"]["value"] == 34.1
+    assert values["mobile.dram_efficiency"] == {
+        "value": 0.5,
+        "source": "workload override (mobile.dram_efficiency)",
+    }
+    filled = ss.with_resolved(one)
+    assert (filled.mobile.clock_mhz, filled.mobile.dram_bandwidth_gbs) == (2840, 34.1)
+    assert ss.with_resolved(filled).to_dict() == filled.to_dict()  # a fixed point
+    # The filled-in workload is the same machine: the same cycles.
+    assert ss.run(filled).summary["total_cycles"] == ss.run(one).summary["total_cycles"]
+    # Four threads on the 855 run on cores of two clocks: no one clock_mhz states that, so it stays unset.
+    four = one.with_updates({"mobile.threads": 4})
+    clock = ss.resolved(four)["mobile.clock_mhz"]
+    assert clock["exact"] is False and "2420" in clock["source"]
+    assert ss.with_resolved(four).mobile.clock_mhz is None

@@ -156,3 +156,17 @@ def test_validate_shows_the_resolved_preset_values_and_their_sources(tmp_path):
     data = json.loads(res.stdout)
     assert data["workload"]["accelerator"]["rows"] == 4
     assert data["sources"]["accelerator.rows"] != data["sources"]["accelerator.cols"]
+
+
+def test_validate_shows_the_mobile_presets_values_and_their_sources(tmp_path):
+    wl = tmp_path / "w.yaml"
+    wl.write_text("model: tiny_cnn\nsparsity: dense\ntarget: mobile\nmobile: {soc: snapdragon835}\n")
+    res = run("validate", str(wl))
+    assert res.returncode == 0, res.stderr
+    import yaml
+
+    mobile = yaml.safe_load(res.stdout)["mobile"]
+    # Snapdragon 835: four Kryo 280 performance cores at 2.45 GHz (AnandTech 10948)
+    assert mobile["clock_mhz"] == 2450 and mobile["dram_bandwidth_gbs"] is not None
+    comments = [line for line in res.stdout.splitlines() if line.startswith("#   mobile.")]
+    assert len(comments) == 3 and "2.45 GHz" in comments[0]

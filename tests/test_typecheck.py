@@ -1,5 +1,6 @@
-"""The type check is part of the test suite: mypy on the package with the configuration in pyproject.toml
-([tool.mypy]), strict enough that a misspelled key of the run summary (sparsesim.summary.Summary) fails."""
+"""The type check is part of the test suite: mypy on the package and on rtl/ (installed as sparsesim.rtl)
+with the configuration in pyproject.toml ([tool.mypy]), strict enough that a misspelled key of the run
+summary (sparsesim.summary.Summary) fails."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def mypy(tmp_path_factory):
 
 
 def test_the_package_type_checks(mypy):
-    res = mypy()  # [tool.mypy] packages
+    res = mypy()  # [tool.mypy] packages: sparsesim and rtl
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    checked = int(res.stdout.split("found in ")[1].split()[0])
+    assert checked > len(list((ROOT / "sparsesim").rglob("*.py")))  # rtl/'s modules are checked too
 
 
 READER = '''

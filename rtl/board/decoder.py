@@ -10,6 +10,8 @@ unit takes it (after it has been answered), then hunts again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -25,7 +27,7 @@ COMMAND = data.StructLayout({"status": 8, "opcode": 8, "tag": 8})
 
 def sum8(*values):
     """The byte sum modulo 256 of the protocol's check bytes."""
-    total = 0
+    total: Any = 0  # an Amaranth Value once the first check byte is added
     for v in values:
         total = total + v
     return total[:8]

@@ -32,6 +32,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from .weights import Weights
+
 WEIGHT_KINDS = ("conv", "dwconv", "gconv", "linear")
 GEMM_KINDS = (*WEIGHT_KINDS, "matmul")
 KINDS = (
@@ -77,7 +79,7 @@ class LayerGraph(nx.DiGraph):
 
     def __init__(self, incoming_graph_data: Any = None, **attr: Any) -> None:
         super().__init__(incoming_graph_data, **attr)
-        self.weights: dict[str, np.ndarray] = {}
+        self.weights: Weights = Weights({})
 
     # ----------------------------------------------------------------------------------------- queries
     def ordered(self) -> list[str]:

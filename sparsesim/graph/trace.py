@@ -11,6 +11,7 @@ import functools
 import itertools
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from ..errors import ModelError
 from .layergraph import WEIGHT_KINDS, LayerGraph, conv_macs, linear_macs, matmul_macs
+from .weights import Weights
 
 _ACT_MODULES = (
     nn.ReLU,
@@ -256,6 +258,12 @@ _SAME_SHAPE_FUNCS = _ACT_FUNCS | _NORM_FUNCS  # the output has the first argumen
 _SAME_SHAPE_METHODS = _ACT_METHODS
 _BINARY_FUNCS = _ADD | _MUL  # broadcast of two operands
 _BINARY_METHODS = _ADD_METHODS | _MUL_METHODS
+# torch.*_like(x, ...) -> a tensor of x's shape (on meta, their Python references import sympy): positional
+# arguments each takes
+_LIKE_FUNCS = {
+    torch.ones_like: 1, torch.zeros_like: 1, torch.empty_like: 1, torch.rand_like: 1, torch.randn_like: 1,
+    torch.full_like: 2,
+}  # fmt: skip
 _TRUE_DIVISION = {operator.truediv, torch.div, "div"}  # integer operands give floats
 
 
@@ -279,7 +287,34 @@ def _binary(target: Any, a: Any, b: Any) -> torch.Tensor | None:
     dtype = torch.result_type(a, b)
     if target in _TRUE_DIVISION and not (dtype.is_floating_point or dtype.is_complex):
         dtype = torch.get_default_dtype()
-    return torch.empty(torch.broadcast_shapes(*shapes), dtype=dtype, device="meta")
+    shape = _broadcast(shapes)
+    return None if shape is None else torch.empty(shape, dtype=dtype, device="meta")
+
+
+def _matmul(a: Any, b: Any) -> torch.Tensor | None:
+    """`a @ b` for two meta tensors of at least two dims and one dtype: (..., n, k) @ (..., k, m) ->
+    (..., n, m) with the batch dims broadcast (torch.matmul's rule); None otherwise (torch then runs it)."""
+    if not (_is_meta(a) and _is_meta(b)) or a.dim() < 2 or b.dim() < 2 or a.dtype != b.dtype:
+        return None
+    if a.shape[-1] != b.shape[-2]:
+        return None
+    batch = _broadcast([a.shape[:-2], b.shape[:-2]])
+    if batch is None:
+        return None
+    return torch.empty((*batch, a.shape[-2], b.shape[-1]), dtype=a.dtype, device="meta")
+
+
+def _broadcast(shapes: list[torch.Size]) -> tuple[int, ...] | None:
+    """The broadcast of `shapes` (PyTorch's rule, as NumPy's: align the trailing dims, a 1 stretches), or None
+    when they do not broadcast (torch then raises). torch.broadcast_shapes computes it by a Python reference
+    that imports sympy."""
+    out: list[int] = []
+    for dims in itertools.zip_longest(*(reversed(s) for s in shapes), fillvalue=1):
+        sizes = {int(d) for d in dims} - {1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(out))
 
 
 def _cat(tensors: Any, dim: int = 0) -> torch.Tensor | None:
@@ -297,6 +332,60 @@ def _cat(tensors: Any, dim: int = 0) -> torch.Tensor | None:
     shape[dim] = sum(int(t.shape[dim]) for t in tensors)
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
     return torch.empty(shape, dtype=dtype, device="meta")
+
+
+def _conv_out(mod: nn.Conv1d | nn.Conv2d | nn.Conv3d, x: torch.Tensor) -> torch.Tensor | None:
+    """A convolution's result on meta tensors, from the output-size formula of torch.nn.Conv2d's
+    documentation: out = floor((in + 2 padding - dilation (kernel - 1) - 1) / stride) + 1 per spatial dim.
+    PyTorch's meta convolution computes the same through `torch._check`, whose first call imports sympy
+    (a third of a second). None for anything but a well-formed input (torch then runs and raises)."""
+    dims = mod.weight.dim() - 2
+    if x.dim() not in (dims + 1, dims + 2) or x.shape[-dims - 1] != mod.in_channels:
+        return None
+    if x.dtype != mod.weight.dtype:
+        return None
+    size = tuple(int(d) for d in x.shape[-dims:])
+    kernel, stride, dilation = (_tuple2(v, dims) for v in (mod.kernel_size, mod.stride, mod.dilation))
+    if mod.padding == "same":
+        out = size  # PyTorch allows 'same' with stride 1 only
+    else:
+        padding = (0,) * dims if mod.padding == "valid" else _tuple2(mod.padding, dims)
+        out = tuple(
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, p, d, k, s in zip(size, padding, dilation, kernel, stride, strict=True)
+        )
+    if min(out) < 1:
+        return None
+    return torch.empty((*x.shape[: -dims - 1], mod.out_channels, *out), dtype=x.dtype, device="meta")
+
+
+def _pool_out(
+    mod: nn.MaxPool1d | nn.MaxPool2d | nn.AvgPool1d | nn.AvgPool2d, x: torch.Tensor
+) -> torch.Tensor | None:
+    """A max/average pooling's result on meta tensors, from the output-size formula of torch.nn.MaxPool2d's
+    documentation (AvgPool2d's is the same with dilation 1), ceil_mode's rule included: the last window
+    must start inside the input or its left padding. PyTorch's meta pooling checks import sympy."""
+    dims = 1 if isinstance(mod, nn.MaxPool1d | nn.AvgPool1d) else 2
+    if getattr(mod, "return_indices", False) or x.dim() not in (dims + 1, dims + 2):
+        return None
+    if not x.dtype.is_floating_point:
+        return None
+    kernel = _tuple2(mod.kernel_size, dims)
+    stride = _tuple2(mod.stride if mod.stride else mod.kernel_size, dims)
+    padding = _tuple2(mod.padding, dims)
+    dilation = _tuple2(getattr(mod, "dilation", 1), dims)
+    out = []
+    for n, k, s, p, d in zip(x.shape[-dims:], kernel, stride, padding, dilation, strict=True):
+        if p > k // 2:
+            return None  # torch refuses padding over half the kernel
+        span = n + 2 * p - d * (k - 1) - 1
+        size = (-(-span // s) if mod.ceil_mode else span // s) + 1
+        if mod.ceil_mode and (size - 1) * s >= n + p:
+            size -= 1
+        if size < 1:
+            return None
+        out.append(size)
+    return torch.empty((*x.shape[:-dims], *out), dtype=x.dtype, device="meta")
 
 
 class _MetaShapeProp(fx.Interpreter):
@@ -331,9 +420,18 @@ class _MetaShapeProp(fx.Interpreter):
             # A bias does not change the shape, and with one PyTorch's meta linear runs addmm's Python
             # decomposition: run the module's own forward without it.
             if isinstance(mod, nn.Linear):
+                if x.dim() >= 1 and x.shape[-1] == mod.in_features and x.dtype == mod.weight.dtype:
+                    return torch.empty((*x.shape[:-1], mod.out_features), dtype=x.dtype, device="meta")
                 return F.linear(x, mod.weight)
+            if isinstance(mod, nn.Embedding) and not (x.dtype.is_floating_point or x.dtype.is_complex):
+                return torch.empty((*x.shape, mod.embedding_dim), dtype=mod.weight.dtype, device="meta")
+            if isinstance(mod, nn.MaxPool1d | nn.MaxPool2d | nn.AvgPool1d | nn.AvgPool2d):
+                out = _pool_out(mod, x)
+                if out is not None:
+                    return out
             if isinstance(mod, nn.Conv1d | nn.Conv2d | nn.Conv3d):
-                return mod._conv_forward(x, mod.weight, None)
+                out = _conv_out(mod, x)
+                return out if out is not None else mod._conv_forward(x, mod.weight, None)
             if isinstance(mod, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d) and x.dim() in (3, 4):
                 size = _tuple2(mod.output_size, 2) if mod.output_size is not None else x.shape[-2:]
                 out = [x.shape[-2 + i] if s is None else s for i, s in enumerate(size)]
@@ -344,8 +442,17 @@ class _MetaShapeProp(fx.Interpreter):
     def call_function(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if args and _is_meta(args[0]) and target in _SAME_SHAPE_FUNCS and "inplace" not in kwargs:
             return _meta_like(args[0])
+        if args and _is_meta(args[0]) and target in _SOFTMAX and set(kwargs) <= {"dim"} and len(args) <= 2:
+            if args[0].dtype.is_floating_point:
+                return _meta_like(args[0])
+        if args and _is_meta(args[0]) and set(kwargs) <= {"dtype"} and len(args) == _LIKE_FUNCS.get(target):
+            return _meta_like(args[0], kwargs.get("dtype"))  # ones_like(x), full_like(x, v): x's shape
         if target in (torch.cat, torch.concat) and set(kwargs) <= {"dim"} and 1 <= len(args) <= 2:
             out = _cat(*args, **kwargs)
+            if out is not None:
+                return out
+        if len(args) == 2 and not kwargs and target in _MATMUL:
+            out = _matmul(*args)
             if out is not None:
                 return out
         if len(args) == 2 and not kwargs and target in _BINARY_FUNCS:
@@ -358,10 +465,17 @@ class _MetaShapeProp(fx.Interpreter):
         if args and _is_meta(args[0]):
             if target in _SAME_SHAPE_METHODS:
                 return _meta_like(args[0])
+            if target in _SOFTMAX_METHODS and set(kwargs) <= {"dim"} and len(args) <= 2:
+                if args[0].dtype.is_floating_point:
+                    return _meta_like(args[0])
             if target == "cumsum" and "dtype" not in kwargs and len(args) == 2:
                 x = args[0]
                 integral = not (x.dtype.is_floating_point or x.dtype.is_complex)
                 return _meta_like(x, torch.int64 if integral else x.dtype)
+            if len(args) == 2 and not kwargs and target in _MATMUL_METHODS:
+                out = _matmul(*args)
+                if out is not None:
+                    return out
             if len(args) == 2 and not kwargs and target in _BINARY_METHODS:
                 out = _binary(target, *args)
                 if out is not None:
@@ -380,14 +494,17 @@ class _ShapePropagator(nn.Module):
         return _MetaShapeProp(self.gm).run(*inputs)
 
 
-def propagate_shapes(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> None:
+def propagate_shapes(
+    gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...], before_real_run: Callable[[], None] | None = None
+) -> None:
     """Record every node's output shape in `node.meta["tensor_meta"]` without computing any value.
 
     Shapes need no arithmetic: the graph runs on "meta" tensors (shape and dtype only; PyTorch's meta device)
     standing in for the inputs, parameters and buffers, and under `torch.device("meta")` so that tensors the
     forward creates (`ones_like`, `arange`) are meta too. The module's real weights are untouched (they are
     swapped out only for the call), which is what the masks are computed from. A forward that a meta tensor
-    cannot run (one that reads a value: `.item()`, data-dependent indexing) falls back to the real inputs.
+    cannot run (one that reads a value: `.item()`, data-dependent indexing) falls back to the real inputs,
+    after `before_real_run()` (what draws weights left pending: sparsesim.models._init.deferred_init).
     """
     params = {
         name: _meta_like(t)
@@ -403,6 +520,8 @@ def propagate_shapes(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> No
         return
     except Exception:  # meta kernels cover what a traced zoo model runs; a user's forward may need values
         pass
+    if before_real_run is not None:
+        before_real_run()  # a real run reads the weights' values
     with torch.no_grad():
         ShapeProp(gm).propagate(*inputs)
 
@@ -419,9 +538,11 @@ def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") 
             "control flow, or export the model to ONNX and give the .onnx file",
             path="model.name",
         ) from None
+    from ..models._init import ensure_initialised, has_pending_init
+
     inputs = example_input if isinstance(example_input, tuple) else (example_input,)
     try:
-        propagate_shapes(gm, inputs)
+        propagate_shapes(gm, inputs, before_real_run=lambda: ensure_initialised(module))
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(
@@ -475,12 +596,18 @@ def trace_module(module: nn.Module, example_input: Any, *, name: str = "model") 
         graph.add_node(lname, kind=kind, op=_op_name(node, mod), order=order, **attrs)
         order += 1
         if mod is not None and kind in WEIGHT_KINDS and "shares_weights_with" not in attrs:
+            if has_pending_init(module) and (mod.weight.dtype != torch.float32 or not mod.weight.is_cpu):
+                ensure_initialised(module)  # the array below would be a copy of undrawn values
             graph.weights[lname] = mod.weight.detach().to(torch.float32).cpu().numpy()
         for a in targs:
             for p in producers.get(a, []):
                 if p != lname:
                     graph.add_edge(p, lname)
         producers[node] = [lname]
+    if has_pending_init(module):
+        # The arrays above share the parameters' memory (float32 on the CPU: .numpy() made no copy), so
+        # drawing the weights later fills them; reading one through graph.weights draws them first.
+        graph.weights = Weights(dict(graph.weights.items_pending()), lambda: ensure_initialised(module))
     graph.graph["input_shapes"] = [list(t.shape) for t in inputs]
     graph.graph["total_params"] = sum(p.numel() for p in module.parameters())
     return graph

@@ -70,6 +70,9 @@ def load_model(spec: ModelSpecLike, base_dir: pathlib.Path) -> LoadedModel:
     loaded = _load_module(spec, name, base_dir) if ":" in name else _load_zoo(spec, name)
     assert loaded.module is not None
     if spec.checkpoint:
+        from ._init import ensure_initialised
+
+        ensure_initialised(loaded.module)  # a checkpoint may set some tensors only: the rest are drawn
         load_checkpoint(loaded.module, spec.checkpoint, base_dir)
     loaded.module.eval()
     return loaded

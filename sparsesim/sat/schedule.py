@@ -21,6 +21,7 @@ program order.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -235,6 +236,9 @@ class _Mapper:
             self.k_gran = int(mode.m) if mode.sparse else self.e
             self.n_gran = int(self.cap.n)  # type: ignore[arg-type]
         self.gathers = self._gathers() if arch.onchip_costs else []
+        # (nb, kb) -> compute() and onchip() of blocks of that size: the candidates of several loop orders
+        # and m-blocks share them (a third as many as the candidates on ResNet-50)
+        self._work: dict[tuple[int, int], tuple[tuple[int, int, int, tuple[TileRun, ...]], Any]] = {}
 
     # on-chip costs (sat.onchip) ---------------------------------------------------------------------
     def _gathers(self) -> list[tuple[str, float, float, float, str]]:
@@ -317,9 +321,13 @@ class _Mapper:
         )
 
     # candidates -------------------------------------------------------------------------------------
-    def _mb_options(self) -> list[int]:
+    @functools.cached_property
+    def _mb_list(self) -> list[int]:
         full = _ceil_to(self.prob.m, self.m_gran)
         return sorted({*_pow2_steps(self.m_gran, full), full}, reverse=True)
+
+    def _mb_options(self) -> list[int]:
+        return self._mb_list
 
     def _nb_options(self) -> list[int]:
         pr = self.prob
@@ -328,9 +336,13 @@ class _Mapper:
         full = _ceil_to(pr.n, self.n_gran)
         return sorted({*_pow2_steps(self.n_gran, full), full})
 
-    def _kb_options(self) -> list[int]:
+    @functools.cached_property
+    def _kb_list(self) -> list[int]:
         full = _ceil_to(self.prob.k, self.k_gran)
         return sorted({*_pow2_steps(self.k_gran, full)}, reverse=True)
+
+    def _kb_options(self) -> list[int]:
+        return self._kb_list
 
     def traffic(self, order: str, mb: int, nb: int) -> tuple[float, float, float]:
         pr = self.prob
@@ -359,9 +371,13 @@ class _Mapper:
                         yield "c_resident", mb, nb, kb
                         break
 
-    def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
-        cycles, beats, acc, runs = self.compute(nb, kb)
-        onchip, ports, moved = self.onchip(cycles, beats, runs)
+    def _time(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, tuple[Any, ...]]:
+        """(time alone, DRAM bytes, the terms `evaluate` reports) of one candidate."""
+        work = self._work.get((nb, kb))
+        if work is None:
+            computed = self.compute(nb, kb)
+            work = self._work[(nb, kb)] = (computed, self.onchip(computed[0], computed[1], computed[3]))
+        (cycles, beats, acc, runs), (onchip, ports, moved) = work
         a, b, c = self.traffic(order, mb, nb)
         pr = self.prob
         first = runs[0].shape
@@ -370,6 +386,12 @@ class _Mapper:
         total = a + b + c
         steady = max(0.0, total - pro - epi)
         t = 2 * self.lat + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
+        return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved)
+
+    def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
+        t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved) = self._time(
+            order, mb, nb, kb
+        )
         info = dict(
             order=order, block=(mb, nb, kb), cycles=cycles, beats=beats, acc=acc, runs=runs,
             a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved,
@@ -379,11 +401,11 @@ class _Mapper:
     def best(self) -> tuple[float, float, dict[str, Any]] | None:
         best = None
         for cand in self.candidates():
-            t, total, info = self.evaluate(*cand)
+            t, total, _ = self._time(*cand)
             key = (round(t), total)
             if best is None or key < best[0]:
-                best = (key, (t, total, info))
-        return None if best is None else best[1]
+                best = (key, cand)
+        return None if best is None else self.evaluate(*best[1])  # the first of the fastest
 
     def naive(self) -> tuple[float, float, dict[str, Any]] | None:
         """One array tile in m and k per block, a fixed stream of NAIVE_STREAM columns, k innermost."""
@@ -607,8 +629,21 @@ def _layer_sizes(graph: Any, batch: int) -> dict[str, tuple[int, int]]:
     return sizes
 
 
-def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
-    """Map every op and fix the iteration's dependencies and priorities (see the module docstring)."""
+@dataclass
+class MappingCache:
+    """The GEMM mappings of one arch, by problem: a GEMM's mapping depends on its problem and the arch
+    alone, so schedules of related graphs on one arch share them (a run and its dense baseline share every
+    dense GEMM: with BDWP the whole weight-gradient pass)."""
+
+    arch: SatArch
+    mappings: dict[tuple, GemmMapping] = field(default_factory=dict)
+
+
+def build_schedule(
+    ops: OpGraph, arch: SatArch, graph: Any = None, *, cache: MappingCache | None = None
+) -> Schedule:
+    """Map every op and fix the iteration's dependencies and priorities (see the module docstring).
+    `cache`: GEMM mappings already made on this `arch` (filled with the new ones)."""
     naive = not arch.offline_schedule
     batch = int(ops.graph.get("batch", 1))
     sizes = _layer_sizes(graph, batch)
@@ -622,7 +657,9 @@ def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
         arch.check_nm(*nm)
 
     plans: dict[str, OpPlan] = {}
-    gemm_cache: dict[tuple, GemmMapping] = {}
+    if cache is not None and cache.arch != arch:
+        raise ValueError("build_schedule: the mapping cache was made for another arch")
+    gemm_cache = cache.mappings if cache is not None else {}
     order = [op.name for op in all_ops]
     for i, op in enumerate(all_ops):
         if isinstance(op, GemmOp):

@@ -29,7 +29,7 @@ from ..summary import Summary
 from . import timing
 from .arch import SatArch, check_workload_sparsity, resolve
 from .engines import Machine, OpTimes
-from .schedule import Schedule, build_schedule
+from .schedule import MappingCache, Schedule, build_schedule
 
 if TYPE_CHECKING:
     from ..spec import Workload
@@ -85,11 +85,13 @@ def simulate_ops(
     record_timeline: bool = False,
     progress: Progress | None = None,
     label: str = "simulating",
+    mappings: MappingCache | None = None,
 ) -> SimResult:
     """Schedule and simulate one OpGraph on `arch`. `graph` (the LayerGraph) gives raw tensor sizes;
-    `progress(label, done=, total=)` follows the ops as they complete."""
+    `progress(label, done=, total=)` follows the ops as they complete; `mappings`: GEMM mappings already
+    made on `arch` (sat.schedule.MappingCache)."""
     t0 = time.perf_counter()
-    schedule = build_schedule(ops, arch, graph)
+    schedule = build_schedule(ops, arch, graph, cache=mappings)
     feed = None if progress is None else (lambda done, total: progress(label, done=done, total=total))
     machine = Machine(schedule, record_timeline=record_timeline, on_op_done=feed)
     times = machine.run()
@@ -378,13 +380,17 @@ def run_workload(
     front_end = time.perf_counter() - t_start
 
     label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"
+    mappings = MappingCache(arch)  # the run and its dense baseline share their dense GEMMs' mappings
     sim = simulate_ops(
-        prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label
-    )
+        prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label,
+        mappings=mappings,
+    )  # fmt: skip
     sparse = wl.sparsity.pattern != "dense"
     dense_ops = dense_opgraph(prepared) if sparse else None
     if dense_ops is not None:
-        base = simulate_ops(dense_ops, arch, graph=prepared.graph, progress=say, label="dense baseline")
+        base = simulate_ops(
+            dense_ops, arch, graph=prepared.graph, progress=say, label="dense baseline", mappings=mappings
+        )
     else:
         base = sim
     mode = wl.task.mode or "train"

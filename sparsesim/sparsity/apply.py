@@ -36,18 +36,19 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sparsesim.errors import SparsityError
-from sparsesim.sparsity.bdwp import VARIANTS, bdwp_masks, mask_density
+from sparsesim.graph.weights import Weights
+from sparsesim.sparsity.bdwp import VARIANTS, bdwp_masks, bdwp_problem, mask_density
 from sparsesim.sparsity.block import block_mask, block_problem, check_sparsity
 from sparsesim.sparsity.formats import BlockCSR, CSRDelta, NMTensor
 from sparsesim.sparsity.group import DEFAULT_GROUP_SIZE, permute_in, permute_out, rearrange_channels
-from sparsesim.sparsity.nm import check_nm, nm_axis_problem, nm_mask
+from sparsesim.sparsity.nm import check_finite, check_nm, nm_axis_problem, nm_mask
 
 if TYPE_CHECKING:
     from sparsesim.spec import SparsitySpec
@@ -56,6 +57,7 @@ PATTERNS: tuple[str, ...] = ("dense", "nm", "bdwp", "group", "block", "unstructu
 LAYER_KINDS: tuple[str, ...] = ("conv", "dwconv", "gconv", "linear")
 XNNPACK_BLOCKS: tuple[int, ...] = (1, 2, 4)
 _OVERRIDE_FIELDS: tuple[str, ...] = ("pattern", "n", "m", "sparsity", "group_size", "block_size")
+MaskPair = tuple["np.ndarray | None", "np.ndarray | None"]
 
 
 @dataclass(frozen=True)
@@ -85,24 +87,40 @@ class LayerPrune:
     m: int | None
     block: int | None
     target_sparsity: float | None
-    ff_mask: np.ndarray | None  # None for dense
-    bp_mask: np.ndarray | None  # bdwp only
     ff_density: float  # kept fraction; for non-bdwp bp_density == ff_density; 1.0 dense
     bp_density: float
     metadata_bytes: int  # exact: Σ ceil(metadata_bits / 8) over the layer's formats (FF + BP for bdwp)
     value_count: int  # stored values (FF + BP for bdwp); weight.size for dense
     permutation: np.ndarray | None  # group rearrangement of this layer's output channels
+    # (ff_mask, bp_mask), or the function that computes them on first use (`ff_mask`, `bp_mask`)
+    masks: MaskPair | Callable[[], MaskPair] = field(default=(None, None), repr=False, compare=False)
 
     @property
     def is_dense(self) -> bool:
         return self.pattern == "dense"
 
+    @property
+    def ff_mask(self) -> np.ndarray | None:
+        """The forward mask (None for dense)."""
+        return self._masks()[0]
+
+    @property
+    def bp_mask(self) -> np.ndarray | None:
+        """The backward (data-gradient) mask: BDWP only."""
+        return self._masks()[1]
+
+    def _masks(self) -> MaskPair:
+        if callable(self.masks):
+            self.masks = self.masks()
+        return self.masks
+
 
 @dataclass
 class PruneResult:
     layers: list[LayerPrune]
-    # Every layer's dense weight, permuted where rearrangement applied (unchanged arrays are not copied).
-    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    # Every layer's dense weight, permuted where rearrangement applied (unchanged arrays are not copied);
+    # values drawn on first read when they were pending (graph.layergraph.Weights).
+    weights: MutableMapping[str, np.ndarray] = field(default_factory=dict)
 
     def by_name(self, name: str) -> LayerPrune:
         for layer in self.layers:
@@ -121,7 +139,11 @@ class PruneResult:
         """One plain dict per layer (no arrays), ready for a pandas DataFrame."""
         records = []
         for layer in self.layers:
-            w = self.weights.get(layer.name)
+            w = None
+            if isinstance(self.weights, Weights) and layer.name in self.weights:
+                w = self.weights.peek(layer.name)  # its shape: no need to draw pending values
+            elif layer.name in self.weights:
+                w = self.weights[layer.name]
             records.append(
                 {
                     "layer": layer.name,
@@ -310,70 +332,118 @@ def _rearrange_segments(
 
 
 def _sizes_for(
-    layer: WeightLayer, rule: _Rule, w: np.ndarray, ff: np.ndarray, bp: np.ndarray | None
+    layer: WeightLayer, rule: _Rule, w: np.ndarray, ff: np.ndarray | None, bp: np.ndarray | None,
+    *, bp_exists: bool | None = None,
 ) -> tuple[int, int]:
-    """(metadata_bytes, value_count) of the layer's formats (see the module docstring)."""
+    """(metadata_bytes, value_count) of the layer's formats (see the module docstring). N:M formats need
+    no mask: `bp_exists` says whether the layer has a BP mask (default: `bp is not None`)."""
     if rule.pattern in ("nm", "bdwp"):
         # An N:M tensor stores N slots per group whatever the mask keeps (short groups are padded), so its
         # sizes follow from the shape and the compressed arrays are not built (for VGG-16 that took longer
         # than computing the masks). tests/sparsity checks these sizes against NMTensor.from_dense.
-        sizes = [NMTensor.sizes_for(w.shape, rule.n, rule.m) for _ in (ff, bp) if _ is not None]
+        copies = 2 if (bp is not None if bp_exists is None else bp_exists) else 1
+        sizes = [NMTensor.sizes_for(w.shape, rule.n, rule.m)] * copies
         return sum((bits + 7) // 8 for _, bits in sizes), sum(values for values, _ in sizes)
     if rule.pattern == "group":
+        assert ff is not None  # group/block/unstructured masks are computed before their sizes
         fmt: BlockCSR | CSRDelta = BlockCSR.from_dense(w, rule.group_size, mask=ff)
     else:
         fmt = CSRDelta.from_dense(w, _block_of(rule), mask=ff)
     return (fmt.metadata_bits + 7) // 8, fmt.value_count
 
 
-def _prune_one(d: _Decision, w: np.ndarray, permutation: np.ndarray | None) -> LayerPrune:
+def _lazy(rule: _Rule) -> bool:
+    """Masks whose densities and sizes follow from the shape (every group keeps exactly N)."""
+    return rule.pattern == "nm" or (rule.pattern == "bdwp" and rule.variant == "independent")
+
+
+def _prune_one(
+    d: _Decision, w: np.ndarray, permutation: np.ndarray | None, ready: Callable[[], None] | None = None
+) -> LayerPrune:
     layer, rule = d.layer, d.rule
     if d.dense_reason is not None:
         return LayerPrune(
             name=layer.name, kind=layer.kind, pattern="dense", dense_reason=d.dense_reason,
-            n=None, m=None, block=None, target_sparsity=None, ff_mask=None, bp_mask=None,
-            ff_density=1.0, bp_density=1.0, metadata_bytes=0, value_count=int(w.size), permutation=None,
+            n=None, m=None, block=None, target_sparsity=None, ff_density=1.0, bp_density=1.0,
+            metadata_bytes=0, value_count=int(w.size), permutation=None,
+        )  # fmt: skip
+    nm_like = rule.pattern in ("nm", "bdwp")
+    common = dict(
+        name=layer.name, kind=layer.kind, pattern=rule.pattern, dense_reason=None,
+        n=int(rule.n) if nm_like else None, m=int(rule.m) if nm_like else None,
+        block=None if nm_like else _block_of(rule),
+        target_sparsity=1.0 - rule.n / rule.m if nm_like else float(rule.sparsity),
+        permutation=permutation,
+    )  # fmt: skip
+    if _lazy(rule):
+        # Every group of M keeps exactly N weights (nm.py's top-N, zeros included), so the densities and
+        # the formats' sizes follow from the shape: the masks, a top-N over every weight (seconds for
+        # VGG-16), are computed when first read (`ff_mask`, `bp_mask`), which a simulation never does. The
+        # checks a mask would make are made now. tests/sparsity checks these densities against the masks.
+        check_nm(rule.n, rule.m, name=layer.name)
+        if rule.pattern == "nm":
+            problem = nm_axis_problem(w.shape, rule.m, 1)
+        else:
+            problem = bdwp_problem(w.shape, rule.m, groups=layer.groups)
+        if problem:
+            raise SparsityError(
+                f"layer {layer.name}: {problem}; pick an M that divides it or exclude the layer"
+            )
+        if ready is None:
+            check_finite(w, name=layer.name)
+        density = (w.size // rule.m * rule.n) / w.size if w.size else 1.0  # what counting the mask gives
+        metadata_bytes, value_count = _sizes_for(layer, rule, w, None, None, bp_exists=rule.pattern == "bdwp")
+
+        def masks() -> MaskPair:
+            if ready is not None:
+                ready()  # nm_mask and bdwp_masks check the values are finite
+            if rule.pattern == "nm":
+                return nm_mask(w, rule.n, rule.m, axis=1, name=layer.name), None
+            return bdwp_masks(w, rule.n, rule.m, variant=rule.variant, groups=layer.groups, name=layer.name)
+
+        return LayerPrune(
+            **common, ff_density=density, bp_density=density, metadata_bytes=metadata_bytes,
+            value_count=value_count, masks=masks,
         )  # fmt: skip
     bp = None
-    if rule.pattern == "nm":
-        ff = nm_mask(w, rule.n, rule.m, axis=1, name=layer.name)
-    elif rule.pattern == "bdwp":
+    if rule.pattern == "bdwp":
         ff, bp = bdwp_masks(w, rule.n, rule.m, variant=rule.variant, groups=layer.groups, name=layer.name)
     else:
         ff = block_mask(w, _block_of(rule), float(rule.sparsity), groups=layer.groups, name=layer.name)
     metadata_bytes, value_count = _sizes_for(layer, rule, w, ff, bp)
     ff_density = mask_density(ff)
-    nm_like = rule.pattern in ("nm", "bdwp")
     return LayerPrune(
-        name=layer.name,
-        kind=layer.kind,
-        pattern=rule.pattern,
-        dense_reason=None,
-        n=int(rule.n) if nm_like else None,
-        m=int(rule.m) if nm_like else None,
-        block=None if nm_like else _block_of(rule),
-        target_sparsity=1.0 - rule.n / rule.m if nm_like else float(rule.sparsity),
-        ff_mask=ff,
-        bp_mask=bp,
+        **common,
         ff_density=ff_density,
         bp_density=mask_density(bp) if bp is not None else ff_density,
         metadata_bytes=metadata_bytes,
         value_count=value_count,
-        permutation=permutation,
+        masks=(ff, bp),
     )
 
 
 def prune_layers(
-    layers: Sequence[WeightLayer], spec: SparsitySpec, *, progress: Callable[[int], None] | None = None
+    layers: Sequence[WeightLayer],
+    spec: SparsitySpec,
+    *,
+    progress: Callable[[int], None] | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> PruneResult:
     """Masks, densities and exact compressed sizes for every weight layer (see the module docstring).
 
-    `progress(i)` is called after the i-th layer's masks (1-based).
+    `progress(i)` is called after the i-th layer's masks (1-based). `ready`: the layers' weight values are
+    still pending (seeded weights not drawn yet, graph.layergraph.Weights) and `ready()` draws them; it is
+    called before any value is read (N:M masks, computed when first read, call it then; the values are
+    then the seeded initialisation's, finite by construction, and checked when the masks are computed).
     """
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise ValueError("layer names must be unique")
     decisions = _decide(layers, spec)
+    eager = [d for d in decisions if d.dense_reason is None and not _lazy(d.rule)]
+    if ready is not None and (eager or _get(spec, "rearrange", False)):
+        ready()  # masks computed now read the values
+        ready = None
     by_name = {layer.name: layer for layer in layers}
     weights: dict[str, np.ndarray] = {layer.name: np.asarray(layer.weight) for layer in layers}
     permutations: dict[str, np.ndarray] = {}
@@ -401,7 +471,7 @@ def prune_layers(
 
     pruned = []
     for i, d in enumerate(decisions, 1):
-        pruned.append(_prune_one(d, weights[d.layer.name], permutations.get(d.layer.name)))
+        pruned.append(_prune_one(d, weights[d.layer.name], permutations.get(d.layer.name), ready))
         if progress is not None:
             progress(i)
-    return PruneResult(layers=pruned, weights=weights)
+    return PruneResult(layers=pruned, weights=Weights(weights, ready))

@@ -193,3 +193,23 @@ def test_ws_stream_lengths_grouped_in_two_runs_stay_within_half_a_percent():
         exact = timing.ws_runs_cycles(p, [(t, per) for t in lengths])
         grouped = timing.ws_runs_cycles(p, [(q + 1, r * per * reps), (q, (blocks - r) * per * reps)])
         assert abs(grouped - exact) <= 0.005 * exact
+
+
+def test_a_shared_mapping_cache_gives_the_schedules_made_alone(bdwp_tiny):
+    """The run and its dense baseline share GEMM mappings (sat.schedule.MappingCache): each schedule must be
+    the one built without the cache, and the dense baseline must find the dense (WU) GEMMs already mapped."""
+    from sparsesim.sat.schedule import MappingCache
+    from sparsesim.sat.simulate import dense_opgraph
+
+    arch = resolve(None)
+    dense_ops = dense_opgraph(bdwp_tiny)
+    cache = MappingCache(arch)
+    shared = [build_schedule(ops, arch, bdwp_tiny.graph, cache=cache) for ops in (bdwp_tiny.ops, dense_ops)]
+    after_sparse = len(cache.mappings)
+    alone = [build_schedule(ops, arch, bdwp_tiny.graph) for ops in (bdwp_tiny.ops, dense_ops)]
+    for a, b in zip(shared, alone):
+        assert a.plans == b.plans and a.order == b.order
+    reused = sum(op.nm is None for op in dense_ops.gemms() if op.pass_ == "WU")
+    assert reused > 0 and len(cache.mappings) < after_sparse + len(list(dense_ops.gemms()))
+    with pytest.raises(ValueError, match="another arch"):
+        build_schedule(dense_ops, arch.with_optimisations(interleave=False), bdwp_tiny.graph, cache=cache)

@@ -354,3 +354,49 @@ def test_rearrangement_skipped_where_not_allowed() -> None:
         assert w is next(x for x in make_layers() if x.name == name).weight or np.array_equal(
             w, next(x for x in make_layers() if x.name == name).weight
         )
+
+
+@pytest.mark.parametrize("pattern", ["nm", "bdwp"])
+def test_nm_masks_are_computed_when_read_and_match_the_stated_densities(pattern, monkeypatch) -> None:
+    """N:M densities and sizes are stated from the shape; the masks (a top-N over every weight) wait until
+    read. What is stated must be what counting the masks gives, ties and zeros included."""
+    import sparsesim.sparsity.apply as apply
+
+    calls: list[str] = []
+    for fn in ("nm_mask", "bdwp_masks"):
+        real = getattr(apply, fn)
+        monkeypatch.setattr(
+            apply, fn, lambda *a, _real=real, _fn=fn, **k: calls.append(_fn) or _real(*a, **k)
+        )
+    layers = make_layers()
+    rng = np.random.default_rng(1)  # mostly zeros, many equal magnitudes: every group has ties
+    layers = [
+        replace(
+            x,
+            weight=rng.integers(-2, 3, x.weight.shape).astype(np.float32)
+            * (rng.random(x.weight.shape) < 0.3),
+        )
+        for x in layers
+    ]
+    result = prune_layers(layers, Spec(pattern=pattern, n=2, m=8))
+    assert calls == []  # nothing computed yet
+    sparse = [p for p in result.layers if p.pattern == pattern]
+    assert len(sparse) >= 2
+    for p in sparse:
+        w = result.weights[p.name]
+        assert p.ff_density == np.count_nonzero(p.ff_mask) / w.size
+        masks = [p.ff_mask] + ([p.bp_mask] if pattern == "bdwp" else [])
+        assert p.bp_density == np.count_nonzero(masks[-1]) / w.size
+        assert p.value_count == sum(
+            NMTensor.from_dense(w, 2, 8, a, mask=m).value_count for a, m in zip((1, 0), masks)
+        )
+    assert len(calls) == len(sparse)  # each layer's masks computed once, on first read
+
+
+def test_nm_weights_are_still_checked_when_pruned() -> None:
+    layers = make_layers()
+    bad = layers[1].weight.copy()
+    bad[0, 0, 0, 0] = np.nan
+    layers[1] = replace(layers[1], weight=bad)
+    with pytest.raises(SparsityError, match="layer1.conv1: weight contains NaN"):
+        prune_layers(layers, Spec(pattern="bdwp", n=2, m=8))

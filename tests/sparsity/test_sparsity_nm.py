@@ -141,3 +141,22 @@ def test_int8_most_negative_value_ranks_largest():
     w = np.array([[[[-128]], [[5]], [[-3]], [[127]]]], dtype=np.int8).reshape(1, 4, 1, 1)
     mask = nm_mask(w, 1, 4, axis=1)
     assert mask.reshape(-1).tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_check_finite_finds_every_nan_and_inf_and_accepts_an_overflowing_sum(dtype):
+    from sparsesim.sparsity.nm import check_finite
+
+    big = np.full((4, 64), np.finfo(dtype).max, dtype=dtype)  # finite, but their sum overflows to inf
+    check_finite(big)
+    check_finite(-big)
+    check_finite(np.zeros((0, 8), dtype=dtype))
+    for bad in (np.nan, np.inf, -np.inf):
+        w = np.ones((4, 64), dtype=dtype)
+        w[3, 17] = bad
+        with pytest.raises(SparsityError, match="layer fc: weight contains NaN or inf"):
+            check_finite(w, name="fc")
+    mixed = big.copy()
+    mixed[0, 0], mixed[1, 0] = np.inf, -np.inf  # +inf + -inf: a NaN sum, still caught
+    with pytest.raises(SparsityError):
+        check_finite(mixed)
