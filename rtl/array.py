@@ -204,14 +204,23 @@ class PEArray(wiring.Component):
                 else:
                     m.submodules[f"pe_{r}_{c}"] = cells[r][c]
         tok_l = token_layout(cfg)
+        # A beat's token enters only the edge line of its own dataflow (valid cleared in the other). The WS
+        # line of row r is r*L_add deep, which can outlast an OS tile's tail (its last beat's flags out of
+        # the last PE, then an R-cycle drain without interleave): an OS token still in it when the next WS
+        # tile switches the cells to that line would reach them as a valid beat, and its `last` would end
+        # the WS tile at once. Row 0 takes the beat from `inj` itself, before the registered mode follows.
+        ws_inj, os_inj = Signal(tok_l), Signal(tok_l)
+        m.d.comb += [ws_inj.eq(self.inj), os_inj.eq(self.inj)]
+        m.d.comb += [ws_inj.valid.eq(self.inj.valid & self.inj.ws),
+                     os_inj.valid.eq(self.inj.valid & ~self.inj.ws)]
         ws_paths = []  # per row: the WS token registers in the order a beat passes them
         for r in range(R):
             # Left edge: WS line (token + group, r*L_add deep) and OS line (token + lanes, r deep).
-            ws_stages = _line_stages(m, self.inj, tok_l, r * la, f"ws_tok{r}")
+            ws_stages = _line_stages(m, ws_inj, tok_l, r * la, f"ws_tok{r}")
             ws_tok = ws_stages[-1] if ws_stages else self.inj
             ws_paths.append(ws_stages + [cells[r][c].tok_out for c in range(C)])
             ws_grp = _line(m, self.inj_groups[r], cfg.group_layout, r * la, f"ws_grp{r}")
-            os_tok = _line_stages(m, self.inj, tok_l, r, f"os_tok{r}")[-1] if r else self.inj
+            os_tok = _line_stages(m, os_inj, tok_l, r, f"os_tok{r}")[-1] if r else self.inj
             os_lanes = _line(m, self.inj_lanes[r], cfg.cell_weights_layout, r, f"os_lanes{r}")
             cell = cells[r][0]
             m.d.comb += [
