@@ -75,6 +75,7 @@ def cell_signature(cfg: ArrayConfig, *, enable_port: bool = False) -> wiring.Sig
             "chain_in": In(cfg.sum_bits),
             "chain_out": Out(cfg.sum_bits),
             "flag_out": Out(FLAG_LAYOUT),
+            "flag_pre": Out(FLAG_LAYOUT),
         }
     )
 
@@ -132,7 +133,10 @@ class PECell(wiring.Component):
         # with the beat's accumulation result (WS: psum_out; OS: the accumulator write).
         flags = Signal(FLAG_LAYOUT)
         m.d.comb += [flags.valid.eq(tok.valid), flags.last.eq(tok.last)]
-        m.d.comb += self.flag_out.eq(_line_stages(m, flags, FLAG_LAYOUT, pe_latency(cfg), "flag")[-1])
+        # `flag_pre` is the same pair one cycle earlier (the controller acts on it a cycle ahead, since its
+        # control reaches the cells through a register stage: SparseArray).
+        stages = [flags, *_line_stages(m, flags, FLAG_LAYOUT, pe_latency(cfg), "flag")]
+        m.d.comb += [self.flag_out.eq(stages[-1]), self.flag_pre.eq(stages[-2])]
         if self.enable_port:
             return EnableInserter({"sync": self.en})(m)
         return m
@@ -158,12 +162,13 @@ class PEArray(wiring.Component):
     `cell_module`: instantiate the cells as that (separately exported) Verilog module instead of elaborating
     R*C copies: one module definition keeps the Verilog small and Verilator's C++ shared between cells.
 
-    Towards the controller: `bank_busy[b]` says that starting a weight load into bank b this cycle would
-    overwrite some row's bank before the last WS beat using it has been read there (the loader writes row r
-    r cycles after row 0; a write in the cycle of the last read is safe, the read sees the old value), found
-    by looking at the WS tokens in each row's skew line and cell registers; `flag` is the (valid, last)
-    pair of the beat whose accumulation result leaves PE(R-1, C-1) this cycle: the last PE every beat
-    reaches in both dataflows.
+    Towards the controller: `bank_busy[b]` (a register) says that a weight load into bank b decided this
+    cycle, whose row r is written r+1 cycles later, would overwrite some row's bank before the last WS beat
+    using it has been read there (a write in the cycle of the last read is safe, the read sees the old
+    value), found by looking at the WS tokens at the array's input, in each row's skew line and in the cell
+    registers; `flag` is the (valid, last) pair of the beat whose accumulation result leaves PE(R-1, C-1)
+    this cycle, the last PE every beat reaches in both dataflows, and `flag_pre` the pair that leaves it
+    next cycle.
     """
 
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
@@ -178,14 +183,14 @@ class PEArray(wiring.Component):
                 "inj": In(token_layout(cfg)),  # the beat's token (all rows)
                 "inj_groups": In(cfg.acts_layout),  # WS: entry r = row r; OS: entry c = column c
                 "inj_lanes": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.rows)),  # OS A step
-                "wr_en": In(1),
-                "wr_row": In(range(max(2, cfg.rows))),
+                "wr_rows": In(cfg.rows),  # one-hot: the weight row written this cycle
                 "wr_bank": In(1),
                 "wr_data": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols)),
                 "psum": Out(data.ArrayLayout(cfg.sum_bits, cfg.cols)),
                 "chain": Out(data.ArrayLayout(cfg.sum_bits, cfg.cols)),
                 "bank_busy": Out(cfg.weight_banks),
                 "flag": Out(FLAG_LAYOUT),
+                "flag_pre": Out(FLAG_LAYOUT),
             }
         )
 
@@ -240,7 +245,7 @@ class PEArray(wiring.Component):
                     cell.ws.eq(self.ws),
                     cell.interleave.eq(self.interleave),
                     cell.shift.eq(self.shift),
-                    cell.wr_en.eq(self.wr_en & (self.wr_row == r)),
+                    cell.wr_en.eq(self.wr_rows[r]),
                     cell.wr_bank.eq(self.wr_bank),
                     cell.wr_data.eq(self.wr_data[c]),
                 ]
@@ -261,18 +266,28 @@ class PEArray(wiring.Component):
         for c in range(C):
             bottom = cells[R - 1][c]
             m.d.comb += [self.psum[c].eq(bottom.psum_out), self.chain[c].eq(bottom.chain_out)]
-        m.d.comb += self.flag.eq(cells[R - 1][C - 1].flag_out)
+        m.d.comb += [self.flag.eq(cells[R - 1][C - 1].flag_out), self.flag_pre.eq(cells[R - 1][C - 1].flag_pre)]
 
-        # Bank scan. A token in row r's path at position x (0 = first skew register; the bank is read while
-        # the token is in the last cell's register, position len-1) is read there len-1-x cycles from now;
-        # row r would be written r cycles from now. So a load may start unless a token of the bank sits at a
-        # position x < len-1-r in some row.
+        # Bank scan, registered. The controller decides a load in cycle t; its row r is written in cycle
+        # t+1+r (the control stage in between, SparseArray). A token at position x of row r's path (-1 = the
+        # array's input `inj`, 0 = the first skew register; the bank is read while the token is in the last
+        # cell's register, position len-1) at cycle t is read there for the last time len-1-x cycles later,
+        # so it blocks the load if x < len-2-r (a write in the cycle of the last read is safe: the read sees
+        # the old value). The register is computed a cycle ahead, when that token sat one position earlier:
+        # it flags positions x < len-3-r, the input included. It shares the array's enable, so in a stall
+        # it holds while the tokens hold. The token in the control stage itself (position -1 at cycle t) is
+        # the controller's to know: it put it there.
         for b in range(cfg.weight_banks):
             hits = []
+
+            def match(tok, b=b):
+                return tok.valid & tok.ws & ((tok.bank == b) if cfg.weight_banks > 1 else 1)
+
+            if any(len(path) - 3 - r > -1 for r, path in enumerate(ws_paths)):
+                hits.append(match(self.inj))
             for r, path in enumerate(ws_paths):
-                for tok in path[: max(0, len(path) - 1 - r)]:
-                    hits.append(tok.valid & tok.ws & ((tok.bank == b) if cfg.weight_banks > 1 else 1))
-            m.d.comb += self.bank_busy[b].eq(Cat(*hits).any() if hits else 0)
+                hits.extend(match(tok) for tok in path[: max(0, len(path) - 3 - r)])
+            m.d.sync += self.bank_busy[b].eq(Cat(*hits).any() if hits else 0)
         return EnableInserter({"sync": self.en})(m)
 
 
@@ -358,6 +373,10 @@ class TileController(wiring.Component):
     the drain starts when the last beat's flags come out of the last PE (its sums are final) and shifts the
     R*I accumulators of each column out; the next OS tile's first beat may enter in the drain's last cycle.
     A tile in a different mode starts only once the array is empty.
+
+    Its outputs reach the cells through the control stage (SparseArray), a cycle later; it reads the array
+    a cycle ahead where it reacts to it (`bank_busy`, `flag_pre`), so the array's cycles are those of a
+    controller without the stage, except at a mode switch.
     """
 
     def __init__(self, cfg: ArrayConfig):
@@ -372,7 +391,9 @@ class TileController(wiring.Component):
                 "en": In(1),  # the global enable (no stall this cycle)
                 "bank_busy": In(cfg.weight_banks),  # from the array's bank scan
                 "flag": In(FLAG_LAYOUT),  # (valid, last) of the beat leaving the last PE
+                "flag_pre": In(FLAG_LAYOUT),  # the same, one cycle earlier
                 "edge_busy": In(1),  # results are in the array's edge rounding
+                "stage_busy": In(1),  # the control stage holds a beat, a weight row or a drain shift
                 "need_w": Out(1),  # a tile in progress needs a weights beat this cycle (else: stall)
                 "need_a": Out(1),  # ... an activations beat
                 # datapath control
@@ -385,10 +406,8 @@ class TileController(wiring.Component):
                 "wr_row": Out(range(max(2, cfg.rows))),
                 "wr_bank": Out(1),
                 "inj": Out(token_layout(cfg)),
-                # results and events
-                "res_valid": Out(1),
-                "res_last": Out(1),
-                "res_os": Out(1),
+                "drain_last": Out(1),  # OS: the drain's last shift
+                # events
                 "ev_load": Out(1),
                 "ev_first": Out(1),  # a tile's first beat is taken this cycle (at PE(0,0) the next)
                 "idle": Out(1),
@@ -434,7 +453,13 @@ class TileController(wiring.Component):
         ld_base = Signal(cfg.k_bits + 1 + log2(max(cfg.max_m, P)) + 1)
         next_bank = Signal()
         bank_used = Signal(banks)  # loaded, and beats of its tile still to be streamed
-        bank_free = Cat(*[~bank_used[b] & ~self.bank_busy[b] for b in range(banks)])
+        # A WS beat the controller issued last cycle sits in the control stage, where the array's bank scan
+        # does not see it; it blocks a load into its bank if some row's path is long enough for the load to
+        # overtake it (PEArray: position -1 blocks if len-2-r > -1).
+        stage_blocks = any((r * la + C) - 2 - r > -1 for r in range(R))
+        staged_bank = Signal(banks)
+        bank_free = Cat(*[~bank_used[b] & ~self.bank_busy[b] & (~staged_bank[b] if stage_blocks else 1)
+                          for b in range(banks)])
         # WS tiles whose stream has ended and whose last result has not left yet (each stream is at least one
         # beat, so never more than the depth of the array: skew, row, PE).
         depth = (R - 1) * la + C + pe_latency(cfg) + cfg.round_latency
@@ -460,7 +485,7 @@ class TileController(wiring.Component):
 
         m.d.comb += idle.eq(
             ~ld_busy & (q_count == 0) & ~st_busy & (ws_flight == 0) & ~os_stream & ~os_wait & ~os_drain
-            & ~self.edge_busy
+            & ~self.edge_busy & ~self.stage_busy
         )
         m.d.comb += self.idle.eq(idle)
 
@@ -534,15 +559,11 @@ class TileController(wiring.Component):
             self.inj.last.eq(Mux(os_beat, os_last, st_last)),
             self.inj.ws.eq(st_beat),
             self.shift.eq(os_drain),
+            self.drain_last.eq(drain_last),
         ]
-        # results: WS a beat's result as its flags leave the last PE (deskew: column C-1 is not delayed);
-        # OS the drain
+        for b in range(banks):
+            m.d.sync += staged_bank[b].eq(st_beat & ((beat_bank == b) if banks > 1 else 1))
         ws_res = ~cur_os & self.flag.valid
-        m.d.comb += [
-            self.res_os.eq(cur_os),
-            self.res_valid.eq(ws_res | os_drain),
-            self.res_last.eq(Mux(os_drain, drain_last, ws_res & self.flag.last)),
-        ]
 
         # ---------------------------------------------------------------- state updates (enabled cycles)
         with m.If(load_go | os_start):
@@ -615,7 +636,9 @@ class TileController(wiring.Component):
                 m.d.sync += os_k.eq(cmd.k)
         with m.Elif(os_stream):
             m.d.sync += os_gap.eq(os_gap - 1)
-        with m.If(os_wait & self.flag.valid & self.flag.last):
+        # The last beat's flags one cycle before they leave the last PE: the drain's first shift, through the
+        # control stage, then comes in the cycle after its sums are final.
+        with m.If(os_wait & self.flag_pre.valid & self.flag_pre.last):
             m.d.sync += [os_wait.eq(0), os_drain.eq(1), os_d.eq(0)]
         with m.If(os_drain):
             m.d.sync += os_d.eq(os_d + 1)
@@ -735,31 +758,59 @@ class SparseArray(wiring.Component):
             m.d.comb += out.live.eq(live)
             return out
 
-        m.d.comb += [
-            arr.en.eq(en),
-            arr.ws.eq(ctrl.ws),
-            arr.interleave.eq(ctrl.interleave),
-            arr.shift.eq(ctrl.shift),
-            arr.inj.eq(ctrl.inj),
-            ctrl.bank_busy.eq(arr.bank_busy),
-            ctrl.flag.eq(arr.flag),
-            arr.inj_groups.eq(abuf.o.payload),
-            arr.wr_en.eq(ctrl.wr_en),
-            arr.wr_row.eq(ctrl.wr_row),
-            arr.wr_bank.eq(ctrl.wr_bank),
+        # The control stage: every signal the controller broadcasts to the cells (mode, weight-row write,
+        # the beat's token, groups and lanes) is registered once on its way, under the same enable, so no
+        # path runs from the controller's decisions into the R x C cells in one cycle (docs/fpga.md, "Logic
+        # depth"). The array runs one cycle behind its controller; the controller reads the array a cycle
+        # ahead where it must (the registered bank scan, `flag_pre`) and results are taken at the array.
+        stage = Module()
+        tok_l = token_layout(cfg)
+        ws_q, il_q, shift_q, dl_q = Signal(init=1), Signal(), Signal(), Signal()
+        wr_rows_q, wr_bank_q = Signal(cfg.rows), Signal()
+        inj_q = Signal(tok_l)
+        load_q, first_q = Signal(), Signal()
+        wr_data_q = Signal(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols), reset_less=True)
+        lanes_q = Signal(data.ArrayLayout(cfg.cell_weights_layout, cfg.rows), reset_less=True)
+        groups_q = Signal(cfg.acts_layout, reset_less=True)
+        stage.d.sync += [
+            ws_q.eq(ctrl.ws), il_q.eq(ctrl.interleave), shift_q.eq(ctrl.shift), dl_q.eq(ctrl.drain_last),
+            wr_rows_q.eq(Mux(ctrl.wr_en, Const(1, cfg.rows) << ctrl.wr_row, 0)), wr_bank_q.eq(ctrl.wr_bank),
+            inj_q.eq(ctrl.inj), load_q.eq(ctrl.ev_load), first_q.eq(ctrl.ev_first),
+            groups_q.eq(abuf.o.payload),
         ]
         for c in range(cfg.cols):
-            m.d.comb += arr.wr_data[c].eq(cell_weights(wbuf.o.payload[c], ctrl.live))
+            stage.d.sync += wr_data_q[c].eq(cell_weights(wbuf.o.payload[c], ctrl.live))
         for r in range(cfg.rows):
-            m.d.comb += arr.inj_lanes[r].eq(cell_weights(wbuf.o.payload[r], ctrl.live))
+            stage.d.sync += lanes_q[r].eq(cell_weights(wbuf.o.payload[r], ctrl.live))
+        m.submodules.stage = EnableInserter({"sync": en})(stage)
 
-        # Results: WS column sums through the deskew, OS drain words; with exact accumulation both are rounded
-        # to FP32 first (EdgeRounding), and the controller's result signals follow them through its delay.
-        res = {"valid": ctrl.res_valid, "last": ctrl.res_last, "os": ctrl.res_os}
+        m.d.comb += [
+            arr.en.eq(en),
+            arr.ws.eq(ws_q),
+            arr.interleave.eq(il_q),
+            arr.shift.eq(shift_q),
+            arr.inj.eq(inj_q),
+            arr.inj_groups.eq(groups_q),
+            arr.inj_lanes.eq(lanes_q),
+            arr.wr_rows.eq(wr_rows_q),
+            arr.wr_bank.eq(wr_bank_q),
+            arr.wr_data.eq(wr_data_q),
+            ctrl.bank_busy.eq(arr.bank_busy),
+            ctrl.flag.eq(arr.flag),
+            ctrl.flag_pre.eq(arr.flag_pre),
+            ctrl.stage_busy.eq(inj_q.valid | wr_rows_q.any() | shift_q),
+        ]
+
+        # Results, at the array: WS a beat's result as its flags leave the last PE (deskew: column C-1 is not
+        # delayed); OS the drain. With exact accumulation both are rounded to FP32 first (EdgeRounding) and
+        # the result signals follow them through its delay.
+        ws_res = ws_q & arr.flag.valid
+        res_in = {"valid": ws_res | shift_q, "last": Mux(shift_q, dl_q, ws_res & arr.flag.last), "os": ~ws_q}
+        res = res_in
         if cfg.exact:
             m.submodules.rounding = rnd = EnableInserter({"sync": en})(EdgeRounding(cfg))
-            m.d.comb += rnd.os.eq(ctrl.res_os)
-            m.d.comb += rnd.res_in.eq(Cat(ctrl.res_valid, ctrl.res_last, ctrl.res_os))
+            m.d.comb += rnd.os.eq(res_in["os"])
+            m.d.comb += rnd.res_in.eq(Cat(res_in["valid"], res_in["last"], res_in["os"]))
             for c in range(cfg.cols):
                 m.d.comb += [rnd.psum[c].eq(arr.psum[c]), rnd.chain[c].eq(arr.chain[c])]
             m.d.comb += [desk.i.eq(rnd.f), ctrl.edge_busy.eq(rnd.busy)]
@@ -776,9 +827,11 @@ class SparseArray(wiring.Component):
             res_valid.eq(res["valid"]),
         ]
 
-        m.d.sync += [self.cycle.eq(self.cycle + 1), self.ev_start.eq(ctrl.ev_first)]
+        # Events: the weight row 0 write and the first beat's entry into PE(0, 0) happen as the stage's
+        # contents are taken (an enabled cycle).
+        m.d.sync += [self.cycle.eq(self.cycle + 1), self.ev_start.eq(en & first_q)]
         m.d.comb += [
-            self.ev_load.eq(ctrl.ev_load),
+            self.ev_load.eq(en & load_q),
             self.ev_done.eq(res["valid"] & res["last"] & en),
             self.busy.eq(~ctrl.idle),
         ]
