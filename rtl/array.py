@@ -266,7 +266,8 @@ class PEArray(wiring.Component):
         for c in range(C):
             bottom = cells[R - 1][c]
             m.d.comb += [self.psum[c].eq(bottom.psum_out), self.chain[c].eq(bottom.chain_out)]
-        m.d.comb += [self.flag.eq(cells[R - 1][C - 1].flag_out), self.flag_pre.eq(cells[R - 1][C - 1].flag_pre)]
+        last_pe = cells[R - 1][C - 1]
+        m.d.comb += [self.flag.eq(last_pe.flag_out), self.flag_pre.eq(last_pe.flag_pre)]
 
         # Bank scan, registered. The controller decides a load in cycle t; its row r is written in cycle
         # t+1+r (the control stage in between, SparseArray). A token at position x of row r's path (-1 = the

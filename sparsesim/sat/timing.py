@@ -244,7 +244,8 @@ def switch_delay(mode: Mode) -> int:
     A change of dataflow or array mode drains the array (docs/pe_array.md, WS weight loading): the controller
     sees the array empty in the cycle after that last result and starts the new tile then; its control
     reaches the cells through one register stage, so in WS weight row 0 is written (cycle 0) one cycle
-    later, 2 after the last result; in OS the first beat, taken then, is at PE(0, 0) two cycles later, 3 after.
+    later, 2 after the last result; in OS the first beat, taken then, is at PE(0, 0) two cycles later, 3
+    after.
     """
     return 2 if mode.dataflow == "ws" else 3
 
