@@ -422,19 +422,31 @@ class TileController(wiring.Component):
         la = int(cfg.add_latency)  # type: ignore[arg-type]
         slots = cfg.slots
         banks = cfg.weight_banks
-        cmd = self.cmd.payload
+        # The next command, registered (taken from the command buffer as soon as the previous one has
+        # started), with its comparison against the mode it will follow worked out on the way in: a tile's
+        # start then depends on registers only a few LUTs deep (docs/fpga.md, "Logic depth").
+        cmd_in = self.cmd.payload
+        cmd = Signal(cfg.cmd_layout)
+        cmd_valid, same_mode = Signal(), Signal()
 
         # ---------------------------------------------------------------- the sequence's mode
         cur_os, cur_sparse, cur_il = Signal(), Signal(), Signal()
         cur_n = Signal.like(cmd.n)
         cur_log2m = Signal.like(cmd.log2m)
-        same_mode = (
-            (cmd.os == cur_os) & (cmd.sparse == cur_sparse)
-            & (~cmd.sparse | ((cmd.n == cur_n) & (cmd.log2m == cur_log2m)))
-            & (~cmd.os | (cmd.interleave == cur_il))
-        )
+
+        def same(c, os, sparse, n, log2m, il):
+            return (
+                (c.os == os) & (c.sparse == sparse)
+                & (~c.sparse | ((c.n == n) & (c.log2m == log2m)))
+                & (~c.os | (c.interleave == il))
+            )
+
         idle = Signal()
-        may_start = idle | same_mode
+        # A tile in another mode starts on a registered `idle` (the array was empty last cycle and nothing
+        # started then, so it is empty now): the start does not wait for the AND over every busy flag in
+        # the same cycle (docs/fpga.md, "Logic depth"). A mode switch costs that cycle.
+        was_idle = Signal(init=1)
+        may_start = was_idle | same_mode
 
         def elements(sparse, log2m):
             return Mux(sparse, Const(1, 16) << log2m, P)
@@ -453,18 +465,23 @@ class TileController(wiring.Component):
         ld_k = Signal.like(cmd.k)
         ld_base = Signal(cfg.k_bits + 1 + log2(max(cfg.max_m, P)) + 1)
         next_bank = Signal()
-        bank_used = Signal(banks)  # loaded, and beats of its tile still to be streamed
+        bank_used = Signal(banks)  # loaded, and beats of its tile still to be streamed (& ~used_clear)
+        used_clear = Signal(banks)  # the last beat of the bank's stream was sent last cycle
         # A WS beat the controller issued last cycle sits in the control stage, where the array's bank scan
         # does not see it; it blocks a load into its bank if some row's path is long enough for the load to
         # overtake it (PEArray: position -1 blocks if len-2-r > -1).
         stage_blocks = any((r * la + C) - 2 - r > -1 for r in range(R))
         staged_bank = Signal(banks)
-        bank_free = Cat(*[~bank_used[b] & ~self.bank_busy[b] & (~staged_bank[b] if stage_blocks else 1)
-                          for b in range(banks)])
+        bank_free = Cat(*[
+            ~(bank_used[b] & ~used_clear[b]) & ~self.bank_busy[b] & (~staged_bank[b] if stage_blocks else 1)
+            for b in range(banks)
+        ])
         # WS tiles whose stream has ended and whose last result has not left yet (each stream is at least one
         # beat, so never more than the depth of the array: skew, row, PE).
         depth = (R - 1) * la + C + pe_latency(cfg) + cfg.round_latency
         ws_flight = Signal(range(depth + 2))
+        ws_flight_zero = Signal(init=1)  # ws_flight == 0, kept beside the counter (one LUT for idle, not two)
+        stream_end_q = Signal()  # a WS stream's last beat was sent last cycle
         q_len = [Signal.like(cmd.length, name=f"q_len{i}") for i in range(2)]
         q_bank = [Signal(name=f"q_bank{i}") for i in range(2)]
         q_count = Signal(range(3))
@@ -485,13 +502,14 @@ class TileController(wiring.Component):
         m.d.comb += drain_last.eq(os_drain & (os_d == Mux(cur_il, R * slots, R) - 1))
 
         m.d.comb += idle.eq(
-            ~ld_busy & (q_count == 0) & ~st_busy & (ws_flight == 0) & ~os_stream & ~os_wait & ~os_drain
+            ~ld_busy & (q_count == 0) & ~st_busy & ws_flight_zero & ~stream_end_q & ~os_stream & ~os_wait
+            & ~os_drain
             & ~self.edge_busy & ~self.stage_busy
         )
         m.d.comb += self.idle.eq(idle)
 
         # ---------------------------------------------------------------- WS: loader
-        ws_cmd = self.cmd.valid & ~cmd.os & may_start
+        ws_cmd = cmd_valid & ~cmd.os & may_start
         load_go = Signal()
         m.d.comb += load_go.eq(ws_cmd & ~ld_busy & bank_free.bit_select(next_bank if banks > 1 else 0, 1)
                                & self.w_valid)
@@ -509,27 +527,26 @@ class TileController(wiring.Component):
         beat_bank = Mux(st_busy, st_bank, head_bank)
 
         # ---------------------------------------------------------------- OS: beats
-        os_cmd = self.cmd.valid & cmd.os & may_start
+        os_cmd = cmd_valid & cmd.os & may_start
         os_free = ~os_stream & ~os_wait & (~os_drain | drain_last)
         os_start = Signal()
         m.d.comb += os_start.eq(os_cmd & os_free & self.w_valid & self.a_valid)
         os_due = os_stream & (os_gap == 0)
         os_beat = os_start | os_due
         il = Mux(os_start, cmd.interleave, cur_il)
-        n_slots = Mux(il, slots, 1)
         b_slot = Mux(os_start, 0, os_slot)
-        b_base = Mux(os_start, 0, os_base)
-        b_k = Mux(os_start, cmd.k, os_k)
-        b_sparse = Mux(os_start, cmd.sparse, cur_sparse)
-        b_n = Mux(os_start, cmd.n, cur_n)
-        b_e = Mux(os_start, e_cmd, e_cur)
-        step_end = b_slot == n_slots - 1
-        os_last = step_end & (b_base + b_e >= b_k)
+        # the start's values (from the command) and the running tile's (registers) side by side, chosen last
+        step_end_start = Const(slots == 1) | ~cmd.interleave
+        step_end_run = os_slot == Mux(cur_il, slots, 1) - 1
+        step_end = Mux(os_start, step_end_start, step_end_run)
+        os_last = Mux(os_start, step_end_start & (e_cmd >= cmd.k),
+                      step_end_run & (os_base + e_cur >= os_k))
 
         # ---------------------------------------------------------------- outputs: handshakes, control
         starting = load_go | os_start
+        m.d.sync += was_idle.eq(idle & ~starting)
         m.d.comb += [
-            self.cmd.ready.eq(self.en & starting),
+            self.cmd.ready.eq(self.en & (~cmd_valid | starting)),
             self.need_w.eq(ld_busy | os_due),
             self.need_a.eq(st_busy | os_due),
             self.w_ready.eq(self.en & (load_go | ld_busy | (os_beat & step_end))),
@@ -543,12 +560,15 @@ class TileController(wiring.Component):
             self.ev_first.eq(self.en & (st_start | os_start)),
         ]
         # weight rows (WS) / A steps (OS): live lanes
-        with m.If(os_beat):
-            m.d.comb += self.live.eq(live_bits(b_base, b_k, b_sparse, b_n))
+        live_start = live_bits(0, cmd.k, cmd.sparse, cmd.n)
+        with m.If(os_start):
+            m.d.comb += self.live.eq(live_start)
+        with m.Elif(os_due):
+            m.d.comb += self.live.eq(live_bits(os_base, os_k, cur_sparse, cur_n))
         with m.Elif(ld_busy):
             m.d.comb += self.live.eq(live_bits(ld_base, ld_k, cur_sparse, cur_n))
         with m.Else():
-            m.d.comb += self.live.eq(live_bits(0, cmd.k, cmd.sparse, cmd.n))
+            m.d.comb += self.live.eq(live_start)
         m.d.comb += [
             self.wr_en.eq(load_go | ld_busy),
             self.wr_row.eq(Mux(ld_busy, ld_row, 0)),
@@ -556,7 +576,7 @@ class TileController(wiring.Component):
             self.inj.valid.eq(st_beat | os_beat),
             self.inj.bank.eq(beat_bank),
             self.inj.slot.eq(b_slot),
-            self.inj.first.eq(b_base == 0),
+            self.inj.first.eq(os_start | (os_base == 0)),
             self.inj.last.eq(Mux(os_beat, os_last, st_last)),
             self.inj.ws.eq(st_beat),
             self.shift.eq(os_drain),
@@ -567,6 +587,17 @@ class TileController(wiring.Component):
         ws_res = ~cur_os & self.flag.valid
 
         # ---------------------------------------------------------------- state updates (enabled cycles)
+        with m.If(self.cmd.valid & (~cmd_valid | starting)):
+            m.d.sync += [
+                cmd.eq(cmd_in), cmd_valid.eq(1),
+                # taken while one is held: that one starts now and becomes the mode to follow; else the
+                # current mode is (nothing starts without a held command)
+                same_mode.eq(Mux(cmd_valid,
+                                 same(cmd_in, cmd.os, cmd.sparse, cmd.n, cmd.log2m, cmd.interleave),
+                                 same(cmd_in, cur_os, cur_sparse, cur_n, cur_log2m, cur_il))),
+            ]
+        with m.Elif(starting):
+            m.d.sync += cmd_valid.eq(0)
         with m.If(load_go | os_start):
             m.d.sync += [
                 cur_os.eq(cmd.os), cur_sparse.eq(cmd.sparse), cur_n.eq(cmd.n),
@@ -582,15 +613,14 @@ class TileController(wiring.Component):
             m.d.sync += [ld_row.eq(ld_row + 1), ld_base.eq(ld_base + e_cur)]
             with m.If(ld_row == R - 1):
                 m.d.sync += ld_busy.eq(0)
-        # banks: used from their load until the last beat of their stream (then the bank scan takes over)
-        used = Signal(banks)
-        m.d.comb += used.eq(bank_used)
+        # banks: used from their load until the last beat of their stream (then the bank scan takes over). The
+        # end of use is applied a cycle later from a register (`used_clear`, masking `bank_used` meanwhile),
+        # so the register's input does not wait for the streamer's decision.
         for b in range(banks):
-            with m.If(load_go & (next_bank == b)):
-                m.d.comb += used[b].eq(1)
-            with m.If(st_beat & st_last & (beat_bank == b)):
-                m.d.comb += used[b].eq(0)
-        m.d.sync += bank_used.eq(used)
+            m.d.sync += [
+                used_clear[b].eq(st_beat & st_last & (beat_bank == b)),
+                bank_used[b].eq((bank_used[b] & ~used_clear[b]) | (load_go & (next_bank == b))),
+            ]
         # the queue of loaded tiles waiting for the streamer
         push = load_go & ~(st_start & (q_count == 0))
         pop = st_start & (q_count != 0)
@@ -615,12 +645,15 @@ class TileController(wiring.Component):
             m.d.sync += st_rem.eq(st_rem - 1)
             with m.If(st_rem == 1):
                 m.d.sync += st_busy.eq(0)
-        stream_end = st_beat & st_last
+        # A stream's end is counted a cycle later, from a register (the count's adder does not follow the
+        # streamer's decision in the same cycle); `idle` waits for it.
+        stream_end = stream_end_q
+        m.d.sync += stream_end_q.eq(st_beat & st_last)
         result_end = ws_res & self.flag.last
         with m.If(stream_end & ~result_end):
-            m.d.sync += ws_flight.eq(ws_flight + 1)
+            m.d.sync += [ws_flight.eq(ws_flight + 1), ws_flight_zero.eq(0)]
         with m.Elif(result_end & ~stream_end):
-            m.d.sync += ws_flight.eq(ws_flight - 1)
+            m.d.sync += [ws_flight.eq(ws_flight - 1), ws_flight_zero.eq(ws_flight == 1)]
 
         # OS beats
         with m.If(os_beat):
@@ -630,7 +663,8 @@ class TileController(wiring.Component):
                 m.d.sync += [
                     os_stream.eq(1),
                     os_slot.eq(Mux(step_end, 0, b_slot + 1)),
-                    os_base.eq(Mux(step_end, b_base + b_e, b_base)),
+                    os_base.eq(Mux(os_start, Mux(step_end_start, e_cmd, 0),
+                                   Mux(step_end_run, os_base + e_cur, os_base))),
                     os_gap.eq(Mux(il, 0, la - 1)),
                 ]
             with m.If(os_start):
@@ -650,7 +684,11 @@ class TileController(wiring.Component):
 
 class StreamBuffer(wiring.Component):
     """A two-entry FIFO between a stream port and the array: `i.ready` and `o.valid` are registers, so no
-    combinational path runs from the chip's stream inputs into the array (or back). Full throughput."""
+    combinational path runs from the chip's stream inputs into the array (or back). Full throughput.
+
+    The entries stay where they were written and a read pointer chooses the one shown, so a pop (the
+    array's decision, late in its cycle) only toggles that pointer and the count: it does not select what
+    every payload bit's register loads (docs/fpga.md, "Logic depth")."""
 
     def __init__(self, shape):
         self.shape = shape
@@ -658,28 +696,28 @@ class StreamBuffer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        head, tail = Signal(self.shape), Signal(self.shape)
-        count = Signal(range(3))
+        entries = [Signal(self.shape, name=f"entry{e}") for e in range(2)]
+        rd, wr = Signal(), Signal()
+        # the fill level as two flags (one entry or more; two), so `o.valid` is a flip-flop itself
+        nonempty, full = Signal(), Signal()
         push = self.i.valid & self.i.ready
         pop = self.o.valid & self.o.ready
         m.d.comb += [
-            self.i.ready.eq(count != 2),
-            self.o.valid.eq(count != 0),
-            self.o.payload.eq(head),
+            self.i.ready.eq(~full),
+            self.o.valid.eq(nonempty),
+            self.o.payload.eq(Mux(rd, entries[1], entries[0])),
         ]
-        with m.If(push & pop):
-            with m.If(count == 1):
-                m.d.sync += head.eq(self.i.payload)
-            with m.Else():
-                m.d.sync += [head.eq(tail), tail.eq(self.i.payload)]
-        with m.Elif(push):
-            with m.If(count == 0):
-                m.d.sync += head.eq(self.i.payload)
-            with m.Else():
-                m.d.sync += tail.eq(self.i.payload)
-            m.d.sync += count.eq(count + 1)
-        with m.Elif(pop):
-            m.d.sync += [head.eq(tail), count.eq(count - 1)]
+        with m.If(push):
+            m.d.sync += wr.eq(~wr)
+            for e in range(2):
+                with m.If(wr == e):
+                    m.d.sync += entries[e].eq(self.i.payload)
+        with m.If(pop):
+            m.d.sync += rd.eq(~rd)
+        m.d.sync += [
+            nonempty.eq(push | full | (nonempty & ~pop)),
+            full.eq((full & ~pop) | (nonempty & push & ~pop)),
+        ]
         return m
 
 
@@ -770,6 +808,7 @@ class SparseArray(wiring.Component):
         wr_rows_q, wr_bank_q = Signal(cfg.rows), Signal()
         inj_q = Signal(tok_l)
         load_q, first_q = Signal(), Signal()
+        staged_any = Signal()  # the stage holds a beat, a weight-row write or a drain shift
         wr_data_q = Signal(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols), reset_less=True)
         lanes_q = Signal(data.ArrayLayout(cfg.cell_weights_layout, cfg.rows), reset_less=True)
         groups_q = Signal(cfg.acts_layout, reset_less=True)
@@ -777,6 +816,7 @@ class SparseArray(wiring.Component):
             ws_q.eq(ctrl.ws), il_q.eq(ctrl.interleave), shift_q.eq(ctrl.shift), dl_q.eq(ctrl.drain_last),
             wr_rows_q.eq(Mux(ctrl.wr_en, Const(1, cfg.rows) << ctrl.wr_row, 0)), wr_bank_q.eq(ctrl.wr_bank),
             inj_q.eq(ctrl.inj), load_q.eq(ctrl.ev_load), first_q.eq(ctrl.ev_first),
+            staged_any.eq(ctrl.inj.valid | ctrl.wr_en | ctrl.shift),
             groups_q.eq(abuf.o.payload),
         ]
         for c in range(cfg.cols):
@@ -799,7 +839,7 @@ class SparseArray(wiring.Component):
             ctrl.bank_busy.eq(arr.bank_busy),
             ctrl.flag.eq(arr.flag),
             ctrl.flag_pre.eq(arr.flag_pre),
-            ctrl.stage_busy.eq(inj_q.valid | wr_rows_q.any() | shift_q),
+            ctrl.stage_busy.eq(staged_any),
         ]
 
         # Results, at the array: WS a beat's result as its flags leave the last PE (deskew: column C-1 is not
