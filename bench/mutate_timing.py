@@ -192,11 +192,11 @@ MODEL_MUTATIONS: list[ModelMutation] = [
     ),
     _m(
         "mode switch +1",
-        ('return 1 if mode.dataflow == "ws" else 2', 'return 2 if mode.dataflow == "ws" else 3'),
+        ('return 3 if mode.dataflow == "ws" else 4', 'return 4 if mode.dataflow == "ws" else 5'),
     ),
     _m(
         "mode switch -1 (OS)",
-        ('return 1 if mode.dataflow == "ws" else 2', 'return 1 if mode.dataflow == "ws" else 1'),
+        ('return 3 if mode.dataflow == "ws" else 4', 'return 3 if mode.dataflow == "ws" else 3'),
     ),
 ]
 

@@ -79,6 +79,91 @@ def msb_index_tree(m: Module, v: Value, name: str) -> Signal:
     return out
 
 
+def clz_tree(m: Module, v: Value, name: str) -> Signal:
+    """Leading zeros of `v` above its highest set bit (len(v) - 1 - msb_index; any value when v == 0), as a
+    binary tree of halves like `msb_index_tree`: no subtraction after the tree."""
+    v = Value.cast(v)
+    size = 1 << max(0, (len(v) - 1).bit_length())
+    padded = Cat(Const(0, size - len(v)), v)  # zeros below: the count from the top is unchanged
+
+    def find(bits: Value) -> tuple[Value, Value]:  # (any bit set, leading zeros within `bits`)
+        if len(bits) == 1:
+            return bits[0], Const(0, 1)
+        half = len(bits) // 2
+        lo_any, lo_clz = find(bits[:half])
+        hi_any, hi_clz = find(bits[half:])
+        width = half.bit_length()  # log2(len(bits))
+        lo = Cat(lo_clz[: width - 1], Const(1, 1))  # half + lo_clz (lo_clz < half)
+        return lo_any | hi_any, Mux(hi_any, hi_clz[: width - 1], lo)[:width]
+
+    out = Signal(range(max(2, size)), name=name)
+    m.d.comb += out.eq(find(padded)[1])
+    return out
+
+
+GROUP_BITS = 16  # the two-level leading-one search's group width (our choice: a 16-bit tree is 2-3 LUTs)
+
+
+def _groups(width: int, from_top: bool) -> list[tuple[int, int]]:
+    """(lo, hi) bit ranges of GROUP_BITS-wide groups of a `width`-bit vector, aligned at bit 0 or at the top
+    (the last group may be shorter), lowest group first."""
+    if from_top:
+        tops = list(range(width, 0, -GROUP_BITS))
+        return [(max(0, t - GROUP_BITS), t) for t in reversed(tops)]
+    return [(lo, min(width, lo + GROUP_BITS)) for lo in range(0, width, GROUP_BITS)]
+
+
+def group_any(v: Value, from_top: bool) -> Value:
+    """One bit per group of `v` (`_groups`): any bit set in it. Computed a pipeline stage ahead of
+    `msb_two_level` / `clz_two_level`, which then only choose among the groups."""
+    v = Value.cast(v)
+    return Cat(*[v[lo:hi].any() for lo, hi in _groups(len(v), from_top)])
+
+
+def _pick_highest(m: Module, anys: list, values: list, width: int):
+    """The value of the highest group whose `any` is set (a tree of 2:1 choices)."""
+    pairs = list(zip(anys, values))
+    while len(pairs) > 1:
+        nxt = []
+        for i in range(0, len(pairs) - 1, 2):
+            (lo_any, lo_v), (hi_any, hi_v) = pairs[i], pairs[i + 1]
+            nxt.append((lo_any | hi_any, Mux(hi_any, hi_v, lo_v)[:width]))
+        if len(pairs) % 2:
+            nxt.append(pairs[-1])
+        pairs = nxt
+    return pairs[0][1]
+
+
+def _join(low: Value, high: int, width: int) -> Value:
+    """low + high * GROUP_BITS for low < GROUP_BITS: a concatenation, no adder."""
+    lb = GROUP_BITS.bit_length() - 1
+    return Cat(low[:lb], Const(0, lb - min(lb, len(low))), Const(high, max(1, width - lb)))[:width]
+
+
+def msb_two_level(m: Module, v: Value, anys: Value, name: str) -> Signal:
+    """As `msb_index_tree`, given `group_any(v, from_top=False)` (registered a stage earlier): each group's
+    own index beside the choice of the highest non-empty group, no chain through one wide tree."""
+    v = Value.cast(v)
+    width = max(1, (len(v) - 1).bit_length())
+    values = [_join(msb_index_tree(m, v[lo:hi], f"{name}_g{j}"), lo // GROUP_BITS, width)
+              for j, (lo, hi) in enumerate(_groups(len(v), False))]
+    out = Signal(range(max(2, len(v))), name=name)
+    m.d.comb += out.eq(_pick_highest(m, list(anys), values, width))
+    return out
+
+
+def clz_two_level(m: Module, v: Value, anys: Value, name: str) -> Signal:
+    """As `clz_tree`, given `group_any(v, from_top=True)` (registered a stage earlier): leading zeros of the
+    highest non-empty group, plus the whole groups above it."""
+    v = Value.cast(v)
+    width = max(1, len(v).bit_length())
+    values = [_join(clz_tree(m, v[lo:hi], f"{name}_g{j}"), (len(v) - hi) // GROUP_BITS, width)
+              for j, (lo, hi) in enumerate(_groups(len(v), True))]
+    out = Signal(range(max(2, len(v) + 1)), name=name)
+    m.d.comb += out.eq(_pick_highest(m, list(anys), values, width))
+    return out
+
+
 class FP16Multiplier(wiring.Component):
     """a, b: FP16 bit patterns -> p: their exact product as FP32 bits, `latency` cycles later."""
 
@@ -464,10 +549,15 @@ class ExactToFP32(wiring.Component):
         neg = s[w - 1]
         mag = Signal(w - 1)  # |S| < 2^(W-1)
         m.d.comb += mag.eq(Mux(neg, -s, s)[: w - 1])
-        s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1]}, plan[0], "x2f_s1")
-        msb = msb_index_tree(m, s1["mag"], "x2f_msb")
+        # The leading one is searched in two levels: which 16-bit groups hold a one (found here, registered
+        # with the magnitude) and where the highest group's top one is; the shift to the top, w - 2 - msb,
+        # is counted the same way beside it (no subtraction after a 96-bit tree: docs/fpga.md, "Logic depth").
+        s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1],
+                      "any_lo": group_any(mag, from_top=False), "any_hi": group_any(mag, from_top=True)},
+                  plan[0], "x2f_s1")  # fmt: skip
+        msb = msb_two_level(m, s1["mag"], s1["any_lo"], "x2f_msb")
         lead = Signal(range(w - 1))
-        m.d.comb += lead.eq(w - 2 - msb)
+        m.d.comb += lead.eq(clz_two_level(m, s1["mag"], s1["any_hi"], "x2f_clz"))
         s2 = pipe(
             m,
             {"mag": s1["mag"], "msb": msb, "lead": lead, "zero": s1["mag"] == 0, "neg": s1["neg"],

@@ -75,6 +75,7 @@ def cell_signature(cfg: ArrayConfig, *, enable_port: bool = False) -> wiring.Sig
             "chain_in": In(cfg.sum_bits),
             "chain_out": Out(cfg.sum_bits),
             "flag_out": Out(FLAG_LAYOUT),
+            "flag_pre": Out(FLAG_LAYOUT),
         }
     )
 
@@ -132,7 +133,10 @@ class PECell(wiring.Component):
         # with the beat's accumulation result (WS: psum_out; OS: the accumulator write).
         flags = Signal(FLAG_LAYOUT)
         m.d.comb += [flags.valid.eq(tok.valid), flags.last.eq(tok.last)]
-        m.d.comb += self.flag_out.eq(_line_stages(m, flags, FLAG_LAYOUT, pe_latency(cfg), "flag")[-1])
+        # `flag_pre` is the same pair one cycle earlier (the controller acts on it a cycle ahead, since its
+        # control reaches the cells through a register stage: SparseArray).
+        stages = [flags, *_line_stages(m, flags, FLAG_LAYOUT, pe_latency(cfg), "flag")]
+        m.d.comb += [self.flag_out.eq(stages[-1]), self.flag_pre.eq(stages[-2])]
         if self.enable_port:
             return EnableInserter({"sync": self.en})(m)
         return m
@@ -158,12 +162,13 @@ class PEArray(wiring.Component):
     `cell_module`: instantiate the cells as that (separately exported) Verilog module instead of elaborating
     R*C copies: one module definition keeps the Verilog small and Verilator's C++ shared between cells.
 
-    Towards the controller: `bank_busy[b]` says that starting a weight load into bank b this cycle would
-    overwrite some row's bank before the last WS beat using it has been read there (the loader writes row r
-    r cycles after row 0; a write in the cycle of the last read is safe, the read sees the old value), found
-    by looking at the WS tokens in each row's skew line and cell registers; `flag` is the (valid, last)
-    pair of the beat whose accumulation result leaves PE(R-1, C-1) this cycle: the last PE every beat
-    reaches in both dataflows.
+    Towards the controller: `bank_busy[b]` (a register) says that a weight load into bank b decided this
+    cycle, whose row r is written r+1 cycles later, would overwrite some row's bank before the last WS beat
+    using it has been read there (a write in the cycle of the last read is safe, the read sees the old
+    value), found by looking at the WS tokens at the array's input, in each row's skew line and in the cell
+    registers; `flag` is the (valid, last) pair of the beat whose accumulation result leaves PE(R-1, C-1)
+    this cycle, the last PE every beat reaches in both dataflows, and `flag_pre` the pair that leaves it
+    next cycle.
     """
 
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
@@ -178,14 +183,14 @@ class PEArray(wiring.Component):
                 "inj": In(token_layout(cfg)),  # the beat's token (all rows)
                 "inj_groups": In(cfg.acts_layout),  # WS: entry r = row r; OS: entry c = column c
                 "inj_lanes": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.rows)),  # OS A step
-                "wr_en": In(1),
-                "wr_row": In(range(max(2, cfg.rows))),
+                "wr_rows": In(cfg.rows),  # one-hot: the weight row written this cycle
                 "wr_bank": In(1),
                 "wr_data": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols)),
                 "psum": Out(data.ArrayLayout(cfg.sum_bits, cfg.cols)),
                 "chain": Out(data.ArrayLayout(cfg.sum_bits, cfg.cols)),
                 "bank_busy": Out(cfg.weight_banks),
                 "flag": Out(FLAG_LAYOUT),
+                "flag_pre": Out(FLAG_LAYOUT),
             }
         )
 
@@ -204,14 +209,23 @@ class PEArray(wiring.Component):
                 else:
                     m.submodules[f"pe_{r}_{c}"] = cells[r][c]
         tok_l = token_layout(cfg)
+        # A beat's token enters only the edge line of its own dataflow (valid cleared in the other). The WS
+        # line of row r is r*L_add deep, which can outlast an OS tile's tail (its last beat's flags out of
+        # the last PE, then an R-cycle drain without interleave): an OS token still in it when the next WS
+        # tile switches the cells to that line would reach them as a valid beat, and its `last` would end
+        # the WS tile at once. Row 0 takes the beat from `inj` itself, before the registered mode follows.
+        ws_inj, os_inj = Signal(tok_l), Signal(tok_l)
+        m.d.comb += [ws_inj.eq(self.inj), os_inj.eq(self.inj)]
+        m.d.comb += [ws_inj.valid.eq(self.inj.valid & self.inj.ws),
+                     os_inj.valid.eq(self.inj.valid & ~self.inj.ws)]
         ws_paths = []  # per row: the WS token registers in the order a beat passes them
         for r in range(R):
             # Left edge: WS line (token + group, r*L_add deep) and OS line (token + lanes, r deep).
-            ws_stages = _line_stages(m, self.inj, tok_l, r * la, f"ws_tok{r}")
+            ws_stages = _line_stages(m, ws_inj, tok_l, r * la, f"ws_tok{r}")
             ws_tok = ws_stages[-1] if ws_stages else self.inj
             ws_paths.append(ws_stages + [cells[r][c].tok_out for c in range(C)])
             ws_grp = _line(m, self.inj_groups[r], cfg.group_layout, r * la, f"ws_grp{r}")
-            os_tok = _line_stages(m, self.inj, tok_l, r, f"os_tok{r}")[-1] if r else self.inj
+            os_tok = _line_stages(m, os_inj, tok_l, r, f"os_tok{r}")[-1] if r else self.inj
             os_lanes = _line(m, self.inj_lanes[r], cfg.cell_weights_layout, r, f"os_lanes{r}")
             cell = cells[r][0]
             m.d.comb += [
@@ -231,7 +245,7 @@ class PEArray(wiring.Component):
                     cell.ws.eq(self.ws),
                     cell.interleave.eq(self.interleave),
                     cell.shift.eq(self.shift),
-                    cell.wr_en.eq(self.wr_en & (self.wr_row == r)),
+                    cell.wr_en.eq(self.wr_rows[r]),
                     cell.wr_bank.eq(self.wr_bank),
                     cell.wr_data.eq(self.wr_data[c]),
                 ]
@@ -252,18 +266,29 @@ class PEArray(wiring.Component):
         for c in range(C):
             bottom = cells[R - 1][c]
             m.d.comb += [self.psum[c].eq(bottom.psum_out), self.chain[c].eq(bottom.chain_out)]
-        m.d.comb += self.flag.eq(cells[R - 1][C - 1].flag_out)
+        last_pe = cells[R - 1][C - 1]
+        m.d.comb += [self.flag.eq(last_pe.flag_out), self.flag_pre.eq(last_pe.flag_pre)]
 
-        # Bank scan. A token in row r's path at position x (0 = first skew register; the bank is read while
-        # the token is in the last cell's register, position len-1) is read there len-1-x cycles from now;
-        # row r would be written r cycles from now. So a load may start unless a token of the bank sits at a
-        # position x < len-1-r in some row.
+        # Bank scan, registered. The controller decides a load in cycle t; its row r is written in cycle
+        # t+1+r (the control stage in between, SparseArray). A token at position x of row r's path (-1 = the
+        # array's input `inj`, 0 = the first skew register; the bank is read while the token is in the last
+        # cell's register, position len-1) at cycle t is read there for the last time len-1-x cycles later,
+        # so it blocks the load if x < len-2-r (a write in the cycle of the last read is safe: the read sees
+        # the old value). The register is computed a cycle ahead, when that token sat one position earlier:
+        # it flags positions x < len-3-r, the input included. It shares the array's enable, so in a stall
+        # it holds while the tokens hold. The token in the control stage itself (position -1 at cycle t) is
+        # the controller's to know: it put it there.
         for b in range(cfg.weight_banks):
             hits = []
+
+            def match(tok, b=b):
+                return tok.valid & tok.ws & ((tok.bank == b) if cfg.weight_banks > 1 else 1)
+
+            if any(len(path) - 3 - r > -1 for r, path in enumerate(ws_paths)):
+                hits.append(match(self.inj))
             for r, path in enumerate(ws_paths):
-                for tok in path[: max(0, len(path) - 1 - r)]:
-                    hits.append(tok.valid & tok.ws & ((tok.bank == b) if cfg.weight_banks > 1 else 1))
-            m.d.comb += self.bank_busy[b].eq(Cat(*hits).any() if hits else 0)
+                hits.extend(match(tok) for tok in path[: max(0, len(path) - 3 - r)])
+            m.d.sync += self.bank_busy[b].eq(Cat(*hits).any() if hits else 0)
         return EnableInserter({"sync": self.en})(m)
 
 
@@ -349,6 +374,10 @@ class TileController(wiring.Component):
     the drain starts when the last beat's flags come out of the last PE (its sums are final) and shifts the
     R*I accumulators of each column out; the next OS tile's first beat may enter in the drain's last cycle.
     A tile in a different mode starts only once the array is empty.
+
+    Its outputs reach the cells through the control stage (SparseArray), a cycle later; it reads the array
+    a cycle ahead where it reacts to it (`bank_busy`, `flag_pre`), so the array's cycles are those of a
+    controller without the stage, except at a mode switch.
     """
 
     def __init__(self, cfg: ArrayConfig):
@@ -363,7 +392,9 @@ class TileController(wiring.Component):
                 "en": In(1),  # the global enable (no stall this cycle)
                 "bank_busy": In(cfg.weight_banks),  # from the array's bank scan
                 "flag": In(FLAG_LAYOUT),  # (valid, last) of the beat leaving the last PE
+                "flag_pre": In(FLAG_LAYOUT),  # the same, one cycle earlier
                 "edge_busy": In(1),  # results are in the array's edge rounding
+                "stage_busy": In(1),  # the control stage holds a beat, a weight row or a drain shift
                 "need_w": Out(1),  # a tile in progress needs a weights beat this cycle (else: stall)
                 "need_a": Out(1),  # ... an activations beat
                 # datapath control
@@ -376,10 +407,8 @@ class TileController(wiring.Component):
                 "wr_row": Out(range(max(2, cfg.rows))),
                 "wr_bank": Out(1),
                 "inj": Out(token_layout(cfg)),
-                # results and events
-                "res_valid": Out(1),
-                "res_last": Out(1),
-                "res_os": Out(1),
+                "drain_last": Out(1),  # OS: the drain's last shift
+                # events
                 "ev_load": Out(1),
                 "ev_first": Out(1),  # a tile's first beat is taken this cycle (at PE(0,0) the next)
                 "idle": Out(1),
@@ -393,19 +422,31 @@ class TileController(wiring.Component):
         la = int(cfg.add_latency)  # type: ignore[arg-type]
         slots = cfg.slots
         banks = cfg.weight_banks
-        cmd = self.cmd.payload
+        # The next command, registered (taken from the command buffer as soon as the previous one has
+        # started), with its comparison against the mode it will follow worked out on the way in: a tile's
+        # start then depends on registers only a few LUTs deep (docs/fpga.md, "Logic depth").
+        cmd_in = self.cmd.payload
+        cmd = Signal(cfg.cmd_layout)
+        cmd_valid, same_mode = Signal(), Signal()
 
         # ---------------------------------------------------------------- the sequence's mode
         cur_os, cur_sparse, cur_il = Signal(), Signal(), Signal()
         cur_n = Signal.like(cmd.n)
         cur_log2m = Signal.like(cmd.log2m)
-        same_mode = (
-            (cmd.os == cur_os) & (cmd.sparse == cur_sparse)
-            & (~cmd.sparse | ((cmd.n == cur_n) & (cmd.log2m == cur_log2m)))
-            & (~cmd.os | (cmd.interleave == cur_il))
-        )
+
+        def same(c, os, sparse, n, log2m, il):
+            return (
+                (c.os == os) & (c.sparse == sparse)
+                & (~c.sparse | ((c.n == n) & (c.log2m == log2m)))
+                & (~c.os | (c.interleave == il))
+            )
+
         idle = Signal()
-        may_start = idle | same_mode
+        # A tile in another mode starts on a registered `idle` (the array was empty last cycle and nothing
+        # started then, so it is empty now): the start does not wait for the AND over every busy flag in
+        # the same cycle (docs/fpga.md, "Logic depth"). A mode switch costs that cycle.
+        was_idle = Signal(init=1)
+        may_start = was_idle | same_mode
 
         def elements(sparse, log2m):
             return Mux(sparse, Const(1, 16) << log2m, P)
@@ -424,12 +465,23 @@ class TileController(wiring.Component):
         ld_k = Signal.like(cmd.k)
         ld_base = Signal(cfg.k_bits + 1 + log2(max(cfg.max_m, P)) + 1)
         next_bank = Signal()
-        bank_used = Signal(banks)  # loaded, and beats of its tile still to be streamed
-        bank_free = Cat(*[~bank_used[b] & ~self.bank_busy[b] for b in range(banks)])
+        bank_used = Signal(banks)  # loaded, and beats of its tile still to be streamed (& ~used_clear)
+        used_clear = Signal(banks)  # the last beat of the bank's stream was sent last cycle
+        # A WS beat the controller issued last cycle sits in the control stage, where the array's bank scan
+        # does not see it; it blocks a load into its bank if some row's path is long enough for the load to
+        # overtake it (PEArray: position -1 blocks if len-2-r > -1).
+        stage_blocks = any((r * la + C) - 2 - r > -1 for r in range(R))
+        staged_bank = Signal(banks)
+        bank_free = Cat(*[
+            ~(bank_used[b] & ~used_clear[b]) & ~self.bank_busy[b] & (~staged_bank[b] if stage_blocks else 1)
+            for b in range(banks)
+        ])
         # WS tiles whose stream has ended and whose last result has not left yet (each stream is at least one
         # beat, so never more than the depth of the array: skew, row, PE).
         depth = (R - 1) * la + C + pe_latency(cfg) + cfg.round_latency
         ws_flight = Signal(range(depth + 2))
+        ws_flight_zero = Signal(init=1)  # ws_flight == 0, kept beside the counter (one LUT for idle, not two)
+        stream_end_q = Signal()  # a WS stream's last beat was sent last cycle
         q_len = [Signal.like(cmd.length, name=f"q_len{i}") for i in range(2)]
         q_bank = [Signal(name=f"q_bank{i}") for i in range(2)]
         q_count = Signal(range(3))
@@ -450,13 +502,14 @@ class TileController(wiring.Component):
         m.d.comb += drain_last.eq(os_drain & (os_d == Mux(cur_il, R * slots, R) - 1))
 
         m.d.comb += idle.eq(
-            ~ld_busy & (q_count == 0) & ~st_busy & (ws_flight == 0) & ~os_stream & ~os_wait & ~os_drain
-            & ~self.edge_busy
+            ~ld_busy & (q_count == 0) & ~st_busy & ws_flight_zero & ~stream_end_q & ~os_stream & ~os_wait
+            & ~os_drain
+            & ~self.edge_busy & ~self.stage_busy
         )
         m.d.comb += self.idle.eq(idle)
 
         # ---------------------------------------------------------------- WS: loader
-        ws_cmd = self.cmd.valid & ~cmd.os & may_start
+        ws_cmd = cmd_valid & ~cmd.os & may_start
         load_go = Signal()
         m.d.comb += load_go.eq(ws_cmd & ~ld_busy & bank_free.bit_select(next_bank if banks > 1 else 0, 1)
                                & self.w_valid)
@@ -474,27 +527,26 @@ class TileController(wiring.Component):
         beat_bank = Mux(st_busy, st_bank, head_bank)
 
         # ---------------------------------------------------------------- OS: beats
-        os_cmd = self.cmd.valid & cmd.os & may_start
+        os_cmd = cmd_valid & cmd.os & may_start
         os_free = ~os_stream & ~os_wait & (~os_drain | drain_last)
         os_start = Signal()
         m.d.comb += os_start.eq(os_cmd & os_free & self.w_valid & self.a_valid)
         os_due = os_stream & (os_gap == 0)
         os_beat = os_start | os_due
         il = Mux(os_start, cmd.interleave, cur_il)
-        n_slots = Mux(il, slots, 1)
         b_slot = Mux(os_start, 0, os_slot)
-        b_base = Mux(os_start, 0, os_base)
-        b_k = Mux(os_start, cmd.k, os_k)
-        b_sparse = Mux(os_start, cmd.sparse, cur_sparse)
-        b_n = Mux(os_start, cmd.n, cur_n)
-        b_e = Mux(os_start, e_cmd, e_cur)
-        step_end = b_slot == n_slots - 1
-        os_last = step_end & (b_base + b_e >= b_k)
+        # the start's values (from the command) and the running tile's (registers) side by side, chosen last
+        step_end_start = Const(slots == 1) | ~cmd.interleave
+        step_end_run = os_slot == Mux(cur_il, slots, 1) - 1
+        step_end = Mux(os_start, step_end_start, step_end_run)
+        os_last = Mux(os_start, step_end_start & (e_cmd >= cmd.k),
+                      step_end_run & (os_base + e_cur >= os_k))
 
         # ---------------------------------------------------------------- outputs: handshakes, control
         starting = load_go | os_start
+        m.d.sync += was_idle.eq(idle & ~starting)
         m.d.comb += [
-            self.cmd.ready.eq(self.en & starting),
+            self.cmd.ready.eq(self.en & (~cmd_valid | starting)),
             self.need_w.eq(ld_busy | os_due),
             self.need_a.eq(st_busy | os_due),
             self.w_ready.eq(self.en & (load_go | ld_busy | (os_beat & step_end))),
@@ -508,12 +560,15 @@ class TileController(wiring.Component):
             self.ev_first.eq(self.en & (st_start | os_start)),
         ]
         # weight rows (WS) / A steps (OS): live lanes
-        with m.If(os_beat):
-            m.d.comb += self.live.eq(live_bits(b_base, b_k, b_sparse, b_n))
+        live_start = live_bits(0, cmd.k, cmd.sparse, cmd.n)
+        with m.If(os_start):
+            m.d.comb += self.live.eq(live_start)
+        with m.Elif(os_due):
+            m.d.comb += self.live.eq(live_bits(os_base, os_k, cur_sparse, cur_n))
         with m.Elif(ld_busy):
             m.d.comb += self.live.eq(live_bits(ld_base, ld_k, cur_sparse, cur_n))
         with m.Else():
-            m.d.comb += self.live.eq(live_bits(0, cmd.k, cmd.sparse, cmd.n))
+            m.d.comb += self.live.eq(live_start)
         m.d.comb += [
             self.wr_en.eq(load_go | ld_busy),
             self.wr_row.eq(Mux(ld_busy, ld_row, 0)),
@@ -521,21 +576,28 @@ class TileController(wiring.Component):
             self.inj.valid.eq(st_beat | os_beat),
             self.inj.bank.eq(beat_bank),
             self.inj.slot.eq(b_slot),
-            self.inj.first.eq(b_base == 0),
+            self.inj.first.eq(os_start | (os_base == 0)),
             self.inj.last.eq(Mux(os_beat, os_last, st_last)),
             self.inj.ws.eq(st_beat),
             self.shift.eq(os_drain),
+            self.drain_last.eq(drain_last),
         ]
-        # results: WS a beat's result as its flags leave the last PE (deskew: column C-1 is not delayed);
-        # OS the drain
+        for b in range(banks):
+            m.d.sync += staged_bank[b].eq(st_beat & ((beat_bank == b) if banks > 1 else 1))
         ws_res = ~cur_os & self.flag.valid
-        m.d.comb += [
-            self.res_os.eq(cur_os),
-            self.res_valid.eq(ws_res | os_drain),
-            self.res_last.eq(Mux(os_drain, drain_last, ws_res & self.flag.last)),
-        ]
 
         # ---------------------------------------------------------------- state updates (enabled cycles)
+        with m.If(self.cmd.valid & (~cmd_valid | starting)):
+            m.d.sync += [
+                cmd.eq(cmd_in), cmd_valid.eq(1),
+                # taken while one is held: that one starts now and becomes the mode to follow; else the
+                # current mode is (nothing starts without a held command)
+                same_mode.eq(Mux(cmd_valid,
+                                 same(cmd_in, cmd.os, cmd.sparse, cmd.n, cmd.log2m, cmd.interleave),
+                                 same(cmd_in, cur_os, cur_sparse, cur_n, cur_log2m, cur_il))),
+            ]
+        with m.Elif(starting):
+            m.d.sync += cmd_valid.eq(0)
         with m.If(load_go | os_start):
             m.d.sync += [
                 cur_os.eq(cmd.os), cur_sparse.eq(cmd.sparse), cur_n.eq(cmd.n),
@@ -551,15 +613,14 @@ class TileController(wiring.Component):
             m.d.sync += [ld_row.eq(ld_row + 1), ld_base.eq(ld_base + e_cur)]
             with m.If(ld_row == R - 1):
                 m.d.sync += ld_busy.eq(0)
-        # banks: used from their load until the last beat of their stream (then the bank scan takes over)
-        used = Signal(banks)
-        m.d.comb += used.eq(bank_used)
+        # banks: used from their load until the last beat of their stream (then the bank scan takes over). The
+        # end of use is applied a cycle later from a register (`used_clear`, masking `bank_used` meanwhile),
+        # so the register's input does not wait for the streamer's decision.
         for b in range(banks):
-            with m.If(load_go & (next_bank == b)):
-                m.d.comb += used[b].eq(1)
-            with m.If(st_beat & st_last & (beat_bank == b)):
-                m.d.comb += used[b].eq(0)
-        m.d.sync += bank_used.eq(used)
+            m.d.sync += [
+                used_clear[b].eq(st_beat & st_last & (beat_bank == b)),
+                bank_used[b].eq((bank_used[b] & ~used_clear[b]) | (load_go & (next_bank == b))),
+            ]
         # the queue of loaded tiles waiting for the streamer
         push = load_go & ~(st_start & (q_count == 0))
         pop = st_start & (q_count != 0)
@@ -584,12 +645,15 @@ class TileController(wiring.Component):
             m.d.sync += st_rem.eq(st_rem - 1)
             with m.If(st_rem == 1):
                 m.d.sync += st_busy.eq(0)
-        stream_end = st_beat & st_last
+        # A stream's end is counted a cycle later, from a register (the count's adder does not follow the
+        # streamer's decision in the same cycle); `idle` waits for it.
+        stream_end = stream_end_q
+        m.d.sync += stream_end_q.eq(st_beat & st_last)
         result_end = ws_res & self.flag.last
         with m.If(stream_end & ~result_end):
-            m.d.sync += ws_flight.eq(ws_flight + 1)
+            m.d.sync += [ws_flight.eq(ws_flight + 1), ws_flight_zero.eq(0)]
         with m.Elif(result_end & ~stream_end):
-            m.d.sync += ws_flight.eq(ws_flight - 1)
+            m.d.sync += [ws_flight.eq(ws_flight - 1), ws_flight_zero.eq(ws_flight == 1)]
 
         # OS beats
         with m.If(os_beat):
@@ -599,14 +663,17 @@ class TileController(wiring.Component):
                 m.d.sync += [
                     os_stream.eq(1),
                     os_slot.eq(Mux(step_end, 0, b_slot + 1)),
-                    os_base.eq(Mux(step_end, b_base + b_e, b_base)),
+                    os_base.eq(Mux(os_start, Mux(step_end_start, e_cmd, 0),
+                                   Mux(step_end_run, os_base + e_cur, os_base))),
                     os_gap.eq(Mux(il, 0, la - 1)),
                 ]
             with m.If(os_start):
                 m.d.sync += os_k.eq(cmd.k)
         with m.Elif(os_stream):
             m.d.sync += os_gap.eq(os_gap - 1)
-        with m.If(os_wait & self.flag.valid & self.flag.last):
+        # The last beat's flags one cycle before they leave the last PE: the drain's first shift, through the
+        # control stage, then comes in the cycle after its sums are final.
+        with m.If(os_wait & self.flag_pre.valid & self.flag_pre.last):
             m.d.sync += [os_wait.eq(0), os_drain.eq(1), os_d.eq(0)]
         with m.If(os_drain):
             m.d.sync += os_d.eq(os_d + 1)
@@ -617,7 +684,11 @@ class TileController(wiring.Component):
 
 class StreamBuffer(wiring.Component):
     """A two-entry FIFO between a stream port and the array: `i.ready` and `o.valid` are registers, so no
-    combinational path runs from the chip's stream inputs into the array (or back). Full throughput."""
+    combinational path runs from the chip's stream inputs into the array (or back). Full throughput.
+
+    The entries stay where they were written and a read pointer chooses the one shown, so a pop (the
+    array's decision, late in its cycle) only toggles that pointer and the count: it does not select what
+    every payload bit's register loads (docs/fpga.md, "Logic depth")."""
 
     def __init__(self, shape):
         self.shape = shape
@@ -625,28 +696,28 @@ class StreamBuffer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        head, tail = Signal(self.shape), Signal(self.shape)
-        count = Signal(range(3))
+        entries = [Signal(self.shape, name=f"entry{e}") for e in range(2)]
+        rd, wr = Signal(), Signal()
+        # the fill level as two flags (one entry or more; two), so `o.valid` is a flip-flop itself
+        nonempty, full = Signal(), Signal()
         push = self.i.valid & self.i.ready
         pop = self.o.valid & self.o.ready
         m.d.comb += [
-            self.i.ready.eq(count != 2),
-            self.o.valid.eq(count != 0),
-            self.o.payload.eq(head),
+            self.i.ready.eq(~full),
+            self.o.valid.eq(nonempty),
+            self.o.payload.eq(Mux(rd, entries[1], entries[0])),
         ]
-        with m.If(push & pop):
-            with m.If(count == 1):
-                m.d.sync += head.eq(self.i.payload)
-            with m.Else():
-                m.d.sync += [head.eq(tail), tail.eq(self.i.payload)]
-        with m.Elif(push):
-            with m.If(count == 0):
-                m.d.sync += head.eq(self.i.payload)
-            with m.Else():
-                m.d.sync += tail.eq(self.i.payload)
-            m.d.sync += count.eq(count + 1)
-        with m.Elif(pop):
-            m.d.sync += [head.eq(tail), count.eq(count - 1)]
+        with m.If(push):
+            m.d.sync += wr.eq(~wr)
+            for e in range(2):
+                with m.If(wr == e):
+                    m.d.sync += entries[e].eq(self.i.payload)
+        with m.If(pop):
+            m.d.sync += rd.eq(~rd)
+        m.d.sync += [
+            nonempty.eq(push | full | (nonempty & ~pop)),
+            full.eq((full & ~pop) | (nonempty & push & ~pop)),
+        ]
         return m
 
 
@@ -726,31 +797,61 @@ class SparseArray(wiring.Component):
             m.d.comb += out.live.eq(live)
             return out
 
-        m.d.comb += [
-            arr.en.eq(en),
-            arr.ws.eq(ctrl.ws),
-            arr.interleave.eq(ctrl.interleave),
-            arr.shift.eq(ctrl.shift),
-            arr.inj.eq(ctrl.inj),
-            ctrl.bank_busy.eq(arr.bank_busy),
-            ctrl.flag.eq(arr.flag),
-            arr.inj_groups.eq(abuf.o.payload),
-            arr.wr_en.eq(ctrl.wr_en),
-            arr.wr_row.eq(ctrl.wr_row),
-            arr.wr_bank.eq(ctrl.wr_bank),
+        # The control stage: every signal the controller broadcasts to the cells (mode, weight-row write,
+        # the beat's token, groups and lanes) is registered once on its way, under the same enable, so no
+        # path runs from the controller's decisions into the R x C cells in one cycle (docs/fpga.md, "Logic
+        # depth"). The array runs one cycle behind its controller; the controller reads the array a cycle
+        # ahead where it must (the registered bank scan, `flag_pre`) and results are taken at the array.
+        stage = Module()
+        tok_l = token_layout(cfg)
+        ws_q, il_q, shift_q, dl_q = Signal(init=1), Signal(), Signal(), Signal()
+        wr_rows_q, wr_bank_q = Signal(cfg.rows), Signal()
+        inj_q = Signal(tok_l)
+        load_q, first_q = Signal(), Signal()
+        staged_any = Signal()  # the stage holds a beat, a weight-row write or a drain shift
+        wr_data_q = Signal(data.ArrayLayout(cfg.cell_weights_layout, cfg.cols), reset_less=True)
+        lanes_q = Signal(data.ArrayLayout(cfg.cell_weights_layout, cfg.rows), reset_less=True)
+        groups_q = Signal(cfg.acts_layout, reset_less=True)
+        stage.d.sync += [
+            ws_q.eq(ctrl.ws), il_q.eq(ctrl.interleave), shift_q.eq(ctrl.shift), dl_q.eq(ctrl.drain_last),
+            wr_rows_q.eq(Mux(ctrl.wr_en, Const(1, cfg.rows) << ctrl.wr_row, 0)), wr_bank_q.eq(ctrl.wr_bank),
+            inj_q.eq(ctrl.inj), load_q.eq(ctrl.ev_load), first_q.eq(ctrl.ev_first),
+            staged_any.eq(ctrl.inj.valid | ctrl.wr_en | ctrl.shift),
+            groups_q.eq(abuf.o.payload),
         ]
         for c in range(cfg.cols):
-            m.d.comb += arr.wr_data[c].eq(cell_weights(wbuf.o.payload[c], ctrl.live))
+            stage.d.sync += wr_data_q[c].eq(cell_weights(wbuf.o.payload[c], ctrl.live))
         for r in range(cfg.rows):
-            m.d.comb += arr.inj_lanes[r].eq(cell_weights(wbuf.o.payload[r], ctrl.live))
+            stage.d.sync += lanes_q[r].eq(cell_weights(wbuf.o.payload[r], ctrl.live))
+        m.submodules.stage = EnableInserter({"sync": en})(stage)
 
-        # Results: WS column sums through the deskew, OS drain words; with exact accumulation both are rounded
-        # to FP32 first (EdgeRounding), and the controller's result signals follow them through its delay.
-        res = {"valid": ctrl.res_valid, "last": ctrl.res_last, "os": ctrl.res_os}
+        m.d.comb += [
+            arr.en.eq(en),
+            arr.ws.eq(ws_q),
+            arr.interleave.eq(il_q),
+            arr.shift.eq(shift_q),
+            arr.inj.eq(inj_q),
+            arr.inj_groups.eq(groups_q),
+            arr.inj_lanes.eq(lanes_q),
+            arr.wr_rows.eq(wr_rows_q),
+            arr.wr_bank.eq(wr_bank_q),
+            arr.wr_data.eq(wr_data_q),
+            ctrl.bank_busy.eq(arr.bank_busy),
+            ctrl.flag.eq(arr.flag),
+            ctrl.flag_pre.eq(arr.flag_pre),
+            ctrl.stage_busy.eq(staged_any),
+        ]
+
+        # Results, at the array: WS a beat's result as its flags leave the last PE (deskew: column C-1 is not
+        # delayed); OS the drain. With exact accumulation both are rounded to FP32 first (EdgeRounding) and
+        # the result signals follow them through its delay.
+        ws_res = ws_q & arr.flag.valid
+        res_in = {"valid": ws_res | shift_q, "last": Mux(shift_q, dl_q, ws_res & arr.flag.last), "os": ~ws_q}
+        res = res_in
         if cfg.exact:
             m.submodules.rounding = rnd = EnableInserter({"sync": en})(EdgeRounding(cfg))
-            m.d.comb += rnd.os.eq(ctrl.res_os)
-            m.d.comb += rnd.res_in.eq(Cat(ctrl.res_valid, ctrl.res_last, ctrl.res_os))
+            m.d.comb += rnd.os.eq(res_in["os"])
+            m.d.comb += rnd.res_in.eq(Cat(res_in["valid"], res_in["last"], res_in["os"]))
             for c in range(cfg.cols):
                 m.d.comb += [rnd.psum[c].eq(arr.psum[c]), rnd.chain[c].eq(arr.chain[c])]
             m.d.comb += [desk.i.eq(rnd.f), ctrl.edge_busy.eq(rnd.busy)]
@@ -767,9 +868,11 @@ class SparseArray(wiring.Component):
             res_valid.eq(res["valid"]),
         ]
 
-        m.d.sync += [self.cycle.eq(self.cycle + 1), self.ev_start.eq(ctrl.ev_first)]
+        # Events: the weight row 0 write and the first beat's entry into PE(0, 0) happen as the stage's
+        # contents are taken (an enabled cycle).
+        m.d.sync += [self.cycle.eq(self.cycle + 1), self.ev_start.eq(en & first_q)]
         m.d.comb += [
-            self.ev_load.eq(ctrl.ev_load),
+            self.ev_load.eq(en & load_q),
             self.ev_done.eq(res["valid"] & res["last"] & en),
             self.busy.eq(~ctrl.idle),
         ]

@@ -64,10 +64,14 @@ class CommandUnit(wiring.Component):
 
         clear = Signal()
         resp_err = Signal(8)
-        with m.If(self.resp_start):
+        # an answer's error bit is set a cycle after the answer starts, from registers (the status's decode
+        # does not follow the command's decode in the same cycle; STATUS comes a whole frame later)
+        started, started_status = Signal(), Signal(8)
+        m.d.sync += [started.eq(self.resp_start), started_status.eq(self.resp_status)]
+        with m.If(started):
             for e in proto.ERROR_BITS:
                 if e.status is not None:
-                    with m.If(self.resp_status == e.status):
+                    with m.If(started_status == e.status):
                         m.d.comb += resp_err.eq(1 << e.bit)
         new = Signal(8)
         m.d.comb += new.eq(
@@ -83,7 +87,7 @@ class CommandUnit(wiring.Component):
             m.d.comb += [
                 self.resp_start.eq(1),
                 self.resp_status.eq(code),
-                self.resp_tag.eq(cmd.tag),
+                self.resp_tag.eq(cmd_q.tag),
                 self.resp_length.eq(length),
                 self.resp_buf.eq(buf),
                 self.resp_from_results.eq(results),
@@ -94,13 +98,29 @@ class CommandUnit(wiring.Component):
         rd_base = param_field(self.fields, proto.READ_TABLE, "addr")
         rd_count = param_field(self.fields, proto.READ_TABLE, "count")
         m.d.comb += self.resp_rd_base.eq(rd_base)
+        # READ_RESULTS's two checks, registered: the decoder's fields are stable from the frame's check byte
+        # on, long before the command is taken, and the answer no longer waits for a multiplier, an adder and
+        # two comparisons (docs/fpga.md, "Logic depth")
+        rd_too_long, rd_beyond = Signal(), Signal()
+        m.d.sync += [
+            rd_too_long.eq(rd_count * p.result_bytes > proto.MAX_PAYLOAD),
+            rd_beyond.eq(rd_base + rd_count > p.result_depth),
+        ]
+        # The command is taken into registers first (IDLE -> EXEC) and executed from them, a cycle later: the
+        # answer (its status, error bit and payload choice) then starts at a register, not at the decoder's
+        # state and frame fields (docs/fpga.md, "Logic depth").
+        cmd_q = Signal.like(cmd)
         with m.FSM(name="commands"):
             with m.State("IDLE"):
                 with m.If(self.cmd.valid):
-                    with m.If(cmd.status != status.OK):
-                        respond(cmd.status)
+                    m.d.sync += cmd_q.eq(cmd)
+                    m.next = "EXEC"
+            with m.State("EXEC"):
+                with m.If(1):
+                    with m.If(cmd_q.status != status.OK):
+                        respond(cmd_q.status)
                     with m.Else():
-                        with m.Switch(cmd.opcode):
+                        with m.Switch(cmd_q.opcode):
                             with m.Case(op.INFO):
                                 respond(status.OK, len(info), int.from_bytes(info, "little"))
                             with m.Case(op.STATUS):
@@ -121,9 +141,9 @@ class CommandUnit(wiring.Component):
                                 )
                             with m.Case(op.READ_RESULTS):
                                 n_bytes = rd_count * p.result_bytes
-                                with m.If(n_bytes > proto.MAX_PAYLOAD):
+                                with m.If(rd_too_long):
                                     respond(status.BAD_LENGTH)
-                                with m.Elif(rd_base + rd_count > p.result_depth):
+                                with m.Elif(rd_beyond):
                                     respond(status.BAD_ADDRESS)
                                 with m.Else():
                                     respond(status.OK, n_bytes[:16], results=True)

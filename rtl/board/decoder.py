@@ -66,6 +66,9 @@ class FrameDecoder(wiring.Component):
         opcode, tag = Signal(8), Signal(8)
         length = Signal(16)
         cnt = Signal(16)
+        # the payload byte now expected is the last one (cnt + 1 == length), a register set a byte ahead so
+        # the state change does not wait for an adder and a comparison (docs/fpga.md, "Logic depth")
+        last_byte = Signal()
         hsum, csum = Signal(8), Signal(8)
         wb, ab = p.weight_bytes, p.act_bytes
         maxb = max(wb, ab)
@@ -84,6 +87,19 @@ class FrameDecoder(wiring.Component):
         is_write = ((opcode == op.WRITE_WEIGHTS) | (opcode == op.WRITE_ACTS)) & ~refused
         word_bytes = Mux(opcode == op.WRITE_WEIGHTS, wb, ab)
         depth = Mux(opcode == op.WRITE_WEIGHTS, p.weight_depth, p.act_depth)
+        # What a payload byte does, decided from registers that follow the header's fields, the byte count
+        # and the write address one cycle behind: each of those changes only with a received byte, and bytes
+        # arrive at least ten UART bit times apart, so the copies are current at every byte. A stored word
+        # then waits for no comparison (docs/fpga.md, "Logic depth").
+        write_q, ww_q, addr_byte_q, data_byte_q, word_end_q, waddr_bad_q = (Signal() for _ in range(6))
+        m.d.sync += [
+            write_q.eq(is_write),
+            ww_q.eq(opcode == op.WRITE_WEIGHTS),
+            addr_byte_q.eq(cnt == proto.ADDR_BYTES - 1),
+            data_byte_q.eq(cnt >= proto.ADDR_BYTES),
+            word_end_q.eq(widx == word_bytes - 1),
+            waddr_bad_q.eq(waddr >= depth),
+        ]
 
         # protocol.header_status of the header just read (opcode, length)
         head_status = Signal(8)
@@ -130,7 +146,8 @@ class FrameDecoder(wiring.Component):
                     m.next = "HCHECK"
             with m.State("HCHECK"):
                 with m.If(got):
-                    m.d.sync += [cnt.eq(0), widx.eq(0), bad_addr.eq(0), csum.eq(0), self.fields.eq(0)]
+                    m.d.sync += [cnt.eq(0), widx.eq(0), bad_addr.eq(0), csum.eq(0), self.fields.eq(0),
+                                 last_byte.eq(length == 1)]
                     m.d.sync += refused.eq(head_status != status.OK)
                     with m.If(sum8(hsum, byte) != 0):
                         finish(status.BAD_CHECK)
@@ -142,19 +159,19 @@ class FrameDecoder(wiring.Component):
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
                 with m.If(got):
-                    m.d.sync += [csum.eq(sum8(csum, byte)), cnt.eq(cnt + 1)]
+                    m.d.sync += [csum.eq(sum8(csum, byte)), cnt.eq(cnt + 1), last_byte.eq(cnt + 2 == length)]
                     with m.If(cnt < PARAM_BYTES):
                         m.d.sync += self.fields.word_select(cnt[: addr_bits(PARAM_BYTES)], 8).eq(byte)
-                    with m.If(is_write & (cnt == proto.ADDR_BYTES - 1)):
+                    with m.If(write_q & addr_byte_q):
                         m.d.sync += waddr.eq(Cat(self.fields[:24], byte))
-                    with m.If(is_write & (cnt >= proto.ADDR_BYTES)):
+                    with m.If(write_q & data_byte_q):
                         m.d.sync += shreg.eq(Cat(shreg[8:], byte))
-                        with m.If(widx == word_bytes - 1):
+                        with m.If(word_end_q):
                             # a whole word: stored now, before the check byte is seen (the host retries)
                             m.d.sync += [widx.eq(0), waddr.eq(waddr + 1)]
-                            with m.If(waddr >= depth):
+                            with m.If(waddr_bad_q):
                                 m.d.sync += bad_addr.eq(1)
-                            with m.Elif(opcode == op.WRITE_WEIGHTS):
+                            with m.Elif(ww_q):
                                 m.d.comb += [
                                     self.weights.addr.eq(waddr),
                                     self.weights.en.eq(1),
@@ -168,7 +185,7 @@ class FrameDecoder(wiring.Component):
                                 ]
                         with m.Else():
                             m.d.sync += widx.eq(widx + 1)
-                    with m.If(cnt + 1 == length):
+                    with m.If(last_byte):
                         m.next = "CHECK"
             with m.State("CHECK"):
                 with m.If(got):

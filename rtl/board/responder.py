@@ -52,6 +52,11 @@ class Responder(wiring.Component):
         out_word = Signal(8 * rb)
         out_idx = Signal(range(rb + 1))
         hcheck = (-sum8(status, tag, length[:8], length[8:]))[:8]
+        # cnt + 1 == length (the byte being sent is the payload's last), a register one cycle behind: the
+        # UART transmitter takes a byte at most every ten bit times, so it is current whenever a byte goes
+        # (docs/fpga.md, "Logic depth")
+        last_byte = Signal()
+        m.d.sync += last_byte.eq(cnt + 1 == length)
 
         def send(value, nxt):
             m.d.comb += [self.tx.payload.eq(value), self.tx.valid.eq(1)]
@@ -97,7 +102,7 @@ class Responder(wiring.Component):
                 send(buf[:8], "BUF")
                 with m.If(self.tx.ready):
                     m.d.sync += [buf.eq(buf >> 8), cnt.eq(cnt + 1), csum.eq(sum8(csum, buf[:8]))]
-                    with m.If(cnt + 1 == length):
+                    with m.If(last_byte):
                         m.next = "CHECK"
             with m.State("FETCH"):
                 m.d.comb += [self.busy.eq(1), self.rmem.addr.eq(rd_addr), self.rmem.en.eq(1)]
@@ -118,7 +123,7 @@ class Responder(wiring.Component):
                     ]
                     with m.If(out_idx == rb - 1):
                         m.d.sync += rd_addr.eq(rd_addr + 1)
-                        with m.If(cnt + 1 == length):
+                        with m.If(last_byte):
                             m.next = "CHECK"
                         with m.Else():
                             m.next = "FETCH"

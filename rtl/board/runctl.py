@@ -1,7 +1,7 @@
 """Run control: one RUN from its descriptor to its last stored result.
 
 `go` starts a RUN whose RunParams sit in `desc` (stable until `done`). It refuses a descriptor the array
-cannot run by the rules of sparsesim.rtl.protocol.run_status (checked from `desc` as it fills, two register
+cannot run by the rules of sparsesim.rtl.protocol.run_status (checked from `desc` as it fills, three register
 stages, so valid long before the frame's check byte has arrived), then for an N:M RUN streams the weight
 words once through the index check (BAD_INDEX if a used lane holds an index >= M), then streams the weights
 and activations into the array, stores each result beat in the result buffer and latches the cycle counter
@@ -122,6 +122,9 @@ class RunControl(wiring.Component):
         word_bad = Signal()
         m.d.comb += word_bad.eq(Cat(*lane_bad).any())
         scan_left = Signal(33)
+        # scan_left == 0, a register kept beside the counter (the state change does not wait for a 33-bit
+        # comparison; docs/fpga.md, "Logic depth")
+        scan_over = Signal()
 
         with m.FSM(name="runctl"):
             with m.State("IDLE"):
@@ -137,15 +140,17 @@ class RunControl(wiring.Component):
                         finish(proto.Status.BAD_ADDRESS)
                     with m.Elif(flags[1]):
                         m.d.comb += wread.start.eq(1)
-                        m.d.sync += [scan_left.eq(f("w_count")), bad_index.eq(0)]
+                        m.d.sync += [scan_left.eq(f("w_count")), bad_index.eq(0),
+                                     scan_over.eq(f("w_count") == 0)]
                         m.next = "SCAN"
                     with m.Else():
                         m.next = "START"
             with m.State("SCAN"):
                 m.d.comb += scanning.eq(1)
                 with m.If(wread.out.valid):
-                    m.d.sync += [scan_left.eq(scan_left - 1), bad_index.eq(bad_index | word_bad)]
-                with m.If(scan_left == 0):
+                    m.d.sync += [scan_left.eq(scan_left - 1), bad_index.eq(bad_index | word_bad),
+                                 scan_over.eq(scan_left == 1)]
+                with m.If(scan_over):
                     with m.If(bad_index):
                         finish(proto.Status.BAD_INDEX)
                     with m.Else():
@@ -188,7 +193,8 @@ class RunControl(wiring.Component):
 
     def _run_checks(self, m: Module, flags):
         """Registered (bad mode, bad word counts, bad addresses) of the descriptor: the rules of
-        sparsesim.rtl.protocol.run_status, in two pipeline stages (valid two cycles after a change)."""
+        sparsesim.rtl.protocol.run_status, in three pipeline stages (valid three cycles after a change; the
+        fields are stable from the frame's last payload byte on, at least a UART byte before `go`)."""
         p, cfg, f = self.params, self.params.cfg, self.field
         is_os, sparse, inter = flags[0], flags[1], flags[2]
         n, log2m, k, length = f("n"), f("log2m"), f("k"), f("length")
@@ -204,19 +210,28 @@ class RunControl(wiring.Component):
         k_bad = (k == 0) | (k >= (1 << cfg.k_bits))
         ws_bad = ~is_os & ((length == 0) | (length >= (1 << cfg.len_bits)) | (k > (Const(cfg.rows) << log2e)))
 
+        # each rule in a register of its own, ORed after it: the comparisons do not chain into the OR
+        bad_terms = Signal(3)
         bad_mode = Signal()
+        m.d.comb += bad_mode.eq(bad_terms.any())
         steps = Signal(cfg.k_bits + 1)
-        m.d.sync += [bad_mode.eq(sparse_bad | k_bad | ws_bad), steps.eq((k[: cfg.k_bits] + e - 1) >> log2e)]
+        m.d.sync += [bad_terms.eq(Cat(sparse_bad, k_bad, ws_bad)),
+                     steps.eq((k[: cfg.k_bits] + e - 1) >> log2e)]
 
         slots = int(cfg.add_latency)  # type: ignore[arg-type]
         words = Mux(is_os, steps, cfg.rows)
         acts = Mux(is_os, Mux(inter, steps * slots, steps), length)
         results = Mux(is_os, Mux(inter, cfg.rows * slots, cfg.rows), length)
-        bad_count, bad_addr = Signal(), Signal()
+        # the word counts registered, then each comparison in a register of its own, ORed after it
+        words_q, acts_q, results_q = (Signal(33, name=f"{n}_q") for n in ("words", "acts", "results"))
+        m.d.sync += [words_q.eq(words), acts_q.eq(acts), results_q.eq(results)]
+        count_terms, addr_terms = Signal(2), Signal(3)
         m.d.sync += [
-            bad_count.eq((f("w_count") != words) | (f("a_count") != acts)),
-            bad_addr.eq((f("w_base") + words > p.weight_depth)
-                        | (f("a_base") + acts > p.act_depth)
-                        | (f("r_base") + results > p.result_depth)),
+            count_terms.eq(Cat(f("w_count") != words_q, f("a_count") != acts_q)),
+            addr_terms.eq(Cat(f("w_base") + words_q > p.weight_depth,
+                              f("a_base") + acts_q > p.act_depth,
+                              f("r_base") + results_q > p.result_depth)),
         ]  # fmt: skip
+        bad_count, bad_addr = Signal(name="bad_count"), Signal(name="bad_addr")
+        m.d.comb += [bad_count.eq(count_terms.any()), bad_addr.eq(addr_terms.any())]
         return bad_mode, bad_count, bad_addr

@@ -57,7 +57,7 @@ CORE_MODULE = "board_core"
 RAM_FILE = "sparsesim_sdp_ram.v"
 NETLIST = "netlist.json"
 SYNTH_OPTIONS = "-noiopad -noclkbuf -flatten"
-SCRIPT_VERSION = 3  # bump when the synthesis script changes (invalidates the cache)
+SCRIPT_VERSION = 4  # bump when the synthesis script or the depth analysis changes (invalidates the cache)
 
 METHOD = (
     "Yosys `synth_xilinx -family xcup -noiopad -noclkbuf -flatten`, hierarchical: one PE cell synthesised "

@@ -57,7 +57,10 @@ def _top(netlist: dict, top: str) -> dict:
 
 def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dict[str, Any]:
     """Longest paths of module `top` by kind of start and end: "reg" (a sequential cell), "in"/"out" (the
-    module's ports), "bb_in"/"bb_out" (a black-box cell's inputs/outputs, e.g. the PE cell in the rest)."""
+    module's ports), "bb_in"/"bb_out" (a black-box cell's inputs/outputs, e.g. the PE cell in the rest).
+
+    `by_port` has the same depths per port where a path starts or ends at one (a module port, a black-box
+    pin), so `combine` can join the rest and the cell at the pins that are actually wired together."""
     mod = _top(netlist, top)
     cells: dict[str, dict] = mod["cells"]
     drivers: dict[int, str] = {}  # bit -> node that drives it
@@ -65,6 +68,7 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
     kind: dict[str, str] = {}
     weight: dict[str, tuple[int, int]] = {}  # node -> (lut, cells)
     dsp_bare = 0
+    pin: dict[str, str] = {}  # port / black-box node -> the port or pin name it stands for
     for name, port in mod["ports"].items():
         node = f"port:{name}"
         for bit in port["bits"]:
@@ -73,9 +77,11 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
             if port["direction"] == "input":
                 drivers[bit] = node + ":in"
                 kind[node + ":in"] = "in"
+                pin[node + ":in"] = name
             else:
                 sinks[bit].append(node + ":out")
                 kind[node + ":out"] = "out"
+                pin[node + ":out"] = name
     for name, cell in cells.items():
         ctype = cell["type"].lstrip("\\")
         if ctype in _IGNORED:
@@ -89,19 +95,30 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
             bb = ctype in blackboxes
             src, dst = name + ":q", name + ":d"
             kind[src], kind[dst] = ("bb_out", "bb_in") if bb else ("reg", "reg")
+            if bb:  # one node per pin: paths are told apart by the pin they leave or enter
+                for pname, direction in dirs.items():
+                    node = f"{name}:{'q' if direction == 'output' else 'd'}:{pname}"
+                    kind[node] = "bb_out" if direction == "output" else "bb_in"
+                    pin[node] = pname
             if ctype == "DSP48E2":
                 regs = ("AREG", "BREG", "MREG", "PREG", "ADREG", "CREG")
                 if not any(_param_int(cell["parameters"].get(r, 0)) for r in regs):
                     dsp_bare += 1
         for pname, bits in cell["connections"].items():
             direction = dirs.get(pname, "input")
+            s_node, d_node = src, dst
+            if kind.get(src) == "bb_out":
+                s_node, d_node = f"{name}:q:{pname}", f"{name}:d:{pname}"
+                kind.setdefault(s_node, "bb_out")
+                kind.setdefault(d_node, "bb_in")
+                pin[s_node] = pin[d_node] = pname
             for bit in bits:
                 if not isinstance(bit, int):
                     continue
                 if direction == "output":
-                    drivers[bit] = src
+                    drivers[bit] = s_node
                 else:
-                    sinks[bit].append(dst)
+                    sinks[bit].append(d_node)
     # edges driver -> reader through each net bit
     succ: dict[str, set[str]] = defaultdict(set)
     indeg: dict[str, int] = defaultdict(int)
@@ -113,28 +130,35 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
             if r not in succ[d]:
                 succ[d].add(r)
                 indeg[r] += 1
-    # best[node][start kind] = (lut, cells) of the deepest path from a start of that kind up to the node
-    best: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    # best[node][(start kind, start pin)] = (lut, cells) of the deepest path from such a start to the node
+    # (the pin is "" for a register start)
+    best: dict[str, dict[tuple[str, str], tuple[int, int]]] = defaultdict(dict)
     for node, k in kind.items():
         if k in ("reg", "in", "bb_out") and node in succ:
-            best[node][k] = (0, 0)
+            best[node][(k, pin.get(node, ""))] = (0, 0)
     order = deque(n for n in kind if indeg[n] == 0)
     result: dict[tuple[str, str], tuple[int, int]] = {}
+    by_port: dict[str, dict[str, int]] = defaultdict(dict)  # "<start>_to_<end>" -> "<pin>" or "<a>><b>"
     while order:
         node = order.popleft()
         here = best.get(node, {})
         for nxt in succ.get(node, ()):
             nk = kind[nxt]
-            for start, (lut, cnt) in here.items():
+            for (start, spin), (lut, cnt) in here.items():
                 if nk == "comb":
                     w = weight[nxt]
                     cand = (lut + w[0], cnt + w[1])
-                    if cand > best[nxt].get(start, (-1, -1)):
-                        best[nxt][start] = cand
+                    if cand > best[nxt].get((start, spin), (-1, -1)):
+                        best[nxt][(start, spin)] = cand
                 else:
                     key = (start, nk)
                     if (lut, cnt) > result.get(key, (-1, -1)):
                         result[key] = (lut, cnt)
+                    epin = pin.get(nxt, "")
+                    if spin or epin:
+                        name = f"{spin}>{epin}" if spin and epin else spin or epin
+                        table = by_port[f"{start}_to_{nk}"]
+                        table[name] = max(table.get(name, -1), lut)
             indeg[nxt] -= 1
             if indeg[nxt] == 0 and kind[nxt] == "comb":
                 order.append(nxt)
@@ -143,6 +167,7 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
     worst = max((v[0] for v in result.values()), default=0)
     return {
         "paths": paths,
+        "by_port": {k: dict(sorted(v.items())) for k, v in sorted(by_port.items())},
         "lut": worst,
         "dsp_without_registers": dsp_bare,
         "combinational_loop": loop,
@@ -175,17 +200,54 @@ def single(top: dict, *, clock_mhz: float) -> dict[str, Any]:
     }
 
 
+def _pin_table(levels: dict, *keys: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key in keys:
+        for name, lut in levels.get("by_port", {}).get(key, {}).items():
+            out[name] = max(out.get(name, -1), int(lut))
+    return out
+
+
+def _across_by_pin(cell: dict, rest: dict) -> int:
+    """Paths across the cell boundary joined pin by pin: the rest's path into cell input p continues only
+    through the cell's paths from p (and out of output q only into the rest's paths from q)."""
+    into = _pin_table(rest, "reg_to_bb_in", "in_to_bb_in")  # cell input pin -> depth in the rest
+    out_of = _pin_table(rest, "bb_out_to_reg", "bb_out_to_out")  # cell output pin -> depth in the rest
+    through = _pin_table(rest, "bb_out_to_bb_in")  # "q>p": cell output q -> rest -> cell input p
+    c_in = _pin_table(cell, "in_to_reg")  # cell input port -> depth to a register in the cell
+    c_out = _pin_table(cell, "reg_to_out")  # cell output port -> depth from a register in the cell
+    c_thru = _pin_table(cell, "in_to_out")  # "p>q" inside the cell
+    cands = [0]
+    cands += [d + c_in[p] for p, d in into.items() if p in c_in]
+    cands += [c_out[q] + d for q, d in out_of.items() if q in c_out]
+    for pq, d in c_thru.items():
+        p, q = pq.split(">")
+        if p in into and q in out_of:
+            cands.append(into[p] + d + out_of[q])
+    for qp, d in through.items():
+        q, p = qp.split(">")
+        if q in c_out and p in c_in:
+            cands.append(c_out[q] + d + c_in[p])
+    return max(cands)
+
+
 def combine(cell: dict, rest: dict, *, clock_mhz: float) -> dict[str, Any]:
     """The board core's depth from the hierarchical parts: paths inside the cell, inside the rest, and those
-    that cross the cell's boundary (rest -> cell input -> ... and ... -> cell output -> rest)."""
-    into = max(_lut(rest, "reg_to_bb_in"), _lut(rest, "in_to_bb_in"))
-    out_of = max(_lut(rest, "bb_out_to_reg"), _lut(rest, "bb_out_to_out"))
-    across = max(
-        into + _lut(cell, "in_to_reg"),
-        _lut(cell, "reg_to_out") + out_of,
-        into + _lut(cell, "in_to_out") + out_of,
-        _lut(rest, "bb_out_to_bb_in") + max(_lut(cell, "reg_to_out"), 0) + _lut(cell, "in_to_reg"),
-    )
+    that cross the cell's boundary (rest -> cell input -> ... and ... -> cell output -> rest). With the
+    per-pin depths of `analyse` (`by_port`) the crossing paths are joined at the pins wired together;
+    without them (an older analysis) every path into the cell is joined with every path inside it, an upper
+    bound."""
+    if "by_port" in cell and "by_port" in rest:
+        across = _across_by_pin(cell, rest)
+    else:
+        into = max(_lut(rest, "reg_to_bb_in"), _lut(rest, "in_to_bb_in"))
+        out_of = max(_lut(rest, "bb_out_to_reg"), _lut(rest, "bb_out_to_out"))
+        across = max(
+            into + _lut(cell, "in_to_reg"),
+            _lut(cell, "reg_to_out") + out_of,
+            into + _lut(cell, "in_to_out") + out_of,
+            _lut(rest, "bb_out_to_bb_in") + max(_lut(cell, "reg_to_out"), 0) + _lut(cell, "in_to_reg"),
+        )
     worst = max(_lut(cell, "reg_to_reg"), _lut(rest, "reg_to_reg"), across)
     return {
         "cell": _lut(cell, "reg_to_reg"),

@@ -241,11 +241,14 @@ def sequence(p: ArrayParams, mode: Mode, tiles: Sequence[TileShape]) -> list[Til
 def switch_delay(mode: Mode) -> int:
     """Cycles from a tile's last result (its `end`) to cycle 0 of a following sequence in a different mode.
 
-    A change of dataflow or array mode drains the array (docs/pe_array.md, WS weight loading): the new tile
-    takes its first beat in the cycle after that last result. In WS that is the write of weight row 0 (cycle
-    0); in OS cycle 0 is the first beat at PE(0, 0), one cycle after it was taken.
+    A change of dataflow or array mode drains the array (docs/pe_array.md, WS weight loading): the array is
+    empty in the cycle after that last result; the controller registers that (its start of a tile in
+    another mode waits for a registered "was empty and nothing started") and starts the new tile a cycle
+    later; its control reaches the cells through one register stage, so in WS weight row 0 is written
+    (cycle 0) another cycle later, 3 after the last result; in OS the first beat, taken then, is at
+    PE(0, 0) two cycles later, 4 after.
     """
-    return 1 if mode.dataflow == "ws" else 2
+    return 3 if mode.dataflow == "ws" else 4
 
 
 def run_cycles(p: ArrayParams, mode: Mode, tile: TileShape, count: int) -> int:

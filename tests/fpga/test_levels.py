@@ -75,3 +75,26 @@ def test_limit_per_clock_and_the_combination():
     got = levels.combine(cell, rest, clock_mhz=200.0)
     assert (got["cell"], got["rest"], got["across_cell_boundary"]) == (5, 4, 9)
     assert got["worst"] == 9 and got["limit"] == 8 and got["within_limit"] is False
+
+
+def test_paths_across_the_cell_are_joined_at_the_pins_wired_together():
+    """The cell's deep input (`a`, 5 LUTs to a register) is driven straight from a register in the rest; the
+    rest's deep path (4 LUTs) ends at the cell's shallow input `b`. Joined pin by pin the crossing is 5; the
+    bound without pins (every path in with every path inside) would be 9."""
+    cell_cells = {f"l{i}": _lut(10 + i, 11 + i) for i in range(5)} | {"f": _ff(15, 16), "fb": _ff(20, 21)}
+    cell_ports = {"a": {"direction": IN, "bits": [10]}, "b": {"direction": IN, "bits": [20]}}
+    cell = levels.analyse(_netlist(cell_cells, cell_ports), "top")
+    assert cell["by_port"]["in_to_reg"] == {"a": 5, "b": 0}
+    bb = {"a": IN, "b": IN}
+    rest_cells = {
+        "f1": _ff(2, 3),
+        "pe": _cell("sparse_array_cell", {"a": [3], "b": [8]}, bb),
+        **{f"l{i}": _lut(4 + i, 5 + i) for i in range(4)},
+        "f2": _ff(30, 4),
+    }
+    rest = levels.analyse(_netlist(rest_cells, {}), "top", blackboxes=("sparse_array_cell",))
+    assert rest["by_port"]["reg_to_bb_in"] == {"a": 0, "b": 4}
+    got = levels.combine(cell, rest, clock_mhz=200.0)
+    assert got["across_cell_boundary"] == 5 and got["within_limit"] is True
+    bound = levels.combine({"paths": cell["paths"]}, {"paths": rest["paths"]}, clock_mhz=200.0)
+    assert bound["across_cell_boundary"] == 9

@@ -115,7 +115,7 @@ def random_shape(rng, p, mode: Mode, *, n_max: int | None = None, k_steps_max: i
     return TileShape(m, n, k)
 
 
-def _sequence(rng, cfg, mode: Mode, count: int, kind: str = "random", **shape_kw) -> Sequence:
+def random_sequence(rng, cfg, mode: Mode, count: int, kind: str = "random", **shape_kw) -> Sequence:
     p = cfg.timing_params()
     tiles = []
     for _ in range(count):
@@ -134,25 +134,25 @@ def array_plan(cfg: ArrayConfig, *, seed: int = 1, size: str = "ci", nm_list=Non
     modes = supported_modes(cfg, nm_list)
     for nm in modes:
         n, m = nm if nm else (None, None)
-        seqs.append(_sequence(rng, cfg, Mode("ws", n, m), per))
-        seqs.append(_sequence(rng, cfg, Mode("os", n, m), per))
+        seqs.append(random_sequence(rng, cfg, Mode("ws", n, m), per))
+        seqs.append(random_sequence(rng, cfg, Mode("os", n, m), per))
         if size != "small" or nm is None:
-            seqs.append(_sequence(rng, cfg, Mode("os", n, m, interleave=False), max(1, per // 2), k_steps_max=4))
+            seqs.append(random_sequence(rng, cfg, Mode("os", n, m, interleave=False), max(1, per // 2), k_steps_max=4))
     # WS schedules where the load bus and the bank-free delay bind: many tiles of 1..3 activation vectors.
     sparse_nm = modes[-1] if len(modes) > 1 else None
     for nm in (None, sparse_nm):
         n, m = nm if nm else (None, None)
-        seqs.append(_sequence(rng, cfg, Mode("ws", n, m), 3 * per, "short", n_max=3))
+        seqs.append(random_sequence(rng, cfg, Mode("ws", n, m), 3 * per, "short", n_max=3))
         if size != "small":
-            seqs.append(_sequence(rng, cfg, Mode("os", n, m), per, k_steps_max=12))  # long reductions
-            seqs.append(_sequence(rng, cfg, Mode("ws", n, m), 2, "long", n_max=6 * cfg.rows + 30))
+            seqs.append(random_sequence(rng, cfg, Mode("os", n, m), per, k_steps_max=12))  # long reductions
+            seqs.append(random_sequence(rng, cfg, Mode("ws", n, m), 2, "long", n_max=6 * cfg.rows + 30))
     # Number edge cases: FP zeros of both signs, subnormals, extremes (finite: torch applies), inf/NaN.
     kinds = ["finite_special", "nonfinite"] if cfg.fp else ["finite_special"]
     for kind in kinds:
         for nm in (None, modes[1] if len(modes) > 1 else None):
             n, m = nm if nm else (None, None)
-            seqs.append(_sequence(rng, cfg, Mode("ws", n, m), per, kind))
-            seqs.append(_sequence(rng, cfg, Mode("os", n, m), per, kind))
+            seqs.append(random_sequence(rng, cfg, Mode("ws", n, m), per, kind))
+            seqs.append(random_sequence(rng, cfg, Mode("os", n, m), per, kind))
     # No two consecutive sequences in the same mode (each must start on a drained array).
     ordered: list[Sequence] = []
     pending = seqs
@@ -172,10 +172,10 @@ def stall_plan(cfg: ArrayConfig, *, seed: int = 2) -> Plan:
     modes = supported_modes(cfg)
     nm = modes[-1] if len(modes) > 1 else (None, None)
     seqs = [
-        _sequence(rng, cfg, Mode("ws"), 4),
-        _sequence(rng, cfg, Mode("os", *nm), 3),  # type: ignore[misc]
-        _sequence(rng, cfg, Mode("ws", *nm), 4),  # type: ignore[misc]
-        _sequence(rng, cfg, Mode("os", interleave=False), 2, k_steps_max=3),
+        random_sequence(rng, cfg, Mode("ws"), 4),
+        random_sequence(rng, cfg, Mode("os", *nm), 3),  # type: ignore[misc]
+        random_sequence(rng, cfg, Mode("ws", *nm), 4),  # type: ignore[misc]
+        random_sequence(rng, cfg, Mode("os", interleave=False), 2, k_steps_max=3),
     ]
     return Plan(cfg, seqs)
 

@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rtl_amsim import run_array
-from rtl_plan import Scoreboard, array_plan, split_tiles
+from rtl_plan import Plan, Scoreboard, array_plan, random_sequence, split_tiles
 from rtl_runner import run_cocotb
 from sparsesim.rtl.array import SparseArray
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.export import array_verilog
 from sparsesim.rtl.host import decode_results
 from sparsesim.rtl.toolchain import build_root
+
+from sparsesim.sat.timing import Mode
 
 pytestmark = pytest.mark.rtl
 
@@ -44,6 +46,27 @@ def test_array_amaranth_sim_odd_shapes_and_latencies(cfg):
     sb.check_timing(plan, out["load"], out["start"], out["done"])
     assert sb.tiles_checked == len(plan.tiles()) and sb.timing_checked == len(plan.tiles())
     assert not sb.mismatches, "\n".join(sb.mismatches[:10])
+
+
+def test_array_ws_after_os_no_interleave_deep_skew_line():
+    """Regression (the 16x16 FP32-adder array in `rtl_full` raised a WS tile's `done` far too early): row r's
+    WS skew line is r*L_add deep. When (R-1)*L_add exceeds an OS no-interleave tile's tail (last beat to the
+    last PE, the PE pipeline, an R-cycle drain), the OS tokens were still in that line when the next WS tile
+    switched the cells to it, and the stale `last` ended the WS tile. A 4x2 array with L_add = 6 has that
+    proportion (18 skew cycles against a 17-cycle tail) at a fraction of the 16x16 build's cost."""
+    cfg = ArrayConfig(rows=4, cols=2, multipliers=1, max_m=2, precision="fp16", accumulator="fp32",
+                      mul_latency=1, add_latency=6)
+    rng = np.random.default_rng(1)
+    plan = Plan(cfg, [random_sequence(rng, cfg, Mode("os", interleave=False), 1, k_steps_max=1),
+                      random_sequence(rng, cfg, Mode("ws"), 2),
+                      random_sequence(rng, cfg, Mode("os", interleave=False), 2, k_steps_max=2),
+                      random_sequence(rng, cfg, Mode("ws", 1, 2), 2)])
+    out = run_array(SparseArray(cfg), plan, max_cycles=5_000)
+    sb = Scoreboard(cfg)
+    sb.check_values(plan, split_tiles(out["results"], cfg))
+    sb.check_timing(plan, out["load"], out["start"], out["done"])
+    assert not sb.mismatches, "\n".join(sb.mismatches[:10])
+    assert sb.tiles_checked == sb.timing_checked == len(plan.tiles())
 
 
 def test_scoreboard_catches_wrong_values_and_cycles():
