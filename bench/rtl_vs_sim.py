@@ -16,9 +16,10 @@ latency + last results). The 2:8 and 1:4 ops of the test workloads run as array-
 driven from Python, `dram_modelled: false`): the op engine is checked on the shipped workload's ops only.
 One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
-Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) are run too, as array-only rows
-(`dram_modelled: false`): their activation words (2048 bits and more) do not fit one 512-bit AXI beat of the
-op engine. `--no-dram`: array-only
+Without `--quick` the 16x16 array (N cut 4x less) runs the shipped workload's ops through the op engine
+too: its stream words are wider than the 512-bit AXI beat (activations 2048 bits: four beats a word), which
+the DMAs assemble and split; the 16x32 preset array (N cut 4x less) runs array-only rows
+(`dram_modelled: false`: its engine, 4096-bit activation words, is not built here). `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
 that the 2 % check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
@@ -82,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     configs = [(ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"), 1, not args.no_dram)]
     if not args.quick:
-        configs.append((ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16"), 4, False))
+        sixteen = ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16")
+        configs.append((sixteen, 4, not args.no_dram))
         configs.append((preset_config(), 4, False))
     ok = True
     for cfg, scale, dram in configs:
