@@ -5,18 +5,17 @@
 Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF/BP/WU, 1x1 conv, linear;
 dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
 with and without interleave; M and K as in the table, N cut) is mapped by the simulator's scheduler for the
-array. The shipped workload's ops run in Verilator through the RTL op engine: the descriptor goes in, the
-sequencer walks the op's tiles, the AXI4 DMAs fetch the operands from the HDL DRAM model (latency and
+array. The ops run in Verilator through the RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops,
+the 1:4 WS 3x3 conv FF with N = 32): the descriptor goes in, the sequencer walks the op's tiles, the AXI4
+DMAs fetch the operands (compressed weights: values + indices) from the HDL DRAM model (latency and
 bandwidth of the simulator's architecture) and write the results back; Python only starts each op and reads
 back. Compared: results bit for bit with sparsesim.sat.numerics over the whole op; the array's cycles (first
 weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
 (start to the last write response) with the simulator's op duration alone on the accelerator
 (`OpPlan.alone_cycles`: DRAM latency + first tile's operands, the array overlapped with the rest, DRAM
-latency + last results). The 2:8 and 1:4 ops of the test workloads run as array-only rows (the tile streams
-driven from Python, `dram_modelled: false`): the op engine is checked on the shipped workload's ops only.
-One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
+latency + last results). One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
-Without `--quick` the 16x16 array (N cut 4x less) runs the shipped workload's ops through the op engine
+Without `--quick` the 16x16 array (N cut 4x less) runs the same ops through the op engine
 too: its stream words are wider than the 512-bit AXI beat (activations 2048 bits: four beats a word), which
 the DMAs assemble and split; the 16x32 preset array (N cut 4x less) runs array-only rows
 (`dram_modelled: false`: its engine, 4096-bit activation words, is not built here). `--no-dram`: array-only
@@ -38,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
-from rtl_opengine import run_engine_ops  # noqa: E402
-from rtl_ops import QUICK_OPS, WORKLOAD, arch_for, op_runs, run_ops  # noqa: E402
+from rtl_opengine import ENGINE_OPS, run_engine_ops  # noqa: E402
+from rtl_ops import QUICK_OPS, arch_for, op_runs, run_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
 from sparsesim.rtl.opengine.export import DramModel  # noqa: E402
@@ -88,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         configs.append((preset_config(), 4, False))
     ok = True
     for cfg, scale, dram in configs:
-        engine_ops = [op for op in QUICK_OPS if dram and op[0] == WORKLOAD]
-        array_ops = [op for op in QUICK_OPS if op not in engine_ops]
+        engine_ops = ENGINE_OPS if dram else []
+        array_ops = [] if dram else QUICK_OPS
         mutated = None
         if args.mutate_dram_latency is not None:
             arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))
