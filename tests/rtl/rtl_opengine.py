@@ -36,6 +36,19 @@ ENGINE_OPS = [
     for wl, name, df, il, n in QUICK_OPS
 ]
 
+# The model's C++ optimisation on large arrays (VERILATOR_MAKE_ARGS, -O3, on small ones), our choice from a
+# whole op's measurements (bench/rtl_speed.py, docs/pe_array.md "Speed"): on the 16x16 engine -Os beats -O3
+# (12,777 against 9,981 simulated cycles per CPU second): its model is 256 copies of the PE cell's code
+# (Verilator emits it per instance) and -O3's larger code misses the instruction cache; on the 4x4 engine
+# -O3 wins. Arrays between were not measured: -O3 up to 64 PEs, -Os above.
+LARGE_ARRAY_MAKE_ARGS = ["OPT_FAST=-Os"]
+LARGE_ARRAY_PES = 64
+
+
+def engine_make_args(cfg: ArrayConfig) -> list[str]:
+    return VERILATOR_MAKE_ARGS if cfg.rows * cfg.cols <= LARGE_ARRAY_PES else LARGE_ARRAY_MAKE_ARGS
+
+
 # Word gap between two ops' regions in the simulation DRAM: our choice, an odd number of words so that the
 # regions (and their bursts) start at varied offsets within 4 KiB pages.
 GAP_WORDS = 37
@@ -74,7 +87,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator.
     `dram`: the RTL's DRAM model instead of the architecture's (the simulator keeps its own): a mutation.
     `bandwidth_scale`: both sides with the architecture's DRAM data rate scaled (the ops keep their mapping).
-    `make_args`: Verilator's make variables instead of VERILATOR_MAKE_ARGS (a cached build keeps its own)."""
+    `make_args`: Verilator's make variables instead of `engine_make_args` (a cached build keeps its own)."""
 
     def arch_of(dataflow: str, interleave: bool = True):
         a = arch_for(cfg, dataflow, interleave)
@@ -97,7 +110,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
                       {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
                       plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS,
-                      make_args=VERILATOR_MAKE_ARGS if make_args is None else make_args)  # fmt: skip
+                      make_args=engine_make_args(cfg) if make_args is None else make_args)  # fmt: skip
     got = data.get("ops", {})
     dumped = read_hex(dump) if dump.exists() else []
     rows = []
@@ -161,7 +174,7 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
                       {"ops": str(work / "ops.json"), "image": str(work / "image.json"), "dump_lo": lo,
                        "dump_hi": hi, "mem_bytes": mem_bytes, "pause": pause},
                       plusargs=["+EXTCLK"], build_args=VERILATOR_TIMING_ARGS,
-                      make_args=VERILATOR_MAKE_ARGS)  # fmt: skip
+                      make_args=engine_make_args(cfg))  # fmt: skip
     axi_rep = data.get("axi")
     if axi_rep is None:
         return {"errors": [f"no result from the bench (log: {data['_run']['log']})"]}
@@ -249,7 +262,7 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
     data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
                       {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
                       plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS,
-                      make_args=VERILATOR_MAKE_ARGS)  # fmt: skip
+                      make_args=engine_make_args(cfg))  # fmt: skip
     dumped = read_hex(dump) if dump.exists() else []
     if not dumped or len(data.get("ops", {})) != len(pairs):
         return {"error": f"no result from the bench (log: {data['_run']['log']})"}
