@@ -8,7 +8,7 @@ back-pressure where the protocol allows it):
 - WriteDMA: every word leaves as `beats_per_word` beats at its place, WLAST on each burst's last beat, and
   `idle` only after every burst's response.
 
-Fast (no simulator build): runs in normal CI; the Verilator benches cover the one-beat words of the 4x4
+Fast (no simulator build, about 15 s); the Verilator benches cover the one-beat words of the 4x4
 engine and the 16x16 engine's wide words on whole ops.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from amaranth.sim import Simulator
 from sparsesim.rtl.opengine.descriptor import beats_per_word
 from sparsesim.rtl.opengine.dma import ReadDMA, WriteDMA
@@ -23,6 +24,8 @@ from sparsesim.rtl.opengine.dma import ReadDMA, WriteDMA
 DATA_BYTES = 8  # a 64-bit bus: small words still take several beats
 BEAT_BITS = 8 * DATA_BYTES
 LATENCY_CYCLES = 5
+
+pytestmark = pytest.mark.rtl  # Amaranth's simulator, like the other RTL unit benches (no external tool)
 
 
 def _word_beats(word: int, bpw: int) -> list[int]:
