@@ -8,7 +8,7 @@ back-pressure where the protocol allows it):
 - WriteDMA: every word leaves as `beats_per_word` beats at its place, WLAST on each burst's last beat, and
   `idle` only after every burst's response.
 
-Fast (no simulator build, about 15 s); the Verilator benches cover the one-beat words of the 4x4
+Fast (no simulator build, a few seconds); the Verilator benches cover the one-beat words of the 4x4
 engine and the 16x16 engine's wide words on whole ops.
 """
 
