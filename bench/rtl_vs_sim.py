@@ -1,6 +1,6 @@
 """The simulator's op cycles against the RTL's, on whole GEMM ops of a shipped workload.
 
-    python bench/rtl_vs_sim.py [--quick] [--json] [--no-dram]
+    python bench/rtl_vs_sim.py [--quick] [--json] [--no-dram] [--arrays 4x4,16x16,16x32]
 
 Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF/BP/WU, 1x1 conv, linear;
 dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
@@ -61,6 +61,8 @@ def row_ok(row: dict) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the 4x4 array only")
+    ap.add_argument("--arrays", default="4x4,16x16,16x32", metavar="LIST",
+                    help="without --quick: comma-separated, of 4x4, 16x16, 16x32 (default: all)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="one JSON object per op")
     ap.add_argument("--no-dram", action="store_true", help="array-only rows (no op engine, no DRAM)")
     ap.add_argument("--mutate-dram-latency", type=int, metavar="CYCLES",
@@ -74,16 +76,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.mutate_dram_latency is not None and args.mutate_dram_latency < 1:
         print("error: --mutate-dram-latency must be >= 1 cycle", file=sys.stderr)
         return 2
+    arrays = {a.strip() for a in args.arrays.split(",") if a.strip()}
+    if not arrays or arrays - {"4x4", "16x16", "16x32"}:
+        print(f"error: --arrays: {args.arrays!r}; choose from 4x4, 16x16, 16x32", file=sys.stderr)
+        return 2
+    if args.quick:
+        arrays = {"4x4"}
     try:
         toolchain.configure_environment()
         toolchain.require_simulator("verilator")
     except ToolError as err:  # the simulator is missing: a tool failure, not a bench failure
         print(f"error: {err}", file=sys.stderr)
         return 3
-    configs = [(ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"), 1, not args.no_dram)]
-    if not args.quick:
+    configs = []
+    if "4x4" in arrays:
+        four = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
+        configs.append((four, 1, not args.no_dram))
+    if "16x16" in arrays:
         sixteen = ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16")
         configs.append((sixteen, 4, not args.no_dram))
+    if "16x32" in arrays:
         configs.append((preset_config(), 4, False))
     ok = True
     for cfg, scale, dram in configs:
