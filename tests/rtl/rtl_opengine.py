@@ -19,6 +19,7 @@ from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.opengine.descriptor import DATA_BYTES, beats_per_word
 from sparsesim.rtl.opengine.export import (
+    MEM_WORDS,
     VERILATOR_MAKE_ARGS,
     VERILATOR_TIMING_ARGS,
     DramModel,
@@ -88,6 +89,16 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     `dram`: the RTL's DRAM model instead of the architecture's (the simulator keeps its own): a mutation.
     `bandwidth_scale`: both sides with the architecture's DRAM data rate scaled (the ops keep their mapping).
     `make_args`: Verilator's make variables instead of `engine_make_args` (a cached build keeps its own)."""
+
+    images, _ = images_of(cfg, runs)
+    if images[-1].end > MEM_WORDS:
+        # more operands than the simulation DRAM holds: the ops in groups, one simulator run each
+        if len(runs) == 1:
+            return [{"op": runs[0].name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": runs[0].mapping.mode_text,
+                     "error": f"the op needs {images[0].end} beats, the DRAM model holds {MEM_WORDS}"}]  # fmt: skip
+        half = len(runs) // 2
+        kw = dict(sim=sim, dram=dram, bandwidth_scale=bandwidth_scale, make_args=make_args)
+        return run_engine_ops(cfg, runs[:half], **kw) + run_engine_ops(cfg, runs[half:], **kw)
 
     def arch_of(dataflow: str, interleave: bool = True):
         a = arch_for(cfg, dataflow, interleave)
