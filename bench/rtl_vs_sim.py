@@ -15,10 +15,10 @@ weight load / first beat to the last result) with the mapping's `array_cycles`; 
 (`OpPlan.alone_cycles`: DRAM latency + first tile's operands, the array overlapped with the rest, DRAM
 latency + last results). One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
-Without `--quick` the 16x16 array (N cut 4x less) runs the same ops through the op engine
-too: its stream words are wider than the 512-bit AXI beat (activations 2048 bits: four beats a word), which
-the DMAs assemble and split; the 16x32 preset array (N cut 4x less) runs array-only rows
-(`dram_modelled: false`: its engine, 4096-bit activation words, is not built here). `--no-dram`: array-only
+Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) run the same ops through the
+op engine too (`--arrays`: a subset): their stream words are wider than the 512-bit AXI beat (activations
+2048 and 4096 bits: four and eight beats a word), which the DMAs assemble and split; ops whose operands
+exceed the DRAM model run in groups, an op alone too large is an error row. `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
 that the 2 % check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         sixteen = ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16")
         configs.append((sixteen, 4, not args.no_dram))
     if "16x32" in arrays:
-        configs.append((preset_config(), 4, False))
+        configs.append((preset_config(), 4, not args.no_dram))
     ok = True
     for cfg, scale, dram in configs:
         engine_ops = ENGINE_OPS if dram else []
