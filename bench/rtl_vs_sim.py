@@ -1,24 +1,24 @@
 """The simulator's op cycles against the RTL's, on whole GEMM ops of a shipped workload.
 
-    python bench/rtl_vs_sim.py [--quick] [--json] [--no-dram]
+    python bench/rtl_vs_sim.py [--quick] [--json] [--no-dram] [--arrays 4x4,16x16,16x32]
 
 Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF/BP/WU, 1x1 conv, linear;
 dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
 with and without interleave; M and K as in the table, N cut) is mapped by the simulator's scheduler for the
-array. The shipped workload's ops run in Verilator through the RTL op engine: the descriptor goes in, the
-sequencer walks the op's tiles, the AXI4 DMAs fetch the operands from the HDL DRAM model (latency and
+array. The ops run in Verilator through the RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops,
+the 1:4 WS 3x3 conv FF with N = 32): the descriptor goes in, the sequencer walks the op's tiles, the AXI4
+DMAs fetch the operands (compressed weights: values + indices) from the HDL DRAM model (latency and
 bandwidth of the simulator's architecture) and write the results back; Python only starts each op and reads
 back. Compared: results bit for bit with sparsesim.sat.numerics over the whole op; the array's cycles (first
 weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
 (start to the last write response) with the simulator's op duration alone on the accelerator
 (`OpPlan.alone_cycles`: DRAM latency + first tile's operands, the array overlapped with the rest, DRAM
-latency + last results). The 2:8 and 1:4 ops of the test workloads run as array-only rows (the tile streams
-driven from Python, `dram_modelled: false`): the op engine is checked on the shipped workload's ops only.
-One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
+latency + last results). One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
-Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) are run too, as array-only rows
-(`dram_modelled: false`): their activation words (2048 bits and more) do not fit one 512-bit AXI beat of the
-op engine. `--no-dram`: array-only
+Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) run the same ops through the
+op engine too (`--arrays`: a subset): their stream words are wider than the 512-bit AXI beat (activations
+2048 and 4096 bits: four and eight beats a word), which the DMAs assemble and split; ops whose operands
+exceed the DRAM model run in groups, an op alone too large is an error row. `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
 that the 2 % check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
@@ -37,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
-from rtl_opengine import run_engine_ops  # noqa: E402
-from rtl_ops import QUICK_OPS, WORKLOAD, arch_for, op_runs, run_ops  # noqa: E402
+from rtl_opengine import ENGINE_OPS, run_engine_ops  # noqa: E402
+from rtl_ops import QUICK_OPS, arch_for, op_runs, run_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
 from sparsesim.rtl.opengine.export import DramModel  # noqa: E402
@@ -61,6 +61,8 @@ def row_ok(row: dict) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the 4x4 array only")
+    ap.add_argument("--arrays", default="4x4,16x16,16x32", metavar="LIST",
+                    help="without --quick: comma-separated, of 4x4, 16x16, 16x32 (default: all)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="one JSON object per op")
     ap.add_argument("--no-dram", action="store_true", help="array-only rows (no op engine, no DRAM)")
     ap.add_argument("--mutate-dram-latency", type=int, metavar="CYCLES",
@@ -74,20 +76,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.mutate_dram_latency is not None and args.mutate_dram_latency < 1:
         print("error: --mutate-dram-latency must be >= 1 cycle", file=sys.stderr)
         return 2
+    arrays = {a.strip() for a in args.arrays.split(",") if a.strip()}
+    if not arrays or arrays - {"4x4", "16x16", "16x32"}:
+        print(f"error: --arrays: {args.arrays!r}; choose from 4x4, 16x16, 16x32", file=sys.stderr)
+        return 2
+    if args.quick:
+        arrays = {"4x4"}
     try:
         toolchain.configure_environment()
         toolchain.require_simulator("verilator")
     except ToolError as err:  # the simulator is missing: a tool failure, not a bench failure
         print(f"error: {err}", file=sys.stderr)
         return 3
-    configs = [(ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16"), 1, not args.no_dram)]
-    if not args.quick:
-        configs.append((ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16"), 4, False))
-        configs.append((preset_config(), 4, False))
+    configs = []
+    if "4x4" in arrays:
+        four = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
+        configs.append((four, 1, not args.no_dram))
+    if "16x16" in arrays:
+        sixteen = ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16")
+        configs.append((sixteen, 4, not args.no_dram))
+    if "16x32" in arrays:
+        configs.append((preset_config(), 4, not args.no_dram))
     ok = True
     for cfg, scale, dram in configs:
-        engine_ops = [op for op in QUICK_OPS if dram and op[0] == WORKLOAD]
-        array_ops = [op for op in QUICK_OPS if op not in engine_ops]
+        engine_ops = ENGINE_OPS if dram else []
+        array_ops = [] if dram else QUICK_OPS
         mutated = None
         if args.mutate_dram_latency is not None:
             arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))

@@ -7,8 +7,9 @@ Fields: the array mode (WS/OS, dense or N:M, OS interleave), the GEMM dims as ru
 scheduler chose (mb, nb, kb), the loop order over blocks, the WS n-block widths (`n_q`, `n_r`: the first
 `n_r` blocks are `n_q + 1` columns wide, the rest `n_q`; the host does this division so the engine needs no
 divider) and the DRAM byte addresses of the three operand regions. Words in DRAM: every stream word (a
-weights row / A step, an activation vector / B beat, a result beat) occupies one AXI beat of
-`DATA_BYTES`; the region layouts are in `sparsesim.rtl.opengine.image`.
+weights row / A step, an activation vector / B beat, a result beat) occupies `beats_per_word` consecutive
+AXI beats of `DATA_BYTES` (one on the 4x4 array; a 16x16 activation word of 2048 bits takes four), its
+low bits in the first beat; the region layouts are in `sparsesim.rtl.opengine.image`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ DIM_BITS = 16
 DATA_BYTES = 64
 # Loop orders over blocks, as the scheduler names them (sparsesim/sat/schedule.py docstring).
 ORDERS = ("a_resident", "b_resident", "c_resident")
+
+
+def beats_per_word(word_bits: int, data_bytes: int = DATA_BYTES) -> int:
+    """AXI beats one stream word of `word_bits` occupies in DRAM (and on the bus)."""
+    return -(-word_bits // (8 * data_bytes))
 
 
 def descriptor_layout(cfg: ArrayConfig) -> data.StructLayout:

@@ -1,21 +1,24 @@
 """DMA engines between AXI4 and the op engine's on-chip buffers.
 
-`ReadDMA` takes jobs (byte address, words) and fetches the words, one per AXI beat, into its buffer (a FIFO
-the array's stream reads). It issues a burst only when the buffer has room for all of its beats, counting the
-beats already requested, so the R channel is never back-pressured and the buffer holds the current tile and
-the next ones as far as it has room (the double buffering: the next tile is fetched while the current one
-computes). `WriteDMA` takes jobs (byte address, words) and writes result words from its buffer in bursts.
+`ReadDMA` takes jobs (byte address, words) and fetches the words into its buffer (a FIFO the array's
+stream reads); a word wider than the bus takes `beats_per_word` consecutive beats, low bits first, and is
+assembled before it enters the buffer (one beat per word on the 4x4 array: no assembly register). It
+issues a burst only when the buffer has room for all of its beats, counting the beats already requested
+(and those of a word being assembled), so the R channel is never back-pressured and the buffer holds the
+current tile and the next ones as far as it has room (the double buffering: the next tile is fetched while
+the current one computes). `WriteDMA` takes jobs (byte address, words) and writes result words from its
+buffer in bursts, a wide word as `beats_per_word` beats.
 Bursts are INCR, at most `max_beats` long and never cross a 4 KiB boundary; addresses are beat-aligned.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Shape, Signal
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import axi
-from .descriptor import ADDR_BITS, DIM_BITS
+from .descriptor import ADDR_BITS, DIM_BITS, beats_per_word
 
 JOB_LAYOUT = data.StructLayout({"addr": ADDR_BITS, "words": DIM_BITS})
 
@@ -33,9 +36,8 @@ def _burst_beats(m: Module, addr, remaining, max_beats: int, data_bytes: int):
 
 class ReadDMA(wiring.Component):
     def __init__(self, word_bits: int, *, data_bytes: int, depth: int, max_beats: int):
-        if word_bits > 8 * data_bytes:
-            raise ValueError(f"a {word_bits}-bit word does not fit one {8 * data_bytes}-bit AXI beat")
-        if max_beats > depth:
+        self.bpw = beats_per_word(word_bits, data_bytes)
+        if max_beats > depth * self.bpw:
             raise ValueError("a burst must fit the buffer")
         self.word_bits, self.data_bytes, self.depth, self.max_beats = word_bits, data_bytes, depth, max_beats
         super().__init__(
@@ -50,18 +52,21 @@ class ReadDMA(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         db = self.data_bytes
+        bpw, beat_bits = self.bpw, 8 * db
         m.submodules.buf = buf = fifo.SyncFIFO(width=self.word_bits, depth=self.depth)
         addr = Signal(ADDR_BITS)
-        remaining = Signal(DIM_BITS)
-        in_flight = Signal(range(self.depth + 1))  # beats requested, not yet in the buffer
+        remaining = Signal(DIM_BITS + bpw.bit_length())  # beats of the job not yet requested
+        in_flight = Signal(range(self.depth * bpw + 1))  # beats requested, not yet in the buffer
         ar_pending = Signal()
         beats = _burst_beats(m, addr, remaining, self.max_beats, db)
-        room = Signal(range(self.depth + 2))
-        m.d.comb += room.eq(self.depth - buf.level - in_flight)
+        # Room in beats: the buffer's free words, less the beats on their way (requested or assembled).
+        sub = Signal(range(bpw))  # beats of the word being assembled already in
+        room = Signal(range(self.depth * bpw + 2))
+        m.d.comb += room.eq((self.depth - buf.level) * bpw - in_flight - sub)
 
         m.d.comb += self.job.ready.eq(remaining == 0)
         with m.If(self.job.valid & self.job.ready):
-            m.d.sync += [addr.eq(self.job.payload.addr), remaining.eq(self.job.payload.words)]
+            m.d.sync += [addr.eq(self.job.payload.addr), remaining.eq(self.job.payload.words * bpw)]
 
         # A burst's address may follow the previous one's handshake in the same cycle (one AR per cycle):
         # a tile's first burst cut short by a 4 KiB boundary must not leave a gap in its words.
@@ -85,14 +90,28 @@ class ReadDMA(wiring.Component):
             self.axi.rready.eq(1),  # room for every requested beat was reserved
         ]
         got = self.axi.rvalid
-        m.d.comb += [buf.w_en.eq(got), buf.w_data.eq(self.axi.rdata[: self.word_bits])]
+        if bpw == 1:
+            m.d.comb += [buf.w_en.eq(got), buf.w_data.eq(self.axi.rdata[: self.word_bits])]
+            assembled = got
+        else:
+            # beats 0..bpw-2 of a word wait here; the last one goes into the buffer with them
+            held = Signal((bpw - 1) * beat_bits)
+            with m.If(got):
+                m.d.sync += sub.eq(Mux(sub == bpw - 1, 0, sub + 1))
+                for j in range(bpw - 1):
+                    with m.If(sub == j):
+                        m.d.sync += held[j * beat_bits : (j + 1) * beat_bits].eq(self.axi.rdata)
+            word = Signal(bpw * beat_bits)
+            m.d.comb += word.eq(Cat(held, self.axi.rdata))
+            m.d.comb += [buf.w_en.eq(got & (sub == bpw - 1)), buf.w_data.eq(word[: self.word_bits])]
+            assembled = got
         requested = Mux(issue, beats, 0)
-        m.d.sync += in_flight.eq(in_flight + requested - got)
+        m.d.sync += in_flight.eq(in_flight + requested - assembled)
         m.d.comb += [
             self.words.valid.eq(buf.r_rdy),
             self.words.payload.eq(buf.r_data),
             buf.r_en.eq(self.words.ready),
-            self.idle.eq((remaining == 0) & ~ar_pending & (in_flight == 0) & ~buf.r_rdy),
+            self.idle.eq((remaining == 0) & ~ar_pending & (in_flight == 0) & (sub == 0) & ~buf.r_rdy),
         ]
         return m
 
@@ -105,8 +124,7 @@ class WriteDMA(wiring.Component):
     result word per cycle leaves the buffer as fast as the array produces it."""
 
     def __init__(self, word_bits: int, *, data_bytes: int, depth: int, max_beats: int):
-        if word_bits > 8 * data_bytes:
-            raise ValueError(f"a {word_bits}-bit word does not fit one {8 * data_bytes}-bit AXI beat")
+        self.bpw = beats_per_word(word_bits, data_bytes)
         self.word_bits, self.data_bytes, self.depth, self.max_beats = word_bits, data_bytes, depth, max_beats
         super().__init__(
             {
@@ -120,6 +138,7 @@ class WriteDMA(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         db = self.data_bytes
+        bpw, beat_bits = self.bpw, 8 * db
         m.submodules.buf = buf = fifo.SyncFIFO(width=self.word_bits, depth=self.depth)
         len_bits = range(max(self.max_beats, axi.BOUNDARY_BYTES // db) + 1)
         m.submodules.lens = lens = fifo.SyncFIFO(width=Shape.cast(len_bits).width, depth=4)
@@ -129,7 +148,7 @@ class WriteDMA(wiring.Component):
             self.words.ready.eq(buf.w_rdy),
         ]
         addr = Signal(ADDR_BITS)
-        remaining = Signal(DIM_BITS)
+        remaining = Signal(DIM_BITS + bpw.bit_length())  # beats of the job not yet addressed
         aw_pending = Signal()
         outstanding = Signal(8)  # bursts whose response has not come back
         beats = _burst_beats(m, addr, remaining, self.max_beats, db)
@@ -137,7 +156,7 @@ class WriteDMA(wiring.Component):
         # ---- address side
         m.d.comb += self.job.ready.eq(remaining == 0)
         with m.If(self.job.valid & self.job.ready):
-            m.d.sync += [addr.eq(self.job.payload.addr), remaining.eq(self.job.payload.words)]
+            m.d.sync += [addr.eq(self.job.payload.addr), remaining.eq(self.job.payload.words * bpw)]
         aw_granted = self.axi.awvalid & self.axi.awready
         issue = (remaining != 0) & (~aw_pending | aw_granted) & lens.w_rdy
         with m.If(aw_granted):
@@ -168,12 +187,23 @@ class WriteDMA(wiring.Component):
             self.axi.awsize.eq(db.bit_length() - 1),
             self.axi.awburst.eq(axi.BURST_INCR),
             self.axi.wvalid.eq((w_left != 0) & buf.r_rdy),
-            self.axi.wdata.eq(buf.r_data),
             self.axi.wstrb.eq((1 << db) - 1),
             self.axi.wlast.eq(w_left == 1),
-            buf.r_en.eq(w_go),
             self.axi.bready.eq(1),
         ]
+        if bpw == 1:
+            m.d.comb += [self.axi.wdata.eq(buf.r_data), buf.r_en.eq(w_go)]
+        else:
+            # a wide word leaves as bpw beats, low bits first; the buffer lets go of it with its last beat
+            sub = Signal(range(bpw))
+            word = Signal(bpw * beat_bits)
+            m.d.comb += word.eq(buf.r_data)
+            with m.If(w_go):
+                m.d.sync += sub.eq(Mux(sub == bpw - 1, 0, sub + 1))
+            m.d.comb += [
+                self.axi.wdata.eq(word.word_select(sub, beat_bits)),
+                buf.r_en.eq(w_go & (sub == bpw - 1)),
+            ]
         b_got = self.axi.bvalid
         m.d.sync += outstanding.eq(outstanding + Mux(issue, 1, 0) - b_got)
         m.d.comb += self.idle.eq(

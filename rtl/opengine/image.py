@@ -3,8 +3,9 @@ descriptor and the DRAM image the engine reads, and the engine's result words ba
 
 The mapping is the scheduler's `GemmMapping` (dataflow, mode, m/n/k as run, repeat, block, order), taken as
 given (nothing here imports the scheduler). Operand words are the array's stream words (compressed weights:
-values + indices per lane, host.tile_streams), one per AXI beat, in the region layouts the sequencer walks
-(sequencer.py docstring); `operands[r]` is repeat r's (A, B) as sparsesim.sat.numerics takes them.
+values + indices per lane, host.tile_streams), each as `beats_per_word` AXI beats (low bits first), in the
+region layouts the sequencer walks (sequencer.py docstring); `operands[r]` is repeat r's (A, B) as
+sparsesim.sat.numerics takes them. DRAM addresses here count beats (the DRAM model's words).
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from sparsesim.sat import numerics
 
 from ..config import ArrayConfig, log2
 from ..host import tile_streams
-from .descriptor import DATA_BYTES, ORDERS, pack_descriptor
+from .descriptor import DATA_BYTES, ORDERS, beats_per_word, pack_descriptor
 
 
 @dataclass
 class OpImage:
     desc: int
-    words: dict[int, int]  # word address -> word (DATA_BYTES wide)
-    result_lo: int  # word addresses of the result region [lo, hi)
+    words: dict[int, int]  # beat address -> beat (DATA_BYTES wide)
+    result_lo: int  # beat addresses of the result region [lo, hi)
     result_hi: int
-    end: int  # first free word after the op's regions
+    end: int  # first free beat after the op's regions
     fields: dict = field(default_factory=dict)
 
 
@@ -40,8 +41,14 @@ def _elements(cfg: ArrayConfig, mode) -> int:
     return int(mode.m) if mode.sparse else cfg.multipliers
 
 
+def _to_beats(words: list[int], word_bits: int) -> list[int]:
+    """Stream words as bus beats, low bits first."""
+    bpw, mask = beats_per_word(word_bits), (1 << (8 * DATA_BYTES)) - 1
+    return [(w >> (8 * DATA_BYTES * j)) & mask for w in words for j in range(bpw)]
+
+
 def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0) -> OpImage:
-    """Descriptor + DRAM words of the op; its regions start at word `base_word` (weights, activations,
+    """Descriptor + DRAM beats of the op; its regions start at beat `base_word` (weights, activations,
     results, each directly after the previous one)."""
     mode = mapping.mode
     if len(operands) != mapping.repeat:
@@ -75,6 +82,9 @@ def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0
                     one_row = _slice_a(a, mode, 0, 1, k0, k1)
                     acts += tile_streams(cfg, mode, one_row, b[k0:k1, c0 : c0 + n_cap]).acts
             results += math.ceil(K / kb) * math.ceil(M / cfg.rows) * math.ceil(N / n_cap) * cfg.rows * slots
+    weights = _to_beats(weights, cfg.weights_layout.size)
+    acts = _to_beats(acts, cfg.acts_layout.size)
+    results *= beats_per_word(cfg.result_layout.size)
     w_base = base_word
     a_base = w_base + len(weights)
     r_base = a_base + len(acts)
@@ -119,7 +129,14 @@ def read_hex(path) -> list[int]:
 
 
 def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[list[int]]:
-    """The result region's words split per tile (`beats[i]` words each), as result payload words."""
+    """The result region (bus beats) as result payload words split per tile (`beats[i]` words each)."""
+    bpw = beats_per_word(cfg.result_layout.size)
+    if len(results) % bpw:
+        raise ValueError(f"{len(results)} result beats are not whole {bpw}-beat words")
+    results = [
+        sum(b << (8 * DATA_BYTES * j) for j, b in enumerate(results[i : i + bpw]))
+        for i in range(0, len(results), bpw)
+    ]
     out, i = [], 0
     mask = (1 << cfg.result_layout.size) - 1
     for n in beats:

@@ -10,6 +10,8 @@ WS weights: the (m-tile, k-tile) tiles' R rows in walk order, re-read for every 
 k-tile-major [KT][N] vectors; OS weights: the (k-block, m-tile) tiles' A steps in walk order, re-read for
 every n-tile; OS activations: (k-block, n-tile) tiles' beats (steps x I) in walk order, re-read for every
 m-tile; results: every tile's result beats in walk order. Each repeat's regions follow the previous one's.
+A region's word is `beats_per_word` beats of the bus (its stride in bytes: beats x data bytes); jobs count
+words, the DMAs turn them into beats.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ArrayConfig, log2
-from .descriptor import ADDR_BITS, DIM_BITS, descriptor_layout
+from .descriptor import ADDR_BITS, DIM_BITS, beats_per_word, descriptor_layout
 from .dma import JOB_LAYOUT
 
 
@@ -42,7 +44,20 @@ class Sequencer(wiring.Component):
         cfg = self.cfg
         m = Module()
         R, C, P = cfg.rows, cfg.cols, cfg.multipliers
-        shift = log2(self.data_bytes)
+        db = self.data_bytes
+
+        def stride(word_bits: int):
+            """Word index -> byte offset in a region of `word_bits` words (a shift when a power of two)."""
+            nbytes = beats_per_word(word_bits, db) * db
+
+            def to_bytes(idx):
+                return idx << log2(nbytes) if nbytes & (nbytes - 1) == 0 else idx * nbytes
+
+            return to_bytes
+
+        w_bytes = stride(cfg.weights_layout.size)
+        a_bytes = stride(cfg.acts_layout.size)
+        r_bytes = stride(cfg.result_layout.size)
         d = Signal(descriptor_layout(cfg))  # latched at start
         busy = Signal()
         m.d.comb += self.busy.eq(busy)
@@ -99,11 +114,11 @@ class Sequencer(wiring.Component):
             self.cmd.payload.interleave.eq(d.interleave),
             self.cmd.payload.k.eq(k_t),
             self.cmd.payload.length.eq(Mux(d.os, 0, width)),
-            self.w_job.payload.addr.eq(w_base + (w_idx << shift)),
+            self.w_job.payload.addr.eq(w_base + w_bytes(w_idx)),
             self.w_job.payload.words.eq(w_words),
-            self.a_job.payload.addr.eq(a_base + (Mux(d.os, a_kb + a_idx, kn + c0) << shift)),
+            self.a_job.payload.addr.eq(a_base + a_bytes(Mux(d.os, a_kb + a_idx, kn + c0))),
             self.a_job.payload.words.eq(a_words),
-            self.r_job.payload.addr.eq(d.r_base + (r_idx << shift)),
+            self.r_job.payload.addr.eq(d.r_base + r_bytes(r_idx)),
             self.r_job.payload.words.eq(r_words),
         ]
         all_ready = self.cmd.ready & self.w_job.ready & self.a_job.ready & self.r_job.ready
@@ -120,7 +135,7 @@ class Sequencer(wiring.Component):
 
         def end_of_repeat(w_span_v, a_span_v):
             m.d.sync += [
-                w_base.eq(w_base + (w_span_v << shift)), a_base.eq(a_base + (a_span_v << shift)),
+                w_base.eq(w_base + w_bytes(w_span_v)), a_base.eq(a_base + a_bytes(a_span_v)),
                 w_idx.eq(0), a_idx.eq(0), a_kb.eq(0), kn.eq(0), k0.eq(0), r0.eq(0), c0.eq(0), blk.eq(0),
                 rep.eq(rep + 1),
             ]  # fmt: skip

@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from rtl_ops import OpRun, arch_for, assemble, expected
+from rtl_ops import QUICK_OPS, WORKLOAD_1OF4, OpRun, arch_for, assemble, expected
 from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
-from sparsesim.rtl.opengine.descriptor import DATA_BYTES
+from sparsesim.rtl.opengine.descriptor import DATA_BYTES, beats_per_word
 from sparsesim.rtl.opengine.export import (
+    MEM_WORDS,
+    VERILATOR_MAKE_ARGS,
     VERILATOR_TIMING_ARGS,
     DramModel,
     engine_verilog,
@@ -27,14 +29,39 @@ from sparsesim.rtl.opengine.image import build_image, read_hex, tile_words, writ
 
 from sparsesim.sat.schedule import plan_gemm
 
+# The ops run through the engine: every op of rtl_ops.QUICK_OPS (the shipped 2:4 workload's and the 2:8 and
+# 1:4 test workloads'), the 1:4 WS 3x3 conv FF with N cut to 32 instead of 8: at N = 8 the op is 199 cycles
+# and the engine's fixed 7 cycles of register stages on the DRAM paths (docs/pe_array.md) alone are 3.7 %.
+ENGINE_OPS = [
+    (wl, name, df, il, 32 if (wl, name, df) == (WORKLOAD_1OF4, "conv3:FF", "ws") else n)
+    for wl, name, df, il, n in QUICK_OPS
+]
+
+# The model's C++ optimisation on large arrays (VERILATOR_MAKE_ARGS, -O3, on small ones), our choice from a
+# whole op's measurements (bench/rtl_speed.py, docs/pe_array.md "Speed"): on the 16x16 engine -Os beats -O3
+# (12,777 against 9,981 simulated cycles per CPU second): its model is 256 copies of the PE cell's code
+# (Verilator emits it per instance) and -O3's larger code misses the instruction cache; on the 4x4 engine
+# -O3 wins. Arrays between were not measured: -O3 up to 64 PEs, -Os above.
+LARGE_ARRAY_MAKE_ARGS = ["OPT_FAST=-Os"]
+LARGE_ARRAY_PES = 64
+
+
+def engine_make_args(cfg: ArrayConfig) -> list[str]:
+    return VERILATOR_MAKE_ARGS if cfg.rows * cfg.cols <= LARGE_ARRAY_PES else LARGE_ARRAY_MAKE_ARGS
+
+
 # Word gap between two ops' regions in the simulation DRAM: our choice, an odd number of words so that the
 # regions (and their bursts) start at varied offsets within 4 KiB pages.
 GAP_WORDS = 37
 
 
+def engine_key(cfg: ArrayConfig, dram: DramModel) -> str:
+    """The engine model's build folder name (Verilog and Verilator)."""
+    return f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+
+
 def engine_build(cfg: ArrayConfig, dram: DramModel) -> Path:
-    name = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
-    return engine_verilog(cfg, toolchain.build_root() / "verilog" / name, dram)
+    return engine_verilog(cfg, toolchain.build_root() / "verilog" / engine_key(cfg, dram), dram)
 
 
 def images_of(cfg: ArrayConfig, runs: list[OpRun]) -> tuple[list, dict[int, int]]:
@@ -56,10 +83,22 @@ def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
 
 
 def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
-                   dram: DramModel | None = None, bandwidth_scale: float = 1.0) -> list[dict]:
+                   dram: DramModel | None = None, bandwidth_scale: float = 1.0,
+                   make_args: list[str] | None = None) -> list[dict]:
     """One row per op: results vs numerics, array cycles and op cycles (with DRAM) vs the simulator.
     `dram`: the RTL's DRAM model instead of the architecture's (the simulator keeps its own): a mutation.
-    `bandwidth_scale`: both sides with the architecture's DRAM data rate scaled (the ops keep their mapping)."""
+    `bandwidth_scale`: both sides with the architecture's DRAM data rate scaled (the ops keep their mapping).
+    `make_args`: Verilator's make variables instead of `engine_make_args` (a cached build keeps its own)."""
+
+    images, _ = images_of(cfg, runs)
+    if images[-1].end > MEM_WORDS:
+        # more operands than the simulation DRAM holds: the ops in groups, one simulator run each
+        if len(runs) == 1:
+            return [{"op": runs[0].name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": runs[0].mapping.mode_text,
+                     "error": f"the op needs {images[0].end} beats, the DRAM model holds {MEM_WORDS}"}]  # fmt: skip
+        half = len(runs) // 2
+        kw = dict(sim=sim, dram=dram, bandwidth_scale=bandwidth_scale, make_args=make_args)
+        return run_engine_ops(cfg, runs[:half], **kw) + run_engine_ops(cfg, runs[half:], **kw)
 
     def arch_of(dataflow: str, interleave: bool = True):
         a = arch_for(cfg, dataflow, interleave)
@@ -71,7 +110,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     verilog = engine_build(cfg, dram)
     convert_s = time.perf_counter() - t0
     images, words = images_of(cfg, runs)
-    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    key = engine_key(cfg, dram)
     work = toolchain.build_root() / "opengine" / key
     work.mkdir(parents=True, exist_ok=True)
     init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
@@ -81,7 +120,8 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
     data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
                       {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
-                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
+                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS,
+                      make_args=engine_make_args(cfg) if make_args is None else make_args)  # fmt: skip
     got = data.get("ops", {})
     dumped = read_hex(dump) if dump.exists() else []
     rows = []
@@ -117,6 +157,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
             "sim_epilogue_cycles": round(arch_r.dram_latency_cycles + plan.epilogue_bytes / arch_r.dram_bytes_per_cycle, 1),
             "results_differing_from_numerics": bad,
             "cycles_per_s": out["op_cycles"] / max(out["wall_s"], 1e-9),
+            "cycles_per_cpu_s": out["op_cycles"] / max(out.get("cpu_s", 0.0), 1e-9),
             "build_s": data["_run"]["build_s"], "convert_s": convert_s,
         })  # fmt: skip
     return rows
@@ -131,7 +172,7 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     verilog = engine_build(cfg, dram)
     images, words = images_of(cfg, runs)
     # the same Verilator model as run_engine_ops (its `ext_mem` port set)
-    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    key = engine_key(cfg, dram)
     work = toolchain.build_root() / "opengine" / f"axi_{key}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "ops.json").write_text(
@@ -143,7 +184,8 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine_axi", key,
                       {"ops": str(work / "ops.json"), "image": str(work / "image.json"), "dump_lo": lo,
                        "dump_hi": hi, "mem_bytes": mem_bytes, "pause": pause},
-                      plusargs=["+EXTCLK"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
+                      plusargs=["+EXTCLK"], build_args=VERILATOR_TIMING_ARGS,
+                      make_args=engine_make_args(cfg))  # fmt: skip
     axi_rep = data.get("axi")
     if axi_rep is None:
         return {"errors": [f"no result from the bench (log: {data['_run']['log']})"]}
@@ -183,10 +225,12 @@ def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: i
             errors.append(f"write burst at {b['addr']:#x}: partial strobes")
     if i != len(w):
         errors.append(f"{len(w)} W beats for {i} announced by AW")
+    bpw = {name: beats_per_word(lay.size) for name, lay in
+           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
     want = {
-        "rd_w": sum(len(t.weights) for r in runs for t in r.tiles),
-        "rd_a": sum(len(t.acts) for r in runs for t in r.tiles),
-        "wr": sum(t.result_beats for r in runs for t in r.tiles),
+        "rd_w": bpw["rd_w"] * sum(len(t.weights) for r in runs for t in r.tiles),
+        "rd_a": bpw["rd_a"] * sum(len(t.acts) for r in runs for t in r.tiles),
+        "wr": bpw["wr"] * sum(t.result_beats for r in runs for t in r.tiles),
     }
     got = {port: sum(b["len"] + 1 for b in bursts if b["port"] == port) for port in want}
     if got != want:
@@ -217,7 +261,7 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
         images.append(img)
         words |= img.words
         base = img.end + GAP_WORDS
-    key = f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    key = engine_key(cfg, dram)
     work = toolchain.build_root() / "opengine" / f"repeat_{key}"
     work.mkdir(parents=True, exist_ok=True)
     init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
@@ -228,14 +272,15 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
     lo, hi = min(i.result_lo for i in images), max(i.result_hi for i in images)
     data = run_cocotb(sim, verilog, "op_engine_tb", "tb_opengine", key,
                       {"ops": str(ops_file), "dump_lo": lo, "dump_hi": hi},
-                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS)  # fmt: skip
+                      plusargs=[f"+MEMINIT={init}", f"+MEMDUMP={dump}"], build_args=VERILATOR_TIMING_ARGS,
+                      make_args=engine_make_args(cfg))  # fmt: skip
     dumped = read_hex(dump) if dump.exists() else []
     if not dumped or len(data.get("ops", {})) != len(pairs):
         return {"error": f"no result from the bench (log: {data['_run']['log']})"}
     out = {}
     for name, (first, second), img in zip(names, pairs, images):
         region = dumped[img.result_lo - lo : img.result_hi - lo]
-        half = sum(t.result_beats for t in first.tiles)
+        half = sum(t.result_beats for t in first.tiles) * beats_per_word(cfg.result_layout.size)
         if len(region) != 2 * half:
             out[name] = f"{len(region)} result words for 2 x {half}"
             continue

@@ -27,10 +27,11 @@ def record_measurement(key: str, payload: dict) -> None:
     path.write_text(json.dumps(payload | {"when": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1))
 
 
-def get_sim_runner(sim: str):
+def get_sim_runner(sim: str, make_args: list[str] | None = None):
     """cocotb's runner; for Verilator without `--public-flat-rw`, which keeps every internal wire of the design
     as a VPI-visible C++ variable (no optimisation, ~3x the build time). The benches touch only top-level
-    ports, which `--public-depth 1` keeps visible."""
+    ports, which `--public-depth 1` keeps visible. `make_args`: variables for the model's make (e.g.
+    `OPT_FAST=-O3`, which verilated.mk puts after CXXFLAGS, so `-CFLAGS` cannot override it)."""
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(sim)
@@ -43,15 +44,17 @@ def get_sim_runner(sim: str):
             cmds = super()._build_command()
             cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
             cmds[0][1:1] = ["--public-depth", "1"]
+            cmds[1] += make_args or []
             return cmds
 
     return LeanVerilator()
 
 
 def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: str, spec: dict,
-               plusargs: list[str] | None = None, build_args: list[str] | None = None) -> dict:
-    """Build `verilog` for `sim` (cached per key; `build_args` added to the simulator's) and run `test_module`
-    (with simulator `plusargs`); returns the bench report + timings."""
+               plusargs: list[str] | None = None, build_args: list[str] | None = None,
+               make_args: list[str] | None = None) -> dict:
+    """Build `verilog` for `sim` (cached per key; `build_args` added to the simulator's, `make_args` to
+    Verilator's make) and run `test_module` (with simulator `plusargs`); returns the bench report + timings."""
     from cocotb_tools.check_results import get_results
 
     toolchain.require_simulator(sim)
@@ -62,7 +65,7 @@ def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: st
     report = build_dir / "report.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
-    runner = get_sim_runner(sim)
+    runner = get_sim_runner(sim, make_args)
     t0 = time.perf_counter()
     runner.build(
         sources=[verilog],

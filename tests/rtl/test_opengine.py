@@ -6,6 +6,9 @@ array -> AXI4 writes) on the 4x4 FP16 array in Verilator:
   cycles within 2 % of the simulator's op duration with DRAM (`OpPlan.alone_cycles`);
 - with cocotbext-axi's AxiRam and random back-pressure on every channel: the AXI4 burst rules, the beats
   each port moves against the ops' tile streams, and the results again.
+
+`tox -e rtl-full`: three ops on the 16x16 FP16 array through the engine, whose stream words span several
+512-bit beats (results bit-exact; its cycles are bound by one beat per port and cycle, see docs/pe_array.md).
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rtl_opengine import run_axi_protocol, run_engine_ops, run_repeat_ops
-from rtl_ops import QUICK_OPS, WORKLOAD, op_run, op_runs, workload_ops
+from rtl_opengine import ENGINE_OPS, run_axi_protocol, run_engine_ops, run_repeat_ops
+from rtl_ops import WORKLOAD, op_run, op_runs, workload_ops
 from sparsesim.rtl.config import ArrayConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,9 +26,6 @@ CFG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
 # bench samples every cycle from Python.
 AXI_OPS = [("conv3:FF", "ws", True, 24), ("conv2:BP", "os", False, 8), ("fc:FF", "os", True, 32)]
 
-
-# the op engine runs the shipped 2:4 workload's ops (the 2:8 and 1:4 test workloads' ops run array-only)
-ENGINE_OPS = [op for op in QUICK_OPS if op[0] == WORKLOAD]
 
 
 def _runs(ops_list):
@@ -46,7 +46,8 @@ def check_ops_from_dram():
     rows = run_engine_ops(CFG, _runs(ENGINE_OPS))
     for row in rows:
         print(row)
-    assert len(rows) == len(ENGINE_OPS) == 9
+    assert len(rows) == len(ENGINE_OPS) == 13
+    assert {row["mapping"].split()[1] for row in rows} >= {"dense", "2:4", "2:8", "1:4"}
     for row in rows:
         assert "error" not in row, row
         assert row["dram_modelled"] is True
@@ -74,3 +75,23 @@ def check_repeat():
     print(got)
     assert "error" not in got, got
     assert len(got) == 2 and all(v == [0, 0] for v in got.values()), got
+
+
+SIXTEEN = ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16")
+# WS 2:4, OS dense without interleave, OS with interleave (N cut: the 16x16 engine's build is the cost).
+SIXTEEN_ENGINE_OPS = [("conv2:FF", "ws", True, 8), ("conv2:BP", "os", False, 8), ("fc:FF", "os", True, 32)]
+
+
+@pytest.mark.rtl_full
+def test_op_engine_16x16_verilator():
+    """Words wider than the bus (weights 2, activations 4, results 2 beats) through the whole engine: every
+    op's results bit for bit, and the array never faster than the simulator's schedule for it (the engine
+    feeds it one beat per port and cycle, so it can only be slower: the rows carry by how much)."""
+    rows = run_engine_ops(SIXTEEN, op_runs(SIXTEEN, [(WORKLOAD, *op) for op in SIXTEEN_ENGINE_OPS], ROOT))
+    for row in rows:
+        print(row)
+    assert len(rows) == len(SIXTEEN_ENGINE_OPS)
+    for row in rows:
+        assert "error" not in row, row
+        assert row["results_differing_from_numerics"] == 0, row
+        assert row["rtl_array_cycles"] >= row["sim_array_cycles"], row
