@@ -362,11 +362,14 @@ def run_workload(
     ablate: bool = False,
     sensitivity: bool = False,
     prepared: Prepared | None = None,
+    dense: SimResult | None = None,
 ) -> RunResult:
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn; with
     `sensitivity`, also with each uncertain preset parameter at the ends of its range (summary key
     `sensitivity`, sparsesim.sensitivity). `prepared`: the workload's front end when the caller already has
-    it (the co-design search composes it from masks computed once per layer and choice); else built here."""
+    it (the co-design search composes it from masks computed once per layer and choice); else built here.
+    `dense`: the dense baseline's simulation of this workload on this array when the caller already has it
+    (it depends on the model and the array only, so a search reuses it across N:M choices)."""
     from ..pipeline import prepare
 
     say = progress or _silent
@@ -382,8 +385,10 @@ def run_workload(
         prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label
     )
     sparse = wl.sparsity.pattern != "dense"
-    dense_ops = dense_opgraph(prepared) if sparse else None
-    if dense_ops is not None:
+    dense_ops = dense_opgraph(prepared) if sparse and (dense is None or sensitivity) else None
+    if sparse and dense is not None:
+        base = dense
+    elif dense_ops is not None:
         base = simulate_ops(dense_ops, arch, graph=prepared.graph, progress=say, label="dense baseline")
     else:
         base = sim
@@ -433,7 +438,7 @@ def run_workload(
     summary["arch"] = arch.to_dict()
     summary["front_end_wall_seconds"] = front_end
     summary["simulation_wall_seconds"] = sim.wall_seconds
-    summary["dense_simulation_wall_seconds"] = base.wall_seconds if sparse else 0.0
+    summary["dense_simulation_wall_seconds"] = base.wall_seconds if sparse and dense is None else 0.0
     summary["wall_seconds"] = time.perf_counter() - t_start
 
     baseline = RunResult(

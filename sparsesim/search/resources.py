@@ -78,7 +78,7 @@ class ResourceModel:
                 self.say(
                     f"resource model: Yosys calibration run {i + 1} of {len(CALIBRATION)} ({r}x{c} array)"
                 )
-                est = self._estimate(acc, r, c, f"calib-{abs(hash(key)) % 10**8}-{r}x{c}")
+                est = self._estimate(acc, r, c, f"calib-{_stable(key)}-{r}x{c}")
                 points.append(
                     {"rows": r, "cols": c, "rest": est.rest, "cell": est.cell, "total": est.resources}
                 )
@@ -91,6 +91,14 @@ class ResourceModel:
                 coef[res] = (float(a), float(b), float(c))
             self._fits[key] = RestFit(coef, points)
         return self._cells[cell_key(acc)], self._fits[key]
+
+    def adopt(self, acc: dict[str, Any], cell: dict[str, Any], fit: RestFit) -> None:
+        """Take a calibration made elsewhere (a Dask worker's `calibrate`) for `acc`'s configuration."""
+        self._cells[cell_key(acc)] = cell
+        self._fits[rest_key(acc)] = fit
+
+    def has(self, acc: dict[str, Any]) -> bool:
+        return rest_key(acc) in self._fits
 
     def estimate(self, acc: dict[str, Any]) -> dict[str, Any]:
         """{'resources': {lut, ff, dsp, bram36, uram}, 'percent': {...}, 'cell': {...}, 'rest': {...}}."""
@@ -119,6 +127,13 @@ class ResourceModel:
         ]
 
 
+def _stable(key: tuple) -> str:
+    """A short name for a configuration's work folder, the same in every process."""
+    import hashlib
+
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:10]
+
+
 def over_budget(percent: dict[str, float], *, budget: bool) -> dict[str, float]:
     """Constraint values (> 0: violated by that many percentage points) for each counted resource."""
     out = {}
@@ -126,3 +141,8 @@ def over_budget(percent: dict[str, float], *, budget: bool) -> dict[str, float]:
         limit = device.budget_percent(r) if budget else 100.0
         out[r] = pct - limit
     return out
+
+
+def calibrate(workdir: str, acc: dict[str, Any]) -> tuple[dict[str, Any], RestFit]:
+    """A Dask task: the calibration of one configuration (its Yosys runs, cached on disk like any other)."""
+    return ResourceModel(Path(workdir)).fit(acc)
