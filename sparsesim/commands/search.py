@@ -90,7 +90,10 @@ def search_command(args: argparse.Namespace, con: Any) -> int:
     for o, b in res["best"].items():
         ratio = b.get("preset_over_best")
         if ratio:
-            how = f"{ratio:.3f}x better than" if ratio >= 1 else f"{1 / ratio:.3f}x worse than"
+            if abs(ratio - 1) < 5e-4:
+                how = "equal to"
+            else:
+                how = f"{ratio:.3f}x better than" if ratio > 1 else f"{1 / ratio:.3f}x worse than"
             print(f"best {o}: {b['best']:.4g} ({how} the preset baseline's {b['preset_baseline']:.4g})")
     if pre["best"]:
         print(
