@@ -25,14 +25,20 @@ def _settings(row: pd.Series, columns: list[str]) -> str:
     return "; ".join(acc)
 
 
+def _group(feasible: bool, stage: str) -> str:
+    where = "preset baseline, " if stage == "preset" else ""
+    return where + ("feasible" if feasible else "violates a constraint")
+
+
 def points_frame(spec: SearchSpec, trials: pd.DataFrame, front: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     ok = trials[trials["status"] == "ok"].drop_duplicates(subset="key")
     params = [c for c in trials.columns if c.startswith(("accelerator.", "nm:"))]
     on_front = set(front["key"]) if not front.empty else set()
+    stages = ok["stage"] if "stage" in ok else ["search"] * len(ok)
     return pd.DataFrame(
         {
             "point": ok["trial"].astype(int),
-            "group": ["feasible" if f else "violates a constraint" for f in ok["feasible"]],
+            "group": [_group(f, stage) for f, stage in zip(ok["feasible"], stages)],
             "x": ok[x].astype(float),
             "y": ok[y].astype(float),
             "x_text": [f"{v:.4g}" for v in ok[x]],
