@@ -119,12 +119,6 @@ def run_trial(spec_json: str, base_path: str, params: dict[str, Any]) -> dict[st
         return {"status": "invalid", "error": str(exc)}
 
 
-def calibrate_task(workdir: str, acc: dict[str, Any]) -> Any:
-    from .resources import calibrate
-
-    return calibrate(workdir, acc)
-
-
 def _plain(summary: dict[str, Any]) -> dict[str, Any]:
     from ..results import jsonable
 
@@ -328,8 +322,9 @@ def _record(
 def _calibrate(
     spec: SearchSpec, ev: Evaluator, dists: dict[str, Any], model: Any, pool: _Pool, say: Any
 ) -> None:
-    """The resource model's calibration of every cell configuration the space holds, one configuration per
-    worker at a time (Yosys runs are the slowest part of a fresh search; each is cached on disk)."""
+    """The resource model's calibration of every cell configuration the space holds, before the first trial:
+    the cells, then every calibration run, spread over the workers (Yosys runs are the slowest part of a
+    fresh search; each is cached on disk, so a warm search only converts and looks them up)."""
     import itertools
 
     from ..sat.arch import resolve
@@ -351,11 +346,18 @@ def _calibrate(
         if len(configs) > MAX_PARALLEL_CALIBRATIONS:
             return  # a space this varied calibrates lazily, trial by trial
     todo = [acc for acc in configs.values() if not model.has(acc)]
-    if len(todo) < 2:
+    if not todo:
         return
-    say(f"resource model: calibrating {len(todo)} cell configurations in parallel (Yosys)")
-    for acc, (cell, fit) in zip(todo, pool.call(calibrate_task, [(str(model.workdir), acc) for acc in todo])):
-        model.adopt(acc, cell, fit)
+    from .resources import CALIBRATION, calibration_point, cell_only
+
+    work = str(model.workdir)
+    say(f"resource model: {len(todo)} cell configurations, their cells synthesised in parallel (Yosys)")
+    pool.call(cell_only, [(work, acc) for acc in todo])
+    runs = [(work, acc, r, c) for acc in todo for r, c in CALIBRATION]
+    say(f"resource model: {len(runs)} calibration runs in parallel (Yosys)")
+    points = pool.call(calibration_point, runs)
+    for i, acc in enumerate(todo):
+        model.adopt(acc, points[i * len(CALIBRATION) : (i + 1) * len(CALIBRATION)])
 
 
 def _baseline_text(spec: SearchSpec, baseline: dict[str, Any]) -> str:
