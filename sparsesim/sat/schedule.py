@@ -607,8 +607,12 @@ def _layer_sizes(graph: Any, batch: int) -> dict[str, tuple[int, int]]:
     return sizes
 
 
-def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
-    """Map every op and fix the iteration's dependencies and priorities (see the module docstring)."""
+def build_schedule(
+    ops: OpGraph, arch: SatArch, graph: Any = None, *, gemm_memo: dict[str, dict] | None = None
+) -> Schedule:
+    """Map every op and fix the iteration's dependencies and priorities (see the module docstring).
+    `gemm_memo`: GEMM mappings kept across calls on the same model (per array), for a caller that schedules
+    one model many times (the co-design search); a mapping depends only on the op, its layer and the array."""
     naive = not arch.offline_schedule
     batch = int(ops.graph.get("batch", 1))
     sizes = _layer_sizes(graph, batch)
@@ -622,7 +626,7 @@ def build_schedule(ops: OpGraph, arch: SatArch, graph: Any = None) -> Schedule:
         arch.check_nm(*nm)
 
     plans: dict[str, OpPlan] = {}
-    gemm_cache: dict[tuple, GemmMapping] = {}
+    gemm_cache: dict[tuple, GemmMapping] = {} if gemm_memo is None else gemm_memo.setdefault(repr(arch), {})
     order = [op.name for op in all_ops]
     for i, op in enumerate(all_ops):
         if isinstance(op, GemmOp):

@@ -85,11 +85,12 @@ def simulate_ops(
     record_timeline: bool = False,
     progress: Progress | None = None,
     label: str = "simulating",
+    gemm_memo: dict[str, dict] | None = None,
 ) -> SimResult:
     """Schedule and simulate one OpGraph on `arch`. `graph` (the LayerGraph) gives raw tensor sizes;
-    `progress(label, done=, total=)` follows the ops as they complete."""
+    `progress(label, done=, total=)` follows the ops as they complete; `gemm_memo`: see build_schedule."""
     t0 = time.perf_counter()
-    schedule = build_schedule(ops, arch, graph)
+    schedule = build_schedule(ops, arch, graph, gemm_memo=gemm_memo)
     feed = None if progress is None else (lambda done, total: progress(label, done=done, total=total))
     machine = Machine(schedule, record_timeline=record_timeline, on_op_done=feed)
     times = machine.run()
@@ -363,13 +364,15 @@ def run_workload(
     sensitivity: bool = False,
     prepared: Prepared | None = None,
     dense: SimResult | None = None,
+    gemm_memo: dict[str, dict] | None = None,
 ) -> RunResult:
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn; with
     `sensitivity`, also with each uncertain preset parameter at the ends of its range (summary key
     `sensitivity`, sparsesim.sensitivity). `prepared`: the workload's front end when the caller already has
     it (the co-design search composes it from masks computed once per layer and choice); else built here.
     `dense`: the dense baseline's simulation of this workload on this array when the caller already has it
-    (it depends on the model and the array only, so a search reuses it across N:M choices)."""
+    (it depends on the model and the array only, so a search reuses it across N:M choices). `gemm_memo`:
+    GEMM mappings kept across runs of the same model (sat.schedule.build_schedule)."""
     from ..pipeline import prepare
 
     say = progress or _silent
@@ -382,8 +385,9 @@ def run_workload(
 
     label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"
     sim = simulate_ops(
-        prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label
-    )
+        prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label,
+        gemm_memo=gemm_memo,
+    )  # fmt: skip
     sparse = wl.sparsity.pattern != "dense"
     dense_ops = dense_opgraph(prepared) if sparse and (dense is None or sensitivity) else None
     if sparse and dense is not None:

@@ -64,6 +64,8 @@ class Evaluator:
                     self.choices[(name, choice)] = self._prune_one(by_name[name], choice)
         self._dense: dict[str, Any] = {}
         self._dense_ops: Any = None
+        # GEMM mappings per array across trials (one model): most of a trial's cost is the mapper's search
+        self._gemms: dict[str, dict] = {}
         self.fixed = {
             name: self._choice_of(self.base_layers[name]) for name in self.order if name not in self.searched
         }
@@ -173,7 +175,7 @@ class Evaluator:
                 self._dense_ops = dense_opgraph(prepared)
             while len(self._dense) >= DENSE_MEMO:
                 self._dense.pop(next(iter(self._dense)))
-            self._dense[key] = simulate_ops(self._dense_ops, arch, graph=self.graph)
+            self._dense[key] = simulate_ops(self._dense_ops, arch, graph=self.graph, gemm_memo=self._gemms)
         return self._dense[key]
 
     def run(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +189,7 @@ class Evaluator:
         wl = self.workload(params)
         prepared = self.prepared(wl, params)
         dense = self.dense_baseline(wl, prepared) if wl.sparsity.pattern != "dense" else None
-        result = run_workload(wl, prepared=prepared, dense=dense)
+        result = run_workload(wl, prepared=prepared, dense=dense, gemm_memo=self._gemms)
         return {**result.summary, "nm_unsupported": bad}
 
 
