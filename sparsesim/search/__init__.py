@@ -4,6 +4,7 @@ chosen together, each trial a real simulation, under the board's resources.
     spec.py       the search file
     evaluate.py   one trial: the front end once per search, a trial = masks composed + lowering + simulation
     resources.py  the resource model (Yosys per-PE-cell estimates + a calibrated rest)
+    baseline.py   the yardstick: the preset hardware with its best per-layer N:M on the same constraints
     run.py        the optimiser loop (Optuna), trials on Dask, the trial cache, the Pareto front
     outputs.py    trials.csv, pareto.csv, a workload.yaml per Pareto point, the front verified
 """

@@ -6,7 +6,9 @@ fixed order; no optimiser needed). Trials are asked `batch` at a time, run in pa
 this process), and told back in
 the order asked, so the same file gives the same trials whatever the worker count. Each trial's result is
 cached on disk under the output folder by the hash of the base workload and the trial's parameters: a killed
-search reruns to the same point without recomputing what finished.
+search reruns to the same point without recomputing what finished. Before the optimiser, the preset baseline
+(baseline.py) is found by trials of its own (stage `preset`), and the optimiser is seeded with its front and
+the preset's neighbours.
 """
 
 from __future__ import annotations
