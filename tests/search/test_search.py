@@ -88,6 +88,7 @@ def test_a_small_space_is_enumerated_and_every_output_is_written(exhaustive):
         assert (out / name).stat().st_size > 0
     html = (out / "search.html").read_text()
     assert "Pareto front" in html and "<script" in html
+    assert "The preset hardware with its best N:M on the same constraints" in html and "baseline-vs-best" in html
 
 
 def test_the_front_is_the_non_dominated_feasible_trials(exhaustive):
