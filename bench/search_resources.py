@@ -1,6 +1,6 @@
 """The search's resource model against full hierarchical Yosys estimates of held-out array sizes.
 
-    python bench/search_resources.py [--checks 2:8x8,2:16x8] [--workdir DIR] [--write FILE]
+    python bench/search_resources.py [--checks 2:8x8,2:16x8,4:8x8] [--workdir DIR] [--write FILE]
 
 For the preset's PE cell (FP16, the preset's max M and buffers) with P multipliers per PE, for each check
 `P:RxC` the model (`sparsesim.search.resources`: R x C x cell + a rest fitted on the calibration set
@@ -25,7 +25,7 @@ from pathlib import Path
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--checks", default="2:8x8,2:16x8", help="multipliers per PE and held-out array size, P:RxC,..."
+        "--checks", default="2:8x8,2:16x8,4:8x8", help="multipliers per PE and held-out array size, P:RxC,..."
     )
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--write", default=None, help="store the Yosys numbers (calibration and held-out) here")
