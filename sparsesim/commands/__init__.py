@@ -39,7 +39,7 @@ JSON_SHAPES: dict[str, tuple[str, ...]] = {
                "energy_gain", "static_energy_j", "dynamic_energy_j", "dynamic_gflops_per_w", "actions"),
     "sweep": ("sweep", "output_dir", "points", "counts", "workers", "wall_seconds", "pareto", "files"),
     "search": ("search", "output_dir", "space_size", "exhaustive", "trials", "cached_trials", "pareto",
-               "base_workload", "best", "files"),
+               "base_workload", "preset_baseline", "best", "files"),
     "rtl export": ("output_dir", "top", "config", "origin", "files"),
     "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "floorplan",
                    "vivado", "vivado_command"),

@@ -62,6 +62,7 @@ def search_command(args: argparse.Namespace, con: Any) -> int:
             "cached_trials": outcome.cached,
             "pareto": front.to_dict(orient="records"),
             "base_workload": res["base_workload"],
+            "preset_baseline": res["preset_baseline"],
             "best": res["best"],
             "files": res["files"],
         }
@@ -77,15 +78,32 @@ def search_command(args: argparse.Namespace, con: Any) -> int:
     for i, row in front.iterrows():
         vals = ", ".join(f"{o} {row[o]:.4g}" for o in objs)
         print(f"  pareto/{i}/workload.yaml: {vals}")
+    pre = res["preset_baseline"]
+    acc = ", ".join(f"{k} {v}" for k, v in pre["accelerator"].items())
+    if pre["best"]:
+        print(
+            f"preset baseline ({acc}; its best per-layer N:M on the same constraints, "
+            f"{pre['trials']} trials): " + ", ".join(f"{o} {v:.4g}" for o, v in pre["best"].items())
+        )
+    else:
+        print(f"preset baseline ({acc}): no trial meets the constraints ({', '.join(pre['violated'])})")
     for o, b in res["best"].items():
-        ratio = b.get("base_over_best")
+        ratio = b.get("preset_over_best")
         if ratio:
-            how = f"{ratio:.2f}x better than" if ratio >= 1 else f"{1 / ratio:.2f}x worse than"
-            print(f"best {o}: {b['best']:.4g} ({how} the base workload's {b['base']:.4g})")
+            if abs(ratio - 1) < 5e-4:
+                how = "equal to"
+            else:
+                how = f"{ratio:.3f}x better than" if ratio > 1 else f"{1 / ratio:.3f}x worse than"
+            print(f"best {o}: {b['best']:.4g} ({how} the preset baseline's {b['preset_baseline']:.4g})")
+    if pre["best"]:
+        print(
+            f"{pre['dominated_by_front']} of the preset baseline's {len(pre['front'])} front point(s) "
+            "strictly dominated by the search's front"
+        )
     base = res["base_workload"]
     if not base.get("feasible", True):
         bad = ", ".join(k for k, v in (base.get("constraints") or {}).items() if v > 0)
-        print(f"the base workload itself violates: {bad}")
+        print(f"the base workload as given violates: {bad}")
     print(
         f"wrote {res['output']}/ (trials.csv, pareto.csv, search.html, search.json, pareto/*/workload.yaml)"
     )

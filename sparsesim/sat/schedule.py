@@ -639,6 +639,14 @@ class MappingCache:
     mappings: dict[tuple, GemmMapping] = field(default_factory=dict)
 
 
+def mapping_cache(memo: dict[str, MappingCache] | None, arch: SatArch) -> MappingCache:
+    """`arch`'s cache in `memo` (made on first use), for a caller that schedules one model many times on
+    several arrays (the co-design search); without a memo, a fresh cache."""
+    if memo is None:
+        return MappingCache(arch)
+    return memo.setdefault(repr(arch), MappingCache(arch))
+
+
 def build_schedule(
     ops: OpGraph, arch: SatArch, graph: Any = None, *, cache: MappingCache | None = None
 ) -> Schedule:

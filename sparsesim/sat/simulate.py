@@ -29,7 +29,7 @@ from ..summary import Summary
 from . import timing
 from .arch import SatArch, check_workload_sparsity, resolve
 from .engines import Machine, OpTimes
-from .schedule import MappingCache, Schedule, build_schedule
+from .schedule import MappingCache, Schedule, build_schedule, mapping_cache
 
 if TYPE_CHECKING:
     from ..spec import Workload
@@ -364,11 +364,16 @@ def run_workload(
     ablate: bool = False,
     sensitivity: bool = False,
     prepared: Prepared | None = None,
+    dense: SimResult | None = None,
+    gemm_memo: dict[str, MappingCache] | None = None,
 ) -> RunResult:
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn; with
     `sensitivity`, also with each uncertain preset parameter at the ends of its range (summary key
     `sensitivity`, sparsesim.sensitivity). `prepared`: the workload's front end when the caller already has
-    it (the co-design search composes it from masks computed once per layer and choice); else built here."""
+    it (the co-design search composes it from masks computed once per layer and choice); else built here.
+    `dense`: the dense baseline's simulation of this workload on this array when the caller already has it
+    (it depends on the model and the array only, so a search reuses it across N:M choices). `gemm_memo`:
+    GEMM mappings kept across runs of the same model, per array (sat.schedule.mapping_cache)."""
     from ..pipeline import prepare
 
     say = progress or _silent
@@ -380,14 +385,16 @@ def run_workload(
     front_end = time.perf_counter() - t_start
 
     label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"
-    mappings = MappingCache(arch)  # the run and its dense baseline share their dense GEMMs' mappings
+    mappings = mapping_cache(gemm_memo, arch)  # the run and its dense baseline share dense GEMMs' mappings
     sim = simulate_ops(
         prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label,
         mappings=mappings,
     )  # fmt: skip
     sparse = wl.sparsity.pattern != "dense"
-    dense_ops = dense_opgraph(prepared) if sparse else None
-    if dense_ops is not None:
+    dense_ops = dense_opgraph(prepared) if sparse and (dense is None or sensitivity) else None
+    if sparse and dense is not None:
+        base = dense
+    elif dense_ops is not None:
         base = simulate_ops(
             dense_ops, arch, graph=prepared.graph, progress=say, label="dense baseline", mappings=mappings
         )
@@ -439,7 +446,7 @@ def run_workload(
     summary["arch"] = arch.to_dict()
     summary["front_end_wall_seconds"] = front_end
     summary["simulation_wall_seconds"] = sim.wall_seconds
-    summary["dense_simulation_wall_seconds"] = base.wall_seconds if sparse else 0.0
+    summary["dense_simulation_wall_seconds"] = base.wall_seconds if sparse and dense is None else 0.0
     summary["wall_seconds"] = time.perf_counter() - t_start
 
     baseline = RunResult(

@@ -4,6 +4,7 @@ chosen together, each trial a real simulation, under the board's resources.
     spec.py       the search file
     evaluate.py   one trial: the front end once per search, a trial = masks composed + lowering + simulation
     resources.py  the resource model (Yosys per-PE-cell estimates + a calibrated rest)
+    baseline.py   the yardstick: the preset hardware with its best per-layer N:M on the same constraints
     run.py        the optimiser loop (Optuna), trials on Dask, the trial cache, the Pareto front
     outputs.py    trials.csv, pareto.csv, a workload.yaml per Pareto point, the front verified
 """
@@ -53,11 +54,17 @@ def search(
         p: _base_value(ev, p) for p in outcome.trials.columns if p.startswith(("accelerator.", "nm:"))
     }
     base_rec = _record(spec, ev, model, base_params, {"status": "ok", "summary": base_result.summary}, "base")
-    extra = {"base_workload": _base_row(spec, base_rec), "best": _best(spec, front, base_rec)}
+    baseline = dict(outcome.baseline)
+    baseline["dominated_by_front"] = _dominated(spec, front, baseline["front"])
+    extra = {
+        "base_workload": _base_row(spec, base_rec),
+        "preset_baseline": baseline,
+        "best": _best(spec, front, base_rec, baseline),
+    }
     files = write_outputs(spec, ev, outcome, front, extra)
     from .report import write_report
 
-    files.append(write_report(spec, outcome, front, base_rec))
+    files.append(write_report(spec, outcome, front, base_rec, baseline))
     return {
         "name": spec.name,
         "output": str(out),
@@ -84,16 +91,35 @@ def _base_row(spec: SearchSpec, rec: dict[str, Any]) -> dict[str, Any]:
     return {k: rec[k] for k in keep if k in rec}
 
 
-def _best(spec: SearchSpec, front: Any, base: dict[str, Any]) -> dict[str, Any]:
-    """Per objective: the best Pareto value and its ratio to the base workload's."""
+def _best(spec: SearchSpec, front: Any, base: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """Per objective: the best Pareto value, the preset baseline's best (the preset hardware with its best
+    N:M on the same constraints) and the base workload's value, with their ratios to the best (> 1: the
+    search's point is better by that factor)."""
     out: dict[str, Any] = {}
     for o in spec.objectives:
         if front.empty or o not in front:
             continue
         best = float(front[o].min())
+        preset = baseline["best"].get(o)
         out[o] = {
             "best": best,
+            "preset_baseline": preset,
+            "preset_over_best": (preset / best) if preset and best else None,
             "base": base.get(o),
             "base_over_best": (base[o] / best) if base.get(o) and best else None,
         }
     return out
+
+
+def _dominated(spec: SearchSpec, front: Any, points: list[dict[str, Any]]) -> int:
+    """How many of the preset baseline's front points some Pareto point of the search strictly dominates
+    (no worse on every objective, better on one; both meet the constraints)."""
+    if front.empty:
+        return 0
+    values = front[list(spec.objectives)].to_numpy(dtype=float)
+    n = 0
+    for p in points:
+        v = [float(p[o]) for o in spec.objectives]
+        if ((values <= v).all(axis=1) & (values < v).any(axis=1)).any():
+            n += 1
+    return n

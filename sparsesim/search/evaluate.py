@@ -11,13 +11,17 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..spec import SparsitySpec, Workload, workload_from_dict
 from .spec import SearchSpec, parse_choice
 
+if TYPE_CHECKING:
+    from ..sat.schedule import MappingCache
+
+DENSE_MEMO = 64  # our choice: dense baselines kept per process (a few MB each; searches visit tens of arrays)
 LAYER_PREFIX = "nm:"  # parameter names of the per-layer choices: "nm:<layer name>"
 ACC_PREFIX = "accelerator."
 
@@ -61,6 +65,10 @@ class Evaluator:
                 # "dense" always: a trial's choice its array cannot run is simulated dense (see run)
                 for choice in dict.fromkeys([*space.choices, "dense"]):
                     self.choices[(name, choice)] = self._prune_one(by_name[name], choice)
+        self._dense: dict[str, Any] = {}
+        self._dense_ops: Any = None
+        # GEMM mappings per array across trials (one model): most of a trial's cost is the mapper's search
+        self._gemms: dict[str, MappingCache] = {}
         self.fixed = {
             name: self._choice_of(self.base_layers[name]) for name in self.order if name not in self.searched
         }
@@ -155,6 +163,27 @@ class Evaluator:
             if (nm := parse_choice(params[LAYER_PREFIX + name])) is not None and not arch.supports(nm)
         ]  # fmt: skip
 
+    def dense_baseline(self, wl: Workload, prepared: Any) -> Any:
+        """The dense baseline's simulation on `wl`'s array: it depends on the model and the array only, so
+        trials with the same array share one (the last DENSE_MEMO arrays are kept)."""
+        import json
+
+        from ..sat.arch import resolve
+        from ..sat.schedule import mapping_cache
+        from ..sat.simulate import dense_opgraph, simulate_ops
+
+        arch = resolve(wl.accelerator)
+        key = json.dumps(arch.to_dict(), sort_keys=True, default=str)
+        if key not in self._dense:
+            if self._dense_ops is None:
+                self._dense_ops = dense_opgraph(prepared)
+            while len(self._dense) >= DENSE_MEMO:
+                self._dense.pop(next(iter(self._dense)))
+            self._dense[key] = simulate_ops(
+                self._dense_ops, arch, graph=self.graph, mappings=mapping_cache(self._gemms, arch)
+            )
+        return self._dense[key]
+
     def run(self, params: dict[str, Any]) -> dict[str, Any]:
         """Simulate one trial; returns its summary (the same keys as `sparsesim run`'s) with
         `nm_unsupported`: the layers whose choice the array cannot run. Those are simulated dense, so the
@@ -164,7 +193,9 @@ class Evaluator:
         bad = self.unsupported(params)
         params = {**params, **{LAYER_PREFIX + name: "dense" for name in bad}}
         wl = self.workload(params)
-        result = run_workload(wl, prepared=self.prepared(wl, params))
+        prepared = self.prepared(wl, params)
+        dense = self.dense_baseline(wl, prepared) if wl.sparsity.pattern != "dense" else None
+        result = run_workload(wl, prepared=prepared, dense=dense, gemm_memo=self._gemms)
         return {**result.summary, "nm_unsupported": bad}
 
 

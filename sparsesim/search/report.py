@@ -25,14 +25,20 @@ def _settings(row: pd.Series, columns: list[str]) -> str:
     return "; ".join(acc)
 
 
+def _group(feasible: bool, stage: str) -> str:
+    where = "preset baseline, " if stage == "preset" else ""
+    return where + ("feasible" if feasible else "violates a constraint")
+
+
 def points_frame(spec: SearchSpec, trials: pd.DataFrame, front: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     ok = trials[trials["status"] == "ok"].drop_duplicates(subset="key")
     params = [c for c in trials.columns if c.startswith(("accelerator.", "nm:"))]
     on_front = set(front["key"]) if not front.empty else set()
+    stages = ok["stage"] if "stage" in ok else ["search"] * len(ok)
     return pd.DataFrame(
         {
             "point": ok["trial"].astype(int),
-            "group": ["feasible" if f else "violates a constraint" for f in ok["feasible"]],
+            "group": [_group(f, stage) for f, stage in zip(ok["feasible"], stages)],
             "x": ok[x].astype(float),
             "y": ok[y].astype(float),
             "x_text": [f"{v:.4g}" for v in ok[x]],
@@ -43,7 +49,9 @@ def points_frame(spec: SearchSpec, trials: pd.DataFrame, front: pd.DataFrame, x:
     )
 
 
-def write_report(spec: SearchSpec, outcome: Any, front: pd.DataFrame, base: dict[str, Any]) -> Path:
+def write_report(
+    spec: SearchSpec, outcome: Any, front: pd.DataFrame, base: dict[str, Any], baseline: dict[str, Any]
+) -> Path:
     from ..report import html, vega
     from ..report.sweep_report import pareto_chart
 
@@ -89,7 +97,8 @@ def write_report(spec: SearchSpec, outcome: Any, front: pd.DataFrame, base: dict
             body.append(html.frame_table(table, table_id="front"))
         else:
             body.append("<p>No feasible trial: loosen the constraints or widen the space.</p>")
-        body.append("<h2>The base workload on the same constraints</h2>")
+        body.append(_baseline_section(spec, front, baseline))
+        body.append("<h2>The base workload as given, on the same constraints</h2>")
         rows = [(k, f"{v:.4g}" if isinstance(v, float) else str(v)) for k, v in base.items()]
         rows = [r for r in rows if r[0] != "constraints"]
         body.append(html.kv_table(rows))
@@ -97,3 +106,44 @@ def write_report(spec: SearchSpec, outcome: Any, front: pd.DataFrame, base: dict
     path = Path(outcome.output) / "search.html"
     atomic_write_text(path, text)
     return path
+
+
+def _baseline_section(spec: SearchSpec, front: pd.DataFrame, baseline: dict[str, Any]) -> str:
+    """The yardstick (search/baseline.py): the preset hardware with its best N:M on the same constraints,
+    its front, and each objective's best against the search's."""
+    from ..report import html
+
+    acc = ", ".join(f"{k}={v}" for k, v in baseline["accelerator"].items())
+    parts = [
+        "<h2>The preset hardware with its best N:M on the same constraints</h2>",
+        f"<p>{escape(acc)}: {escape(baseline['method'])}. {baseline['trials']} trials, "
+        f"{baseline['feasible_trials']} meeting the constraints.</p>",
+    ]
+    if not baseline["best"]:
+        parts.append(
+            "<p>No preset trial meets the constraints (violated: "
+            + escape(", ".join(baseline["violated"]))
+            + ").</p>"
+        )
+        return "\n".join(parts)
+    rows = []
+    for o, pre in baseline["best"].items():
+        best = float(front[o].min()) if not front.empty and o in front else float("nan")
+        rows.append({"objective": o, "preset baseline": f"{pre:.4g}", "search's best": f"{best:.4g}",
+                     "preset / search": f"{pre / best:.3f}" if best == best and best else "-"})  # fmt: skip
+    parts.append(html.frame_table(pd.DataFrame(rows), table_id="baseline-vs-best"))
+    table = pd.DataFrame(
+        [
+            {
+                "trial": r["trial"],
+                **{o: f"{r[o]:.4g}" for o in spec.objectives},
+                "retained_magnitude": f"{r['retained_magnitude']:.4f}",
+                "N:M": ", ".join(f"{k} x{v}" for k, v in r["nm_counts"].items()),
+            }  # fmt: skip
+            for r in baseline["front"]
+        ]
+    )
+    parts.append(f"<p>The preset's front ({baseline['dominated_by_front']} of its {len(table)} points "
+                 "strictly dominated by the search's front):</p>")  # fmt: skip
+    parts.append(html.frame_table(table, table_id="baseline-front"))
+    return "\n".join(parts)

@@ -7,13 +7,16 @@ candidate:
 
 - `cell`: the Yosys estimate of one PE cell (`synth_xilinx`, the same run `sparsesim fpga build` makes),
   synthesised once per cell configuration (precision, multipliers per PE, largest M) and cached on disk.
-- `rest`: LUT, FF and DSP as a + b*R + c*C (logic per activation row and per result column). The three
-  coefficients are calibrated per cell configuration, buffer sizes and clock on the calibration set
-  CALIBRATION: hierarchical Yosys runs of small arrays, solved exactly (three points, three unknowns).
-  URAM and BRAM come from the buffer table (`fpga.params.buffer_table`), not from a fit.
+- `rest`: LUT, FF and DSP as a + b*R + c*C (logic per activation row and per result column), calibrated per
+  cell configuration, buffer sizes and clock on the calibration set CALIBRATION: hierarchical Yosys runs of
+  six small arrays spread over 2-8 rows and 2-8 columns, fitted by least squares with b, c >= 0 (the rest
+  cannot shrink as the array grows; an unconstrained fit of the 2x2/2x4/4x2 corner alone gave a negative
+  LUT slope per row from synthesis noise, which clamped the LUTs of tall arrays to zero). URAM and BRAM come
+  from the buffer table (`fpga.params.buffer_table`), not from a fit.
 
 This is a model: `bench/search_resources.py` checks it against full hierarchical Yosys runs of array sizes
-outside the calibration set, and the search recomputes the estimate in full for its best points.
+outside the calibration set (the measured numbers are kept in tests/search/data/yosys_rest.json, which the
+tests check the model against), and the search can recompute the estimate in full for its best points.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ import numpy as np
 
 from ..fpga import device
 
-# our choice: the smallest arrays that separate a per-row from a per-column term (and a constant)
-CALIBRATION: tuple[tuple[int, int], ...] = ((2, 2), (2, 4), (4, 2))
+# our choice: arrays small enough to synthesise in minutes, spread along each axis (2, 4, 8) so the per-row
+# and per-column slopes are measured over a range, not between two neighbours
+CALIBRATION: tuple[tuple[int, int], ...] = ((2, 2), (2, 4), (4, 2), (4, 4), (2, 8), (8, 2))
 FITTED = ("lut", "ff", "dsp")
 
 
@@ -78,19 +82,22 @@ class ResourceModel:
                 self.say(
                     f"resource model: Yosys calibration run {i + 1} of {len(CALIBRATION)} ({r}x{c} array)"
                 )
-                est = self._estimate(acc, r, c, f"calib-{abs(hash(key)) % 10**8}-{r}x{c}")
-                points.append(
-                    {"rows": r, "cols": c, "rest": est.rest, "cell": est.cell, "total": est.resources}
-                )
-            self._cells[cell_key(acc)] = points[0]["cell"]
-            design = np.array([[1.0, p["rows"], p["cols"]] for p in points])
-            coef = {}
-            for res in FITTED:
-                y = np.array([float(p["rest"].get(res, 0)) for p in points])
-                a, b, c = np.linalg.lstsq(design, y, rcond=None)[0]
-                coef[res] = (float(a), float(b), float(c))
-            self._fits[key] = RestFit(coef, points)
+                points.append(self.point(acc, r, c))
+            self.adopt(acc, points)
         return self._cells[cell_key(acc)], self._fits[key]
+
+    def point(self, acc: dict[str, Any], rows: int, cols: int) -> dict[str, Any]:
+        """One calibration run: the hierarchical Yosys estimate of a rows x cols array of `acc`'s cell."""
+        est = self._estimate(acc, rows, cols, f"calib-{_stable(rest_key(acc))}-{rows}x{cols}")
+        return {"rows": rows, "cols": cols, "rest": est.rest, "cell": est.cell, "total": est.resources}
+
+    def adopt(self, acc: dict[str, Any], points: list[dict[str, Any]]) -> None:
+        """Fit `acc`'s configuration from its calibration runs (made here or on Dask workers)."""
+        self._cells[cell_key(acc)] = points[0]["cell"]
+        self._fits[rest_key(acc)] = fit_rest(points)
+
+    def has(self, acc: dict[str, Any]) -> bool:
+        return rest_key(acc) in self._fits
 
     def estimate(self, acc: dict[str, Any]) -> dict[str, Any]:
         """{'resources': {lut, ff, dsp, bram36, uram}, 'percent': {...}, 'cell': {...}, 'rest': {...}}."""
@@ -101,7 +108,7 @@ class ResourceModel:
         rows, cols = int(acc["rows"]), int(acc["cols"])
         rest = fit.rest(rows, cols)
         memory = buffer_memory(board_params(acc))
-        total = {r: rows * cols * float(cell.get(r, 0)) + max(0.0, rest.get(r, 0.0)) for r in FITTED}
+        total = {r: rows * cols * float(cell.get(r, 0)) + rest.get(r, 0.0) for r in FITTED}
         for r in ("bram36", "uram"):
             total[r] = rows * cols * float(cell.get(r, 0)) + float(memory[r])
         return {"resources": total, "percent": device.percent(total), "cell": cell, "rest": rest}
@@ -119,6 +126,13 @@ class ResourceModel:
         ]
 
 
+def _stable(key: tuple) -> str:
+    """A short name for a configuration's work folder, the same in every process."""
+    import hashlib
+
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:10]
+
+
 def over_budget(percent: dict[str, float], *, budget: bool) -> dict[str, float]:
     """Constraint values (> 0: violated by that many percentage points) for each counted resource."""
     out = {}
@@ -126,3 +140,30 @@ def over_budget(percent: dict[str, float], *, budget: bool) -> dict[str, float]:
         limit = device.budget_percent(r) if budget else 100.0
         out[r] = pct - limit
     return out
+
+
+def fit_rest(points: list[dict[str, Any]]) -> RestFit:
+    """a + b*R + c*C per resource by least squares over the calibration runs, a free, b and c >= 0."""
+    from scipy.optimize import lsq_linear
+
+    design = np.array([[1.0, p["rows"], p["cols"]] for p in points])
+    coef = {}
+    for res in FITTED:
+        y = np.array([float(p["rest"].get(res, 0)) for p in points])
+        sol = lsq_linear(design, y, bounds=([-np.inf, 0.0, 0.0], [np.inf, np.inf, np.inf]))
+        a, b, c = (float(v) for v in sol.x)
+        coef[res] = (a, b, c)
+    return RestFit(coef, points)
+
+
+def calibration_point(workdir: str, acc: dict[str, Any], rows: int, cols: int) -> dict[str, Any]:
+    """A Dask task: one calibration run (cached on disk like any other Yosys run)."""
+    return ResourceModel(Path(workdir)).point(acc, rows, cols)
+
+
+def cell_only(workdir: str, acc: dict[str, Any]) -> None:
+    """A Dask task: synthesise the cell of `acc` alone, so the calibration runs that follow share it."""
+    from ..fpga.estimate import estimate_cell, find_yosys
+    from ..fpga.params import board_params
+
+    estimate_cell(board_params(acc).cfg, Path(workdir) / f"cell-{_stable(cell_key(acc))}", find_yosys())

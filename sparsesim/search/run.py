@@ -6,7 +6,9 @@ fixed order; no optimiser needed). Trials are asked `batch` at a time, run in pa
 this process), and told back in
 the order asked, so the same file gives the same trials whatever the worker count. Each trial's result is
 cached on disk under the output folder by the hash of the base workload and the trial's parameters: a killed
-search reruns to the same point without recomputing what finished.
+search reruns to the same point without recomputing what finished. Before the optimiser, the preset baseline
+(baseline.py) is found by trials of its own (stage `preset`), and the optimiser is seeded with its front and
+the preset's neighbours.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ import pandas as pd
 from ..errors import SpecError, ToolError
 from ..io import atomic_write_text, check_output_dir, claim_dir
 from ..spec import Workload, load_workload
+from . import baseline as baseline_mod
 from .evaluate import ACC_PREFIX, LAYER_PREFIX, Evaluator
 from .spec import OBJECTIVES, SearchSpec
 
 Progress = Callable[..., None]
 TRIALS_DIR = "trials"
+MAX_PARALLEL_CALIBRATIONS = 16  # our choice: beyond this many configurations, calibrate only those visited
+MAX_ACCELERATOR_POINTS = 100_000  # our choice: accelerator points listed to find the configurations (~1 s)
 CACHE_VERSION = 1  # bump when a trial's record changes meaning
 
 # objective -> the trial record's column
@@ -48,6 +53,7 @@ class SearchOutcome:
     computed: int
     wall_seconds: float
     evaluator: Evaluator | None = None
+    baseline: dict[str, Any] = field(default_factory=dict)  # the preset on the same constraints (baseline.py)
     files: list[Path] = field(default_factory=list)
 
 
@@ -181,54 +187,90 @@ def run_search(
     )
 
     records: list[dict[str, Any]] = []
-    cached = computed = 0
+    counts = {"cached": 0, "computed": 0}
     pool = _Pool(workers, scheduler)
+
+    def evaluate(params_list: list[dict[str, Any]], stage: str) -> list[dict[str, Any]]:
+        """Records of `params_list` (from the cache or simulated on the pool), in order, appended to
+        `records` with their trial number and stage."""
+        keys = [trial_key(base_hash, p) for p in params_list]
+        results: dict[int, dict[str, Any]] = {}
+        todo = []
+        for i, key in enumerate(keys):
+            hit = None if fresh else _read(cache, key)
+            if hit is not None:
+                results[i] = hit
+                counts["cached"] += 1
+            else:
+                todo.append(i)
+        for i, res in zip(todo, pool.map(spec_json, str(base_path), [params_list[i] for i in todo])):
+            record = _record(spec, ev, resource_model, params_list[i], res, keys[i])
+            if record["status"] in ("ok", "invalid"):
+                _write(cache, keys[i], record)
+            results[i] = record
+            counts["computed"] += 1
+        out = []
+        for i in range(len(params_list)):
+            rec = dict(results[i], trial=len(records), stage=stage)
+            records.append(rec)
+            out.append(rec)
+        return out
+
     try:
-        while len(records) < n_trials:
-            n = min(spec.batch, n_trials - len(records))
+        if resource_model is not None:
+            _calibrate(spec, ev, dists, resource_model, pool, say)
+        say(f"the preset hardware on the same constraints ({baseline_mod.METHOD})")
+        preset_acc = baseline_mod.preset_accelerator(spec, ev)
+        allowed = baseline_mod.allowed_choices(spec, ev, preset_acc)
+        first = baseline_mod.start(ev, preset_acc, allowed)
+        (first_rec,) = evaluate([first], "preset")
+        moves = baseline_mod.single_moves(first, allowed)
+        move_recs = evaluate(moves, "preset")
+        say(f"preset: {len(moves) + 1} trials (the start and its single-layer moves)")
+        optima = baseline_mod.knapsack_assignments(spec, ev, first, first_rec, moves, move_recs)
+        evaluate(optima, "preset")
+        baseline = baseline_mod.summarise(spec, records, preset_acc)
+        say(f"preset baseline: {_baseline_text(spec, baseline)}")
+        n_preset = len(records)
+        if study is not None:
+            seeds = [r["params"] for r in baseline["front"]]
+            for point in list(seeds):
+                seeds += baseline_mod.neighbours(spec, preset_acc, point)
+            seen = set()
+            for p in seeds:
+                frozen = json.dumps(p, sort_keys=True)
+                if baseline_mod.in_space(p, dists) and frozen not in seen:
+                    seen.add(frozen)
+                    study.enqueue_trial(p, skip_if_exists=False)
+        while len(records) - n_preset < n_trials:
+            n = min(spec.batch, n_trials - (len(records) - n_preset))
             asked: list[Any]  # _Fixed (enumeration) or optuna.trial.Trial
             if grid is not None:
                 asked = [_Fixed(len(records) + i, next(grid)) for i in range(n)]
             else:
                 assert study is not None
                 asked = [study.ask(dists) for _ in range(n)]
-            todo, results = [], {}
-            for trial in asked:
-                key = trial_key(base_hash, trial.params)
-                hit = None if fresh else _read(cache, key)
-                if hit is not None:
-                    results[trial.number] = hit
-                    cached += 1
-                else:
-                    todo.append((trial, key))
-            for (trial, key), res in zip(
-                todo, pool.map(spec_json, str(base_path), [t.params for t, _ in todo])
-            ):
-                record = _record(spec, ev, resource_model, trial.params, res, key)
-                if record["status"] in ("ok", "invalid"):
-                    _write(cache, key, record)
-                results[trial.number] = record
-                computed += 1
-            for trial in asked:
-                rec = dict(results[trial.number], trial=trial.number)
+            done = evaluate([dict(t.params) for t in asked], "search")
+            for trial, rec in zip(asked, done):
                 if study is not None:
                     if rec["status"] == "ok":
-                        for name, value in rec[
-                            "constraints"
-                        ].items():  # <= 0 feasible (constrained domination)
-                            trial.set_constraint(name, value)
+                        for name, value in rec["constraints"].items():
+                            trial.set_constraint(name, value)  # <= 0 feasible (constrained domination)
                         study.tell(trial, [float(rec[OBJECTIVE_COLUMNS[o]]) for o in spec.objectives])
                     else:
                         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                records.append(rec)
-            say(f"{spec.name}: trials ({_best_text(spec, records)})", done=len(records), total=n_trials)
+            say(
+                f"{spec.name}: trials ({_best_text(spec, records)})",
+                done=len(records) - n_preset, total=n_trials,
+            )  # fmt: skip
     finally:
         pool.close()
     table = trials_table(spec, records)
     pareto = pareto_front(spec, table)
     return SearchOutcome(
-        out, table, pareto, exhaustive, size, cached, computed, time.perf_counter() - t0, evaluator=ev
-    )
+        out, table, pareto, exhaustive, size, counts["cached"], counts["computed"], time.perf_counter() - t0,
+        evaluator=ev, baseline=baseline,
+    )  # fmt: skip
 
 
 def _record(
@@ -277,6 +319,53 @@ def _record(
     rec["constraints"] = {k: float(v) for k, v in violations.items()}
     rec["feasible"] = all(v <= 0 for v in violations.values())
     return rec
+
+
+def _calibrate(
+    spec: SearchSpec, ev: Evaluator, dists: dict[str, Any], model: Any, pool: _Pool, say: Any
+) -> None:
+    """The resource model's calibration of every cell configuration the space holds, before the first trial:
+    the cells, then every calibration run, spread over the workers (Yosys runs are the slowest part of a
+    fresh search; each is cached on disk, so a warm search only converts and looks them up)."""
+    import itertools
+
+    from ..sat.arch import resolve
+    from ..spec import AcceleratorSpec
+    from .resources import rest_key
+
+    base = ev.base.accelerator.model_dump(mode="json")
+    axes = {k: d.choices for k, d in dists.items() if k.startswith(ACC_PREFIX)}
+    if math.prod(len(v) for v in axes.values()) > MAX_ACCELERATOR_POINTS:
+        return  # too many to list: calibrate lazily, trial by trial
+    configs: dict[tuple, dict[str, Any]] = {}
+    for values in itertools.product(*axes.values()):
+        acc = base | {k[len(ACC_PREFIX) :]: v for k, v in zip(axes, values)}
+        try:
+            arch = resolve(AcceleratorSpec.model_validate(acc)).to_dict()
+        except (SpecError, ValueError):
+            continue  # the trial itself reports it
+        configs.setdefault(rest_key(arch), arch)
+        if len(configs) > MAX_PARALLEL_CALIBRATIONS:
+            return  # a space this varied calibrates lazily, trial by trial
+    todo = [acc for acc in configs.values() if not model.has(acc)]
+    if not todo:
+        return
+    from .resources import CALIBRATION, calibration_point, cell_only
+
+    work = str(model.workdir)
+    say(f"resource model: {len(todo)} cell configurations, their cells synthesised in parallel (Yosys)")
+    pool.call(cell_only, [(work, acc) for acc in todo])
+    runs = [(work, acc, r, c) for acc in todo for r, c in CALIBRATION]
+    say(f"resource model: {len(runs)} calibration runs in parallel (Yosys)")
+    points = pool.call(calibration_point, runs)
+    for i, acc in enumerate(todo):
+        model.adopt(acc, points[i * len(CALIBRATION) : (i + 1) * len(CALIBRATION)])
+
+
+def _baseline_text(spec: SearchSpec, baseline: dict[str, Any]) -> str:
+    if not baseline["best"]:
+        return "no preset trial meets the constraints (violated: " + ", ".join(baseline["violated"]) + ")"
+    return ", ".join(f"best {o} {v:.4g}" for o, v in baseline["best"].items())
 
 
 def _best_text(spec: SearchSpec, records: list[dict[str, Any]]) -> str:
@@ -369,6 +458,14 @@ class _Pool:
             self._start()
         futures = [self.client.submit(run_trial, spec_json, base_path, p, pure=False) for p in params]
         return self.client.gather(futures)
+
+    def call(self, fn: Callable[..., Any], args: list[tuple]) -> list[Any]:
+        """fn(*a) for each a, on the workers (in this process with workers=0)."""
+        if self.workers == 0 and not self.scheduler:
+            return [fn(*a) for a in args]
+        if self.client is None:
+            self._start()
+        return self.client.gather([self.client.submit(fn, *a, pure=False) for a in args])
 
     def close(self) -> None:
         if self.client is not None:

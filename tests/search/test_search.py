@@ -81,12 +81,14 @@ def test_a_small_space_is_enumerated_and_every_output_is_written(exhaustive):
     summary = json.loads((out / "search.json").read_text())
     # 2 x 2 array shapes x 3 choices for each of the tiny CNN's searched layers
     searched = [c for c in trials.columns if c.startswith("nm:")]
-    assert summary["space_size"] == 4 * 3 ** len(searched) and len(trials) == min(40, summary["space_size"])
+    enumerated = trials[trials["stage"] == "search"]
+    assert summary["space_size"] == 4 * 3 ** len(searched) and len(enumerated) == min(40, summary["space_size"])
     assert summary["sampler"] == "exhaustive enumeration"
     for name in ("pareto.csv", "search.html", "search.json"):
         assert (out / name).stat().st_size > 0
     html = (out / "search.html").read_text()
     assert "Pareto front" in html and "<script" in html
+    assert "The preset hardware with its best N:M on the same constraints" in html and "baseline-vs-best" in html
 
 
 def test_the_front_is_the_non_dominated_feasible_trials(exhaustive):
@@ -109,6 +111,63 @@ def test_each_pareto_workload_runs_and_gives_the_searched_cycles(exhaustive, tmp
         summary = json.loads(capsys.readouterr().out)
         assert summary["total_cycles"] == row["total_cycles"] == row["verified_total_cycles"]
         assert summary["energy_j"] == pytest.approx(row["energy_j"], rel=1e-9)
+        # the trial reused its array's dense baseline (Evaluator memo); `sparsesim run` simulates it afresh
+        assert summary["speedup"] == pytest.approx(row["speedup"], rel=1e-12)
+
+
+def test_the_preset_baseline_is_the_best_preset_trial_that_meets_the_constraints(exhaustive):
+    """search.json's yardstick, recomputed from trials.csv: the preset-stage trials all run the base
+    workload's own array, and the yardstick's best per objective is their feasible minimum."""
+    from sparsesim.sat.arch import resolve
+    from sparsesim.spec import load_workload
+
+    _, out = exhaustive
+    trials = pd.read_csv(out / "trials.csv")
+    summary = json.loads((out / "search.json").read_text())
+    preset = trials[trials["stage"] == "preset"]
+    acc = resolve(load_workload(BASE).accelerator)
+    assert len(preset) == summary["preset_baseline"]["trials"] >= 2
+    assert (preset["accelerator.rows"] == acc.rows).all() and (preset["accelerator.cols"] == acc.cols).all()
+    ok = preset[preset["feasible"].astype(bool)]
+    assert not ok.empty and (ok["retained_magnitude"] >= 0.6).all()
+    front = pd.read_csv(out / "pareto.csv")
+    for o in ("time_s", "energy_j"):
+        assert summary["preset_baseline"]["best"][o] == pytest.approx(ok[o].min(), rel=1e-12)
+        best = summary["best"][o]
+        assert best["best"] == pytest.approx(front[o].min(), rel=1e-12)
+        assert best["preset_over_best"] == pytest.approx(ok[o].min() / front[o].min(), rel=1e-12)
+
+
+def test_the_preset_baseline_finds_the_exact_optimum_of_a_small_case(tmp_path, capsys):
+    """With the preset's array as the only accelerator point, every N:M assignment is enumerated: the
+    yardstick (start, single moves, knapsack optima; far fewer trials) must reach the enumeration's best."""
+    kw = {"space": {"accelerator": {"rows": [16], "cols": [32]},
+                    "sparsity": {"choices": ["1:4", "2:4", "dense"]}}}  # fmt: skip
+    path = write_search(tmp_path, **kw)
+    doc = run_search(path, tmp_path / "out", capsys=capsys)
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    every = trials[(trials["stage"] == "search") & trials["feasible"].astype(bool)]
+    assert doc["exhaustive"] and len(trials[trials["stage"] == "search"]) == doc["space_size"]
+    for o in ("time_s", "energy_j"):
+        assert doc["preset_baseline"]["best"][o] == pytest.approx(every[o].min(), rel=1e-12)
+
+
+def test_the_search_is_seeded_with_the_preset_baseline_and_never_worse(tmp_path, capsys):
+    kw = {"trials": 8, "batch": 4, "space": {"accelerator": {"rows": [8, 16], "cols": [16, 32]},
+                                              "sparsity": {"choices": ["1:4", "2:4", "dense"]}}}  # fmt: skip
+    path = write_search(tmp_path, **kw)
+    doc = run_search(path, tmp_path / "out", capsys=capsys)
+    assert not doc["exhaustive"]
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    search = trials[trials["stage"] == "search"].reset_index(drop=True)
+    params = [c for c in trials.columns if c.startswith(("accelerator.", "nm:"))]
+    seeds = [p["params"] for p in doc["preset_baseline"]["front"]]
+    for i, seed in enumerate(seeds):  # asked first, in the yardstick's order
+        assert {k: str(search.loc[i, k]) for k in params} == {k: str(v) for k, v in seed.items()}
+    front = pd.read_csv(tmp_path / "out" / "pareto.csv")
+    v = front[["time_s", "energy_j"]].to_numpy(float)
+    for point in doc["preset_baseline"]["front"]:
+        assert ((v <= [point["time_s"], point["energy_j"]]).all(axis=1)).any()
 
 
 def test_retained_magnitude_agrees_with_the_masks_of_the_written_workload(exhaustive):
