@@ -164,6 +164,21 @@ def clz_two_level(m: Module, v: Value, anys: Value, name: str) -> Signal:
     return out
 
 
+
+def _fp16_fields(x):
+    """(exponent, fraction, sign) of an IEEE binary16 value."""
+    return x[10:15], x[0:10], x[15]
+
+
+def _fp16_product_specials(a, b):
+    """The special cases of a binary16 product a x b: (nan, a_inf, b_inf, a_zero, b_zero); nan includes
+    inf x 0."""
+    (ea, fa, _), (eb, fb, _) = _fp16_fields(a), _fp16_fields(b)
+    a_nan, b_nan = (ea == 31) & (fa != 0), (eb == 31) & (fb != 0)
+    a_inf, b_inf = (ea == 31) & (fa == 0), (eb == 31) & (fb == 0)
+    a_zero, b_zero = (ea == 0) & (fa == 0), (eb == 0) & (fb == 0)
+    return a_nan | b_nan | (a_inf & b_zero) | (b_inf & a_zero), a_inf, b_inf, a_zero, b_zero
+
 class FP16Multiplier(wiring.Component):
     """a, b: FP16 bit patterns -> p: their exact product as FP32 bits, `latency` cycles later."""
 
@@ -179,12 +194,8 @@ class FP16Multiplier(wiring.Component):
         m = Module()
         plan = register_plan(2, self.latency)
         a, b = self.a, self.b
-        ea, fa, sa = a[10:15], a[0:10], a[15]
-        eb, fb, sb = b[10:15], b[0:10], b[15]
-        a_nan, b_nan = (ea == 31) & (fa != 0), (eb == 31) & (fb != 0)
-        a_inf, b_inf = (ea == 31) & (fa == 0), (eb == 31) & (fb == 0)
-        a_zero, b_zero = (ea == 0) & (fa == 0), (eb == 0) & (fb == 0)
-        nan = a_nan | b_nan | (a_inf & b_zero) | (b_inf & a_zero)
+        (ea, fa, sa), (eb, fb, sb) = _fp16_fields(a), _fp16_fields(b)
+        nan, a_inf, b_inf, a_zero, b_zero = _fp16_product_specials(a, b)
         # Phase 1: the integer product of the 11-bit significands (hidden bit 0 for subnormals, whose
         # effective exponent is 1), exponent sum and the special cases.
         ma = Cat(fa, ea != 0)
@@ -458,12 +469,8 @@ class FP16ExactProduct(wiring.Component):
         m = Module()
         plan = register_plan(2, self.latency)
         a, b = self.a, self.b
-        ea, fa, sa = a[10:15], a[0:10], a[15]
-        eb, fb, sb = b[10:15], b[0:10], b[15]
-        a_nan, b_nan = (ea == 31) & (fa != 0), (eb == 31) & (fb != 0)
-        a_inf, b_inf = (ea == 31) & (fa == 0), (eb == 31) & (fb == 0)
-        a_zero, b_zero = (ea == 0) & (fa == 0), (eb == 0) & (fb == 0)
-        nan = a_nan | b_nan | (a_inf & b_zero) | (b_inf & a_zero)
+        (ea, fa, sa), (eb, fb, sb) = _fp16_fields(a), _fp16_fields(b)
+        nan, a_inf, b_inf, a_zero, b_zero = _fp16_product_specials(a, b)
         inf = ~nan & (a_inf | b_inf)
         neg = sa ^ sb
         prod = Signal(22)
