@@ -260,6 +260,45 @@ VCU1525: dict[str, PresetValue] = {
         "UG949, SLR crossings]; once per tile sequence. A workload that changes the array sets the value "
         "`sparsesim fpga build` prints for it",
     ),
+    # The op engine's fixed register stages on its DRAM paths (rtl/opengine; docs/pe_array.md, "Op engine",
+    # lists the registers). Counted in cycles of the op: from the start to the first read address, from an
+    # operand beat's arrival to the array's first action, from the array's last result to its write beat,
+    # from the last write response to the op's end. The DRAM latency itself is dram_latency_ns.
+    "op_issue_cycles": PresetValue(
+        4,
+        "cycles",
+        "our RTL (rtl/opengine): from an op's start to its first AXI read address, 4 registers: the "
+        "sequencer's descriptor latch, the job FIFO (a SyncFIFO: written in one cycle, read in the next), "
+        "the read DMA's job registers (address, words left) and its AR address register; the DRAM latency "
+        "counts from the address",
+    ),
+    "op_fill_ws_cycles": PresetValue(
+        3,
+        "cycles",
+        "our RTL (rtl/opengine, rtl/array.py): from a WS op's first weight beat arriving from DRAM to the "
+        "cycle the array writes the first weight row (where its array cycles start), 3 registers: the read "
+        "DMA's operand buffer (a SyncFIFO), the array's input buffer (StreamBuffer) and its control stage",
+    ),
+    "op_fill_os_cycles": PresetValue(
+        4,
+        "cycles",
+        "our RTL (rtl/opengine, rtl/array.py): from an OS op's first operand beats arriving from DRAM to the "
+        "cycle its first beat is at PE(0, 0) (where its array cycles start), 4 registers: the operand "
+        "buffer, the array's input buffer, its control stage and PE(0, 0)'s input register",
+    ),
+    "op_writeback_cycles": PresetValue(
+        1,
+        "cycles",
+        "our RTL (rtl/opengine): from the cycle the op's last result enters the array's result buffer (where "
+        "its array cycles end) to its AXI write beat, 1 register: the write DMA's result buffer (a SyncFIFO; "
+        "the burst's address and length went out ahead); the DRAM latency counts from the beat",
+    ),
+    "op_response_cycles": PresetValue(
+        1,
+        "cycles",
+        "our RTL (rtl/opengine): from the last write response to the op's end, 1 register: the write DMA's "
+        "count of outstanding bursts, which the engine's idle test reads",
+    ),
     "sram_streaming": PresetValue(
         False,
         "",
@@ -412,6 +451,13 @@ class SatArch:
     fold_overlap: bool = True
     os_drain: str = "serial"  # serial | overlapped
     slr_latency_cycles: int = 0  # SLR crossing registers, once per tile sequence (fpga/floorplan.py)
+    # The op engine's fixed register stages around an array op's DRAM latencies (preset: our RTL's counts);
+    # 0 unless the preset models them (SCALE-Sim's array has no DMA engine: its interface never stalls).
+    op_issue_cycles: int = 0  # start -> the first read address
+    op_fill_ws_cycles: int = 0  # first weight beat from DRAM -> the WS array's first weight-row write
+    op_fill_os_cycles: int = 0  # first operand beats from DRAM -> the OS array's first beat at PE(0, 0)
+    op_writeback_cycles: int = 0  # the last result into the array's result buffer -> its write beat
+    op_response_cycles: int = 0  # the last write response -> the op's end
     # True: operand SRAMs are prefetching FIFOs (SCALE-Sim's double-buffered scratchpads), so their size does
     # not bound a tile's stream; DRAM bytes are then each operand once. False: blocks must fit the buffers.
     sram_streaming: bool = False
@@ -506,6 +552,15 @@ class SatArch:
         if self.dram_calc:
             return 0.0
         return self.dram_latency_ns * self.clock_mhz / 1000.0
+
+    def op_prologue_stage_cycles(self, dataflow: str) -> int:
+        """Fixed cycles of an array op before its array cycles, beyond the DRAM latency (issue and fill)."""
+        return self.op_issue_cycles + (self.op_fill_ws_cycles if dataflow == "ws" else self.op_fill_os_cycles)
+
+    @property
+    def op_epilogue_stage_cycles(self) -> int:
+        """Fixed cycles of an array op after its array cycles, beyond the DRAM latency (write, response)."""
+        return self.op_writeback_cycles + self.op_response_cycles
 
     @property
     def peak_macs_per_cycle(self) -> int:

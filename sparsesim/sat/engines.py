@@ -4,11 +4,13 @@ engine and the sparse-weight generator (SORE), running a `Schedule` (docs/archit
 Events scale with ops and DRAM flow changes, not cycles. Inside an op the array's cycles come from the timing
 contract (computed by the scheduler for the op's tile runs). An op runs in three phases:
 
-1. prologue: DRAM latency + the first tile's operands (exposed: nothing to overlap with yet);
+1. prologue: DRAM latency + the op engine's issue and fill stages + the first tile's operands (exposed:
+   nothing to overlap with yet);
 2. steady: the op's work overlapped with the rest of its DRAM traffic (double buffering), as one DRAM flow
    capped at the rate the work consumes it (bytes / work cycles): it takes max(work, bytes / bandwidth share);
-3. epilogue: DRAM latency + the last tile's results; it runs in the background, so the engine's next op
-   starts its prologue meanwhile (cross-op prefetch), and dependants start when it is done.
+3. epilogue: DRAM latency + the op engine's write-back and response stages + the last tile's results; it
+   runs in the background, so the engine's next op starts its prologue meanwhile (cross-op prefetch), and
+   dependants start when it is done.
 
 DRAM: `channels` channels, address-interleaved, so a transfer sees their summed bandwidth; concurrent flows
 share it max-min fairly (water-filling over their caps). Each flow change is one event.
@@ -16,7 +18,8 @@ share it max-min fairly (water-filling over their caps). Each flow change is one
 Stall attribution per op (cycles = end - start):
 - compute (work), stall_pipeline (array fill/drain/load bubbles), stall_accumulate (OS without interleave):
   from the schedule (timing contract);
-- memory: what DRAM costs the op when alone (latencies, first loads, last writes, bandwidth above the work);
+- memory: what DRAM costs the op when alone (latencies and the op engine's stages around them, first loads,
+  last writes, bandwidth above the work);
 - stall_weights_not_ready: waiting for the SORE (generation on demand, pre-generation off);
 - stall_dram_contention: the rest, i.e. DRAM slowed by other engines' concurrent traffic.
 """
@@ -193,7 +196,7 @@ class Machine:
     def _prologue_steady(self, plan: OpPlan, t: OpTimes) -> Generator[Any, Any, None]:
         env, dram = self.env, self.dram
         t0 = env.now
-        yield env.timeout(dram.latency)
+        yield env.timeout(dram.latency + plan.prologue_stage_cycles)
         if plan.prologue_bytes:
             yield dram.flow(plan.prologue_bytes)
         t.prologue = env.now - t0
@@ -207,7 +210,7 @@ class Machine:
 
     def _epilogue(self, name: str, plan: OpPlan, t: OpTimes) -> Generator[Any, Any, None]:
         t0 = self.env.now
-        yield self.env.timeout(self.dram.latency)
+        yield self.env.timeout(self.dram.latency + plan.epilogue_stage_cycles)
         if plan.epilogue_bytes:
             yield self.dram.flow(plan.epilogue_bytes)
         t.epilogue = self.env.now - t0

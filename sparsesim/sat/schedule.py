@@ -122,9 +122,10 @@ class GemmMapping:
 class OpPlan:
     """What the engines need to run one op: its engine, its cycles of work and its DRAM bytes.
 
-    The op runs as: prologue (DRAM latency + `prologue_bytes`, the first tile's operands), a steady phase
-    (`busy_cycles` of work overlapped with the remaining bytes, double-buffered), an epilogue (DRAM latency +
-    `epilogue_bytes`, the last results written).
+    The op runs as: prologue (DRAM latency + `prologue_stage_cycles` + `prologue_bytes`, the first tile's
+    operands), a steady phase (`busy_cycles` of work overlapped with the remaining bytes, double-buffered), an
+    epilogue (DRAM latency + `epilogue_stage_cycles` + `epilogue_bytes`, the last results written). The stage
+    cycles are the op engine's fixed register stages around the array (SatArch.op_*_cycles; array ops only).
     """
 
     name: str
@@ -137,6 +138,8 @@ class OpPlan:
     dram_bytes: int = 0
     prologue_bytes: int = 0
     epilogue_bytes: int = 0
+    prologue_stage_cycles: int = 0  # the op engine's issue and fill stages (SatArch.op_prologue_stage_cycles)
+    epilogue_stage_cycles: int = 0  # its write-back and response stages (SatArch.op_epilogue_stage_cycles)
     gemm: GemmMapping | None = None
     fused_into: str | None = None  # col2im accumulated in the out buffer while its GEMM runs
 
@@ -154,9 +157,9 @@ class OpPlan:
             return 0.0
         bw, lat = arch.dram_bytes_per_cycle, arch.dram_latency_cycles
         return (
-            lat + self.prologue_bytes / bw
+            lat + self.prologue_stage_cycles + self.prologue_bytes / bw
             + max(self.busy_cycles, self.steady_bytes / bw)
-            + lat + self.epilogue_bytes / bw
+            + lat + self.epilogue_stage_cycles + self.epilogue_bytes / bw
         )  # fmt: skip
 
 
@@ -220,6 +223,8 @@ class _Mapper:
         self.e = elements_per_cycle(p, mode)
         self.bw = arch.dram_bytes_per_cycle
         self.lat = arch.dram_latency_cycles
+        # the op engine's fixed stages around the two latencies (the same terms as OpPlan.alone_cycles)
+        self.stages = arch.op_prologue_stage_cycles(mode.dataflow) + arch.op_epilogue_stage_cycles
         # Double-buffered: a block may use half its buffer; A and B share when they live in one buffer.
         share = 2 if prob.a_buf == prob.b_buf else 1
         self.cap_a = arch.buffer_bytes(prob.a_buf) / 2 / share
@@ -385,7 +390,7 @@ class _Mapper:
         epi = min(first.m, pr.m) * min(first.n, pr.n) * pr.c_elem_bytes
         total = a + b + c
         steady = max(0.0, total - pro - epi)
-        t = 2 * self.lat + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
+        t = 2 * self.lat + self.stages + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
         return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved)
 
     def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
@@ -610,7 +615,9 @@ def plan_gemm(op: GemmOp, arch: SatArch, mapping: GemmMapping) -> OpPlan:
         op.name, "pe_array", mapping.mode_text, work_cycles=mapping.beat_cycles,
         pipeline_cycles=mapping.pipeline_cycles, accumulate_cycles=mapping.accumulate_cycles,
         onchip_cycles=mapping.onchip_cycles,
-        dram_bytes=mapping.dram_bytes, prologue_bytes=pro, epilogue_bytes=epi, gemm=mapping,
+        dram_bytes=mapping.dram_bytes, prologue_bytes=pro, epilogue_bytes=epi,
+        prologue_stage_cycles=arch.op_prologue_stage_cycles(mapping.dataflow),
+        epilogue_stage_cycles=arch.op_epilogue_stage_cycles, gemm=mapping,
     )  # fmt: skip
 
 

@@ -80,7 +80,8 @@ def _alone(op: GemmOp, arch: SatArch, node) -> float:
     bw, lat = arch.dram_bytes_per_cycle, arch.dram_latency_cycles
     steady = max(0, g.dram_bytes - g.prologue_bytes - g.epilogue_bytes)
     busy = g.array_cycles + g.onchip_cycles
-    return 2 * lat + (g.prologue_bytes + g.epilogue_bytes) / bw + max(busy, steady / bw)
+    stages = arch.op_prologue_stage_cycles(g.dataflow) + arch.op_epilogue_stage_cycles
+    return 2 * lat + stages + (g.prologue_bytes + g.epilogue_bytes) / bw + max(busy, steady / bw)
 
 
 def test_mapper_picks_the_faster_dataflow_and_wu_runs_os(bdwp_tiny):
