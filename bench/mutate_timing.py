@@ -13,8 +13,16 @@ The comparison is the array benches' scoreboard (tests/rtl/rtl_plan.py): the unm
 configuration in Amaranth's simulator on a plan of back-to-back tile sequences in every mode, against the
 mutated model (every tile's load/start/end, every sequence's total against the simulator's queries
 `ws_runs_cycles` / `os_runs_cycles`, every mode switch); a mutated RTL against the real model, plus every
-result against sparsesim.sat.numerics. A mutation is caught when the scoreboard reports any mismatch. The
-last line is `K of N mutations caught`; the exit status is 1 unless every mutation was caught.
+result against sparsesim.sat.numerics. A mutation is caught when the scoreboard reports any mismatch.
+
+Op-engine stage mutations: each of the simulator's fixed op engine stages (the architecture's
+op_issue_cycles, op_fill_ws_cycles, op_fill_os_cycles, op_writeback_cycles, op_response_cycles) +-1, against
+one run of the unmutated op engine (Verilator, with the HDL DRAM model) on a WS and an OS op of the 4x4
+array: caught when tests/rtl/rtl_opengine.mismatches reports a row (the cycles before the array's first
+action and after its last result are compared exactly; the op's total within 2 %).
+
+The last line is `K of N mutations caught`; the exit status is 1 unless every mutation was caught (3 when
+Verilator is missing).
 """
 
 from __future__ import annotations
@@ -31,10 +39,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
 from rtl_amsim import run_array  # noqa: E402
+from rtl_opengine import mismatches as engine_mismatches  # noqa: E402
+from rtl_opengine import run_engine_ops, with_sim  # noqa: E402
+from rtl_ops import WORKLOAD, arch_for, op_runs  # noqa: E402
 from rtl_plan import Plan, Scoreboard, array_plan, split_tiles  # noqa: E402
+from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.array import SparseArray  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
 
+from sparsesim.errors import ToolError  # noqa: E402
 from sparsesim.sat import timing  # noqa: E402
 
 
@@ -208,6 +221,14 @@ RTL_MUTATIONS: list[tuple[str, Callable[[ArrayConfig], ArrayConfig]]] = [
     ("RTL: one fewer weight bank (single-buffered)", lambda c: dataclasses.replace(c, weight_banks=1)),
 ]
 
+# The simulator's op engine stages (sparsesim.sat.arch, SatArch.op_*), each mutated by +1 and -1.
+STAGE_TERMS = ("op_issue_cycles", "op_fill_ws_cycles", "op_fill_os_cycles", "op_writeback_cycles",
+               "op_response_cycles")  # fmt: skip
+# The ops the stage mutations are checked on: the tiny CNN's linear layer WS and its 3x3 conv FF OS without
+# interleave (rtl_ops.QUICK_OPS: the two shortest, ~400 cycles), on the 4x4 array.
+STAGE_CONFIG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
+STAGE_OPS = [(WORKLOAD, "fc:FF", "ws", True, 32), (WORKLOAD, "conv3:FF", "os", False, 8)]
+
 # Configurations the comparison runs on (Amaranth's simulator): odd sizes and depths so that the terms do not
 # coincide (R != C, L_mul != L_add, L_add > 1 so the bank-free delay depends on R).
 QUICK_CONFIGS = [
@@ -292,7 +313,34 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{'caught' if found else 'MISSED'}  rtl    {name}" + (f"  [{found[0][:150]}]" if found else "")
         )
-    print(f"# {len(configs)} configuration(s), {time.perf_counter() - t0:.0f} s")
+    try:
+        toolchain.configure_environment()
+        toolchain.require_simulator("verilator")
+    except ToolError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    engine_runs = op_runs(STAGE_CONFIG, STAGE_OPS, ROOT)
+    rows = run_engine_ops(STAGE_CONFIG, engine_runs)
+    base = [f"{row['op']} {row['mapping']}: {m}" for row in rows for m in engine_mismatches(row)]
+    if base:
+        print(f"error: the unmutated op engine and simulator disagree: {base[0]}", file=sys.stderr)
+        return 2
+    for term in STAGE_TERMS:
+        for delta in (1, -1):
+            found = []
+            for row, run in zip(rows, engine_runs):
+                arch = arch_for(STAGE_CONFIG, run.mapping.dataflow, run.mapping.mode.interleave)
+                arch = dataclasses.replace(arch, **{term: getattr(arch, term) + delta})
+                mutated = with_sim(row, run, arch)
+                found += [f"{row['op']} {row['mapping']}: {m}" for m in engine_mismatches(mutated)]
+            total += 1
+            caught += bool(found)
+            print(
+                f"{'caught' if found else 'MISSED'}  sim    {term} {delta:+d}"
+                + (f"  [{found[0][:150]}]" if found else "")
+            )
+    print(f"# {len(configs)} configuration(s) and the op engine on {STAGE_CONFIG.name()}, "
+          f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     print(f"{caught} of {total} mutations caught")
     return 0 if caught == total else 1
 

@@ -7,7 +7,9 @@ bench/rtl_vs_sim.py."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import time
 from pathlib import Path
@@ -51,6 +53,33 @@ REL_TOLERANCE = 0.02  # the op's cycles with DRAM may differ by 2 % (the array's
 # Word gap between two ops' regions in the simulation DRAM: our choice, an odd number of words so that the
 # regions (and their bursts) start at varied offsets within 4 KiB pages.
 GAP_WORDS = 37
+
+
+_lock_depth = 0
+
+
+@contextlib.contextmanager
+def engine_lock():
+    """One op-engine run at a time across processes (pytest-xdist workers; bench/mutate_timing.py started by
+    a test): runs of one model share its Verilog, its Verilator build folder (report and results files) and
+    its work folder. Re-entrant within a process (run_engine_ops splits large op lists recursively)."""
+    global _lock_depth
+    if _lock_depth:
+        _lock_depth += 1
+        try:
+            yield
+        finally:
+            _lock_depth -= 1
+        return
+    path = toolchain.build_root() / "opengine" / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file is closed
+        _lock_depth = 1
+        try:
+            yield
+        finally:
+            _lock_depth = 0
 
 
 def engine_key(cfg: ArrayConfig, dram: DramModel) -> str:
@@ -125,6 +154,7 @@ def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
     return int(np.count_nonzero(assemble(run, cfg, beats) != expected(run, cfg)))
 
 
+@engine_lock()
 def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
                    dram: DramModel | None = None, bandwidth_scale: float = 1.0,
                    make_args: list[str] | None = None) -> list[dict]:
@@ -203,6 +233,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
 
 
 # ------------------------------------------------------------------------------------ AXI protocol bench
+@engine_lock()
 def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3, sim: str = "verilator") -> dict:
     """The ops through the engine alone with cocotbext-axi's AxiRam on its ports (random back-pressure on
     every channel); returns the scoreboard: protocol violations, words per port against the ops' tiles,
@@ -287,6 +318,7 @@ def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: i
 
 
 # ------------------------------------------------------------------------------------ repeat > 1
+@engine_lock()
 def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str = "verilator") -> dict:
     """Each pair as ONE descriptor with repeat = 2 (the same mapping, two operand sets one after the other in
     DRAM): the sequencer's walk across repeats. Returns results differing from numerics per pair and repeat."""

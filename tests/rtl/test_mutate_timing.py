@@ -1,5 +1,6 @@
-"""The RTL-vs-model cycle check can fail: `bench/mutate_timing.py --quick` mutates the timing model (a copy)
-and the RTL (elaboration parameters) one change at a time and every mutation must be reported."""
+"""The RTL-vs-model cycle check can fail: `bench/mutate_timing.py --quick` mutates the timing model (a copy),
+the RTL (elaboration parameters) and the simulator's op engine stages one change at a time and every mutation
+must be reported."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ def test_every_mutation_is_caught():
     assert last and last[1] == last[2] and int(last[2]) >= 30, lines[-1]
     assert sum(line.startswith("caught") for line in lines) == int(last[2])
     assert not any(line.startswith("MISSED") for line in lines)
+    # the op engine's five stages (SatArch.op_*_cycles), each +1 and -1, against the op engine in Verilator
+    assert sum(line.startswith("caught  sim    op_") for line in lines) == 10
 
 
 def test_a_mutation_that_does_not_apply_is_an_error():
