@@ -30,18 +30,36 @@ def pauses(rng: random.Random, p: float):
 
 
 class BusMonitor:
-    """Records address handshakes of the read ports and the write port, and the W beats."""
+    """Records address handshakes of the read ports and the write port, and the W beats; and per op, on the
+    engine's cycle count (`cycle`, as its `started_at` / `first_load` / `first_start` counters), the cycle
+    `start` was taken, the first cycle a read address was valid and the last write response (the op
+    engine's issue and response stages, checked by the caller)."""
 
     def __init__(self, dut):
         self.dut = dut
         self.bursts: list[dict] = []
         self.w_beats: list[dict] = []
+        self.ops: list[dict] = []
+
+    def _stages(self):
+        dut = self.dut
+        cyc = dut.cycle.value.to_unsigned()
+        if int(dut.start.value) and not int(dut.busy.value):
+            self.ops.append({"start": cyc, "ar": None, "b": None})
+        if not self.ops:
+            return
+        op = self.ops[-1]
+        if op["ar"] is None and (int(dut.rd_w__arvalid.value) or int(dut.rd_a__arvalid.value)):
+            op["ar"] = cyc
+        if int(dut.wr__bvalid.value) and int(dut.wr__bready.value):
+            op["b"] = cyc
 
     async def run(self):
         dut = self.dut
         while True:
             await RisingEdge(dut.clk_in)
             await ReadOnly()
+            self._stages()
             for port, ch in (("rd_w", "ar"), ("rd_a", "ar"), ("wr", "aw")):
                 if int(getattr(dut, f"{port}__{ch}valid").value) and int(getattr(dut, f"{port}__{ch}ready").value):
                     self.bursts.append({
@@ -81,9 +99,9 @@ async def axi_protocol(dut):
     dut.start.value = 0
     await ClockCycles(clk, 3)
     dut.rst.value = 0
-    await RisingEdge(clk)
     monitor = BusMonitor(dut)
-    cocotb.start_soon(monitor.run())
+    cocotb.start_soon(monitor.run())  # running before the first start is driven: it sees that cycle
+    await RisingEdge(clk)
     report: dict = {"ops": {}}
     for op in ops:
         dut.desc.value = int(op["desc"], 16)
@@ -91,7 +109,10 @@ async def axi_protocol(dut):
         await RisingEdge(clk)
         dut.start.value = 0
         await RisingEdge(dut.done)
-        report["ops"][op["name"]] = {"op_cycles": dut.op_cycles.value.to_unsigned()}
+        report["ops"][op["name"]] = {
+            name: getattr(dut, name).value.to_unsigned()
+            for name in ("op_cycles", "started_at", "first_load", "first_start", "last_done")
+        }
         await RisingEdge(clk)
     lo, hi = spec["dump_lo"], spec["dump_hi"]
     raw = rd_w.read(lo * DATA_BYTES, (hi - lo) * DATA_BYTES)
@@ -99,5 +120,6 @@ async def axi_protocol(dut):
         f"{int.from_bytes(raw[i * DATA_BYTES : (i + 1) * DATA_BYTES], 'little'):x}" for i in range(hi - lo)
     ]
     report["bursts"] = monitor.bursts
+    report["stages"] = monitor.ops
     report["w_beats"] = monitor.w_beats
     write_report(spec, "axi", report)

@@ -1,14 +1,17 @@
 """The op engine's host-side pieces without a simulator: the AXI scoreboard reports each kind of protocol
-violation (so the AxiRam bench can fail), and the descriptor packing refuses what does not fit."""
+violation (so the AxiRam bench can fail), its stage measurements disagree with the simulator's stages when
+they should, and the descriptor packing refuses what does not fit."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
-from rtl_opengine import axi_scoreboard
+from rtl_opengine import axi_scoreboard, measured_stages, stage_mismatches
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.opengine.descriptor import descriptor_layout, pack_descriptor
+
+from sparsesim.sat.arch import resolve
 
 CFG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
 
@@ -54,6 +57,28 @@ def test_clean_traffic_passes():
 def test_each_violation_is_reported(bursts, w_beats, what):
     errors = _board(bursts, w_beats, _run(4, 8, 2))["errors"]
     assert any(what in e for e in errors), errors
+
+
+def test_stage_measurement_and_its_check():
+    """Issue = first read address valid - start cycle, response = op end - last write response; compared
+    with the preset's op_issue_cycles / op_response_cycles, a cycle off either way is reported."""
+    run = SimpleNamespace(
+        label=lambda: "op", mapping=SimpleNamespace(dataflow="ws", mode=SimpleNamespace(interleave=True))
+    )
+    arch = resolve()
+    ops = {"op": {"started_at": 100, "op_cycles": 500}}
+    for d_issue, d_resp in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+        seen = {
+            "start": 100,
+            "ar": 100 + arch.op_issue_cycles + d_issue,
+            "b": 600 - arch.op_response_cycles - d_resp,
+        }
+        stages = measured_stages([run], {"ops": ops, "stages": [seen]})
+        assert stages == {
+            "op": {"issue": arch.op_issue_cycles + d_issue, "response": arch.op_response_cycles + d_resp}
+        }
+        assert bool(stage_mismatches(CFG, [run], stages)) == (d_issue != 0 or d_resp != 0)
+    assert stage_mismatches(CFG, [run], {}) == ["op: stages not measured"]
 
 
 def test_descriptor_packing_checks_fields():
