@@ -12,8 +12,11 @@ bandwidth of the simulator's architecture) and write the results back; Python on
 back. Compared: results bit for bit with sparsesim.sat.numerics over the whole op; the array's cycles (first
 weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
 (start to the last write response) with the simulator's op duration alone on the accelerator
-(`OpPlan.alone_cycles`: DRAM latency + first tile's operands, the array overlapped with the rest, DRAM
-latency + last results). One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
+(`OpPlan.alone_cycles`: DRAM latency + the op engine's issue and fill stages + first tile's operands, the
+array overlapped with the rest, the write-back and response stages + DRAM latency + last results), within
+2 %; and, where every stream word is one bus beat (4x4), the cycles before the array's first action and
+after its last result exactly with the simulator's DRAM latency + stages (the architecture's op_*_cycles).
+One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
 Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) run the same ops through the
 op engine too (`--arrays`: a subset): their stream words are wider than the 512-bit AXI beat (activations
@@ -21,7 +24,7 @@ op engine too (`--arrays`: a subset): their stream words are wider than the 512-
 exceed the DRAM model run in groups, an op alone too large is an error row. `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
-that the 2 % check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
+that the check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
 and the simulator both at S times the architecture's DRAM data rate (same mappings), e.g. 1/12 makes the
 bus the limit.
 """
