@@ -289,9 +289,10 @@ VCU1525: dict[str, PresetValue] = {
     "op_writeback_cycles": PresetValue(
         1,
         "cycles",
-        "our RTL (rtl/opengine): from the cycle the op's last result enters the array's result buffer (where "
-        "its array cycles end) to its AXI write beat, 1 register: the write DMA's result buffer (a SyncFIFO; "
-        "the burst's address and length went out ahead); the DRAM latency counts from the beat",
+        "our RTL (rtl/opengine, rtl/array.py): from the op's last array cycle to its last AXI write beat: 2 "
+        "registers, the array's result buffer (StreamBuffer) and the write DMA's result buffer (a SyncFIFO; "
+        "the burst's address and length went out ahead), less the cycle the result enters the first, which "
+        "ends the array cycles; the DRAM latency counts from the beat",
     ),
     "op_response_cycles": PresetValue(
         1,
