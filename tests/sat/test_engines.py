@@ -108,3 +108,17 @@ def test_dependencies_and_priorities_order_an_engine():
     times = Machine(sched).run()
     assert times["x"].start < times["hi"].start < times["lo"].start
     assert times["after"].start >= max(times["x"].end, times["hi"].end)
+
+
+def test_op_engine_stages_are_in_the_timeline_as_in_alone_cycles():
+    """An array op's fixed stages (OpPlan.prologue/epilogue_stage_cycles) delay its prologue and epilogue in
+    the SimPy timeline by exactly what alone_cycles adds."""
+    arch = resolve(AcceleratorSpec(dram_channels=1))
+    lat, bw = arch.dram_latency_cycles, arch.dram_channel_bytes_per_cycle
+    plan = OpPlan("g", "pe_array", "test", work_cycles=1000, dram_bytes=960, prologue_bytes=96,
+                  epilogue_bytes=96, prologue_stage_cycles=7, epilogue_stage_cycles=2)  # fmt: skip
+    t = Machine(_schedule(arch, [plan])).run()["g"]
+    assert t.prologue == pytest.approx(lat + 7 + 96 / bw)
+    assert t.epilogue == pytest.approx(lat + 2 + 96 / bw)
+    assert t.end - t.start == pytest.approx(plan.alone_cycles(arch))
+    assert plan.alone_cycles(arch) == pytest.approx(2 * lat + 9 + 192 / bw + 1000)

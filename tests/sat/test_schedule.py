@@ -3,7 +3,9 @@ the dataflow optimisations change what the timing contract says they change."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +13,8 @@ from sparsesim.errors import SpecError
 from sparsesim.graph.lower import GemmOp, OpGraph, PruneOp
 from sparsesim.sat import timing
 from sparsesim.sat.arch import resolve
-from sparsesim.sat.schedule import build_schedule, map_gemm
+from sparsesim.sat.schedule import build_schedule, map_gemm, plan_gemm
+from sparsesim.scalesim import arch_from_config, read_config
 from sparsesim.spec import AcceleratorSpec
 
 
@@ -213,3 +216,19 @@ def test_a_shared_mapping_cache_gives_the_schedules_made_alone(bdwp_tiny):
     assert reused > 0 and len(cache.mappings) < after_sparse + len(list(dense_ops.gemms()))
     with pytest.raises(ValueError, match="another arch"):
         build_schedule(dense_ops, arch.with_optimisations(interleave=False), bdwp_tiny.graph, cache=cache)
+
+
+def test_array_ops_carry_the_op_engines_stages_scalesim_none():
+    """The preset's op engine stages (counted from rtl/opengine's registers; the RTL benches measure them):
+    WS 4 + 3 before the array, OS 4 + 4, 1 + 1 after; a SCALE-Sim array has none."""
+    op = _gemm(64, 512, 576)
+    for df, before in (("ws", 7), ("os", 8)):
+        arch = resolve(AcceleratorSpec(dataflow=df))
+        plan = plan_gemm(op, arch, map_gemm(op, arch))
+        assert (plan.prologue_stage_cycles, plan.epilogue_stage_cycles) == (before, 2)
+        bare = dataclasses.replace(plan, prologue_stage_cycles=0, epilogue_stage_cycles=0)
+        assert plan.alone_cycles(arch) == pytest.approx(bare.alone_cycles(arch) + before + 2)
+    sim = arch_from_config(read_config(Path(__file__).parent / "data" / "scalesim" / "ws32.cfg"))
+    plan = plan_gemm(op, sim, map_gemm(op, sim))
+    assert (plan.prologue_stage_cycles, plan.epilogue_stage_cycles) == (0, 0)
+    assert all(sim.sources[f"op_{t}_cycles"] for t in ("issue", "fill_ws", "fill_os", "writeback", "response"))
