@@ -272,7 +272,10 @@ def test_the_resource_model_fits_the_rest_and_scales_the_cell(tmp_path):
         return {"lut": 300 + 40 * r + 70 * c, "ff": 200 + 11 * r + 13 * c, "dsp": 0, "bram36": 0, "uram": 0}
 
     model = ResourceModel(tmp_path)
-    model._estimate = lambda acc, r, c, tag: SimpleNamespace(rest=rest(r, c), cell=cell, resources={})
+    levels = {"worst": 5, "cell": 3, "rest": 5, "across_cell_boundary": 4}
+    model._estimate = lambda acc, r, c, tag: SimpleNamespace(
+        rest=rest(r, c), cell=cell, resources={}, logic_levels=levels
+    )
     acc = resolve(None).to_dict()
     est = model.estimate({**acc, "rows": 16, "cols": 32})
     assert est["resources"]["lut"] == pytest.approx(512 * 1000 + rest(16, 32)["lut"])
