@@ -59,7 +59,7 @@ def search(
         "base_workload": _base_row(spec, base_rec),
         "preset_baseline": baseline,
         "best": _best(spec, front, base_rec, baseline),
-        "full_estimates": full_estimates_summary(front, n_full if model is not None else 0),
+        "full_estimates": full_estimates_summary(front, n_full if model is not None else None),
     }
     files = write_outputs(spec, ev, outcome, front, extra)
     from .report import write_report
@@ -75,9 +75,10 @@ def search(
     }
 
 
-def full_estimates_summary(front: Any, requested: int) -> dict[str, Any]:
+def full_estimates_summary(front: Any, requested: int | None) -> dict[str, Any]:
     """Which Pareto points had a full Yosys estimate, which of those it flags (a constraint the model's
-    guess met and the full estimate breaks), and the model's guess beside the full number."""
+    guess met and the full estimate breaks), and the model's guess beside the full number. `requested`
+    None: the search has no resource model (no board, cap or resource objective)."""
     done = [int(i) for i in front.index[front["full_estimate"].astype(bool)]] if len(front) else []
     flagged = [i for i in done if not bool(front.loc[i, "full_feasible"])]
     points = []
@@ -89,7 +90,9 @@ def full_estimates_summary(front: Any, requested: int) -> dict[str, Any]:
                 point[r] = {"model": row.get(r), "full": row[f"full_{r}"]}
         point["full_violated"] = row["full_violated"]
         points.append(point)
-    if not done:
+    if requested is None:
+        text = "none: the search estimates no resources (no board, resource cap or resource objective)"
+    elif not done:
         text = "none: every front point's resources are the model's guess" + (
             f" ({requested} requested)" if requested else " (full_estimates 0)"
         )

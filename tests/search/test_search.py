@@ -84,6 +84,8 @@ def test_a_small_space_is_enumerated_and_every_output_is_written(exhaustive):
     enumerated = trials[trials["stage"] == "search"]
     assert summary["space_size"] == 4 * 3 ** len(searched) and len(enumerated) == min(40, summary["space_size"])
     assert summary["sampler"] == "exhaustive enumeration"
+    # no board: no resource model, so no full estimate either, and the summary says why
+    assert summary["full_estimates"]["points"] == [] and summary["full_estimates"]["requested"] is None
     for name in ("pareto.csv", "search.html", "search.json"):
         assert (out / name).stat().st_size > 0
     html = (out / "search.html").read_text()
