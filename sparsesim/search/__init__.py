@@ -79,13 +79,15 @@ def full_estimates_summary(front: Any, requested: int | None) -> dict[str, Any]:
     """Which Pareto points had a full Yosys estimate, which of those it flags (a constraint the model's
     guess met and the full estimate breaks), and the model's guess beside the full number. `requested`
     None: the search has no resource model (no board, cap or resource objective)."""
+    from ..fpga.device import RESOURCES
+
     done = [int(i) for i in front.index[front["full_estimate"].astype(bool)]] if len(front) else []
     flagged = [i for i in done if not bool(front.loc[i, "full_feasible"])]
     points = []
     for i in done:
         row = front.loc[i]
         point: dict[str, Any] = {"point": i}
-        for r in ("lut", "ff", "dsp", "bram36", "uram", "logic_levels"):
+        for r in (*RESOURCES, "logic_levels"):
             if f"full_{r}" in row:
                 point[r] = {"model": row.get(r), "full": row[f"full_{r}"]}
         point["full_violated"] = row["full_violated"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..fpga import device
 from ..io import atomic_write_text
 from ..results import jsonable
 from .evaluate import Evaluator
@@ -67,8 +68,8 @@ def verify_front(
 
 
 FULL_COLUMNS = (
-    *(f"full_{r}" for r in ("lut", "ff", "dsp", "bram36", "uram")),
-    *(f"full_{r}_percent" for r in ("lut", "ff", "dsp", "bram36", "uram")),
+    *(f"full_{r}" for r in device.RESOURCES),
+    *(f"full_{r}_percent" for r in device.RESOURCES),
     "full_logic_levels", "full_logic_level_limit", "full_feasible", "full_violated", "full_yosys_seconds",
 )  # fmt: skip
 

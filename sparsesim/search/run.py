@@ -306,7 +306,8 @@ def _record(
     if needs_resource_model(spec):
         if model is None:
             raise ToolError(
-                "the search needs the resource model (Yosys) for its board constraint or objective"
+                "the search needs the resource model (Yosys) for its board constraint, resource caps or "
+                "resource objective"
             )
         from .resources import violations as hardware_violations
 

@@ -113,10 +113,10 @@ class Constraints(_Strict):
     layer_retained_magnitude: float | None = Field(
         None, gt=0, le=1, description="Least retained weight magnitude of every searched layer."
     )
-    resources: dict[Literal["lut", "ff", "dsp", "bram36", "uram"], float] | None = Field(
+    resources: dict[str, float] | None = Field(
         None,
-        description="Largest count per resource of the board core (e.g. {lut: 200000}), on top of the "
-        "board's budget: room kept for other logic on the device.",
+        description="Largest count per resource of the board core (e.g. {lut: 200000}; lut, ff, dsp, bram36, "
+        "uram), on top of the board's budget: room kept for other logic on the device.",
     )
     logic_depth: bool = Field(
         True,
@@ -136,8 +136,12 @@ class Constraints(_Strict):
     @field_validator("resources", mode="before")
     @classmethod
     def _caps(cls, caps: Any) -> Any:
+        from ..fpga.device import RESOURCES
+
         if isinstance(caps, dict):  # strict mode would refuse an int count where a float is declared
             for r, v in caps.items():
+                if r not in RESOURCES:
+                    raise ValueError(f"unknown resource {r!r} (known: {', '.join(RESOURCES)})")
                 if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
                     raise ValueError(f"{r}: a positive count (got {v!r})")
             return {r: float(v) for r, v in caps.items()}

@@ -252,7 +252,7 @@ def test_a_choice_the_array_cannot_run_makes_the_trial_infeasible(tmp_path, caps
         ({"objectives": ["speed"]}, "objectives"),
         ({"workload": "missing.yaml"}, "missing.yaml"),
         ({"constraints": {"board": None, "resources": {"lut": -5}}}, "lut: a positive count"),
-        ({"constraints": {"board": None, "resources": {"luts": 5}}}, "luts"),
+        ({"constraints": {"board": None, "resources": {"luts": 5}}}, "unknown resource 'luts'"),
     ],
 )
 def test_bad_search_files_get_one_error_line(tmp_path, capsys, change, message):
