@@ -99,7 +99,8 @@ def full_estimates_summary(front: Any, requested: int | None) -> dict[str, Any]:
             f" ({requested} requested)" if requested else " (full_estimates 0)"
         )
     else:
-        text = f"points {', '.join(map(str, done))} by a full Yosys run; the rest: the model's guess"
+        which = ("point " if len(done) == 1 else "points ") + ", ".join(map(str, done))
+        text = f"{which} by a full Yosys run; the rest: the model's guess"
     return {"requested": requested, "points": done, "flagged": flagged, "text": text, "comparison": points}
 
 
