@@ -78,6 +78,14 @@ def search_command(args: argparse.Namespace, con: Any) -> int:
     for i, row in front.iterrows():
         vals = ", ".join(f"{o} {row[o]:.4g}" for o in objs)
         print(f"  pareto/{i}/workload.yaml: {vals}")
+    full = res["full_estimates"]
+    print(f"full Yosys estimates: {full['text']}")
+    for i in full["flagged"]:
+        print(
+            f"warning: pareto/{i}: the full Yosys estimate breaks {front.loc[i, 'full_violated']} "
+            "(the resource model's guess met it)",
+            file=sys.stderr,
+        )
     pre = res["preset_baseline"]
     acc = ", ".join(f"{k} {v}" for k, v in pre["accelerator"].items())
     if pre["best"]:

@@ -32,12 +32,11 @@ def search(
     """Run a search file end to end; returns the summary written to search.json (plus `files`)."""
     from .outputs import verify_front, write_outputs
     from .resources import ResourceModel
-    from .run import _record, run_search
+    from .run import _record, needs_resource_model, run_search
 
     spec, base_dir = load_search(path)
     out = Path(output or spec.output or Path("reports") / str(spec.name))
-    needs_model = spec.constraints.board is not None or bool({"dsp", "lut"} & set(spec.objectives))
-    model = ResourceModel(out / "yosys", progress=progress) if needs_model else None
+    model = ResourceModel(out / "yosys", progress=progress) if needs_resource_model(spec) else None
     outcome = run_search(
         spec, base_dir, output=out, workers=workers, scheduler=scheduler, fresh=fresh,
         resource_model=model, progress=progress,
@@ -60,11 +59,12 @@ def search(
         "base_workload": _base_row(spec, base_rec),
         "preset_baseline": baseline,
         "best": _best(spec, front, base_rec, baseline),
+        "full_estimates": full_estimates_summary(front, n_full if model is not None else None),
     }
     files = write_outputs(spec, ev, outcome, front, extra)
     from .report import write_report
 
-    files.append(write_report(spec, outcome, front, base_rec, baseline))
+    files.append(write_report(spec, outcome, front, base_rec, baseline, extra["full_estimates"]))
     return {
         "name": spec.name,
         "output": str(out),
@@ -73,6 +73,35 @@ def search(
         "outcome": outcome,
         **extra,
     }
+
+
+def full_estimates_summary(front: Any, requested: int | None) -> dict[str, Any]:
+    """Which Pareto points had a full Yosys estimate, which of those it flags (a constraint the model's
+    guess met and the full estimate breaks), and the model's guess beside the full number. `requested`
+    None: the search has no resource model (no board, cap or resource objective)."""
+    from ..fpga.device import RESOURCES
+
+    done = [int(i) for i in front.index[front["full_estimate"].astype(bool)]] if len(front) else []
+    flagged = [i for i in done if not bool(front.loc[i, "full_feasible"])]
+    points = []
+    for i in done:
+        row = front.loc[i]
+        point: dict[str, Any] = {"point": i}
+        for r in (*RESOURCES, "logic_levels"):
+            if f"full_{r}" in row:
+                point[r] = {"model": row.get(r), "full": row[f"full_{r}"]}
+        point["full_violated"] = row["full_violated"]
+        points.append(point)
+    if requested is None:
+        text = "none: the search estimates no resources (no board, resource cap or resource objective)"
+    elif not done:
+        text = "none: every front point's resources are the model's guess" + (
+            f" ({requested} requested)" if requested else " (full_estimates 0)"
+        )
+    else:
+        which = ("point " if len(done) == 1 else "points ") + ", ".join(map(str, done))
+        text = f"{which} by a full Yosys run; the rest: the model's guess"
+    return {"requested": requested, "points": done, "flagged": flagged, "text": text, "comparison": points}
 
 
 def _base_value(ev: Any, param: str) -> Any:

@@ -50,7 +50,12 @@ def points_frame(spec: SearchSpec, trials: pd.DataFrame, front: pd.DataFrame, x:
 
 
 def write_report(
-    spec: SearchSpec, outcome: Any, front: pd.DataFrame, base: dict[str, Any], baseline: dict[str, Any]
+    spec: SearchSpec,
+    outcome: Any,
+    front: pd.DataFrame,
+    base: dict[str, Any],
+    baseline: dict[str, Any],
+    full: dict[str, Any] | None = None,
 ) -> Path:
     from ..report import html, vega
     from ..report.sweep_report import pareto_chart
@@ -87,10 +92,21 @@ def write_report(
             )
             body.append(html.figure(chart, "Every trial; the front ringed. Hover a point for its settings.",
                                     "pareto", "pareto_chart"))  # fmt: skip
-        cols = [c for c in ("trial", *objs, "total_cycles", "avg_power_w", "lut_percent", "dsp_percent",
-                            "retained_magnitude", "verified_total_cycles", "full_lut", "full_dsp")
+        cols = [c for c in ("trial", *objs, "total_cycles", "avg_power_w", "lut", "dsp", "lut_percent",
+                            "dsp_percent", "logic_levels", "logic_level_limit", "retained_magnitude",
+                            "verified_total_cycles", "full_estimate", "full_lut", "full_dsp",
+                            "full_logic_levels", "full_feasible", "full_violated")
                 if c in front]  # fmt: skip
         body.append("<h2>The Pareto front</h2>")
+        if full is not None:
+            note = (f"Full Yosys estimates (the whole board core, as <code>sparsesim fpga build</code> makes "
+                    f"it): {escape(full['text'])}. LUT, DSP and logic levels are the resource model's guess; "
+                    "<code>full_*</code> columns are the full estimate's.")  # fmt: skip
+            if full["flagged"]:
+                flagged = ", ".join(map(str, full["flagged"]))
+                note += (f" <strong>Flagged: point(s) {flagged} break a constraint by the full estimate "
+                         "that the model's guess met.</strong>")  # fmt: skip
+            body.append(f"<p>{note}</p>")
         if not front.empty:
             table = front[cols].copy()
             table.insert(1, "settings", [_settings(r, list(front.columns)) for _, r in front.iterrows()])

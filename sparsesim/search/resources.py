@@ -13,6 +13,12 @@ candidate:
   cannot shrink as the array grows; an unconstrained fit of the 2x2/2x4/4x2 corner alone gave a negative
   LUT slope per row from synthesis noise, which clamped the LUTs of tall arrays to zero). URAM and BRAM come
   from the buffer table (`fpga.params.buffer_table`), not from a fit.
+- `depth`: the logic depth (LUT levels on the longest register-to-register path, `fpga.levels`: inside the
+  cell, inside the rest, across the cell's boundary) of the deepest calibration run of the configuration,
+  against the limit of its clock (`levels.lut_level_limit`). The calibration runs are syntheses of the same
+  cell and rest at the candidate's clock (the rest's fit is per clock), so this is measured, not modelled;
+  what it cannot see is a path that grows with the array beyond the calibration sizes (the bank scan's OR
+  over every token, docs/fpga.md "Logic depth"): a full estimate of a front point measures its own array.
 
 This is a model: `bench/search_resources.py` checks it against full hierarchical Yosys runs of array sizes
 outside the calibration set (the measured numbers are kept in tests/search/data/yosys_rest.json, which the
@@ -89,7 +95,8 @@ class ResourceModel:
     def point(self, acc: dict[str, Any], rows: int, cols: int) -> dict[str, Any]:
         """One calibration run: the hierarchical Yosys estimate of a rows x cols array of `acc`'s cell."""
         est = self._estimate(acc, rows, cols, f"calib-{_stable(rest_key(acc))}-{rows}x{cols}")
-        return {"rows": rows, "cols": cols, "rest": est.rest, "cell": est.cell, "total": est.resources}
+        return {"rows": rows, "cols": cols, "rest": est.rest, "cell": est.cell, "total": est.resources,
+                "levels": est.logic_levels}  # fmt: skip
 
     def adopt(self, acc: dict[str, Any], points: list[dict[str, Any]]) -> None:
         """Fit `acc`'s configuration from its calibration runs (made here or on Dask workers)."""
@@ -100,7 +107,8 @@ class ResourceModel:
         return rest_key(acc) in self._fits
 
     def estimate(self, acc: dict[str, Any]) -> dict[str, Any]:
-        """{'resources': {lut, ff, dsp, bram36, uram}, 'percent': {...}, 'cell': {...}, 'rest': {...}}."""
+        """{'resources': {lut, ff, dsp, bram36, uram}, 'percent': {...}, 'cell': {...}, 'rest': {...},
+        'depth': {...}} (depth: see the module docstring and `depth`)."""
         from ..fpga.estimate import buffer_memory
         from ..fpga.params import board_params
 
@@ -111,7 +119,8 @@ class ResourceModel:
         total = {r: rows * cols * float(cell.get(r, 0)) + rest.get(r, 0.0) for r in FITTED}
         for r in ("bram36", "uram"):
             total[r] = rows * cols * float(cell.get(r, 0)) + float(memory[r])
-        return {"resources": total, "percent": device.percent(total), "cell": cell, "rest": rest}
+        return {"resources": total, "percent": device.percent(total), "cell": cell, "rest": rest,
+                "depth": depth(fit.points, float(acc["clock_mhz"]))}  # fmt: skip
 
     def calibration_table(self) -> list[dict[str, Any]]:
         return [
@@ -131,6 +140,47 @@ def _stable(key: tuple) -> str:
     import hashlib
 
     return hashlib.sha256(repr(key).encode()).hexdigest()[:10]
+
+
+def depth(points: list[dict[str, Any]], clock_mhz: float) -> dict[str, Any]:
+    """The deepest calibration run's logic depth (its worst path and where it lies) and the limit at
+    `clock_mhz` (the one rule, `fpga.levels.lut_level_limit`)."""
+    from ..fpga.levels import lut_level_limit
+
+    deepest = max((p["levels"] for p in points), key=lambda lv: lv["worst"])
+    return {
+        "worst": int(deepest["worst"]),
+        "cell": deepest.get("cell"),
+        "rest": deepest.get("rest"),
+        "across_cell_boundary": deepest.get("across_cell_boundary"),
+        "limit": lut_level_limit(clock_mhz),
+        "clock_mhz": clock_mhz,
+    }
+
+
+def violations(
+    resources: dict[str, float],
+    percent: dict[str, float],
+    constraints: Any,
+    *,
+    worst_levels: int,
+    clock_mhz: float,
+) -> dict[str, float]:
+    """The hardware constraints of a candidate, each > 0 when violated (by that much): the board's budget
+    (`<r>_over`, percentage points), the search file's caps (`<r>_cap`, counts) and the logic depth against
+    the clock's limit (`logic_depth`, LUT levels). The model's estimate and a full Yosys estimate go through
+    this same check."""
+    from ..fpga.levels import lut_level_limit
+
+    out: dict[str, float] = {}
+    if constraints.board is not None:
+        for r, v in over_budget(percent, budget=constraints.budget).items():
+            out[f"{r}_over"] = v
+    for r, cap in (constraints.resources or {}).items():
+        out[f"{r}_cap"] = float(resources[r]) - float(cap)
+    if constraints.board is not None and constraints.logic_depth:
+        out["logic_depth"] = float(worst_levels - lut_level_limit(clock_mhz))
+    return out
 
 
 def over_budget(percent: dict[str, float], *, budget: bool) -> dict[str, float]:

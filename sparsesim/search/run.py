@@ -36,7 +36,7 @@ Progress = Callable[..., None]
 TRIALS_DIR = "trials"
 MAX_PARALLEL_CALIBRATIONS = 16  # our choice: beyond this many configurations, calibrate only those visited
 MAX_ACCELERATOR_POINTS = 100_000  # our choice: accelerator points listed to find the configurations (~1 s)
-CACHE_VERSION = 1  # bump when a trial's record changes meaning
+CACHE_VERSION = 2  # bump when a trial's record changes meaning
 
 # objective -> the trial record's column
 OBJECTIVE_COLUMNS = {"time_s": "time_s", "energy_j": "energy_j", "edp": "edp", "dsp": "dsp", "lut": "lut"}
@@ -288,6 +288,7 @@ def _record(
     rec.update(
         total_cycles=int(s["total_cycles"]), time_s=time_s, energy_j=energy, edp=energy * time_s,
         avg_power_w=float(s.get("avg_power_w", float("nan"))), speedup=float(s.get("speedup", float("nan"))),
+        static_energy_j=float(s.get("static_energy_j", float("nan"))), clock_mhz=float(s["clock_mhz"]),
         utilisation=float(s.get("utilisation", float("nan"))),
     )  # fmt: skip
     overall, least = ev.retained(params)
@@ -302,23 +303,34 @@ def _record(
         violations["power_w"] = rec["avg_power_w"] - c.power_w
     if c.energy_j is not None:
         violations["energy_j"] = energy - c.energy_j
-    needs_resources = c.board is not None or {"dsp", "lut"} & set(spec.objectives)
-    if needs_resources:
+    if needs_resource_model(spec):
         if model is None:
             raise ToolError(
-                "the search needs the resource model (Yosys) for its board constraint or objective"
+                "the search needs the resource model (Yosys) for its board constraint, resource caps or "
+                "resource objective"
             )
+        from .resources import violations as hardware_violations
+
         est = model.estimate(s["arch"])
         rec.update({r: est["resources"][r] for r in est["resources"]})
         rec.update({f"{r}_percent": p for r, p in est["percent"].items()})
-        if c.board is not None:
-            from .resources import over_budget
-
-            for r, v in over_budget(est["percent"], budget=c.budget).items():
-                violations[f"{r}_over"] = v
+        depth = est["depth"]
+        rec["logic_levels"], rec["logic_level_limit"] = depth["worst"], depth["limit"]
+        violations.update(
+            hardware_violations(
+                est["resources"], est["percent"], c, worst_levels=depth["worst"], clock_mhz=depth["clock_mhz"]
+            )
+        )
     rec["constraints"] = {k: float(v) for k, v in violations.items()}
     rec["feasible"] = all(v <= 0 for v in violations.values())
+    rec["violated"] = ", ".join(k for k, v in rec["constraints"].items() if v > 0)
     return rec
+
+
+def needs_resource_model(spec: SearchSpec) -> bool:
+    """The board constraint, resource caps or a resource objective need the (Yosys) resource model."""
+    c = spec.constraints
+    return c.board is not None or bool(c.resources) or bool({"dsp", "lut"} & set(spec.objectives))
 
 
 def _calibrate(

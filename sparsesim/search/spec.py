@@ -113,6 +113,16 @@ class Constraints(_Strict):
     layer_retained_magnitude: float | None = Field(
         None, gt=0, le=1, description="Least retained weight magnitude of every searched layer."
     )
+    resources: dict[str, float] | None = Field(
+        None,
+        description="Largest count per resource of the board core (e.g. {lut: 200000}; lut, ff, dsp, bram36, "
+        "uram), on top of the board's budget: room kept for other logic on the device.",
+    )
+    logic_depth: bool = Field(
+        True,
+        description="Hold each candidate's longest register-to-register path (LUT levels, Yosys) to the "
+        "limit its clock allows (docs/fpga.md, 'Logic depth'); applies with a board.",
+    )
     power_w: float | None = Field(None, gt=0, le=10_000, description="Largest average power, W.")
     energy_j: float | None = Field(None, gt=0, le=1e9, description="Largest energy per iteration, J.")
 
@@ -122,6 +132,20 @@ class Constraints(_Strict):
         if v is not None and not math.isfinite(v):
             raise ValueError("must be finite")
         return v
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _caps(cls, caps: Any) -> Any:
+        from ..fpga.device import RESOURCES
+
+        if isinstance(caps, dict):  # strict mode would refuse an int count where a float is declared
+            for r, v in caps.items():
+                if r not in RESOURCES:
+                    raise ValueError(f"unknown resource {r!r} (known: {', '.join(RESOURCES)})")
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
+                    raise ValueError(f"{r}: a positive count (got {v!r})")
+            return {r: float(v) for r, v in caps.items()}
+        return caps
 
 
 class SearchSpec(_Strict):

@@ -84,6 +84,8 @@ def test_a_small_space_is_enumerated_and_every_output_is_written(exhaustive):
     enumerated = trials[trials["stage"] == "search"]
     assert summary["space_size"] == 4 * 3 ** len(searched) and len(enumerated) == min(40, summary["space_size"])
     assert summary["sampler"] == "exhaustive enumeration"
+    # no board: no resource model, so no full estimate either, and the summary says why
+    assert summary["full_estimates"]["points"] == [] and summary["full_estimates"]["requested"] is None
     for name in ("pareto.csv", "search.html", "search.json"):
         assert (out / name).stat().st_size > 0
     html = (out / "search.html").read_text()
@@ -249,6 +251,8 @@ def test_a_choice_the_array_cannot_run_makes_the_trial_infeasible(tmp_path, caps
         ({"space": {}}, "give accelerator choices, sparsity choices or both"),
         ({"objectives": ["speed"]}, "objectives"),
         ({"workload": "missing.yaml"}, "missing.yaml"),
+        ({"constraints": {"board": None, "resources": {"lut": -5}}}, "lut: a positive count"),
+        ({"constraints": {"board": None, "resources": {"luts": 5}}}, "unknown resource 'luts'"),
     ],
 )
 def test_bad_search_files_get_one_error_line(tmp_path, capsys, change, message):
@@ -272,10 +276,33 @@ def test_the_resource_model_fits_the_rest_and_scales_the_cell(tmp_path):
         return {"lut": 300 + 40 * r + 70 * c, "ff": 200 + 11 * r + 13 * c, "dsp": 0, "bram36": 0, "uram": 0}
 
     model = ResourceModel(tmp_path)
-    model._estimate = lambda acc, r, c, tag: SimpleNamespace(rest=rest(r, c), cell=cell, resources={})
+    levels = {"worst": 5, "cell": 3, "rest": 5, "across_cell_boundary": 4}
+    model._estimate = lambda acc, r, c, tag: SimpleNamespace(
+        rest=rest(r, c), cell=cell, resources={}, logic_levels=levels
+    )
     acc = resolve(None).to_dict()
     est = model.estimate({**acc, "rows": 16, "cols": 32})
     assert est["resources"]["lut"] == pytest.approx(512 * 1000 + rest(16, 32)["lut"])
     assert est["resources"]["ff"] == pytest.approx(512 * 500 + rest(16, 32)["ff"])
     assert est["resources"]["dsp"] == pytest.approx(1024)
     assert est["resources"]["uram"] > 0  # the buffers, from the buffer table
+
+
+def test_the_depth_is_the_deepest_calibration_run_against_the_clocks_limit():
+    """resources.depth / violations on hand-made calibration runs; limits written out from docs/fpga.md's
+    rule floor((1000 / MHz - 1) / 0.5): 11 levels at 150 MHz, 8 at 200, 6 at 250."""
+    from types import SimpleNamespace
+
+    from sparsesim.search.resources import depth, violations
+
+    points = [{"levels": {"worst": w, "cell": 7, "rest": w, "across_cell_boundary": 7}} for w in (8, 10, 9)]
+    assert [depth(points, mhz)["limit"] for mhz in (150.0, 200.0, 250.0)] == [11, 8, 6]
+    assert depth(points, 200.0)["worst"] == 10 and depth(points, 200.0)["rest"] == 10
+    res = {"lut": 600_000.0, "ff": 1.0, "dsp": 10.0, "bram36": 0.0, "uram": 0.0}
+    pct = {"lut": 50.75, "ff": 0.0, "dsp": 0.15, "bram36": 0.0, "uram": 0.0}
+    board = SimpleNamespace(board="vcu1525", budget=True, resources={"dsp": 8.0}, logic_depth=True)
+    v = violations(res, pct, board, worst_levels=10, clock_mhz=150.0)
+    assert v["logic_depth"] == -1.0 and v["lut_over"] == pytest.approx(0.75) and v["dsp_cap"] == 2.0
+    assert violations(res, pct, board, worst_levels=10, clock_mhz=200.0)["logic_depth"] == 2.0
+    off = SimpleNamespace(board="vcu1525", budget=True, resources=None, logic_depth=False)
+    assert "logic_depth" not in violations(res, pct, off, worst_levels=10, clock_mhz=250.0)
