@@ -26,6 +26,11 @@ def register(add: AddCommand) -> None:
         "--sensitivity", action="store_true",
         help="also rerun with each uncertain preset parameter at the ends of its plausible range",
     )  # fmt: skip
+    p.add_argument(
+        "--no-cache", action="store_true",
+        help="build the model's front end fresh and read or write nothing in the user's cache folder "
+        "(also: environment SPARSESIM_NO_CACHE=1)",
+    )  # fmt: skip
 
 
 def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
@@ -36,7 +41,10 @@ def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     wl = load(args.file)
     out_dir = Path(args.output) if args.output else wl.output_dir()
     check_output_dir(out_dir, "--output" if args.output else "output.dir")  # before minutes of simulation
-    result = run(wl, progress=con.progress, ablate=args.ablate, sensitivity=args.sensitivity)
+    result = run(
+        wl, progress=con.progress, ablate=args.ablate, sensitivity=args.sensitivity,
+        cache=False if args.no_cache else None,
+    )  # fmt: skip
     save(result, out_dir, workload=wl)
     if args.format == "json":
         print(json.dumps(jsonable(result.summary), indent=2))
