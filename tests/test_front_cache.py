@@ -218,3 +218,31 @@ def test_a_hit_does_not_import_torch(cache_root, tmp_path):
     assert probe() == "TORCH 0"  # the miss builds the model
     assert probe() == "NO-TORCH 0"  # the hit does not
     assert probe("--no-cache") == "TORCH 0"
+
+
+def test_stored_mappings_are_per_array_and_survive_a_bad_file(cache_root):
+    """sat.stored_mappings: a run stores the GEMM mappings of its array; another array gets a file of its
+    own; an unreadable file is ignored and rewritten. (That a run from stored mappings gives a fresh run's
+    outputs is test_hit_gives_the_outputs_of_a_fresh_build: its third run reads them.)"""
+    from sparsesim.sat.arch import resolve
+    from sparsesim.sat.schedule import MappingCache
+    from sparsesim.sat.stored_mappings import KIND, Stored
+
+    wl = ss.load(TINY)
+    ss.run(wl, cache=True)
+    files = sorted((cache_root / KIND).glob("*.pickle"))
+    assert len(files) == 1
+    stored = Stored(MappingCache(resolve(wl.accelerator)))
+    assert stored.loaded > 0 and stored.path == files[0]
+
+    other = wl.with_updates({"accelerator.rows": 8})
+    ss.run(other, cache=True)
+    assert len(list((cache_root / KIND).glob("*.pickle"))) == 2
+    again = ss.run(other, cache=True)  # from its own stored mappings, not the first array's
+    fresh = ss.run(other, cache=False)
+    assert again.ops.equals(fresh.ops) and again.summary["total_cycles"] == fresh.summary["total_cycles"]
+
+    files[0].write_bytes(b"garbage")
+    assert Stored(MappingCache(resolve(wl.accelerator))).loaded == 0
+    ss.run(wl, cache=True)
+    assert Stored(MappingCache(resolve(wl.accelerator))).loaded == stored.loaded

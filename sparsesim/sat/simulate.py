@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .. import front_cache
 from ..energy.model import annotate, sat_energy, table_for_accelerator
 from ..energy.model import gain as energy_gain
 from ..energy.tables import EnergyTable
@@ -370,7 +371,8 @@ def run_workload(
     (it depends on the model and the array only, so a search reuses it across N:M choices). `gemm_memo`:
     GEMM mappings kept across runs of the same model, per array (sat.schedule.mapping_cache). `cache`: the
     front-end cache (sparsesim.front_cache; None: on unless $SPARSESIM_NO_CACHE is set); the simulation
-    reads the front end's shapes and densities only, which a cache entry holds without torch."""
+    reads the front end's shapes and densities only, which a cache entry holds without torch. With it, the
+    GEMM mappings earlier runs made on this array are reused and the new ones stored (sat.stored_mappings)."""
     from ..pipeline import prepare
 
     say = progress or _silent
@@ -383,6 +385,11 @@ def run_workload(
 
     label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"
     mappings = mapping_cache(gemm_memo, arch)  # the run and its dense baseline share dense GEMMs' mappings
+    stored = None
+    if gemm_memo is None and front_cache.enabled(cache):  # a search keeps its own (gemm_memo)
+        from .stored_mappings import Stored
+
+        stored = Stored(mappings)  # the mappings earlier runs made on this array
     sim = simulate_ops(
         prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label,
         mappings=mappings,
@@ -397,6 +404,8 @@ def run_workload(
         )
     else:
         base = sim
+    if stored is not None:
+        stored.save()
     mode = wl.task.mode or "train"
     textbook, formula = ideal_speedup(wl.sparsity.pattern, wl.sparsity.n, wl.sparsity.m, mode)
     bound_sparse = sim.summary["array_bound_cycles"]
