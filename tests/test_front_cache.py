@@ -166,27 +166,31 @@ def test_the_cache_keeps_the_most_recent_entries(cache_root, monkeypatch):
     assert "cache" in newest.wall_seconds  # the oldest (seed 1) went, not the newest
 
 
-@pytest.mark.parametrize("how", ["option", "environment"])
-def test_a_disabled_cache_writes_nothing_outside_the_output_folder(how, tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["run option", "environment", "energy option"])
+def test_a_disabled_cache_writes_nothing_outside_the_output_folder(how, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SPARSESIM_CACHE", raising=False)  # the default: ~/.cache/sparsesim
     monkeypatch.delenv(front_cache.DISABLE_ENV, raising=False)
-    argv = ["run", str(TINY), "-q", "-o", str(tmp_path / "out")]
-    if how == "option":
-        argv.append("--no-cache")
+    run_argv = ["run", str(TINY), "-q", "-o", str(tmp_path / "out")]
+    if how == "run option":
+        argv = [*run_argv, "--no-cache"]
+    elif how == "energy option":
+        argv = ["energy", str(TINY), "--format", "json", "--no-cache"]
     else:
+        argv = run_argv
         monkeypatch.setenv(front_cache.DISABLE_ENV, "1")
     assert main(argv) == 0
-    assert (tmp_path / "out" / "summary.json").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "out"]
+    written = ["home", "out"] if argv[0] == "run" else ["home"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == written
     assert list(home.rglob("*")) == []
 
-    # the same run with the cache on writes its entry under ~/.cache/sparsesim (the check can fail)
+    # the same command with the cache on writes its entry under ~/.cache/sparsesim (the check can fail)
     monkeypatch.delenv(front_cache.DISABLE_ENV, raising=False)
-    assert main(["run", str(TINY), "-q", "-o", str(tmp_path / "out")]) == 0
+    assert main([a for a in argv if a != "--no-cache"]) == 0
     assert _entries(home / ".cache" / "sparsesim")
+    capsys.readouterr()
 
 
 PROBE = """

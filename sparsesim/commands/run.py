@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..targets import simulate  # noqa: F401  (re-exported: the old home of simulate)
-from . import AddCommand, ConsoleLike
+from . import AddCommand, ConsoleLike, add_no_cache, cache_arg
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -26,11 +26,7 @@ def register(add: AddCommand) -> None:
         "--sensitivity", action="store_true",
         help="also rerun with each uncertain preset parameter at the ends of its plausible range",
     )  # fmt: skip
-    p.add_argument(
-        "--no-cache", action="store_true",
-        help="build the model's front end fresh and read or write nothing in the user's cache folder "
-        "(also: environment SPARSESIM_NO_CACHE=1)",
-    )  # fmt: skip
+    add_no_cache(p)
 
 
 def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
@@ -43,7 +39,7 @@ def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     check_output_dir(out_dir, "--output" if args.output else "output.dir")  # before minutes of simulation
     result = run(
         wl, progress=con.progress, ablate=args.ablate, sensitivity=args.sensitivity,
-        cache=False if args.no_cache else None,
+        cache=cache_arg(args),
     )  # fmt: skip
     save(result, out_dir, workload=wl)
     if args.format == "json":
