@@ -138,12 +138,20 @@ def with_resolved(wl: Workload) -> Workload:
     return wl.with_updates(unset) if unset else wl
 
 
-def prepare(source: WorkloadSource, *, progress: Progress | None = None, dense: bool = False) -> Prepared:
+def prepare(
+    source: WorkloadSource,
+    *,
+    progress: Progress | None = None,
+    dense: bool = False,
+    cache: bool | None = False,
+) -> Prepared:
     """The front end alone: the traced layer graph (`.graph`, a networkx DiGraph), the masks (`.prune`) and
-    the lowered op graph (`.ops`; `.ops_frame()` as a DataFrame). `dense=True` ignores the sparsity."""
+    the lowered op graph (`.ops`; `.ops_frame()` as a DataFrame). `dense=True` ignores the sparsity.
+    `cache`: read and store a built-in model's front end in the cache folder (sparsesim.front_cache; None:
+    unless SPARSESIM_NO_CACHE is set); the default builds it fresh."""
     from .pipeline import prepare as _prepare
 
-    return _prepare(load(source), progress=progress, dense=dense)
+    return _prepare(load(source), progress=progress, dense=dense, cache=cache)
 
 
 def run(

@@ -250,3 +250,18 @@ def test_stored_mappings_are_per_array_and_survive_a_bad_file(cache_root):
     assert Stored(MappingCache(resolve(wl.accelerator))).loaded == 0
     ss.run(wl, cache=True)
     assert Stored(MappingCache(resolve(wl.accelerator))).loaded == stored.loaded
+
+
+@pytest.mark.parametrize("extra", [(), ("--layers",), ("--format", "json")])
+def test_graph_from_the_cache_prints_what_a_fresh_build_prints(extra, cache_root, capsys):
+    """`sparsesim graph` reads shapes only, so it uses the cache too (`--no-cache`: fresh)."""
+    argv = ["graph", str(TINY), "-q", *extra]
+    assert main([*argv, "--no-cache"]) == 0
+    fresh = capsys.readouterr().out
+    assert _entries(cache_root) == []
+    outs = []
+    for _ in range(2):  # a miss (stores), then a hit
+        assert main(argv) == 0
+        outs.append(capsys.readouterr().out)
+    assert len(_entries(cache_root)) == 1
+    assert outs == [fresh, fresh]
