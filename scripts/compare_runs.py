@@ -38,9 +38,11 @@ SHIPPED = (
 )
 
 
-def run(sparsesim: str, workload: Path, out: Path, cache: Path) -> None:
+def run(sparsesim: str, workload: Path, out: Path, cache: Path, *, no_cache: bool = False) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SPARSESIM_NO_CACHE"}
     env["SPARSESIM_CACHE"] = str(cache)
+    if no_cache:
+        env["SPARSESIM_NO_CACHE"] = "1"
     argv = [sparsesim, "run", str(workload), "-q", "-o", str(out)]
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -75,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--warm", action="store_true", help="compare the after-installation's second (cached) run"
     )
+    ap.add_argument(
+        "--before-no-cache",
+        action="store_true",
+        help="run the before-installation with SPARSESIM_NO_CACHE=1 (with --before the same installation: "
+        "cached against fresh)",
+    )
     args = ap.parse_args(argv)
     paths = (
         [Path(w) for w in args.workloads]
@@ -86,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for path in paths:
             before, after = tmp / f"{path.stem}-before", tmp / f"{path.stem}-after"
-            run(args.before, path, before, tmp / "cache-before")
+            run(args.before, path, before, tmp / "cache-before", no_cache=args.before_no_cache)
             run(args.after, path, after, tmp / "cache-after")
             if args.warm:
                 shutil.rmtree(after)
