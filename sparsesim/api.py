@@ -138,12 +138,20 @@ def with_resolved(wl: Workload) -> Workload:
     return wl.with_updates(unset) if unset else wl
 
 
-def prepare(source: WorkloadSource, *, progress: Progress | None = None, dense: bool = False) -> Prepared:
+def prepare(
+    source: WorkloadSource,
+    *,
+    progress: Progress | None = None,
+    dense: bool = False,
+    cache: bool | None = False,
+) -> Prepared:
     """The front end alone: the traced layer graph (`.graph`, a networkx DiGraph), the masks (`.prune`) and
-    the lowered op graph (`.ops`; `.ops_frame()` as a DataFrame). `dense=True` ignores the sparsity."""
+    the lowered op graph (`.ops`; `.ops_frame()` as a DataFrame). `dense=True` ignores the sparsity.
+    `cache`: read and store a built-in model's front end in the cache folder (sparsesim.front_cache; None:
+    unless SPARSESIM_NO_CACHE is set); the default builds it fresh."""
     from .pipeline import prepare as _prepare
 
-    return _prepare(load(source), progress=progress, dense=dense)
+    return _prepare(load(source), progress=progress, dense=dense, cache=cache)
 
 
 def run(
@@ -152,16 +160,20 @@ def run(
     ablate: bool = False,
     sensitivity: bool = False,
     progress: Progress | None = None,
+    cache: bool | None = None,
 ) -> RunResult:
     """Simulate the workload on its target and its dense baseline (`result.baseline`). With `ablate`, also
     with each optimisation (sat) or sparse kernel (mobile) off; with `sensitivity`, also with each uncertain
     preset parameter at the ends of its plausible range (summary `sensitivity`). `progress(message, done=,
-    total=)` follows the steps. Returns a RunResult: `.summary`, `.ops`, `.graph`, `.energy`, `.baseline`."""
+    total=)` follows the steps. `cache`: keep a built-in model's front end in the user's cache folder and
+    reuse it (sparsesim.front_cache: no torch import on a hit); None means on unless the environment sets
+    SPARSESIM_NO_CACHE, False reads and writes nothing there. Returns a RunResult: `.summary`, `.ops`,
+    `.graph`, `.energy`, `.baseline`."""
     from .targets import simulate
 
     t0 = time.perf_counter()
     wl = load(source)
-    result = simulate(wl, progress=progress, ablate=ablate, sensitivity=sensitivity)
+    result = simulate(wl, progress=progress, ablate=ablate, sensitivity=sensitivity, cache=cache)
     result.summary["wall_seconds"] = time.perf_counter() - t0
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .graph.layergraph import LayerGraph
 from .graph.lower import OpGraph, layer_sparsity_from_prune, lower
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .sparsity import PruneResult, WeightLayer
+    from .spec import SparsitySpec
 
 # progress(message) reports a step; progress(message, done=i, total=n) a step made of n parts (a bar on a
 # terminal: sparsesim.cli.Console). Callers pass None for silence.
@@ -93,10 +94,39 @@ def weight_layers(graph: LayerGraph, *, peek: bool = False) -> list[WeightLayer]
     return layers
 
 
-def prepare(wl: Workload, *, progress: Progress | None = None, dense: bool = False) -> Prepared:
-    """Run the front end. `dense=True` ignores the workload's sparsity (the dense baseline)."""
-    from .sparsity import prune_layers
+def lowering_args(wl: Workload) -> dict[str, Any]:
+    """The task's settings `lower` takes (the front-end cache keys on them too)."""
+    return {
+        "mode": wl.task.mode or "train",
+        "batch": int(wl.task.batch_size or 1),
+        "optimizer": wl.task.optimizer.kind,
+    }
+
+
+def prepare(
+    wl: Workload, *, progress: Progress | None = None, dense: bool = False, cache: bool | None = False
+) -> Prepared:
+    """Run the front end. `dense=True` ignores the workload's sparsity (the dense baseline). `cache`: use the
+    front-end cache for built-in models (sparsesim.front_cache; None: unless $SPARSESIM_NO_CACHE is set)."""
+    from . import front_cache
     from .spec import SparsitySpec
+
+    spec = SparsitySpec(pattern="dense") if dense else wl.sparsity
+    if not (front_cache.enabled(cache) and front_cache.cacheable(wl)):
+        return _prepare(wl, spec, progress)
+    say = progress or _silent
+    key = front_cache.key(wl, spec, lowering_args(wl))
+    hit = front_cache.load(key, wl, lambda: _prepare(wl, spec, None))
+    if hit is not None:
+        say(f"front end of {wl.model.name} from the cache")
+        return hit
+    prepared = _prepare(wl, spec, progress)
+    front_cache.store(key, prepared)
+    return prepared
+
+
+def _prepare(wl: Workload, spec: SparsitySpec, progress: Progress | None) -> Prepared:
+    from .sparsity import prune_layers
 
     say = progress or _silent
     wall: dict[str, float] = {}
@@ -108,7 +138,6 @@ def prepare(wl: Workload, *, progress: Progress | None = None, dense: bool = Fal
     wall["trace"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    spec = SparsitySpec(pattern="dense") if dense else wl.sparsity
     say(f"pruning {len(graph.weight_layers())} weight layers ({spec.pattern})")
     pending = graph.weights.pending
     layers = weight_layers(graph, peek=pending)
@@ -119,13 +148,8 @@ def prepare(wl: Workload, *, progress: Progress | None = None, dense: bool = Fal
     wall["prune"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    say(f"lowering for {wl.task.mode}, batch {wl.task.batch_size}")
-    ops = lower(
-        graph,
-        mode=wl.task.mode or "train",
-        batch=int(wl.task.batch_size or 1),
-        sparsity=layer_sparsity_from_prune(pruned.layers),
-        optimizer=wl.task.optimizer.kind,
-    )
+    args = lowering_args(wl)
+    say(f"lowering for {args['mode']}, batch {wl.task.batch_size}")
+    ops = lower(graph, sparsity=layer_sparsity_from_prune(pruned.layers), **args)
     wall["lower"] = time.perf_counter() - t
     return Prepared(workload=wl, graph=graph, prune=pruned, ops=ops, wall_seconds=wall)

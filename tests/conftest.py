@@ -6,9 +6,16 @@ that way becomes a fixed regression test beside the property)."""
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import settings
 
 # No per-example deadline: a property's speed is not what it checks, and a loaded CI machine is not a bug.
 settings.register_profile("default", derandomize=True, deadline=None)
 settings.register_profile("explore", derandomize=False, deadline=None)
 settings.load_profile("default")
+
+# The front-end cache (sparsesim.front_cache) is off in the tests unless a test turns it on
+# (tests/test_front_cache.py): a test's run never writes to the user's cache folder, and a test that changes
+# how a model is built is never answered from an entry another test stored.
+os.environ.setdefault("SPARSESIM_NO_CACHE", "1")

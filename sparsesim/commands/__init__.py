@@ -51,6 +51,21 @@ JSON_SHAPES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+def add_no_cache(p: argparse.ArgumentParser) -> None:
+    """`--no-cache` of the commands that simulate a workload (sparsesim.front_cache); see `cache_arg`."""
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build the model's front end fresh and read or write nothing in the user's cache folder "
+        "(also: environment SPARSESIM_NO_CACHE=1)",
+    )
+
+
+def cache_arg(args: argparse.Namespace) -> bool | None:
+    """The `cache` argument of sparsesim.api.run / targets.simulate for `--no-cache` (None: the default)."""
+    return False if getattr(args, "no_cache", False) else None
+
+
 def group_help(args: argparse.Namespace, con: ConsoleLike) -> int:
     """Handler of a command group run without an action (`sparsesim rtl`): its help, exit code 2."""
     args.parser.print_help()

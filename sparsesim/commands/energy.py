@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from . import AddCommand, ConsoleLike
+from . import AddCommand, ConsoleLike, add_no_cache, cache_arg
 
 
 def register(add: AddCommand) -> None:
@@ -15,6 +15,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("file", help="the workload.yaml to simulate")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--sources", action="store_true", help="table: also print how each value was derived")
+    add_no_cache(p)
 
 
 def _fmt(v: float) -> str:
@@ -27,7 +28,7 @@ def energy_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..targets import simulate
 
     wl = load_workload(args.file)
-    result = simulate(wl, progress=con.progress)
+    result = simulate(wl, progress=con.progress, cache=cache_arg(args))
     rows = result.extras["energy_actions"]
     s = result.summary
     keys = ("energy_j", "avg_power_w", "gflops_per_w", "energy_breakdown", "dense_energy_j", "energy_gain",

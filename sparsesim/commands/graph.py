@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from . import AddCommand, ConsoleLike, json_default
+from . import AddCommand, ConsoleLike, add_no_cache, cache_arg, json_default
 
 
 def register(add: AddCommand) -> None:
@@ -18,6 +18,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--layers", action="store_true", help="the traced layer graph instead of the op table")
     p.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of stdout")
+    add_no_cache(p)
 
 
 def graph_command(args: argparse.Namespace, con: ConsoleLike) -> int:
@@ -27,7 +28,7 @@ def graph_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..graph.lower import op_record
 
     wl = load(args.file)
-    prep = prepare(wl, progress=con.progress)
+    prep = prepare(wl, progress=con.progress, cache=cache_arg(args))  # shapes only: a cache entry has them
     if args.layers:
         records = prep.graph.to_records()
     else:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..targets import simulate  # noqa: F401  (re-exported: the old home of simulate)
-from . import AddCommand, ConsoleLike
+from . import AddCommand, ConsoleLike, add_no_cache, cache_arg
 
 if TYPE_CHECKING:
     from ..results import RunResult
@@ -26,6 +26,7 @@ def register(add: AddCommand) -> None:
         "--sensitivity", action="store_true",
         help="also rerun with each uncertain preset parameter at the ends of its plausible range",
     )  # fmt: skip
+    add_no_cache(p)
 
 
 def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
@@ -36,7 +37,10 @@ def run_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     wl = load(args.file)
     out_dir = Path(args.output) if args.output else wl.output_dir()
     check_output_dir(out_dir, "--output" if args.output else "output.dir")  # before minutes of simulation
-    result = run(wl, progress=con.progress, ablate=args.ablate, sensitivity=args.sensitivity)
+    result = run(
+        wl, progress=con.progress, ablate=args.ablate, sensitivity=args.sensitivity,
+        cache=cache_arg(args),
+    )  # fmt: skip
     save(result, out_dir, workload=wl)
     if args.format == "json":
         print(json.dumps(jsonable(result.summary), indent=2))

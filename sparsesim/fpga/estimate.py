@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cache import cache_dir as user_cache_dir
 from ..errors import SparsesimError, ToolError
 from . import device, levels
 from .params import buffer_table
@@ -177,8 +178,8 @@ def _last_lines(text: str, n: int) -> str:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SPARSESIM_CACHE")
-    return Path(root) / "yosys" if root else Path.home() / ".cache" / "sparsesim" / "yosys"
+    """Where synthesis results are cached (sparsesim.cache: $SPARSESIM_CACHE/yosys or ~/.cache/...)."""
+    return user_cache_dir("yosys")
 
 
 def _sha(data: bytes) -> str:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .. import front_cache
 from ..energy.model import annotate, sat_energy, table_for_accelerator
 from ..energy.model import gain as energy_gain
 from ..energy.tables import EnergyTable
@@ -325,15 +326,9 @@ def dense_opgraph(prepared: Any) -> OpGraph:
     """The dense baseline's OpGraph from an already traced workload: equal to `prepare(wl, dense=True).ops`
     (tests check it) without tracing the model a second time."""
     from ..graph.lower import lower
+    from ..pipeline import lowering_args
 
-    wl = prepared.workload
-    return lower(
-        prepared.graph,
-        mode=wl.task.mode or "train",
-        batch=int(wl.task.batch_size or 1),
-        sparsity=None,
-        optimizer=wl.task.optimizer.kind,
-    )
+    return lower(prepared.graph, sparsity=None, **lowering_args(prepared.workload))
 
 
 def _sensitivity(
@@ -366,6 +361,7 @@ def run_workload(
     prepared: Prepared | None = None,
     dense: SimResult | None = None,
     gemm_memo: dict[str, MappingCache] | None = None,
+    cache: bool | None = None,
 ) -> RunResult:
     """Simulate `wl` and its dense baseline; with `ablate`, also with each optimisation off in turn; with
     `sensitivity`, also with each uncertain preset parameter at the ends of its range (summary key
@@ -373,7 +369,10 @@ def run_workload(
     it (the co-design search composes it from masks computed once per layer and choice); else built here.
     `dense`: the dense baseline's simulation of this workload on this array when the caller already has it
     (it depends on the model and the array only, so a search reuses it across N:M choices). `gemm_memo`:
-    GEMM mappings kept across runs of the same model, per array (sat.schedule.mapping_cache)."""
+    GEMM mappings kept across runs of the same model, per array (sat.schedule.mapping_cache). `cache`: the
+    front-end cache (sparsesim.front_cache; None: on unless $SPARSESIM_NO_CACHE is set); the simulation
+    reads the front end's shapes and densities only, which a cache entry holds without torch. With it, the
+    GEMM mappings earlier runs made on this array are reused and the new ones stored (sat.stored_mappings)."""
     from ..pipeline import prepare
 
     say = progress or _silent
@@ -381,11 +380,16 @@ def run_workload(
     arch = resolve(wl.accelerator)
     check_workload_sparsity(wl, arch)
     if prepared is None:
-        prepared = prepare(wl, progress=progress)
+        prepared = prepare(wl, progress=progress, cache=cache)
     front_end = time.perf_counter() - t_start
 
     label = f"simulating {prepared.ops.number_of_nodes()} ops on a {arch.rows}x{arch.cols} array"
     mappings = mapping_cache(gemm_memo, arch)  # the run and its dense baseline share dense GEMMs' mappings
+    stored = None
+    if gemm_memo is None and front_cache.enabled(cache):  # a search keeps its own (gemm_memo)
+        from .stored_mappings import Stored
+
+        stored = Stored(mappings)  # the mappings earlier runs made on this array
     sim = simulate_ops(
         prepared.ops, arch, graph=prepared.graph, record_timeline=True, progress=say, label=label,
         mappings=mappings,
@@ -400,6 +404,8 @@ def run_workload(
         )
     else:
         base = sim
+    if stored is not None:
+        stored.save()
     mode = wl.task.mode or "train"
     textbook, formula = ideal_speedup(wl.sparsity.pattern, wl.sparsity.n, wl.sparsity.m, mode)
     bound_sparse = sim.summary["array_bound_cycles"]

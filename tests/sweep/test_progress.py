@@ -176,7 +176,7 @@ def test_an_error_mid_bar_ends_the_bar_line_before_the_message(tmp_path, monkeyp
 
     calls, out = _recording_console(monkeypatch)
 
-    def fail_half_way(wl, *, progress=None, ablate=False, sensitivity=False):
+    def fail_half_way(wl, *, progress=None, ablate=False, sensitivity=False, cache=None):
         progress("simulating ops", done=1, total=3)
         raise SpecError("model: made-up failure half way")
 
