@@ -135,17 +135,11 @@ class Evaluator:
     def prepared(self, wl: Workload, params: dict[str, Any]) -> Any:
         """The trial's front end from the cached masks (what pipeline.prepare would build)."""
         from ..graph.lower import layer_sparsity_from_prune, lower
-        from ..pipeline import Prepared
+        from ..pipeline import Prepared, lowering_args
         from ..sparsity import PruneResult
 
         chosen = [c.prune for c in self.layer_choices(params).values()]
-        ops = lower(
-            self.graph,
-            mode=wl.task.mode or "train",
-            batch=int(wl.task.batch_size or 1),
-            sparsity=layer_sparsity_from_prune(chosen),
-            optimizer=wl.task.optimizer.kind,
-        )
+        ops = lower(self.graph, sparsity=layer_sparsity_from_prune(chosen), **lowering_args(wl))
         return Prepared(workload=wl, graph=self.graph, prune=PruneResult(chosen, self.weights), ops=ops)
 
     def unsupported(self, params: dict[str, Any]) -> list[str]:
