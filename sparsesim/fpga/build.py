@@ -12,6 +12,7 @@ The tree appears whole or not at all (sparsesim.io.atomic_dir); a refusal leaves
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -116,8 +117,8 @@ def readme(result: BuildResult) -> str:
         lines += ["", "## SLR floorplan (pblocks in the XDC)", "",
                   ", ".join(f"SLR{g.slr}: columns {g.first}-{g.first + g.count - 1}" for g in fp.groups)
                   + f"; controller, buffers and UART in SLR{floorplan.CONTROLLER_SLR}; {fp.crossings} SLR "
-                  f"crossing(s), {fp.latency_cycles} cycles of crossing registers per tile sequence (not yet "
-                  "in the RTL)."]
+                  f"crossing(s): the array's crossing registers (`{floorplan.CROSSING_NAME}<s>_*`, in the "
+                  f"receiving SLR's pblock) add {fp.latency_cycles} cycles per tile sequence."]
     return "\n".join(lines) + "\n"
 
 
@@ -238,6 +239,11 @@ def build_tree(
             result.estimate = est
             if est.cell and est.rest:
                 result.floorplan = floorplan.plan(params.cfg, est.cell, est.rest)
+                # the array's crossing registers where the pblocks put its SLR boundaries (the estimate's
+                # rest was synthesised without them: a few registers per crossing signal, no LUT)
+                if result.floorplan.slr_columns:
+                    cfg = dataclasses.replace(params.cfg, slr_columns=result.floorplan.slr_columns)
+                    params = result.params = dataclasses.replace(params, cfg=cfg)
         t1 = time.perf_counter()
         say("elaborating the board top and writing the Vivado tree")
         platform = VCU1525Platform(swap_uart=swap_uart)
