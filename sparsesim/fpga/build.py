@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SparsesimError, ToolError
-from . import device, estimate, floorplan, shell, vivado
+from . import device, estimate, floorplan, shell, shelltop, vivado
 from .params import DEFAULT_BAUD, board_params, buffer_table
 
 BOARDS = ("vcu1525",)
@@ -100,7 +100,9 @@ def readme(result: BuildResult) -> str:
         "- `config.json`: accelerator, board parameters, MMCM, buffers, pins and their sources, INFO block",
         "- `estimate.md`, `estimate.json`, `yosys/`: the Yosys resource estimate (scripts, logs, stat)",
         f"- `{shell.SHELL_DIR}/`: the card's memory and host shell as a Vivado block design (four DDR4, PCIe "
-        "XDMA, SmartConnect address map, host FIFO) with its README; not yet instantiated by the top, "
+        "XDMA, SmartConnect address map, host FIFO) with its README, and a second top that instantiates it "
+        f"beside the board core (`{shelltop.TOP}.v`, `{shelltop.CORE}.v`, `{shelltop.TOP}.xdc`, "
+        "`sparsesim_shell_project.tcl`: the host protocol over PCIe, the array clock from DDR4 channel 0); "
         "unverified until Vivado runs it",
         "",
         "## Clocking and host link",
@@ -256,6 +258,10 @@ def build_tree(
         plan.extract(str(tmp))
         shell_params = shell.ShellParams(acc_clock_mhz=params.clock_mhz)  # the card's shell, this clock
         shell.write_shell(tmp / shell.SHELL_DIR, shell_params)
+        say("writing the top with the shell (the board core with its AXI4-Stream host link)")
+        shelltop.write_top(tmp / shell.SHELL_DIR, shell_params, params, cell_module=estimate.CELL_MODULE,
+                           cell_file=f"{estimate.CELL_MODULE}.v", ram_file=estimate.RAM_FILE,
+                           swap_uart=swap_uart)  # fmt: skip
         result.seconds["tree"] = time.perf_counter() - t1
         config = {
             "board": board, "part": PART, "name": name, "accelerator": acc,
