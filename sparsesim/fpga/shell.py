@@ -389,14 +389,20 @@ def readme(p: ShellParams) -> str:
 DDR4 controllers ({p.ddr_memory_part}, DDR4-{p.ddr_mts}, x{p.ddr_data_width_pins} with ECC, AXI
 {p.ddr_axi_data_bits} bits), an XDMA (PCIe Gen3 x{p.pcie_lanes}, AXI {p.xdma_data_bits} bits at
 {p.xdma_clock_mhz} MHz), SmartConnect crossbars and the host FIFO. The accelerator connects through the
-block design's ports: `acc_clk` / `acc_resetn`, {p.acc_masters} AXI4 slave ports `S_AXI_ACC<i>` for its
+block design's ports: `acc_clk` / `acc_resetn` (outputs: DDR4 channel {ACC_CLOCK_CHANNEL}'s additional UI
+clock at {p.acc_clock_mhz:g} MHz and its reset), {p.acc_masters} AXI4 slave ports `S_AXI_ACC<i>` for its
 masters ({p.acc_data_bits}-bit data, {p.acc_addr_bits}-bit address, {p.acc_id_bits}-bit ID), the AXI-Lite
 master `M_AXIL_CTRL` for its registers, and `AXIS_HOST_TX` / `AXIS_HOST_RX`, the host protocol's byte
 stream ({p.fifo_data_bits}-bit words; the board core's UART stays for debug).
 
 ```
-vivado -mode batch -source {BD_NAME}.tcl    # in a project with the accelerator top, or alone (in memory)
+vivado -mode batch -source sparsesim_shell_project.tcl   # the top with this shell (sparsesim_shell_top.v)
+vivado -mode batch -source {BD_NAME}.tcl                 # the block design alone (in memory)
 ```
+
+`sparsesim_shell_top.v` instantiates the block design's wrapper beside the board core
+(`sparsesim_shell_core.v`, the host protocol over `AXIS_HOST_*` and the UART); its accelerator masters are
+tied idle and `M_AXIL_CTRL` answers SLVERR until the op engine is in this top (docs/fpga.md).
 
 Unverified until Vivado runs it: the IP versions' parameter names, the board file's interface names, the
 address segment names, timing. docs/fpga.md ("Memory and host shell") lists what was checked here.
