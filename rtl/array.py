@@ -29,9 +29,8 @@ from amaranth.hdl import (
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sparsesim.fpga.floorplan import CROSSING_NAME
-
 from .config import ArrayConfig, log2
+from .latency import CROSSING_NAME
 from .pe import SparsePE
 
 
@@ -208,7 +207,7 @@ class PEArray(wiring.Component):
 
         def cross(value, shape, slrs, name: str, *, reset: bool = False, init: int = 0):
             """`value` through the crossing registers into each SLR of `slrs` in turn (placed in the receiving
-            SLR, named for its pblock: sparsesim.fpga.floorplan.CROSSING_NAME, pblock_xdc)."""
+            SLR, named CROSSING_NAME<s>_<name> for its pblock: rtl/latency.py, the floorplan's pblock_xdc)."""
             cur = value
             for s in slrs:
                 for i in range(cfg.registers_per_crossing):

@@ -13,10 +13,15 @@ from typing import Literal
 
 from amaranth.lib import data
 
-from sparsesim.fpga.floorplan import LAGUNA_REGISTERS_PER_CROSSING, sequence_latency_cycles
 from sparsesim.sat.array_types import ArrayParams
 
-from .latency import PIPELINE_LATENCIES, ROUND_LATENCIES, preset_accumulator
+from .latency import (
+    LAGUNA_REGISTERS_PER_CROSSING,
+    PIPELINE_LATENCIES,
+    ROUND_LATENCIES,
+    preset_accumulator,
+    sequence_latency_cycles,
+)
 
 Precision = Literal["fp16", "int8"]
 Accumulator = Literal["exact", "fp32", "int32"]
@@ -51,7 +56,7 @@ class ArrayConfig:
     # (`round_latency` cycles), or "fp32", FP32 adders for the tree and the accumulator; INT8 "int32".
     # None: the preset's (rtl/latency.py, PRESET_ACCUMULATOR).
     accumulator: Accumulator | None = None
-    # PE columns per SLR, from the controller's SLR outward (sparsesim.fpga.floorplan.Floorplan.slr_columns,
+    # PE columns per SLR, from the controller's SLR outward (the floorplan's Floorplan.slr_columns,
     # the floorplan that also writes the pblocks). () or one group: the array sits in one SLR. Every signal
     # between the controller's SLR and a column beyond a boundary passes `registers_per_crossing` registers
     # per boundary on its way (PEArray), so the array's cycles include the crossings by its own structure.

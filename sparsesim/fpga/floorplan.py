@@ -38,30 +38,25 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sparsesim.rtl.latency import (  # the crossing registers' facts, owned with the RTL's latencies
+    CROSSING_NAME,
+    LAGUNA_REGISTERS_PER_CROSSING,
+    sequence_latency_cycles,
+)
+
 from . import device
+
+__all__ = ["CROSSING_NAME", "LAGUNA_REGISTERS_PER_CROSSING", "sequence_latency_cycles"]
 
 SLR_COUNT = 3
 # Each SLR of the XCVU9P: a third of the device (module docstring).
 SLR_RESOURCES: dict[str, int] = {r: v // SLR_COUNT for r, v in device.XCVU9P.items()}
-# Registers added per SLR crossing: one at the receiving Laguna site (USER_SLL_REG), the sending side being
-# the PE cell's existing output register (our choice after UG949's flop-to-flop crossing advice).
-LAGUNA_REGISTERS_PER_CROSSING = 1
 # The SLR of the tile controller, buffers and UART (our choice: the first columns' SLR, so the beats enter
 # the array without a crossing).
 CONTROLLER_SLR = 0
 ARRAY_CELLS = "core/array/array"  # the PE cells' parent in the elaborated top (rtl/board/top.py, array.py)
-# The crossing registers' names beside the cells: CROSSING_NAME<s>_<signal> for a register received in SLR s
-# (rtl/array.py PEArray names them so).
-CROSSING_NAME = "xin_slr"
+# The crossing registers beside the cells (CROSSING_NAME<s>_<signal>, rtl/latency.py)
 CROSSING_PREFIX = f"{ARRAY_CELLS}/{CROSSING_NAME}"
-
-
-def sequence_latency_cycles(
-    crossings: int, registers_per_crossing: int = LAGUNA_REGISTERS_PER_CROSSING
-) -> int:
-    """Cycles the crossing registers add to a tile sequence: operands out through `crossings` SLR boundaries,
-    results back through the same ones."""
-    return 2 * crossings * registers_per_crossing
 
 
 @dataclass(frozen=True)
