@@ -163,14 +163,13 @@ class PEArray(wiring.Component):
     `cell_module`: instantiate the cells as that (separately exported) Verilog module instead of elaborating
     R*C copies: one module definition keeps the Verilog small and Verilator's C++ shared between cells.
 
-    Towards the controller: `bank_busy[b]` (registered, in two stages) says that a weight load into bank b decided this
-    cycle, whose row r is written r+1 cycles later, would overwrite some row's bank before the last WS beat
-    using it has been read there (a write in the cycle of the last read is safe, the read sees the old
-    value), found by looking at the WS tokens at the array's input, in each row's skew line and in the cell
-    registers; `flag` is the (valid, last) pair of the beat whose accumulation result leaves PE(R-1, C-1)
-    this cycle, the last PE every beat reaches in both dataflows, and `flag_pre` the pair that leaves it
-    next cycle.
-    """
+    Towards the controller: `bank_busy[b]` (two register stages) says that a weight load into bank b
+    decided this cycle, whose row r is written r+1 cycles later, would overwrite some row's bank before
+    the last WS beat using it has been read there (a write in the cycle of the last read is safe, the read
+    sees the old value), found by looking at the WS tokens at the array's input, in each row's skew line
+    and in the cell registers; `flag` is the (valid, last) pair of the beat whose accumulation result
+    leaves PE(R-1, C-1) this cycle, the last PE every beat reaches in both dataflows, and `flag_pre` the
+    pair that leaves it next cycle."""
 
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
         self.cfg = cfg
@@ -182,7 +181,6 @@ class PEArray(wiring.Component):
                 "interleave": In(1),
                 "shift": In(1),
                 "inj": In(token_layout(cfg)),  # the beat's token (all rows)
-                "inj_next": In(token_layout(cfg)),  # the token entering the control stage (for the bank scan)
                 "inj_groups": In(cfg.acts_layout),  # WS: entry r = row r; OS: entry c = column c
                 "inj_lanes": In(data.ArrayLayout(cfg.cell_weights_layout, cfg.rows)),  # OS A step
                 "wr_rows": In(cfg.rows),  # one-hot: the weight row written this cycle
@@ -348,23 +346,19 @@ class PEArray(wiring.Component):
         # tokens there are the ones that left the controller's SLR's last column in the previous cycles, and
         # a copy of their scan bits (`scan_far`) runs beside them in the controller's SLR.
         reach = [r * la + C - 3 - r for r in range(R)]
-        # Two register stages (docs/fpga.md, "Logic depth"): each row's OR into a register, then the OR over
-        # the rows into `bank_busy`, so the scan's set of positions is taken two cycles ahead, one position
-        # earlier again: x in [-2, reach - 1), -2 being the token entering the control stage (`inj_next`).
-        # The path is a shift register under the array's enable, so in a stall both stages hold with it.
+        # Two register stages (docs/fpga.md, "Logic depth"): each row's OR over its positions [0, reach) is
+        # taken a cycle earlier still, one position earlier again ([-1, reach - 1)), into a register; the
+        # second stage ORs those with the input's token (position -1 a cycle ahead) into `bank_busy`. The
+        # path is a shift register under the array's enable, so in a stall both stages hold with it.
         for b in range(cfg.weight_banks):
 
             def match(tok, b=b):
                 return tok.valid & tok.ws & ((tok.bank == b) if cfg.weight_banks > 1 else 1)
 
-            rows_or = []
+            rows_or = [match(self.inj)] if any(n > -1 for n in reach) else []
             for r, path in enumerate(ws_paths):
                 n = reach[r] - 1
-                terms = []
-                if n > -2:
-                    terms.append(match(self.inj_next))
-                if n > -1:
-                    terms.append(match(self.inj))
+                terms = [match(self.inj)] if n > -1 else []
                 k = max(0, n)
                 near = next((i for i, (_, g) in enumerate(path) if g > 0), len(path))
                 terms.extend(match(tok) for tok, _ in path[: min(k, near)])
@@ -954,7 +948,6 @@ class SparseArray(wiring.Component):
             arr.interleave.eq(il_q),
             arr.shift.eq(shift_q),
             arr.inj.eq(inj_q),
-            arr.inj_next.eq(ctrl.inj),
             arr.inj_groups.eq(groups_q),
             arr.inj_lanes.eq(lanes_q),
             arr.wr_rows.eq(wr_rows_q),
