@@ -30,6 +30,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import ArrayConfig, log2
+from .latency import CROSSING_NAME
 from .pe import SparsePE
 
 
@@ -162,14 +163,13 @@ class PEArray(wiring.Component):
     `cell_module`: instantiate the cells as that (separately exported) Verilog module instead of elaborating
     R*C copies: one module definition keeps the Verilog small and Verilator's C++ shared between cells.
 
-    Towards the controller: `bank_busy[b]` (a register) says that a weight load into bank b decided this
-    cycle, whose row r is written r+1 cycles later, would overwrite some row's bank before the last WS beat
-    using it has been read there (a write in the cycle of the last read is safe, the read sees the old
-    value), found by looking at the WS tokens at the array's input, in each row's skew line and in the cell
-    registers; `flag` is the (valid, last) pair of the beat whose accumulation result leaves PE(R-1, C-1)
-    this cycle, the last PE every beat reaches in both dataflows, and `flag_pre` the pair that leaves it
-    next cycle.
-    """
+    Towards the controller: `bank_busy[b]` (two register stages) says that a weight load into bank b
+    decided this cycle, whose row r is written r+1 cycles later, would overwrite some row's bank before
+    the last WS beat using it has been read there (a write in the cycle of the last read is safe, the read
+    sees the old value), found by looking at the WS tokens at the array's input, in each row's skew line
+    and in the cell registers; `flag` is the (valid, last) pair of the beat whose accumulation result
+    leaves PE(R-1, C-1) this cycle, the last PE every beat reaches in both dataflows, and `flag_pre` the
+    pair that leaves it next cycle."""
 
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None):
         self.cfg = cfg
@@ -198,6 +198,25 @@ class PEArray(wiring.Component):
         cfg = self.cfg
         m = Module()
         R, C, la = cfg.rows, cfg.cols, int(cfg.add_latency)  # type: ignore[arg-type]
+        # SLR column groups (ArrayConfig.slr_columns): column c sits `group[c]` boundaries away from the
+        # controller's SLR; everything between the two crosses `delay[c]` registers each way.
+        group = [cfg.column_group(c) for c in range(C)]
+        delay = [g * cfg.registers_per_crossing for g in group]
+        d_max = max(delay)
+
+        def cross(value, shape, slrs, name: str, *, reset: bool = False, init: int = 0):
+            """`value` through the crossing registers into each SLR of `slrs` in turn (placed in the receiving
+            SLR, named CROSSING_NAME<s>_<name> for its pblock: rtl/latency.py, the floorplan's pblock_xdc)."""
+            cur = value
+            for s in slrs:
+                for i in range(cfg.registers_per_crossing):
+                    suffix = f"_{i}" if cfg.registers_per_crossing > 1 else ""
+                    kw = {"init": init} if init else {}
+                    reg = Signal(shape, name=f"{CROSSING_NAME}{s}_{name}{suffix}", reset_less=not reset, **kw)
+                    m.d.sync += reg.eq(cur)
+                    cur = reg
+            return cur
+
         if self.cell_module:
             cells = [[cell_signature(cfg).create(path=(f"pe_{r}_{c}",)) for c in range(C)] for r in range(R)]
         else:
@@ -218,12 +237,12 @@ class PEArray(wiring.Component):
         m.d.comb += [ws_inj.eq(self.inj), os_inj.eq(self.inj)]
         m.d.comb += [ws_inj.valid.eq(self.inj.valid & self.inj.ws),
                      os_inj.valid.eq(self.inj.valid & ~self.inj.ws)]
-        ws_paths = []  # per row: the WS token registers in the order a beat passes them
+        ws_skew = []  # per row: the WS skew line's token registers
         for r in range(R):
             # Left edge: WS line (token + group, r*L_add deep) and OS line (token + lanes, r deep).
             ws_stages = _line_stages(m, ws_inj, tok_l, r * la, f"ws_tok{r}")
             ws_tok = ws_stages[-1] if ws_stages else self.inj
-            ws_paths.append(ws_stages + [cells[r][c].tok_out for c in range(C)])
+            ws_skew.append(list(ws_stages))
             ws_grp = _line(m, self.inj_groups[r], cfg.group_layout, r * la, f"ws_grp{r}")
             os_tok = _line_stages(m, os_inj, tok_l, r, f"os_tok{r}")[-1] if r else self.inj
             os_lanes = _line(m, self.inj_lanes[r], cfg.cell_weights_layout, r, f"os_lanes{r}")
@@ -233,29 +252,49 @@ class PEArray(wiring.Component):
                 cell.grp_left.eq(ws_grp),
                 cell.lanes_in.eq(os_lanes),
             ]
+        # The controller's broadcast (mode, drain shift, weight-row write) as each column group sees it.
+        ctl = [{"ws": self.ws, "interleave": self.interleave, "shift": self.shift, "wr_rows": self.wr_rows,
+                "wr_bank": self.wr_bank}]
+        for g in range(1, max(group) + 1):
+            prev = ctl[-1]
+            ctl.append({
+                "ws": cross(prev["ws"], 1, [g], "ws", reset=True, init=1),
+                "interleave": cross(prev["interleave"], 1, [g], "interleave", reset=True),
+                "shift": cross(prev["shift"], 1, [g], "shift", reset=True),
+                "wr_rows": cross(prev["wr_rows"], R, [g], "wr_rows", reset=True),
+                "wr_bank": cross(prev["wr_bank"], 1, [g], "wr_bank"),
+            })  # fmt: skip
         for c in range(C):
-            # Top edge: OS group line, c deep.
+            slrs = list(range(1, group[c] + 1))
+            # Top edge: OS group line, c deep, then the crossings.
             top = _line(m, self.inj_groups[c], cfg.group_layout, c, f"os_grp{c}")
+            top = cross(top, cfg.group_layout, slrs, f"os_grp{c}")
+            wr_data = cross(self.wr_data[c], cfg.cell_weights_layout, slrs, f"wr_data{c}")
             m.d.comb += cells[0][c].grp_top.eq(top)
             m.d.comb += [cells[0][c].psum_in.eq(0), cells[0][c].chain_in.eq(0)]
+            k = ctl[group[c]]
+            for r in range(R):
+                m.d.comb += [
+                    cells[r][c].ws.eq(k["ws"]),
+                    cells[r][c].interleave.eq(k["interleave"]),
+                    cells[r][c].shift.eq(k["shift"]),
+                    cells[r][c].wr_en.eq(k["wr_rows"][r]),
+                    cells[r][c].wr_bank.eq(k["wr_bank"]),
+                    cells[r][c].wr_data.eq(wr_data),
+                ]
+        xtok = {}  # (r, c): the crossing register in front of cell (r, c), on an SLR boundary
         for r in range(R):
             for c in range(C):
                 cell = cells[r][c]
-                m.d.comb += [
-                    cell.ws.eq(self.ws),
-                    cell.interleave.eq(self.interleave),
-                    cell.shift.eq(self.shift),
-                    cell.wr_en.eq(self.wr_rows[r]),
-                    cell.wr_bank.eq(self.wr_bank),
-                    cell.wr_data.eq(self.wr_data[c]),
-                ]
                 if c + 1 < C:
                     right = cells[r][c + 1]
-                    m.d.comb += [
-                        right.tok_in.eq(cell.tok_out),
-                        right.lanes_in.eq(cell.lanes_out),
-                        right.grp_left.eq(cell.grp_out),
-                    ]
+                    tok, lanes, grp = cell.tok_out, cell.lanes_out, cell.grp_out
+                    if group[c + 1] != group[c]:  # a column boundary on an SLR boundary: the row link crosses
+                        slrs = [group[c + 1]]
+                        tok = xtok[r, c + 1] = cross(tok, tok_l, slrs, f"tok{r}", reset=True)
+                        lanes = cross(lanes, cfg.cell_weights_layout, slrs, f"lanes{r}")
+                        grp = cross(grp, cfg.group_layout, slrs, f"grp{r}")
+                    m.d.comb += [right.tok_in.eq(tok), right.lanes_in.eq(lanes), right.grp_left.eq(grp)]
                 if r + 1 < R:
                     below = cells[r + 1][c]
                     m.d.comb += [
@@ -263,33 +302,109 @@ class PEArray(wiring.Component):
                         below.psum_in.eq(cell.psum_out),
                         below.chain_in.eq(cell.chain_out),
                     ]
+        # per row: the WS token registers in the order a beat passes them (skew line, crossing registers,
+        # cells), each with its SLR group
+        ws_paths = []
+        for r in range(R):
+            path = [(t, 0) for t in ws_skew[r]]
+            for c in range(C):
+                if (r, c) in xtok:
+                    path.append((xtok[r, c], group[c]))
+                path.append((cells[r][c].tok_out, group[c]))
+            ws_paths.append(path)
+        # Column results back to the controller's SLR, then the nearer columns delayed to the farthest's
+        # round trip, so a result beat leaves every column in the same cycle as without the crossings.
         for c in range(C):
             bottom = cells[R - 1][c]
-            m.d.comb += [self.psum[c].eq(bottom.psum_out), self.chain[c].eq(bottom.chain_out)]
+            back = list(range(group[c] - 1, -1, -1))
+            pad = 2 * (d_max - delay[c])
+            psum = cross(bottom.psum_out, cfg.sum_bits, back, f"psum{c}")
+            chain = cross(bottom.chain_out, cfg.sum_bits, back, f"chain{c}")
+            m.d.comb += [
+                self.psum[c].eq(_line(m, psum, cfg.sum_bits, pad, f"pad_psum{c}")),
+                self.chain[c].eq(_line(m, chain, cfg.sum_bits, pad, f"pad_chain{c}")),
+            ]
         last_pe = cells[R - 1][C - 1]
-        m.d.comb += [self.flag.eq(last_pe.flag_out), self.flag_pre.eq(last_pe.flag_pre)]
+        back_last = list(range(group[C - 1] - 1, -1, -1))
+        m.d.comb += self.flag.eq(cross(last_pe.flag_out, FLAG_LAYOUT, back_last, "flag", reset=True))
+        m.d.comb += self.flag_pre.eq(
+            self._flag_ahead(m, cells, ws_paths[R - 1][len(ws_skew[R - 1]):], group, delay, cross)
+        )
 
         # Bank scan, registered. The controller decides a load in cycle t; its row r is written in cycle
-        # t+1+r (the control stage in between, SparseArray). A token at position x of row r's path (-1 = the
-        # array's input `inj`, 0 = the first skew register; the bank is read while the token is in the last
-        # cell's register, position len-1) at cycle t is read there for the last time len-1-x cycles later,
-        # so it blocks the load if x < len-2-r (a write in the cycle of the last read is safe: the read sees
-        # the old value). The register is computed a cycle ahead, when that token sat one position earlier:
-        # it flags positions x < len-3-r, the input included. It shares the array's enable, so in a stall
-        # it holds while the tokens hold. The token in the control stage itself (position -1 at cycle t) is
-        # the controller's to know: it put it there.
+        # t+1+r (the control stage in between, SparseArray), in a column beyond SLR crossings `delay[c]`
+        # cycles later, when a beat also reaches it `delay[c]` cycles later than without them. A token at
+        # position x of row r's path (-1 = the array's input `inj`, 0 = the first skew register; crossing
+        # registers are positions too) at cycle t is read at column c for the last time r*L_add + c +
+        # delay[c] - x cycles later, so it blocks the load if x < r*L_add + C - 2 - r, the last column
+        # deciding (a write in the cycle of the last read is safe: the read sees the old value). The
+        # register is computed a cycle ahead, when that token sat one position earlier: it flags positions
+        # x < r*L_add + C - 3 - r, the input included. It shares the array's enable, so in a stall it holds
+        # while the tokens hold. The token in the control stage itself (position -1 at cycle t) is the
+        # controller's to know: it put it there.
+        # Positions beyond an SLR boundary are not read across it: the path is a shift register, so the
+        # tokens there are the ones that left the controller's SLR's last column in the previous cycles, and
+        # a copy of their scan bits (`scan_far`) runs beside them in the controller's SLR.
+        reach = [r * la + C - 3 - r for r in range(R)]
+        # Two register stages (docs/fpga.md, "Logic depth"): each row's OR over its positions [0, reach) is
+        # taken a cycle earlier still, one position earlier again ([-1, reach - 1)), into a register; the
+        # second stage ORs those with the input's token (position -1 a cycle ahead) into `bank_busy`. The
+        # path is a shift register under the array's enable, so in a stall both stages hold with it.
         for b in range(cfg.weight_banks):
-            hits = []
 
             def match(tok, b=b):
                 return tok.valid & tok.ws & ((tok.bank == b) if cfg.weight_banks > 1 else 1)
 
-            if any(len(path) - 3 - r > -1 for r, path in enumerate(ws_paths)):
-                hits.append(match(self.inj))
+            rows_or = [match(self.inj)] if any(n > -1 for n in reach) else []
             for r, path in enumerate(ws_paths):
-                hits.extend(match(tok) for tok in path[: max(0, len(path) - 3 - r)])
-            m.d.sync += self.bank_busy[b].eq(Cat(*hits).any() if hits else 0)
+                n = reach[r] - 1
+                terms = [match(self.inj)] if n > -1 else []
+                k = max(0, n)
+                near = next((i for i, (_, g) in enumerate(path) if g > 0), len(path))
+                terms.extend(match(tok) for tok, _ in path[: min(k, near)])
+                if k > near:
+                    terms.extend(_line_stages(m, match(path[near - 1][0]), 1, k - near, f"scan_far{r}_b{b}"))
+                if terms:
+                    row = Signal(name=f"scan_row{r}_b{b}")
+                    m.d.sync += row.eq(Cat(*terms).any())
+                    rows_or.append(row)
+            m.d.sync += self.bank_busy[b].eq(Cat(*rows_or).any() if rows_or else 0)
         return EnableInserter({"sync": self.en})(m)
+
+    def _flag_ahead(self, m: Module, cells, bottom_path: list, group: list[int], delay: list[int], cross):
+        """The (valid, last) flags the controller needs one cycle before they leave the last PE, as it sees
+        them: the drain's first shift it then sends reaches the last column `delay[C-1]` cycles later, so it
+        must see them `delay[C-1] + 1` cycles ahead, after their own way back. Taken where they are early
+        enough: the cell's `flag_pre` (1 cycle ahead), its token register (the PE's latency ahead) or a
+        position earlier on the bottom row's path from column 0 on (`bottom_path`: (token, SLR group), one
+        cycle more each), then delayed to the exact lead."""
+        cfg = self.cfg
+        C = cfg.cols
+        need = delay[C - 1] + 1
+        last = cells[cfg.rows - 1][C - 1]
+        lat = pe_latency(cfg)
+
+        def flags(tok):
+            f = Signal(FLAG_LAYOUT)
+            m.d.comb += [f.valid.eq(tok.valid), f.last.eq(tok.last)]
+            return f
+
+        # candidates: (lead in cycles, SLR group it sits in, flags or token there)
+        cands = [(1, group[C - 1], last.flag_pre, True)]
+        for k in range(len(bottom_path)):  # k = 0: the last cell's token register
+            tok, g = bottom_path[len(bottom_path) - 1 - k]
+            cands.append((lat + k, g, tok, False))
+        for lead, g, src, is_flags in cands:
+            back = g * cfg.registers_per_crossing
+            if lead - back >= need:
+                src = src if is_flags else flags(src)
+                ret = cross(src, FLAG_LAYOUT, list(range(g - 1, -1, -1)), "flag_ahead", reset=True)
+                pad = lead - back - need
+                return _line_stages(m, ret, FLAG_LAYOUT, pad, "flag_ahead_pad")[-1] if pad else ret
+        raise ValueError(
+            f"slr_columns {cfg.slr_columns}: the bottom row's path is too short to see the last PE's flags "
+            f"{need} cycles ahead across the crossings"
+        )
 
 
 def _line_stages(m: Module, value, layout, depth: int, name: str) -> list:
@@ -478,7 +593,9 @@ class TileController(wiring.Component):
         ])
         # WS tiles whose stream has ended and whose last result has not left yet (each stream is at least one
         # beat, so never more than the depth of the array: skew, row, PE).
+        # (and the SLR crossings' round trip)
         depth = (R - 1) * la + C + pe_latency(cfg) + cfg.round_latency
+        depth += 2 * cfg.slr_crossings * cfg.registers_per_crossing
         ws_flight = Signal(range(depth + 2))
         ws_flight_zero = Signal(init=1)  # ws_flight == 0, kept beside the counter (one LUT for idle, not two)
         stream_end_q = Signal()  # a WS stream's last beat was sent last cycle
@@ -846,7 +963,16 @@ class SparseArray(wiring.Component):
         # delayed); OS the drain. With exact accumulation both are rounded to FP32 first (EdgeRounding) and
         # the result signals follow them through its delay.
         ws_res = ws_q & arr.flag.valid
-        res_in = {"valid": ws_res | shift_q, "last": Mux(shift_q, dl_q, ws_res & arr.flag.last), "os": ~ws_q}
+        # OS: a drain shift's words come back from the columns 2 x (crossing registers) cycles after it left
+        # the stage (PEArray aligns every column to the farthest); until then the array is not idle.
+        round_trip = 2 * cfg.slr_crossings * cfg.registers_per_crossing
+        flight = Module()
+        shift_line = _line_stages(flight, Cat(shift_q, dl_q), 2, round_trip, "os_res")
+        m.submodules.os_flight = EnableInserter({"sync": en})(flight)
+        shift_res, dl_res = (shift_q, dl_q) if not round_trip else (shift_line[-1][0], shift_line[-1][1])
+        flight_busy = Cat(*[s[0] for s in shift_line]).any() if round_trip else Const(0)
+        res_in = {"valid": ws_res | shift_res, "last": Mux(shift_res, dl_res, ws_res & arr.flag.last),
+                  "os": ~ws_q}
         res = res_in
         if cfg.exact:
             m.submodules.rounding = rnd = EnableInserter({"sync": en})(EdgeRounding(cfg))
@@ -854,11 +980,11 @@ class SparseArray(wiring.Component):
             m.d.comb += rnd.res_in.eq(Cat(res_in["valid"], res_in["last"], res_in["os"]))
             for c in range(cfg.cols):
                 m.d.comb += [rnd.psum[c].eq(arr.psum[c]), rnd.chain[c].eq(arr.chain[c])]
-            m.d.comb += [desk.i.eq(rnd.f), ctrl.edge_busy.eq(rnd.busy)]
+            m.d.comb += [desk.i.eq(rnd.f), ctrl.edge_busy.eq(rnd.busy | flight_busy)]
             res = {"valid": rnd.res_out[0], "last": rnd.res_out[1], "os": rnd.res_out[2]}
             chain = rnd.f
         else:
-            m.d.comb += desk.i.eq(arr.psum)
+            m.d.comb += [desk.i.eq(arr.psum), ctrl.edge_busy.eq(flight_busy)]
             chain = arr.chain
         for c in range(cfg.cols):
             m.d.comb += rbuf.i.payload.data[c].eq(Mux(res["os"], chain[c], desk.o[c]))

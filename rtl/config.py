@@ -15,7 +15,13 @@ from amaranth.lib import data
 
 from sparsesim.sat.array_types import ArrayParams
 
-from .latency import PIPELINE_LATENCIES, ROUND_LATENCIES, preset_accumulator
+from .latency import (
+    LAGUNA_REGISTERS_PER_CROSSING,
+    PIPELINE_LATENCIES,
+    ROUND_LATENCIES,
+    preset_accumulator,
+    sequence_latency_cycles,
+)
 
 Precision = Literal["fp16", "int8"]
 Accumulator = Literal["exact", "fp32", "int32"]
@@ -50,6 +56,11 @@ class ArrayConfig:
     # (`round_latency` cycles), or "fp32", FP32 adders for the tree and the accumulator; INT8 "int32".
     # None: the preset's (rtl/latency.py, PRESET_ACCUMULATOR).
     accumulator: Accumulator | None = None
+    # PE columns per SLR, from the controller's SLR outward (the floorplan's Floorplan.slr_columns,
+    # the floorplan that also writes the pblocks). () or one group: the array sits in one SLR. Every signal
+    # between the controller's SLR and a column beyond a boundary passes `registers_per_crossing` registers
+    # per boundary on its way (PEArray), so the array's cycles include the crossings by its own structure.
+    slr_columns: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.precision not in ACCUMULATORS:
@@ -71,6 +82,11 @@ class ArrayConfig:
             raise ValueError("k_bits must be >= 2 and len_bits >= 1")
         if self.weight_banks not in (1, 2):
             raise ValueError(f"weight_banks must be 1 or 2, got {self.weight_banks}")
+        object.__setattr__(self, "slr_columns", tuple(int(n) for n in self.slr_columns))
+        if self.slr_columns and (sum(self.slr_columns) != self.cols or min(self.slr_columns) < 1):
+            raise ValueError(
+                f"slr_columns {self.slr_columns}: positive column counts summing to cols = {self.cols}"
+            )
 
     # ------------------------------------------------------------------------------------ derived values
     def timing_params(self) -> ArrayParams:
@@ -82,7 +98,26 @@ class ArrayConfig:
             mul_latency=int(self.mul_latency),  # type: ignore[arg-type]
             add_latency=int(self.add_latency),  # type: ignore[arg-type]
             round_latency=self.round_latency,
+            slr_latency_cycles=sequence_latency_cycles(self.slr_crossings),
         )
+
+    @property
+    def slr_crossings(self) -> int:
+        """SLR boundaries between the controller's SLR and the farthest column group."""
+        return max(0, len(self.slr_columns) - 1)
+
+    @property
+    def registers_per_crossing(self) -> int:
+        return LAGUNA_REGISTERS_PER_CROSSING
+
+    def column_group(self, col: int) -> int:
+        """The SLR group (0 = the controller's) of PE column `col`."""
+        first = 0
+        for g, n in enumerate(self.slr_columns):
+            if col < first + n:
+                return g
+            first += n
+        return 0
 
     @property
     def operand_bits(self) -> int:
@@ -127,6 +162,8 @@ class ArrayConfig:
 
     def name(self) -> str:
         banks = "" if self.weight_banks == 2 else f"_b{self.weight_banks}"
+        if self.slr_crossings:
+            banks += "_slr" + "-".join(str(n) for n in self.slr_columns)
         acc = "" if self.accumulator == preset_accumulator(self.precision) else f"_{self.accumulator}"
         return (
             f"sparse_array_{self.rows}x{self.cols}_p{self.multipliers}_m{self.max_m}_{self.precision}{acc}"

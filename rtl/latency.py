@@ -51,3 +51,21 @@ def add_latency(accumulator: str) -> int:
 
 def round_latency(accumulator: str) -> int:
     return ROUND_LATENCIES[accumulator]
+
+
+# SLR crossings (docs/fpga.md, "Floorplan"; the split is sparsesim.fpga.floorplan's): registers per SLR
+# boundary on every array signal that crosses one, one at the receiving Laguna site (UG912 USER_SLL_REG),
+# the sending side being the PE cell's existing output register (our choice after UG949's flop-to-flop
+# crossing advice). rtl/array.py names each such register CROSSING_NAME<s>_<signal> (s: its SLR), which the
+# floorplan's pblocks match.
+LAGUNA_REGISTERS_PER_CROSSING = 1
+CROSSING_NAME = "xin_slr"
+
+
+def sequence_latency_cycles(
+    crossings: int, registers_per_crossing: int = LAGUNA_REGISTERS_PER_CROSSING
+) -> int:
+    """Cycles the crossing registers add to a tile sequence: operands out through `crossings` SLR boundaries,
+    results back through the same ones."""
+    return 2 * crossings * registers_per_crossing
+

@@ -35,6 +35,8 @@ class Responder(wiring.Component):
                 "rd_base": In(32),
                 "busy": Out(1),
                 "tx": Out(stream.Signature(8)),
+                # the byte on `tx` is the frame's last (its check byte): TLAST on a stream link
+                "tx_last": Out(1),
                 "rmem": Out(read_port(params.result_bits, params.result_depth)),
             }
         )
@@ -128,7 +130,7 @@ class Responder(wiring.Component):
                         with m.Else():
                             m.next = "FETCH"
             with m.State("CHECK"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += [self.busy.eq(1), self.tx_last.eq(1)]
                 send((-csum)[:8], "IDLE")
         return m
 

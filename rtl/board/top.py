@@ -3,8 +3,8 @@ connections (a new block, such as a DMA engine with AXI master ports, is one mor
 connections here); `VCU1525Top` adds the clock/reset generator and the platform's pins."""
 
 
-from amaranth.hdl import ClockDomain, Elaboratable, Module
-from amaranth.lib import cdc, io, wiring
+from amaranth.hdl import ClockDomain, Elaboratable, Module, Mux, Signal
+from amaranth.lib import cdc, io, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..array import SparseArray
@@ -12,6 +12,7 @@ from ..uart import UARTRx, UARTTx
 from .clocking import CRG, MMCMDividers
 from .commands import CommandUnit
 from .decoder import FrameDecoder
+from .hoststream import BytesToWords, WordsToBytes, axis_layout
 from .leds import StatusLEDs
 from .memories import SDPRam
 from .params import BoardParams
@@ -21,17 +22,25 @@ from .runctl import RunControl
 
 class BoardCore(wiring.Component):
     """UART + decoder + command unit + run control + responder + buffers + PE array + LEDs, in domain "sync"
-    (docs/fpga.md, "Board top")."""
+    (docs/fpga.md, "Board top").
 
-    uart_rx: In(1, init=1)
-    uart_tx: Out(1, init=1)
-    leds: Out(3)
-    switches: In(4)
+    With `host_stream_bytes` the host protocol also runs over AXI4-Stream (`host_rx` / `host_tx`, words of
+    that many bytes: the shell's host FIFO, rtl/board/hoststream.py) beside the UART, one link at a time: an
+    AXI4-Stream packet holds the decoder from its first byte to its last (UART bytes arriving meanwhile are
+    lost, as in an overrun), and each response goes back on the link that delivered its request's last
+    byte, as one packet (TLAST on its check byte)."""
 
-    def __init__(self, params: BoardParams, *, cell_module: str | None = None):
+    def __init__(
+        self, params: BoardParams, *, cell_module: str | None = None, host_stream_bytes: int | None = None
+    ):
         self.params = params
         self.cell_module = cell_module
-        super().__init__()
+        self.host_stream_bytes = host_stream_bytes
+        members = {"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "leds": Out(3), "switches": In(4)}
+        if host_stream_bytes:
+            axis = stream.Signature(axis_layout(host_stream_bytes))
+            members |= {"host_rx": In(axis), "host_tx": Out(axis)}
+        super().__init__(members)
 
     def _memory(self, width: int, depth: int) -> SDPRam:
         p = self.params
@@ -54,9 +63,12 @@ class BoardCore(wiring.Component):
         m.submodules.sync_sw = cdc.FFSynchronizer(self.switches, cu.switches)
 
         m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx)]
-        # UART <-> frames
-        wiring.connect(m, rx.data, dec.rx)
-        wiring.connect(m, resp.tx, tx.data)
+        # UART (and the AXI4-Stream host link) <-> frames
+        if self.host_stream_bytes:
+            self._host_links(m, rx, tx, dec, resp, cu)
+        else:
+            wiring.connect(m, rx.data, dec.rx)
+            wiring.connect(m, resp.tx, tx.data)
         # buffers: the decoder writes weights / activations, run control reads them and writes results,
         # the responder reads results
         wiring.connect(m, dec.weights, wmem.write)
@@ -105,6 +117,38 @@ class BoardCore(wiring.Component):
             self.leds.eq(leds.leds),
         ]
         return m
+
+
+    def _host_links(self, m: Module, rx, tx, dec, resp, cu) -> None:
+        """The decoder's bytes from the AXI4-Stream packets or the UART, the responses back to the link of
+        the request (class docstring)."""
+        n = int(self.host_stream_bytes)  # type: ignore[arg-type]
+        m.submodules.host_in = w2b = WordsToBytes(n)
+        m.submodules.host_out = b2w = BytesToWords(n)
+        wiring.connect(m, wiring.flipped(self.host_rx), w2b.i)
+        wiring.connect(m, b2w.o, wiring.flipped(self.host_tx))
+        from_axis = w2b.o.valid
+        link = Signal()  # 1: the last byte the decoder took came over AXI4-Stream
+        resp_link = Signal()  # the link of the response being sent, latched at its start
+        uart_ok = ~w2b.active
+        m.d.comb += [
+            dec.rx.valid.eq(from_axis | (rx.data.valid & uart_ok)),
+            dec.rx.payload.eq(Mux(from_axis, w2b.o.payload, rx.data.payload)),
+            w2b.o.ready.eq(dec.rx.ready),
+            rx.data.ready.eq(dec.rx.ready & uart_ok),
+        ]
+        with m.If(dec.rx.valid & dec.rx.ready):
+            m.d.sync += link.eq(from_axis)
+        with m.If(cu.resp_start):
+            m.d.sync += resp_link.eq(link)
+        m.d.comb += [
+            tx.data.valid.eq(resp.tx.valid & ~resp_link),
+            tx.data.payload.eq(resp.tx.payload),
+            b2w.i.valid.eq(resp.tx.valid & resp_link),
+            b2w.i.payload.eq(resp.tx.payload),
+            b2w.i_last.eq(resp.tx_last),
+            resp.tx.ready.eq(Mux(resp_link, b2w.i.ready, tx.data.ready)),
+        ]
 
 
 # ------------------------------------------------------------------------------------------------ the card

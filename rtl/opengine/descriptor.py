@@ -18,7 +18,10 @@ from amaranth.lib import data
 
 from ..config import ArrayConfig, log2
 
-ADDR_BITS = 32
+# AXI address width of the engine's masters and of the descriptor's base addresses: the card's memory map,
+# four 16 GiB DDR4 channels and the host FIFO's window above them, 37 bits (the shell's S_AXI_ACC ports,
+# sparsesim.fpga.shell ShellParams.acc_addr_bits; tests/fpga/test_shell.py checks the two are equal).
+ADDR_BITS = 37
 DIM_BITS = 16
 # AXI data width: our choice, 512 bits (the width of a Xilinx DDR4 MIG's AXI port for a 64-bit DIMM at 4:1,
 # "Xilinx PG150 UltraScale Architecture-Based FPGAs Memory IP"); one stream word per beat on a 4x4 array.

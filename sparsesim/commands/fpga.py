@@ -23,7 +23,7 @@ def register(add: AddCommand) -> None:
         description="Write the complete Vivado build tree of the workload's accelerator for the board "
         "(Verilog, XDC, TCL, build script), estimate its resources with Yosys, and run Vivado if it is "
         "installed (vivado on PATH, $VIVADO or $AMARANTH_ENV_VIVADO). A configuration that cannot fit the "
-        "device is refused and nothing is written; so is one over the budget (50 %% of the LUTs, 70 %% of "
+        "device is refused and nothing is written; so is one over the budget (50 % of the LUTs, 70 % of "
         "the DSP48E2) or over the logic-depth limit of its clock, unless --force.",
     )  # fmt: skip
     b.add_argument("file", help="workload.yaml (its accelerator section)")
@@ -133,8 +133,8 @@ def build_command(args: argparse.Namespace, con: ConsoleLike) -> int:
         fp = result.floorplan
         groups = ", ".join(f"SLR{g.slr} columns {g.first}-{g.first + g.count - 1}" for g in fp.groups)
         out.write(
-            f"Floorplan (pblocks in the XDC): {groups}; {fp.crossings} SLR crossing(s), "
-            f"+{fp.latency_cycles} cycles per tile sequence (docs/fpga.md, \"Floorplan\")\n"
+            f"Floorplan (pblocks in the XDC, crossing registers in the array): {groups}; {fp.crossings} SLR "
+            f"crossing(s), +{fp.latency_cycles} cycles per tile sequence (docs/fpga.md, \"Floorplan\")\n"
         )
     out.write(f"Memory and host shell: {result.tree / 'shell'} (Vivado block design; unverified here)\n")
     if result.vivado is not None:

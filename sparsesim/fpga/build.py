@@ -12,6 +12,7 @@ The tree appears whole or not at all (sparsesim.io.atomic_dir); a refusal leaves
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SparsesimError, ToolError
-from . import device, estimate, floorplan, shell, vivado
+from . import device, estimate, floorplan, shell, shelltop, vivado
 from .params import DEFAULT_BAUD, board_params, buffer_table
 
 BOARDS = ("vcu1525",)
@@ -99,7 +100,9 @@ def readme(result: BuildResult) -> str:
         "- `config.json`: accelerator, board parameters, MMCM, buffers, pins and their sources, INFO block",
         "- `estimate.md`, `estimate.json`, `yosys/`: the Yosys resource estimate (scripts, logs, stat)",
         f"- `{shell.SHELL_DIR}/`: the card's memory and host shell as a Vivado block design (four DDR4, PCIe "
-        "XDMA, SmartConnect address map, host FIFO) with its README; not yet instantiated by the top, "
+        "XDMA, SmartConnect address map, host FIFO) with its README, and a second top that instantiates it "
+        f"beside the board core (`{shelltop.TOP}.v`, `{shelltop.CORE}.v`, `{shelltop.TOP}.xdc`, "
+        "`sparsesim_shell_project.tcl`: the host protocol over PCIe, the array clock from DDR4 channel 0); "
         "unverified until Vivado runs it",
         "",
         "## Clocking and host link",
@@ -116,8 +119,8 @@ def readme(result: BuildResult) -> str:
         lines += ["", "## SLR floorplan (pblocks in the XDC)", "",
                   ", ".join(f"SLR{g.slr}: columns {g.first}-{g.first + g.count - 1}" for g in fp.groups)
                   + f"; controller, buffers and UART in SLR{floorplan.CONTROLLER_SLR}; {fp.crossings} SLR "
-                  f"crossing(s), {fp.latency_cycles} cycles of crossing registers per tile sequence (not yet "
-                  "in the RTL)."]
+                  f"crossing(s): the array's crossing registers (`{floorplan.CROSSING_NAME}<s>_*`, in the "
+                  f"receiving SLR's pblock) add {fp.latency_cycles} cycles per tile sequence."]
     return "\n".join(lines) + "\n"
 
 
@@ -238,6 +241,11 @@ def build_tree(
             result.estimate = est
             if est.cell and est.rest:
                 result.floorplan = floorplan.plan(params.cfg, est.cell, est.rest)
+                # the array's crossing registers where the pblocks put its SLR boundaries (the estimate's
+                # rest was synthesised without them: a few registers per crossing signal, no LUT)
+                if result.floorplan.slr_columns:
+                    cfg = dataclasses.replace(params.cfg, slr_columns=result.floorplan.slr_columns)
+                    params = result.params = dataclasses.replace(params, cfg=cfg)
         t1 = time.perf_counter()
         say("elaborating the board top and writing the Vivado tree")
         platform = VCU1525Platform(swap_uart=swap_uart)
@@ -250,6 +258,10 @@ def build_tree(
         plan.extract(str(tmp))
         shell_params = shell.ShellParams(acc_clock_mhz=params.clock_mhz)  # the card's shell, this clock
         shell.write_shell(tmp / shell.SHELL_DIR, shell_params)
+        say("writing the top with the shell (the board core with its AXI4-Stream host link)")
+        shelltop.write_top(tmp / shell.SHELL_DIR, shell_params, params, cell_module=estimate.CELL_MODULE,
+                           cell_file=f"{estimate.CELL_MODULE}.v", ram_file=estimate.RAM_FILE,
+                           swap_uart=swap_uart)  # fmt: skip
         result.seconds["tree"] = time.perf_counter() - t1
         config = {
             "board": board, "part": PART, "name": name, "accelerator": acc,

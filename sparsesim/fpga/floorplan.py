@@ -27,7 +27,9 @@ its way to the last column, and the last column's results cross the same boundar
 buffer. With `LAGUNA_REGISTERS_PER_CROSSING` registers per crossing, a tile sequence takes
 `2 x crossings x registers` cycles more (once per sequence: the registers are pipelined). That number is
 `latency_cycles` and the simulator's architecture parameter `slr_latency_cycles` (sparsesim.sat.arch,
-sparsesim.sat.timing). The RTL does not have these registers yet (docs/fpga.md says what is left).
+sparsesim.sat.timing). The RTL builds them from the same split (`Floorplan.slr_columns` ->
+`ArrayConfig.slr_columns`, rtl/array.py PEArray): every row link, broadcast and column result that crosses a
+boundary passes a register named `xin_slr<s>_*` in its receiving SLR s, which the pblocks below place there.
 """
 
 from __future__ import annotations
@@ -36,26 +38,25 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sparsesim.rtl.latency import (  # the crossing registers' facts, owned with the RTL's latencies
+    CROSSING_NAME,
+    LAGUNA_REGISTERS_PER_CROSSING,
+    sequence_latency_cycles,
+)
+
 from . import device
+
+__all__ = ["CROSSING_NAME", "LAGUNA_REGISTERS_PER_CROSSING", "sequence_latency_cycles"]
 
 SLR_COUNT = 3
 # Each SLR of the XCVU9P: a third of the device (module docstring).
 SLR_RESOURCES: dict[str, int] = {r: v // SLR_COUNT for r, v in device.XCVU9P.items()}
-# Registers added per SLR crossing: one at the receiving Laguna site (USER_SLL_REG), the sending side being
-# the PE cell's existing output register (our choice after UG949's flop-to-flop crossing advice).
-LAGUNA_REGISTERS_PER_CROSSING = 1
 # The SLR of the tile controller, buffers and UART (our choice: the first columns' SLR, so the beats enter
 # the array without a crossing).
 CONTROLLER_SLR = 0
 ARRAY_CELLS = "core/array/array"  # the PE cells' parent in the elaborated top (rtl/board/top.py, array.py)
-
-
-def sequence_latency_cycles(
-    crossings: int, registers_per_crossing: int = LAGUNA_REGISTERS_PER_CROSSING
-) -> int:
-    """Cycles the crossing registers add to a tile sequence: operands out through `crossings` SLR boundaries,
-    results back through the same ones."""
-    return 2 * crossings * registers_per_crossing
+# The crossing registers beside the cells (CROSSING_NAME<s>_<signal>, rtl/latency.py)
+CROSSING_PREFIX = f"{ARRAY_CELLS}/{CROSSING_NAME}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,15 @@ class Floorplan:
     @property
     def latency_cycles(self) -> int:
         return sequence_latency_cycles(self.crossings)
+
+    @property
+    def slr_columns(self) -> tuple[int, ...]:
+        """PE columns per SLR from the controller's SLR outward: the RTL's `ArrayConfig.slr_columns`, which
+        puts the crossing registers where these pblocks put the boundaries."""
+        slrs = [g.slr for g in self.groups]
+        if slrs != list(range(CONTROLLER_SLR, CONTROLLER_SLR + len(slrs))):
+            raise ValueError(f"column groups in SLRs {slrs}: not consecutive from SLR{CONTROLLER_SLR}")
+        return tuple(g.count for g in self.groups) if len(self.groups) > 1 else ()
 
     def slr_of_column(self, col: int) -> int:
         for g in self.groups:
@@ -169,8 +179,9 @@ def _balance(cols: int, caps: list[float]) -> list[int]:
 def _wires_per_crossing(cfg, groups) -> int:
     """Signals on the busiest SLR boundary of a column split: each row's link to the next column (token,
     weight lanes, activation group) plus, for every column beyond the boundary, the broadcast weight-row
-    write data, the OS group line from the top edge and the two result chains back (WS partial sums, OS
-    drain). From the cell's port layouts (rtl/array.py), so it follows the configuration."""
+    write data, the OS group line from the top edge and the two result words back (WS partial sums, OS
+    drain; `sum_bits` each), and the broadcast control. From the cell's port layouts (rtl/array.py), so it
+    follows the configuration."""
     if len(groups) < 2:
         return 0
     from amaranth.lib import data
@@ -182,8 +193,9 @@ def _wires_per_crossing(cfg, groups) -> int:
 
     row_link = bits(token_layout(cfg)) + bits(cfg.cell_weights_layout) + bits(cfg.group_layout)
     far_cols = cfg.cols - groups[0].count
-    per_far_col = bits(cfg.cell_weights_layout) + bits(cfg.group_layout) + 32 + 32
-    return cfg.rows * row_link + far_cols * per_far_col
+    per_far_col = bits(cfg.cell_weights_layout) + bits(cfg.group_layout) + 2 * cfg.sum_bits
+    broadcast = 4 + cfg.rows  # mode, interleave, drain shift, write bank; the weight-row select
+    return cfg.rows * row_link + far_cols * per_far_col + broadcast
 
 
 def pblock_xdc(fp: Floorplan) -> str:
@@ -205,13 +217,26 @@ def pblock_xdc(fp: Floorplan) -> str:
     # wildcard that could also match a child's name).
     lines.append(
         f"add_cells_to_pblock [get_pblocks pblock_slr{CONTROLLER_SLR}] [get_cells -hierarchical -filter "
-        f"{{IS_PRIMITIVE && NAME =~ core/* && NAME !~ {ARRAY_CELLS}/pe_*}}]"
+        f"{{IS_PRIMITIVE && NAME =~ core/* && NAME !~ {ARRAY_CELLS}/pe_* && NAME !~ {CROSSING_PREFIX}*}}]"
     )
     for g in fp.groups:
         for c in range(g.first, g.first + g.count):
             names = " ".join(cell_name(r, c) for r in range(fp.rows))
             lines.append(f"add_cells_to_pblock [get_pblocks pblock_slr{g.slr}] [get_cells {{{names}}}]")
+    if fp.crossings:
+        # the crossing registers in their receiving SLR (UG949: a register on each side of the SLL)
+        for s in slrs:
+            lines.append(
+                f"add_cells_to_pblock [get_pblocks pblock_slr{s}] [get_cells -hierarchical -filter "
+                f"{{IS_PRIMITIVE && NAME =~ {crossing_prefix(s)}*}}]"
+            )
     return "\n".join(lines)
+
+
+def crossing_prefix(slr: int) -> str:
+    """Where the crossing registers received in `slr` sit in the elaborated top (rtl/array.py PEArray names
+    them xin_slr<s>_<signal>)."""
+    return f"{CROSSING_PREFIX}{slr}_"
 
 
 def cell_name(row: int, col: int) -> str:

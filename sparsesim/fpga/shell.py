@@ -23,6 +23,10 @@ Sources:
   the AXI-Lite master BAR is the Linux driver's `/dev/xdma<N>_user`, the H2C/C2H channels `_h2c_<i>` /
   `_c2h_<i>`, whose file offset is the AXI address.
 - [PG247] Xilinx PG247, SmartConnect: the AXI crossbar with clock and width conversion.
+- [PG164] Xilinx PG164, Processor System Reset Module: a reset synchronous to its `slowest_sync_clk`,
+  released after `ext_reset_in` (here active high) falls and `dcm_locked` rises.
+- [PG150] also: a controller's additional user-interface clock outputs (`addn_ui_clkout1`, its frequency
+  `ADDN_UI_CLKOUT1_FREQ_HZ` in MHz), made by the controller's own MMCM: the array clock.
 - [PG080] Xilinx PG080, AXI4-Stream FIFO (`axi_fifo_mm_s`): the host-protocol byte stream, registers on
   AXI4-Lite (TDFD 0x10, TLR 0x14, RDFO 0x1C, RDFD 0x20, RLR 0x24, ...) and an AXI4 data port
   (transmit data at its base, receive data at base + 0x1000).
@@ -40,6 +44,9 @@ BOARD_PART = "xilinx.com:vcu1525:part0:1.3"  # [board files]
 PART = "xcvu9p-fsgd2104-2L-e"
 
 GIB = 1 << 30
+# The DDR4 controller whose additional user-interface clock output is the array clock (our choice: channel 0
+# takes clk300 #0, the reference the board-only top's MMCM used, so one pin pair cannot feed both).
+ACC_CLOCK_CHANNEL = 0
 
 
 def _preset(name: str):
@@ -162,8 +169,10 @@ def _range(size: int) -> str:
 
 
 def ddr4_config(p: ShellParams, channel: int) -> dict[str, Any]:
-    """The DDR4 IP's configuration for one channel [PG150 names; values UG1268 / board files]."""
-    return {
+    """The DDR4 IP's configuration for one channel [PG150 names; values UG1268 / board files]. Channel
+    ACC_CLOCK_CHANNEL also makes the accelerator's clock (PG150's additional UI clock output, in MHz)."""
+    extra = {"ADDN_UI_CLKOUT1_FREQ_HZ": f"{p.acc_clock_mhz:g}"} if channel == ACC_CLOCK_CHANNEL else {}
+    return extra | {
         "C0_DDR4_BOARD_INTERFACE": f"ddr4_sdram_c{channel}",
         "C0_CLOCK_BOARD_INTERFACE": f"default_300mhz_clk{channel}",
         "C0.DDR4_MemoryType": p.ddr_memory_type,
@@ -225,10 +234,10 @@ def shell_tcl(p: ShellParams) -> str:
         f"set_property board_part {BOARD_PART} [current_project]",
         f"create_bd_design {BD_NAME}",
         "",
-        "# ---- the accelerator's side: clock, reset, AXI4 masters, AXI-Lite control, host byte streams",
-        "create_bd_port -dir I -type clk acc_clk",
-        f"set_property CONFIG.FREQ_HZ {int(p.acc_clock_mhz * 1e6)} [get_bd_ports acc_clk]",
-        "create_bd_port -dir I -type rst acc_resetn",
+        "# ---- the accelerator's side: clock and reset (out: made here, below), AXI4 masters, AXI-Lite",
+        "# control, host byte streams",
+        "create_bd_port -dir O -type clk acc_clk",
+        "create_bd_port -dir O -type rst acc_resetn",
         "set_property CONFIG.POLARITY ACTIVE_LOW [get_bd_ports acc_resetn]",
     ]
     for port in acc_ports:
@@ -244,7 +253,8 @@ def shell_tcl(p: ShellParams) -> str:
         f"CONFIG.ADDR_WIDTH {{{(p.xdma_lite_bytes - 1).bit_length()}}}] [get_bd_intf_ports M_AXIL_CTRL]",
         "create_bd_intf_port -mode Master -vlnv xilinx.com:interface:axis_rtl:1.0 AXIS_HOST_TX",
         "create_bd_intf_port -mode Slave -vlnv xilinx.com:interface:axis_rtl:1.0 AXIS_HOST_RX",
-        f"set_property CONFIG.TDATA_NUM_BYTES {{{p.fifo_data_bits // 8}}} [get_bd_intf_ports AXIS_HOST_RX]",
+        f"set_property -dict [list CONFIG.TDATA_NUM_BYTES {{{p.fifo_data_bits // 8}}} CONFIG.HAS_TKEEP {{1}} "
+        "CONFIG.HAS_TLAST {1}] [get_bd_intf_ports AXIS_HOST_RX]",
         "set_property CONFIG.ASSOCIATED_BUSIF {"
         + ":".join([*acc_ports, "M_AXIL_CTRL", "AXIS_HOST_TX", "AXIS_HOST_RX"])
         + "} [get_bd_ports acc_clk]",
@@ -291,8 +301,6 @@ def shell_tcl(p: ShellParams) -> str:
         "# ---- host FIFO (PG080): the host protocol's bytes between the XDMA and the board core",
         "create_bd_cell -type ip -vlnv xilinx.com:ip:axi_fifo_mm_s host_fifo",
         f"set_property -dict [list {_dict(fifo_config(p))}] [get_bd_cells host_fifo]",
-        "connect_bd_net [get_bd_ports acc_clk] [get_bd_pins host_fifo/s_axi_aclk]",
-        "connect_bd_net [get_bd_ports acc_resetn] [get_bd_pins host_fifo/s_axi_aresetn]",
         "connect_bd_intf_net [get_bd_intf_pins host_fifo/AXI_STR_TXD] [get_bd_intf_ports AXIS_HOST_TX]",
         "connect_bd_intf_net [get_bd_intf_ports AXIS_HOST_RX] [get_bd_intf_pins host_fifo/AXI_STR_RXD]",
         "",
@@ -302,7 +310,6 @@ def shell_tcl(p: ShellParams) -> str:
         f"set_property -dict [list CONFIG.NUM_SI {{{n_si}}} CONFIG.NUM_MI {{{n_mi}}} "
         f"CONFIG.NUM_CLKS {{{2 + p.ddr_channels}}}] [get_bd_cells mem_sc]",
         "connect_bd_net [get_bd_pins xdma_0/axi_aclk] [get_bd_pins mem_sc/aclk]",
-        "connect_bd_net [get_bd_ports acc_clk] [get_bd_pins mem_sc/aclk1]",
         "connect_bd_net [get_bd_pins xdma_0/axi_aresetn] [get_bd_pins mem_sc/aresetn]",
         "connect_bd_intf_net [get_bd_intf_pins xdma_0/M_AXI] [get_bd_intf_pins mem_sc/S00_AXI]",
     ]
@@ -323,11 +330,26 @@ def shell_tcl(p: ShellParams) -> str:
         "set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {2} CONFIG.NUM_CLKS {2}] "
         "[get_bd_cells lite_sc]",
         "connect_bd_net [get_bd_pins xdma_0/axi_aclk] [get_bd_pins lite_sc/aclk]",
-        "connect_bd_net [get_bd_ports acc_clk] [get_bd_pins lite_sc/aclk1]",
         "connect_bd_net [get_bd_pins xdma_0/axi_aresetn] [get_bd_pins lite_sc/aresetn]",
         "connect_bd_intf_net [get_bd_intf_pins xdma_0/M_AXI_LITE] [get_bd_intf_pins lite_sc/S00_AXI]",
         "connect_bd_intf_net [get_bd_intf_pins lite_sc/M00_AXI] [get_bd_intf_pins host_fifo/S_AXI]",
         "connect_bd_intf_net [get_bd_intf_pins lite_sc/M01_AXI] [get_bd_intf_ports M_AXIL_CTRL]",
+        "",
+        f"# ---- the array clock: DDR4 channel {ACC_CLOCK_CHANNEL}'s additional user-interface clock, "
+        f"{p.acc_clock_mhz:g} MHz",
+        "# (PG150): that channel's controller takes clk300 #0, which the board-only top's MMCM used; its",
+        "# reset (PG164 Processor System Reset) is held until the controller is calibrated",
+        "create_bd_cell -type ip -vlnv xilinx.com:ip:proc_sys_reset acc_reset",
+        "set_property CONFIG.C_EXT_RESET_HIGH {1} [get_bd_cells acc_reset]",
+        f"connect_bd_net [get_bd_pins ddr4_c{ACC_CLOCK_CHANNEL}/addn_ui_clkout1] [get_bd_ports acc_clk] "
+        "[get_bd_pins acc_reset/slowest_sync_clk] [get_bd_pins host_fifo/s_axi_aclk] "
+        "[get_bd_pins mem_sc/aclk1] [get_bd_pins lite_sc/aclk1]",
+        f"connect_bd_net [get_bd_pins ddr4_c{ACC_CLOCK_CHANNEL}/c0_ddr4_ui_clk_sync_rst] "
+        "[get_bd_pins acc_reset/ext_reset_in]",
+        f"connect_bd_net [get_bd_pins ddr4_c{ACC_CLOCK_CHANNEL}/c0_init_calib_complete] "
+        "[get_bd_pins acc_reset/dcm_locked]",
+        "connect_bd_net [get_bd_pins acc_reset/peripheral_aresetn] [get_bd_ports acc_resetn] "
+        "[get_bd_pins host_fifo/s_axi_aresetn]",
         "",
         "# ---- address map (ShellParams.ddr_map, fifo_data, lite_map)",
     ]
@@ -367,14 +389,20 @@ def readme(p: ShellParams) -> str:
 DDR4 controllers ({p.ddr_memory_part}, DDR4-{p.ddr_mts}, x{p.ddr_data_width_pins} with ECC, AXI
 {p.ddr_axi_data_bits} bits), an XDMA (PCIe Gen3 x{p.pcie_lanes}, AXI {p.xdma_data_bits} bits at
 {p.xdma_clock_mhz} MHz), SmartConnect crossbars and the host FIFO. The accelerator connects through the
-block design's ports: `acc_clk` / `acc_resetn`, {p.acc_masters} AXI4 slave ports `S_AXI_ACC<i>` for its
+block design's ports: `acc_clk` / `acc_resetn` (outputs: DDR4 channel {ACC_CLOCK_CHANNEL}'s additional UI
+clock at {p.acc_clock_mhz:g} MHz and its reset), {p.acc_masters} AXI4 slave ports `S_AXI_ACC<i>` for its
 masters ({p.acc_data_bits}-bit data, {p.acc_addr_bits}-bit address, {p.acc_id_bits}-bit ID), the AXI-Lite
 master `M_AXIL_CTRL` for its registers, and `AXIS_HOST_TX` / `AXIS_HOST_RX`, the host protocol's byte
 stream ({p.fifo_data_bits}-bit words; the board core's UART stays for debug).
 
 ```
-vivado -mode batch -source {BD_NAME}.tcl    # in a project with the accelerator top, or alone (in memory)
+vivado -mode batch -source sparsesim_shell_project.tcl   # the top with this shell (sparsesim_shell_top.v)
+vivado -mode batch -source {BD_NAME}.tcl                 # the block design alone (in memory)
 ```
+
+`sparsesim_shell_top.v` instantiates the block design's wrapper beside the board core
+(`sparsesim_shell_core.v`, the host protocol over `AXIS_HOST_*` and the UART); its accelerator masters are
+tied idle and `M_AXIL_CTRL` answers SLVERR until the op engine is in this top (docs/fpga.md).
 
 Unverified until Vivado runs it: the IP versions' parameter names, the board file's interface names, the
 address segment names, timing. docs/fpga.md ("Memory and host shell") lists what was checked here.

@@ -102,9 +102,16 @@ def test_the_simulators_gemm_cycles_include_it():
         assert with_slr - without == 4, mode
 
 
-def test_the_rtl_core_timing_has_no_crossings():
-    """The RTL array has no crossing registers: its timing parameters (what the benches check) keep 0."""
+def test_the_rtl_timing_has_the_crossings_of_its_split():
+    """An array in one SLR has no crossing registers: its timing parameters (what the benches check) keep 0;
+    split as the floorplan splits the preset (three SLRs), 2 boundaries out and back, 4 (the RTL's cycles
+    against these: tests/rtl/test_array_slr.py)."""
     assert ArrayConfig(rows=16, cols=32).timing_params().slr_latency_cycles == 0
+    cfg = ArrayConfig(rows=16, cols=32, precision="fp16")
+    fp = floorplan.plan(cfg, {"lut": 1864, "dsp": 2}, {"lut": 31326, "dsp": 0})
+    split = dataclasses.replace(cfg, slr_columns=fp.slr_columns)
+    assert len(split.slr_columns) == 3 and sum(split.slr_columns) == 32
+    assert split.timing_params().slr_latency_cycles == 4 == arch.resolve().slr_latency_cycles
 
 
 # ------------------------------------------------------------------------------------------ the build tree

@@ -93,7 +93,8 @@ def test_the_mock_refuses_what_vivado_would_not_have(tmp_path):
     for bad in (
         tcl.replace("ddr4_c1/C0_DDR4_S_AXI]", "ddr4_c1/S_AXI]"),
         tcl.replace("[get_bd_intf_pins mem_sc/S01_AXI]", "[get_bd_intf_pins mem_sc/S00_AXI]"),
-        tcl.replace("create_bd_port -dir I -type clk acc_clk\n", ""),
+        tcl.replace("create_bd_port -dir O -type clk acc_clk\n", ""),
+        tcl.replace("acc_reset/dcm_locked", "acc_reset/locked"),
         tcl + "route_bd_magic\n",
     ):
         assert bad != tcl
@@ -193,10 +194,9 @@ def rtl_axi_ports() -> list[dict[str, int]]:
 
 
 def test_accelerator_axi_ports_match_the_rtl(recorded):
-    """Every shell port the accelerator attaches to takes every op-engine master without width conversion
-    (data and ID widths equal; the shell's address at least as wide, the upper bits zero). Not compared: how
-    many masters reach which channel: the op engine's three masters are not yet wired to the four ports, and
-    its 32-bit addresses reach the first 4 GiB only (docs/fpga.md)."""
+    """Every shell port the accelerator attaches to takes every op-engine master without conversion: data,
+    ID and address widths equal (the engine's addresses reach all four channels, 64 GiB, and the FIFO window
+    above them)."""
     cfg = _configs(recorded)
     ports = sorted(o for o in cfg if re.fullmatch(r"S_AXI_ACC\d+", o))
     assert len(ports) == DDR4_CHANNELS
@@ -208,7 +208,8 @@ def test_accelerator_axi_ports_match_the_rtl(recorded):
         for m in rtl_axi_ports():
             assert int(k["DATA_WIDTH"]) == m["data"], (port, m)
             assert int(k["ID_WIDTH"]) == m["id"], (port, m)
-            assert int(k["ADDR_WIDTH"]) >= m["addr"], (port, m)
+            assert int(k["ADDR_WIDTH"]) == m["addr"], (port, m)
+    assert min(m["addr"] for m in rtl_axi_ports()) >= 36  # 4 x 16 GiB, written out: not the shell's own number
 
 
 def test_the_build_tree_has_the_shell(tiny_tree):
@@ -216,6 +217,38 @@ def test_the_build_tree_has_the_shell(tiny_tree):
     tcl = (tiny_tree.tree / "shell" / "sparsesim_shell.tcl").read_text()
     clock_mhz = TINY_ACCELERATOR["clock_mhz"]
     assert tcl == shell.shell_tcl(shell.ShellParams(acc_clock_mhz=clock_mhz))
-    assert f"CONFIG.FREQ_HZ {int(clock_mhz * 1e6)} [get_bd_ports acc_clk]" in tcl  # the build's array clock
+    assert f"CONFIG.ADDN_UI_CLKOUT1_FREQ_HZ {{{clock_mhz:g}}}" in tcl  # the build's array clock
     assert "xilinx.com:vcu1525:part0" in tcl
     assert (tiny_tree.tree / "shell" / "README.md").read_text().count("ddr4_c") >= 4
+
+
+def test_the_array_clock_and_reset_come_from_ddr4_channel_0(recorded):
+    """acc_clk is DDR4 channel 0's additional UI clock (PG150) at the accelerator's clock, and it clocks the
+    host FIFO, both crossbars' accelerator side and the reset block; acc_resetn is PG164's reset on that
+    clock, held until calibration. The board-only top's clk300 #0 is channel 0's reference now."""
+    cfg = _configs(recorded)
+    p = shell.ShellParams()
+    assert float(cfg["ddr4_c0"]["ADDN_UI_CLKOUT1_FREQ_HZ"]) == p.acc_clock_mhz == 200.0
+    assert all("ADDN_UI_CLKOUT1_FREQ_HZ" not in cfg[f"ddr4_c{i}"] for i in range(1, DDR4_CHANNELS))
+    assert cfg["ddr4_c0"]["C0_CLOCK_BOARD_INTERFACE"] == "default_300mhz_clk0"
+    nets = [rec[1:] for rec in recorded if rec[0] == "NET"]
+    nets = [" ".join(n).split() for n in nets]
+    (clk,) = [n for n in nets if n[0] == "ddr4_c0/addn_ui_clkout1"]
+    assert set(clk[1:]) == {"acc_clk", "acc_reset/slowest_sync_clk", "host_fifo/s_axi_aclk", "mem_sc/aclk1",
+                            "lite_sc/aclk1"}  # fmt: skip
+    (rst,) = [n for n in nets if n[0] == "acc_reset/peripheral_aresetn"]
+    assert set(rst[1:]) == {"acc_resetn", "host_fifo/s_axi_aresetn"}
+    assert ["ddr4_c0/c0_init_calib_complete", "acc_reset/dcm_locked"] in nets
+    ports = {rec[1]: " ".join(rec[2:]) for rec in recorded if rec[0] == "PORT"}
+    assert ports["acc_clk"].startswith("-dir O") and ports["acc_resetn"].startswith("-dir O")
+
+
+def test_the_host_stream_carries_tkeep_and_tlast(recorded):
+    """The board core's stream port takes words of the FIFO's width with TKEEP and TLAST
+    (rtl/board/hoststream.py; tests/fpga/test_host_stream.py drives it that way)."""
+    from sparsesim.rtl.board.hoststream import axis_layout
+
+    k = _configs(recorded)["AXIS_HOST_RX"]
+    assert k["HAS_TKEEP"] == "1" and k["HAS_TLAST"] == "1"
+    layout = axis_layout(int(k["TDATA_NUM_BYTES"]))
+    assert layout.size == 32 + 4 + 1 and shell.ShellParams().fifo_data_bits == 32

@@ -260,7 +260,10 @@ class Scoreboard:
                 meas.append((load, start, done))
             base = meas[0][0] if seq.mode.dataflow == "ws" else meas[0][1]
             rel = [(None if ld is None else ld - base, st - base, dn - base) for ld, st, dn in meas]
-            want = [(t.load, t.start, t.end) for t in pred]
+            # a tile's last result leaves the PEs at `end`, and the array's result port the SLR crossings'
+            # registers later (`slr_latency_cycles`, out to the farthest column and back; 0 in one SLR)
+            slr = getattr(p, "slr_latency_cycles", 0)
+            want = [(t.load, t.start, t.end + slr) for t in pred]
             self.timing_checked += len(seq.tiles)
             if rel != want:
                 bad = next(i for i in range(len(rel)) if rel[i] != want[i])
