@@ -359,11 +359,12 @@ class PEArray(wiring.Component):
             for r, path in enumerate(ws_paths):
                 n = reach[r] - 1
                 terms = [match(self.inj)] if n > -1 else []
-                k = max(0, n)
+                span = max(0, n)
                 near = next((i for i, (_, g) in enumerate(path) if g > 0), len(path))
-                terms.extend(match(tok) for tok, _ in path[: min(k, near)])
-                if k > near:
-                    terms.extend(_line_stages(m, match(path[near - 1][0]), 1, k - near, f"scan_far{r}_b{b}"))
+                terms.extend(match(tok) for tok, _ in path[: min(span, near)])
+                if span > near:
+                    far = match(path[near - 1][0])
+                    terms.extend(_line_stages(m, far, 1, span - near, f"scan_far{r}_b{b}"))
                 if terms:
                     row = Signal(name=f"scan_row{r}_b{b}")
                     m.d.sync += row.eq(Cat(*terms).any())
