@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
-from rtl_opengine import ENGINE_OPS, run_engine_ops  # noqa: E402
+from rtl_opengine import engine_ops, n_scale, run_engine_ops  # noqa: E402
 from rtl_ops import QUICK_OPS, arch_for, op_runs, run_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
@@ -99,15 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         configs.append((preset_config(), 4, not args.no_dram))
     ok = True
     for cfg, scale, dram in configs:
-        engine_ops = ENGINE_OPS if dram else []
+        ops = engine_ops(cfg) if dram else []
         array_ops = [] if dram else QUICK_OPS
         mutated = None
         if args.mutate_dram_latency is not None:
             arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))
             mutated = dataclasses.replace(arch_dram, latency_cycles=args.mutate_dram_latency)
         rows = []
-        if engine_ops:
-            runs = op_runs(cfg, engine_ops, ROOT, n_scale=scale)
+        if ops:
+            runs = op_runs(cfg, ops, ROOT, n_scale=n_scale(cfg))
             rows += run_engine_ops(cfg, runs, dram=mutated, bandwidth_scale=args.bandwidth_scale)
         if array_ops:
             rows += run_ops(cfg, op_runs(cfg, array_ops, ROOT, n_scale=scale))

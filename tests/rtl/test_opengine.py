@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rtl_opengine import ENGINE_OPS, run_axi_protocol, run_engine_ops, run_repeat_ops
+from rtl_opengine import BLOCKED_OPS, ENGINE_OPS, run_axi_protocol, run_engine_ops, run_repeat_ops
 from rtl_ops import WORKLOAD, op_run, op_runs, workload_ops
 from sparsesim.rtl.config import ArrayConfig
 
@@ -31,7 +31,7 @@ KNOWN_OVER_2_PERCENT = {"conv3:FF os 2:4 no-interleave", "fc:FF ws dense T"}
 
 def _runs(ops_list):
     """OpRuns of (op, dataflow, interleave, N cut) of the shipped workload or (workload, op, ...) entries."""
-    return op_runs(CFG, [op if len(op) == 5 else (WORKLOAD, *op) for op in ops_list], ROOT)
+    return op_runs(CFG, [op if op[0].endswith(".yaml") else (WORKLOAD, *op) for op in ops_list], ROOT)
 
 
 @pytest.mark.rtl
@@ -44,16 +44,22 @@ def test_op_engine_4x4_verilator():
 
 
 def check_ops_from_dram():
-    rows = run_engine_ops(CFG, _runs(ENGINE_OPS))
+    rows = run_engine_ops(CFG, _runs(ENGINE_OPS + BLOCKED_OPS))
     for row in rows:
         print(row)
-    assert len(rows) == len(ENGINE_OPS) == 13
+    assert len(rows) == len(ENGINE_OPS) + len(BLOCKED_OPS) == 17
+    assert {row["order"] for row in rows} == {"a_resident", "b_resident", "c_resident"}
+    assert any(max(row["rtl_reads"].values()) > 1 for row in rows)  # some operand read more than once
     assert {row["mapping"].split()[1] for row in rows} >= {"dense", "2:4", "2:8", "1:4"}
     for row in rows:
         assert "error" not in row, row
         assert row["dram_modelled"] is True
         assert row["results_differing_from_numerics"] == 0, row
         assert row["rtl_array_cycles"] == row["sim_array_cycles"], row
+        # DRAM traffic: the beats of the mapping's block loads, each operand read as often as the scheduler's
+        # traffic counts
+        assert row["beats"] == row["beats_expected"], row
+        assert row["rtl_reads"] == pytest.approx(row["sim_reads"]), row
     # Known gap (docs/pe_array.md, "Op engine"): the simulator's op model does not count the engine's fixed
     # register stages (about 7 cycles before the array's first action, 3 after its last result), which on the
     # two shortest ops (~400 cycles) come to just over 2 %. Any other op over 2 %, or these beyond 2.5 %, fails.
