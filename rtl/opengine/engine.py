@@ -17,6 +17,7 @@ from amaranth.lib.wiring import In, Out
 from ..array import SparseArray
 from ..config import ArrayConfig
 from . import axi
+from .accum import ACC_JOB_LAYOUT, OutBuffer
 from .buffer import READ_JOB_LAYOUT, BlockBuffer
 from .descriptor import ADDR_BITS, DATA_BYTES, descriptor_layout
 from .dma import JOB_LAYOUT, WriteDMA
@@ -37,9 +38,10 @@ JOB_FIFO_DEPTH = 8
 class OpEngine(wiring.Component):
     def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None, data_bytes: int = DATA_BYTES,
                  w_block_words: int = BLOCK_WORDS, a_block_words: int = BLOCK_WORDS,
-                 memory_module: str | None = None):
+                 c_block_words: int = BLOCK_WORDS, memory_module: str | None = None):
         self.cfg, self.cell_module, self.data_bytes = cfg, cell_module, data_bytes
         self.w_block_words, self.a_block_words = w_block_words, a_block_words
+        self.c_block_words = c_block_words  # the out buffer (accum.py)
         self.memory_module = memory_module  # the block buffers' memory (BlockBuffer; None: amaranth's)
         super().__init__(
             {
@@ -71,6 +73,7 @@ class OpEngine(wiring.Component):
         m.submodules.buf_w, m.submodules.buf_a = buf_w, buf_a
         res = dict(data_bytes=db, depth=RESULT_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
         m.submodules.dma_r = dma_r = WriteDMA(cfg.result_layout.size, **res)
+        m.submodules.acc = acc = OutBuffer(cfg, words=self.c_block_words, memory_module=self.memory_module)
         m.d.comb += [seq.desc.eq(self.desc), seq.start.eq(self.start & ~self.busy)]
 
         # Job FIFOs let the sequencer run ahead of the DMAs (a write job waits for its tile's results).
@@ -81,6 +84,7 @@ class OpEngine(wiring.Component):
             ("a_load", seq.a_load, buf_a.load, JOB_LAYOUT.size),
             ("w_read", seq.w_read, buf_w.read, READ_JOB_LAYOUT.size),
             ("a_read", seq.a_read, buf_a.read, READ_JOB_LAYOUT.size),
+            ("acc_job", seq.acc_job, acc.job, ACC_JOB_LAYOUT.size),
             ("r_job", seq.r_job, dma_r.job, JOB_LAYOUT.size),
         ):
             q = fifo.SyncFIFO(width=width, depth=JOB_FIFO_DEPTH)
@@ -93,9 +97,12 @@ class OpEngine(wiring.Component):
         wiring.connect(m, buf_w.words, arr.weights)
         wiring.connect(m, buf_a.words, arr.acts)
         m.d.comb += [
-            dma_r.words.valid.eq(arr.results.valid),
-            dma_r.words.payload.eq(arr.results.payload),
-            arr.results.ready.eq(dma_r.words.ready),
+            acc.results.valid.eq(arr.results.valid),
+            acc.results.payload.eq(arr.results.payload),
+            arr.results.ready.eq(acc.results.ready),
+            dma_r.words.valid.eq(acc.out.valid),
+            dma_r.words.payload.eq(acc.out.payload),
+            acc.out.ready.eq(dma_r.words.ready),
         ]
         wiring.connect(m, buf_w.axi, wiring.flipped(self.rd_w))
         wiring.connect(m, buf_a.axi, wiring.flipped(self.rd_a))
@@ -104,7 +111,7 @@ class OpEngine(wiring.Component):
         # ---------------------------------------------------------------- run state and counters
         running = Signal()
         fresh = Signal()  # the cycle after start: the sequencer's busy flag is not visible yet
-        quiet = ~seq.busy & dma_r.idle & buf_w.idle & buf_a.idle & ~arr.busy
+        quiet = ~seq.busy & dma_r.idle & buf_w.idle & buf_a.idle & acc.idle & ~arr.busy
         for q in fifos.values():
             quiet &= ~q.r_rdy
         m.d.comb += self.busy.eq(running)

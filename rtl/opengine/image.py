@@ -60,9 +60,9 @@ def _n_blocks(mapping) -> list[tuple[int, int]]:
     return list(zip(starts, widths))
 
 
-def block_words(cfg: ArrayConfig, mapping) -> tuple[int, int]:
-    """Words of the op's largest weight block and activation block (the engine's block buffer halves must
-    hold them)."""
+def block_words(cfg: ArrayConfig, mapping) -> tuple[int, int, int]:
+    """Words of the op's largest weight block, activation block and output block (the engine's block buffer
+    halves and its out buffer must hold them)."""
     mode = mapping.mode
     e = _elements(cfg, mode)
     slots = cfg.slots if mode.interleave else 1
@@ -71,9 +71,13 @@ def block_words(cfg: ArrayConfig, mapping) -> tuple[int, int]:
     steps = math.ceil(kb / e)
     if mapping.dataflow == "ws":
         kt = math.ceil(kb / (cfg.rows * e))
-        return math.ceil(mb / cfg.cols) * kt * cfg.rows, kt * max(w for _, w in _n_blocks(mapping))
+        width = max(w for _, w in _n_blocks(mapping))
+        mt = math.ceil(mb / cfg.cols)
+        return mt * kt * cfg.rows, kt * width, mt * width
     n_cap = cfg.cols * slots
-    return math.ceil(mb / cfg.rows) * steps, math.ceil(mapping.block[1] / n_cap) * steps * slots
+    nt = math.ceil(min(mapping.block[1], mapping.n) / n_cap)
+    mt = math.ceil(mb / cfg.rows)
+    return mt * steps, nt * steps * slots, mt * nt * cfg.rows * slots
 
 
 def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0) -> OpImage:
@@ -116,10 +120,11 @@ def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0
                 else:
                     for t0 in range(c0, c0 + width, n_cap):
                         acts += tile_streams(cfg, mode, row, b[k0:k1, t0 : min(c0 + width, t0 + n_cap)]).acts
+        # the final sums only (the engine accumulates the k-tiles' and k-blocks' parts on chip)
         if ws:
-            results += math.ceil(M / cfg.cols) * math.ceil(K / kt) * N
+            results += math.ceil(M / cfg.cols) * N
         else:
-            results += len(k_blocks) * math.ceil(M / cfg.rows) * math.ceil(N / n_cap) * cfg.rows * slots
+            results += math.ceil(M / cfg.rows) * math.ceil(N / n_cap) * cfg.rows * slots
     weights = _to_beats(weights, cfg.weights_layout.size)
     acts = _to_beats(acts, cfg.acts_layout.size)
     results *= beats_per_word(cfg.result_layout.size)

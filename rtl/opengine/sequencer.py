@@ -12,14 +12,16 @@ stream lengths the simulator times).
 Tiles inside a step, in the order the array runs them: WS: m-tiles (C rows), k-tiles (R x E reduction
 elements), the n-block as the stream; OS: m-tiles (R rows), n-tiles (C x slots columns), the k-block as the
 reduction. Per tile: the array command, a read job per operand (the block, the tile's first word in it, its
-words; `release` on the block's last tile) for the block buffers, and the place of its result words in DRAM.
+words; `release` on the block's last tile) for the block buffers, the out buffer's job (the place of its
+result words in the output block; whether they start, end or are the outputs' sums: accum.py) and, for a
+tile that ends its outputs' sums (the last k-tile, WS, or k-block, OS), the place of its words in DRAM.
 Per step: a load job per operand whose block changes (DRAM address, words).
 
 DRAM regions (one repeat's; each repeat's follow the previous one's; a word is `beats_per_word` beats):
 weights: blocks k-block-major, then m-block; a block's words are its m-tiles' in order, each m-tile's
 k-tiles' R rows (WS) or its A steps (OS). Activations: blocks n-block-major, then k-block; a WS block is its
 k-tiles' `width` vectors ([k-tile][column]), an OS block its n-tiles' beats (steps x slots each). Results:
-every tile's result words in walk order.
+the final tiles' result words in walk order.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ArrayConfig, log2
+from .accum import ACC_JOB_LAYOUT
 from .buffer import READ_JOB_LAYOUT, SEQ_BITS
 from .descriptor import ADDR_BITS, DIM_BITS, ORDERS, beats_per_word, descriptor_layout
 from .dma import JOB_LAYOUT
@@ -51,6 +54,7 @@ class Sequencer(wiring.Component):
                 "a_load": Out(stream.Signature(JOB_LAYOUT)),
                 "w_read": Out(stream.Signature(READ_JOB_LAYOUT)),
                 "a_read": Out(stream.Signature(READ_JOB_LAYOUT)),
+                "acc_job": Out(stream.Signature(ACC_JOB_LAYOUT)),
                 "r_job": Out(stream.Signature(JOB_LAYOUT)),
                 "busy": Out(1),
             }
@@ -109,6 +113,7 @@ class Sequencer(wiring.Component):
         bk_u = Signal(W)  # bk0 in k-tiles (WS) or A steps (OS)
         r0, c0, k0 = Signal(W), Signal(W), Signal(W)  # the tile: first row; OS first column; WS first k
         w_off, a_off = Signal(WW), Signal(WW)  # the tile's first word in its blocks
+        c_off = Signal(WW)  # the tile's first result word in the out buffer (its place in the output block)
         need_w, need_a = Signal(), Signal()  # the step's blocks are new: load them with its first tile
         w_cnt, a_cnt = Signal(SEQ_BITS), Signal(SEQ_BITS)  # blocks loaded since reset (the buffers' count)
         r_idx = Signal(WW)
@@ -169,6 +174,9 @@ class Sequencer(wiring.Component):
             last_mt.eq(r0 + Mux(d.os, R, C) >= m_end),
         ]
         last_tile = last_inner & last_mt
+        # the tile's part of its outputs' sums: the first k-tile (k-block) starts them, the last ends them
+        k_first = Mux(d.os, bk0 == 0, k0 == 0)
+        k_final = Mux(d.os, bk0 + d.kb >= d.k, k0 + kt_ws >= d.k)
 
         # ------------------------------------------------------------------ the next step
         k_wrap = bk0 + d.kb >= d.k
@@ -217,39 +225,47 @@ class Sequencer(wiring.Component):
             self.a_read.payload.off.eq(a_off),
             self.a_read.payload.words.eq(a_words),
             self.a_read.payload.release.eq(last_tile & new_a),
+            self.acc_job.payload.base.eq(c_off),
+            self.acc_job.payload.words.eq(r_words),
+            self.acc_job.payload.first.eq(k_first),
+            self.acc_job.payload.last.eq(k_final),
+            self.acc_job.payload.keep.eq(d.os & (d.kb >= d.k)),  # one k-block: the PE's sum is the output
             self.r_job.payload.addr.eq(d.r_base + r_bytes(r_idx)),
             self.r_job.payload.words.eq(r_words),
         ]
         all_ready = (
-            self.cmd.ready & self.w_read.ready & self.a_read.ready & self.r_job.ready
-            & (~need_w | self.w_load.ready) & (~need_a | self.a_load.ready)
+            self.cmd.ready & self.w_read.ready & self.a_read.ready & self.acc_job.ready
+            & (~k_final | self.r_job.ready) & (~need_w | self.w_load.ready) & (~need_a | self.a_load.ready)
         )  # fmt: skip
         emit = busy & all_ready
-        for s in (self.cmd, self.w_read, self.a_read, self.r_job):
+        for s in (self.cmd, self.w_read, self.a_read, self.acc_job):
             m.d.comb += s.valid.eq(emit)
-        m.d.comb += [self.w_load.valid.eq(emit & need_w), self.a_load.valid.eq(emit & need_a)]
+        m.d.comb += [self.w_load.valid.eq(emit & need_w), self.a_load.valid.eq(emit & need_a),
+                     self.r_job.valid.eq(emit & k_final)]  # fmt: skip
 
         with m.If(self.start & ~busy):
             m.d.sync += [
                 busy.eq(self.desc.repeat != 0), rep.eq(0), bm0.eq(0), bn0.eq(0), bk0.eq(0), bm_t.eq(0),
-                bn_i.eq(0), bk_u.eq(0), r0.eq(0), c0.eq(0), k0.eq(0), w_off.eq(0), a_off.eq(0),
+                bn_i.eq(0), bk_u.eq(0), r0.eq(0), c0.eq(0), k0.eq(0), w_off.eq(0), a_off.eq(0), c_off.eq(0),
                 need_w.eq(1), need_a.eq(1), r_idx.eq(0),
                 w_base.eq(self.desc.w_base), a_base.eq(self.desc.a_base),
             ]  # fmt: skip
 
         with m.If(emit):
-            m.d.sync += r_idx.eq(r_idx + r_words)
+            with m.If(k_final):  # only final sums are written to DRAM, in walk order
+                m.d.sync += r_idx.eq(r_idx + r_words)
             with m.If(need_w):
                 m.d.sync += [w_cnt.eq(w_cnt + 1), need_w.eq(0)]
             with m.If(need_a):
                 m.d.sync += [a_cnt.eq(a_cnt + 1), need_a.eq(0)]
             with m.If(~last_inner):
                 with m.If(d.os):
-                    m.d.sync += [c0.eq(c0 + n_cap), a_off.eq(a_off + a_words)]
+                    m.d.sync += [c0.eq(c0 + n_cap), a_off.eq(a_off + a_words), c_off.eq(c_off + r_words)]
                 with m.Else():
                     m.d.sync += [k0.eq(k0 + kt_ws), w_off.eq(w_off + R), a_off.eq(a_off + width)]
             with m.Elif(~last_mt):
-                m.d.sync += [r0.eq(r0 + Mux(d.os, R, C)), a_off.eq(0), c0.eq(bn0), k0.eq(bk0)]
+                m.d.sync += [r0.eq(r0 + Mux(d.os, R, C)), a_off.eq(0), c0.eq(bn0), k0.eq(bk0),
+                             c_off.eq(c_off + r_words)]  # fmt: skip
                 m.d.sync += w_off.eq(w_off + Mux(d.os, steps, R))
             with m.Else():
                 # the step's last tile: on to the next block step
@@ -257,7 +273,7 @@ class Sequencer(wiring.Component):
                 nbn = Mux(step_n, bn0 + n_adv, Mux(n_to0, 0, bn0))
                 nbk = Mux(k_wrap, 0, bk0 + d.kb)
                 m.d.sync += [
-                    need_w.eq(new_w), need_a.eq(new_a), w_off.eq(0), a_off.eq(0),
+                    need_w.eq(new_w), need_a.eq(new_a), w_off.eq(0), a_off.eq(0), c_off.eq(0),
                     bk0.eq(nbk), bk_u.eq(Mux(k_wrap, 0, bk_u + Mux(d.os, k_steps(d.kb), k_tiles(d.kb)))),
                     bm0.eq(nbm), bn0.eq(nbn), k0.eq(nbk), r0.eq(nbm), c0.eq(nbn),
                     bm_t.eq(Mux(step_m, bm_t + m_tiles(d.mb), Mux(m_to0, 0, bm_t))),

@@ -21,10 +21,11 @@ from rtl_ops import (
     WORKLOAD_1OF4,
     OpRun,
     arch_for,
-    assemble,
     block_steps,
     expected,
+    final_tiles,
     op_runs,
+    place_final,
 )
 from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
@@ -90,11 +91,12 @@ GAP_WORDS = 37
 
 @dataclasses.dataclass(frozen=True)
 class EngineSize:
-    """What a Verilator model of the engine is built for: its block buffer halves (weights, activations)
-    and the DRAM model's beats."""
+    """What a Verilator model of the engine is built for: its block buffer halves (weights, activations),
+    its out buffer and the DRAM model's beats."""
 
     w_block_words: int
     a_block_words: int
+    c_block_words: int
     mem_words: int
 
 
@@ -106,19 +108,20 @@ def engine_size(cfg: ArrayConfig, runs: list[OpRun], end_word: int) -> EngineSiz
     """Block buffers for the runs' largest blocks and a DRAM for their image, as powers of two of at least
     the engine's default block and MEM_WORDS (so that the benches of one array share a model)."""
     need = [block_words(cfg, r.mapping) for r in runs]
-    return EngineSize(max(BLOCK_WORDS, _pow2(max(w for w, _ in need))),
-                      max(BLOCK_WORDS, _pow2(max(a for _, a in need))), mem_words_for(end_word))  # fmt: skip
+    return EngineSize(*(max(BLOCK_WORDS, _pow2(max(x[i] for x in need))) for i in range(3)),
+                      mem_words_for(end_word))  # fmt: skip
 
 
 def engine_key(cfg: ArrayConfig, dram: DramModel, size: EngineSize) -> str:
     """The engine model's build folder name (Verilog and Verilator)."""
     return (f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}_w{size.w_block_words}"
-            f"_a{size.a_block_words}_mem{size.mem_words}")  # fmt: skip
+            f"_a{size.a_block_words}_c{size.c_block_words}_mem{size.mem_words}")  # fmt: skip
 
 
 def engine_build(cfg: ArrayConfig, dram: DramModel, size: EngineSize) -> Path:
     return engine_verilog(cfg, toolchain.build_root() / "verilog" / engine_key(cfg, dram, size), dram,
-                          block_words=(size.w_block_words, size.a_block_words), mem_words=size.mem_words)  # fmt: skip
+                          block_words=(size.w_block_words, size.a_block_words, size.c_block_words),
+                          mem_words=size.mem_words)  # fmt: skip
 
 
 @functools.cache
@@ -203,9 +206,10 @@ def dram_traffic(cfg: ArrayConfig, run: OpRun, img, out: dict, arch) -> dict:
 
 
 def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
-    """Results differing from numerics (raises ValueError when the words do not split into the tiles)."""
-    beats = tile_words(cfg, region, [t.result_beats for t in run.tiles])
-    return int(np.count_nonzero(assemble(run, cfg, beats) != expected(run, cfg)))
+    """Results differing from numerics (raises ValueError when the words do not split into the final
+    tiles: the engine writes final sums only)."""
+    beats = tile_words(cfg, region, [run.tiles[i].result_beats for i in final_tiles(run)])
+    return int(np.count_nonzero(place_final(run, cfg, beats) != expected(run, cfg)))
 
 
 def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
@@ -350,7 +354,7 @@ def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: i
     want = {
         "rd_w": bpw["rd_w"] * sum(w for w, _ in loads),
         "rd_a": bpw["rd_a"] * sum(a for _, a in loads),
-        "wr": bpw["wr"] * sum(t.result_beats for r in runs for t in r.tiles),
+        "wr": bpw["wr"] * sum(r.tiles[i].result_beats for r in runs for i in final_tiles(r)),
     }
     got = {port: sum(b["len"] + 1 for b in bursts if b["port"] == port) for port in want}
     if got != want:
@@ -401,7 +405,8 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
     out = {}
     for name, (first, second), img in zip(names, pairs, images):
         region = dumped[img.result_lo - lo : img.result_hi - lo]
-        half = sum(t.result_beats for t in first.tiles) * beats_per_word(cfg.result_layout.size)
+        bpw = beats_per_word(cfg.result_layout.size)
+        half = sum(first.tiles[i].result_beats for i in final_tiles(first)) * bpw
         if len(region) != 2 * half:
             out[name] = f"{len(region)} result words for 2 x {half}"
             continue

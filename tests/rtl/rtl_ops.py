@@ -195,6 +195,25 @@ def assemble(run: OpRun, cfg: ArrayConfig, tile_beats: list[list[int]]) -> np.nd
     return numerics.fp32_bits(numerics.canonicalize_nan(out))
 
 
+def final_tiles(run: OpRun) -> list[int]:
+    """Indices of the tiles that end their outputs' sums (the last k-tile, WS, or k-block, OS): the op
+    engine accumulates the parts on chip and writes only these tiles' results, in walk order."""
+    last = max(ki for _, _, ki, _ in run.placement)
+    return [i for i, (_, _, ki, _) in enumerate(run.placement) if ki == last]
+
+
+def place_final(run: OpRun, cfg: ArrayConfig, tile_beats: list[list[int]]) -> np.ndarray:
+    """The op engine's final sums (`tile_beats`: the words of `final_tiles`, in order) as the output
+    matrix's FP32 bits, nothing added on the host."""
+    mp = run.mapping
+    out = np.zeros((mp.m, mp.n), dtype=np.float32)
+    for i, beats in zip(final_tiles(run), tile_beats):
+        r0, c0, _, _ = run.placement[i]
+        part = decode_results(cfg, run.tiles[i], beats).view(np.float32)
+        out[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] = part
+    return numerics.fp32_bits(numerics.canonicalize_nan(out))
+
+
 # The ops the CI bench runs on the 4x4 array: (workload, op, dataflow, interleave, N cut). From the shipped
 # 2:4 workload: 3x3 conv FF (2:4), BP (dense, col2im) and WU; a 1x1 conv FF (2:4); the linear layer FF; WS,
 # OS with and without interleave. From the test workloads: 2:8 FF (WS) and BP (OS) GEMMs, 1:4 FF GEMMs (WS, OS
