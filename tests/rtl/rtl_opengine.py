@@ -312,13 +312,25 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     axi_rep = data.get("axi")
     if axi_rep is None:
         return {"errors": [f"no result from the bench (log: {data['_run']['log']})"]}
-    return axi_scoreboard(cfg, runs, images, axi_rep, lo) | {"run": data["_run"]}
+    return axi_scoreboard(cfg, runs, images, axi_rep, lo, port_beats(cfg, runs)) | {"run": data["_run"]}
 
 
-def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: int) -> dict:
+def port_beats(cfg: ArrayConfig, runs: list[OpRun]) -> dict[str, int]:
+    """Beats each AXI port should move for the ops: their block loads (`load_words`) and final results."""
+    bpw = {name: beats_per_word(lay.size) for name, lay in
+           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
+    loads = [load_words(cfg, r) for r in runs]
+    return {
+        "rd_w": bpw["rd_w"] * sum(w for w, _ in loads),
+        "rd_a": bpw["rd_a"] * sum(a for _, a in loads),
+        "wr": bpw["wr"] * sum(r.tiles[i].result_beats for r in runs for i in final_tiles(r)),
+    }
+
+
+def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: int, want: dict[str, int]) -> dict:
     """Burst rules (IHI 0022 A3.4.1: INCR, full-width beats, aligned, <= 256 beats, no 4 KiB crossing),
-    W beats per burst with WLAST on the last one and every strobe set, the beats each port moved against the
-    ops' block loads (`load_words`) and result words, and the results against numerics."""
+    W beats per burst with WLAST on the last one and every strobe set, the beats each port moved against
+    `want` (`port_beats`: the ops' block loads and final results), and the results against numerics."""
     errors: list[str] = []
     bursts = rep["bursts"]
     size = DATA_BYTES.bit_length() - 1
@@ -348,14 +360,6 @@ def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: i
             errors.append(f"write burst at {b['addr']:#x}: partial strobes")
     if i != len(w):
         errors.append(f"{len(w)} W beats for {i} announced by AW")
-    bpw = {name: beats_per_word(lay.size) for name, lay in
-           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
-    loads = [load_words(cfg, r) for r in runs]
-    want = {
-        "rd_w": bpw["rd_w"] * sum(w for w, _ in loads),
-        "rd_a": bpw["rd_a"] * sum(a for _, a in loads),
-        "wr": bpw["wr"] * sum(r.tiles[i].result_beats for r in runs for i in final_tiles(r)),
-    }
     got = {port: sum(b["len"] + 1 for b in bursts if b["port"] == port) for port in want}
     if got != want:
         errors.append(f"beats per port {got}, the ops' tiles need {want}")

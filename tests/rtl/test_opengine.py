@@ -2,13 +2,16 @@
 array -> AXI4 writes) on the 4x4 FP16 array in Verilator:
 
 - with the HDL DRAM model (latency and bandwidth of the simulator's architecture): every op's results bit
-  for bit equal to sparsesim.sat.numerics, the array's cycles equal to the mapping's `array_cycles`, the op's
-  cycles within 2 % of the simulator's op duration with DRAM (`OpPlan.alone_cycles`);
+  for bit equal to sparsesim.sat.numerics (partial sums added in the engine's out buffer), the array's
+  cycles equal to the mapping's `array_cycles`, each AXI port's beats equal to the mapping's block loads
+  and each operand read as often as the scheduler's traffic says, the op's cycles within 2 % of the
+  simulator's op duration with DRAM (`OpPlan.alone_cycles`) but for the known short ops;
 - with cocotbext-axi's AxiRam and random back-pressure on every channel: the AXI4 burst rules, the beats
   each port moves against the ops' tile streams, and the results again.
 
 `tox -e rtl-full`: three ops on the 16x16 FP16 array through the engine, whose stream words span several
-512-bit beats (results bit-exact; its cycles are bound by one beat per port and cycle, see docs/pe_array.md).
+512-bit beats (results bit-exact, block loads; its cycles are bound by one beat per port and cycle where an
+operand is read once, see docs/pe_array.md).
 """
 
 from __future__ import annotations
@@ -103,8 +106,9 @@ SIXTEEN_ENGINE_OPS = [("conv2:FF", "ws", True, 8), ("conv2:BP", "os", False, 8),
 @pytest.mark.rtl_full
 def test_op_engine_16x16_verilator():
     """Words wider than the bus (weights 2, activations 4, results 2 beats) through the whole engine: every
-    op's results bit for bit, and the array never faster than the simulator's schedule for it (the engine
-    feeds it one beat per port and cycle, so it can only be slower: the rows carry by how much)."""
+    op's results bit for bit, each port's beats as the mapping's block loads, and the array never faster
+    than the simulator's schedule for it (the engine's ports bring one beat per cycle, so it can only be
+    slower: the rows carry by how much)."""
     rows = run_engine_ops(SIXTEEN, op_runs(SIXTEEN, [(WORKLOAD, *op) for op in SIXTEEN_ENGINE_OPS], ROOT))
     for row in rows:
         print(row)
@@ -112,4 +116,6 @@ def test_op_engine_16x16_verilator():
     for row in rows:
         assert "error" not in row, row
         assert row["results_differing_from_numerics"] == 0, row
+        assert row["beats"] == row["beats_expected"], row
+        assert row["rtl_reads"] == pytest.approx(row["sim_reads"]), row
         assert row["rtl_array_cycles"] >= row["sim_array_cycles"], row
