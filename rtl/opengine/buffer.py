@@ -10,7 +10,8 @@ it is in the memory (the first pass over a block follows its load, a word can be
 written; later passes run at the array's rate), and a job with `release` frees its block's half when its
 last word is read.
 
-DRAM words are `beats_per_word` AXI beats, low bits first (the read side assembles them as ReadDMA does).
+DRAM words are `beats_per_word` AXI beats, low bits first; a word is assembled from its beats and written with
+the last.
 The memory has one write port (the DMA) and one read port (the reader), `2 * half_words` words.
 """
 

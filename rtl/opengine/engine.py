@@ -1,8 +1,10 @@
 """The op engine top: descriptor in, a whole GEMM op run from DRAM to DRAM (docs/pe_array.md, "Op engine").
 
-Composition: `Sequencer` (tiles from the descriptor) -> job FIFOs -> two `ReadDMA`s (weights, activations:
-AXI4 read masters `rd_w`, `rd_a`) whose buffers feed the array's weight and activation streams, the array
-(`SparseArray`, unchanged) and a `WriteDMA` (AXI4 write master `wr`) taking its result stream. The host
+Composition: `Sequencer` (the mapping's blocks and their tiles from the descriptor) -> job FIFOs -> two
+`BlockBuffer`s (weights, activations: double-buffered on-chip blocks, loaded through the AXI4 read masters
+`rd_w`, `rd_a`) feeding the array's weight and activation streams, the array (`SparseArray`, unchanged), the
+`OutBuffer` adding its results' partial sums on chip and a `WriteDMA` (AXI4 write master `wr`) writing the
+final sums. The host
 writes `desc` and pulses `start`; `done` rises when every result is written (all write responses in) and
 stays high until the next start. Counters the benches read: `op_cycles` (start to done), `started_at`, and
 the array's first weight load / first beat / last result cycle of the op (`cycle` counts every clock).
