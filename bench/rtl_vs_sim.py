@@ -16,9 +16,10 @@ operand's reads with the scheduler's traffic; the array's cycles (first
 weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
 (start to the last write response) with the simulator's op duration alone on the accelerator
 (`OpPlan.alone_cycles`: DRAM latency + the op engine's issue and fill stages + first tile's operands, the
-array overlapped with the rest, the write-back and response stages + DRAM latency + last results), within
-2 %; and, where every stream word is one bus beat (4x4), the cycles before the array's first action and
-after its last result exactly with the simulator's DRAM latency + stages (the architecture's op_*_cycles).
+array overlapped with the rest, the out buffer's add where the final sums pass its adders, the write-back
+and response stages + DRAM latency + last results), within 2 %; and, where every stream word is one bus
+beat (4x4), the cycles before the array's first action and after its last result exactly with the
+simulator's DRAM latency + stages (the architecture's op_*_cycles).
 One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
 Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) run the same ops through the

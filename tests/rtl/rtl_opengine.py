@@ -2,7 +2,8 @@
 sparsesim.sat.numerics (results, bit for bit) and against the simulator (the array's cycles: the mapping's
 `array_cycles`; the op's cycles with DRAM: the scheduler's `OpPlan.alone_cycles`, the op alone with the DRAM
 as the SimPy engines run it: latency + the op engine's issue and fill stages + first tile's operands, the
-array overlapped with the rest of the traffic, the write-back and response stages + latency + last results;
+array overlapped with the rest of the traffic, the out buffer's add (WS; OS with k-blocks), write-back and
+response stages + latency + last results;
 the cycles before and after the array's: the simulator's latency + stages, exactly). Pure Python around the
 Verilator run; used by test_opengine.py, bench/rtl_vs_sim.py and bench/mutate_timing.py."""
 
