@@ -69,9 +69,12 @@ class OpEngine(wiring.Component):
         db = self.data_bytes
         m.submodules.seq = seq = Sequencer(cfg, db)
         m.submodules.array = arr = SparseArray(cfg, cell_module=self.cell_module)
-        opd = dict(data_bytes=db, max_beats=MAX_BURST_BEATS, memory_module=self.memory_module)
-        buf_w = BlockBuffer(cfg.weights_layout.size, half_words=self.w_block_words, **opd)
-        buf_a = BlockBuffer(cfg.acts_layout.size, half_words=self.a_block_words, **opd)
+        buf_w, buf_a = (
+            BlockBuffer(bits, half_words=words, data_bytes=db, max_beats=MAX_BURST_BEATS,
+                        memory_module=self.memory_module)
+            for bits, words in ((cfg.weights_layout.size, self.w_block_words),
+                                (cfg.acts_layout.size, self.a_block_words))
+        )  # fmt: skip
         m.submodules.buf_w, m.submodules.buf_a = buf_w, buf_a
         res = dict(data_bytes=db, depth=RESULT_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
         m.submodules.dma_r = dma_r = WriteDMA(cfg.result_layout.size, **res)
