@@ -16,10 +16,11 @@ mutated model (every tile's load/start/end, every sequence's total against the s
 result against sparsesim.sat.numerics. A mutation is caught when the scoreboard reports any mismatch.
 
 Op-engine stage mutations: each of the simulator's fixed op engine stages (the architecture's
-op_issue_cycles, op_fill_ws_cycles, op_fill_os_cycles, op_writeback_cycles, op_response_cycles) +-1, against
-one run of the unmutated op engine (Verilator, with the HDL DRAM model) on a WS and an OS op of the 4x4
-array: caught when tests/rtl/rtl_opengine.mismatches reports a row (the cycles before the array's first
-action and after its last result are compared exactly; the op's total within 2 %).
+op_issue_cycles, op_fill_ws_cycles, op_fill_os_cycles, op_writeback_cycles, op_accumulate_cycles,
+op_response_cycles) +-1, against one run of the unmutated op engine (Verilator, with the HDL DRAM model)
+on a WS op (its final sums pass the out buffer's adders) and an OS op of the 4x4 array: caught when
+tests/rtl/rtl_opengine.mismatches reports a row (the cycles before the array's first action and after its
+last result are compared exactly; the op's total within 2 %).
 
 The last line is `K of N mutations caught`; the exit status is 1 unless every mutation was caught (3 when
 Verilator is missing).
@@ -223,7 +224,7 @@ RTL_MUTATIONS: list[tuple[str, Callable[[ArrayConfig], ArrayConfig]]] = [
 
 # The simulator's op engine stages (sparsesim.sat.arch, SatArch.op_*), each mutated by +1 and -1.
 STAGE_TERMS = ("op_issue_cycles", "op_fill_ws_cycles", "op_fill_os_cycles", "op_writeback_cycles",
-               "op_response_cycles")  # fmt: skip
+               "op_accumulate_cycles", "op_response_cycles")  # fmt: skip
 # The ops the stage mutations are checked on: the tiny CNN's linear layer WS and its 3x3 conv FF OS without
 # interleave (rtl_ops.QUICK_OPS: the two shortest, ~400 cycles), on the 4x4 array.
 STAGE_CONFIG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
-from rtl_opengine import engine_key, engine_make_args, run_engine_ops  # noqa: E402
+from rtl_opengine import engine_key, engine_make_args, images_of, run_engine_ops, sized_for  # noqa: E402
 from rtl_ops import WORKLOAD, arch_for, op_run, workload_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         run = op_run(cfg, name, ops[name], dataflow=df, n_cut=n, interleave=il)
         if not args.cached:
             dram = DramModel.from_arch(arch_for(cfg, df))
-            shutil.rmtree(toolchain.build_root() / "verilator" / engine_key(cfg, dram), ignore_errors=True)
+            size = sized_for(cfg, [run], images_of(cfg, [run])[0][-1].end)
+            key = engine_key(cfg, dram, size)
+            shutil.rmtree(toolchain.build_root() / "verilator" / key, ignore_errors=True)
         row = run_engine_ops(cfg, [run], make_args=make_args)[0]
         if "error" in row:
             print(json.dumps(row))

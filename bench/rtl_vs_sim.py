@@ -5,23 +5,27 @@
 Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF/BP/WU, 1x1 conv, linear;
 dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
 with and without interleave; M and K as in the table, N cut) is mapped by the simulator's scheduler for the
-array. The ops run in Verilator through the RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops,
-the 1:4 WS 3x3 conv FF with N = 32): the descriptor goes in, the sequencer walks the op's tiles, the AXI4
-DMAs fetch the operands (compressed weights: values + indices) from the HDL DRAM model (latency and
-bandwidth of the simulator's architecture) and write the results back; Python only starts each op and reads
-back. Compared: results bit for bit with sparsesim.sat.numerics over the whole op; the array's cycles (first
+array. The ops run in Verilator through the RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops;
+on the 4x4 array also rtl_opengine.BLOCKED_OPS, mapped with 2 KiB
+buffers): the descriptor goes in, the sequencer walks the mapping's blocks and their tiles, the block
+buffers load each block once (compressed weights: values + indices) from the HDL DRAM model (latency and
+bandwidth of the simulator's architecture), the out buffer adds the partial sums and the final sums are
+written back; Python only starts each op and reads back. Compared: results bit for bit with
+sparsesim.sat.numerics over the whole op; each AXI port's beats with the mapping's block loads and each
+operand's reads with the scheduler's traffic; the array's cycles (first
 weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
 (start to the last write response) with the simulator's op duration alone on the accelerator
 (`OpPlan.alone_cycles`: DRAM latency + the op engine's issue and fill stages + first tile's operands, the
-array overlapped with the rest, the write-back and response stages + DRAM latency + last results), within
-2 %; and, where every stream word is one bus beat (4x4), the cycles before the array's first action and
-after its last result exactly with the simulator's DRAM latency + stages (the architecture's op_*_cycles).
+array overlapped with the rest, the out buffer's add where the final sums pass its adders, the write-back
+and response stages + DRAM latency + last results), within 2 %; and, where every stream word is one bus
+beat (4x4), the cycles before the array's first action and after its last result exactly with the
+simulator's DRAM latency + stages (the architecture's op_*_cycles).
 One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
 Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) run the same ops through the
 op engine too (`--arrays`: a subset): their stream words are wider than the 512-bit AXI beat (activations
-2048 and 4096 bits: four and eight beats a word), which the DMAs assemble and split; ops whose operands
-exceed the DRAM model run in groups, an op alone too large is an error row. `--no-dram`: array-only
+2048 and 4096 bits: four and eight beats a word), which the DMAs assemble and split; the DRAM model is
+sized for the image. `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
 that the check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model
@@ -40,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 
-from rtl_opengine import ENGINE_OPS, REL_TOLERANCE, mismatches, run_engine_ops  # noqa: E402
+from rtl_opengine import REL_TOLERANCE, engine_ops, mismatches, n_scale, run_engine_ops  # noqa: E402
 from rtl_ops import QUICK_OPS, arch_for, op_runs, run_ops  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
@@ -51,7 +55,8 @@ from sparsesim.errors import ToolError  # noqa: E402
 
 
 def row_ok(row: dict) -> bool:
-    if row.get("dram_modelled"):  # an engine row: also its prologue and epilogue (rtl_opengine.mismatches)
+    # an engine row: also its block loads, prologue and epilogue (rtl_opengine.mismatches)
+    if row.get("dram_modelled"):
         return not mismatches(row)
     return (
         "error" not in row
@@ -102,15 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         configs.append((preset_config(), 4, not args.no_dram))
     ok = True
     for cfg, scale, dram in configs:
-        engine_ops = ENGINE_OPS if dram else []
+        ops = engine_ops(cfg) if dram else []
         array_ops = [] if dram else QUICK_OPS
         mutated = None
         if args.mutate_dram_latency is not None:
             arch_dram = DramModel.from_arch(arch_for(cfg, "ws"))
             mutated = dataclasses.replace(arch_dram, latency_cycles=args.mutate_dram_latency)
         rows = []
-        if engine_ops:
-            runs = op_runs(cfg, engine_ops, ROOT, n_scale=scale)
+        if ops:
+            runs = op_runs(cfg, ops, ROOT, n_scale=n_scale(cfg))
             rows += run_engine_ops(cfg, runs, dram=mutated, bandwidth_scale=args.bandwidth_scale)
         if array_ops:
             rows += run_ops(cfg, op_runs(cfg, array_ops, ROOT, n_scale=scale))

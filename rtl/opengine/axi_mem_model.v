@@ -47,7 +47,7 @@ module axi_mem_model #(
     localparam [39:0] CAP = BURST_CREDIT * DATA_BYTES * 256;
 
     reg [8*DATA_BYTES-1:0] mem [0:WORDS-1];
-    reg [1023:0] init_file, dump_file;
+    reg [8*1024-1:0] init_file, dump_file;  // file names of up to 1,024 characters
     initial begin
         if ($value$plusargs("MEMINIT=%s", init_file)) $readmemh(init_file, mem);
     end

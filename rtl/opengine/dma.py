@@ -1,19 +1,13 @@
-"""DMA engines between AXI4 and the op engine's on-chip buffers.
+"""The write DMA between the array's results and AXI4, and the burst rule both directions share.
 
-`ReadDMA` takes jobs (byte address, words) and fetches the words into its buffer (a FIFO the array's
-stream reads); a word wider than the bus takes `beats_per_word` consecutive beats, low bits first, and is
-assembled before it enters the buffer (one beat per word on the 4x4 array: no assembly register). It
-issues a burst only when the buffer has room for all of its beats, counting the beats already requested
-(and those of a word being assembled), so the R channel is never back-pressured and the buffer holds the
-current tile and the next ones as far as it has room (the double buffering: the next tile is fetched while
-the current one computes). `WriteDMA` takes jobs (byte address, words) and writes result words from its
-buffer in bursts, a wide word as `beats_per_word` beats.
+`WriteDMA` takes jobs (byte address, words) and writes result words from its buffer in bursts, a wide word
+as `beats_per_word` beats, low bits first (the read side, the block buffers' DMA, is in buffer.py).
 Bursts are INCR, at most `max_beats` long and never cross a 4 KiB boundary; addresses are beat-aligned.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Shape, Signal
+from amaranth.hdl import Module, Mux, Shape, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -32,88 +26,6 @@ def _burst_beats(m: Module, addr, remaining, max_beats: int, data_bytes: int):
     cap = Mux(to_boundary < max_beats, to_boundary, max_beats)
     m.d.comb += beats.eq(Mux(remaining < cap, remaining, cap))
     return beats
-
-
-class ReadDMA(wiring.Component):
-    def __init__(self, word_bits: int, *, data_bytes: int, depth: int, max_beats: int):
-        self.bpw = beats_per_word(word_bits, data_bytes)
-        if max_beats > depth * self.bpw:
-            raise ValueError("a burst must fit the buffer")
-        self.word_bits, self.data_bytes, self.depth, self.max_beats = word_bits, data_bytes, depth, max_beats
-        super().__init__(
-            {
-                "job": In(stream.Signature(JOB_LAYOUT)),
-                "axi": Out(axi.read_master(ADDR_BITS, data_bytes)),
-                "words": Out(stream.Signature(word_bits)),
-                "idle": Out(1),
-            }
-        )
-
-    def elaborate(self, platform):
-        m = Module()
-        db = self.data_bytes
-        bpw, beat_bits = self.bpw, 8 * db
-        m.submodules.buf = buf = fifo.SyncFIFO(width=self.word_bits, depth=self.depth)
-        addr = Signal(ADDR_BITS)
-        remaining = Signal(DIM_BITS + bpw.bit_length())  # beats of the job not yet requested
-        in_flight = Signal(range(self.depth * bpw + 1))  # beats requested, not yet in the buffer
-        ar_pending = Signal()
-        beats = _burst_beats(m, addr, remaining, self.max_beats, db)
-        # Room in beats: the buffer's free words, less the beats on their way (requested or assembled).
-        sub = Signal(range(bpw))  # beats of the word being assembled already in
-        room = Signal(range(self.depth * bpw + 2))
-        m.d.comb += room.eq((self.depth - buf.level) * bpw - in_flight - sub)
-
-        m.d.comb += self.job.ready.eq(remaining == 0)
-        with m.If(self.job.valid & self.job.ready):
-            m.d.sync += [addr.eq(self.job.payload.addr), remaining.eq(self.job.payload.words * bpw)]
-
-        # A burst's address may follow the previous one's handshake in the same cycle (one AR per cycle):
-        # a tile's first burst cut short by a 4 KiB boundary must not leave a gap in its words.
-        granted = self.axi.arvalid & self.axi.arready
-        issue = (remaining != 0) & (~ar_pending | granted) & (room >= beats)
-        with m.If(granted):
-            m.d.sync += ar_pending.eq(0)
-        with m.If(issue):
-            m.d.sync += [
-                ar_pending.eq(1),
-                self.axi.araddr.eq(addr),
-                self.axi.arlen.eq(beats - 1),
-                addr.eq(addr + (beats << (db.bit_length() - 1))),
-                remaining.eq(remaining - beats),
-            ]
-        m.d.comb += [
-            self.axi.arvalid.eq(ar_pending),
-            self.axi.arid.eq(0),
-            self.axi.arsize.eq(db.bit_length() - 1),
-            self.axi.arburst.eq(axi.BURST_INCR),
-            self.axi.rready.eq(1),  # room for every requested beat was reserved
-        ]
-        got = self.axi.rvalid
-        if bpw == 1:
-            m.d.comb += [buf.w_en.eq(got), buf.w_data.eq(self.axi.rdata[: self.word_bits])]
-            assembled = got
-        else:
-            # beats 0..bpw-2 of a word wait here; the last one goes into the buffer with them
-            held = Signal((bpw - 1) * beat_bits)
-            with m.If(got):
-                m.d.sync += sub.eq(Mux(sub == bpw - 1, 0, sub + 1))
-                for j in range(bpw - 1):
-                    with m.If(sub == j):
-                        m.d.sync += held[j * beat_bits : (j + 1) * beat_bits].eq(self.axi.rdata)
-            word = Signal(bpw * beat_bits)
-            m.d.comb += word.eq(Cat(held, self.axi.rdata))
-            m.d.comb += [buf.w_en.eq(got & (sub == bpw - 1)), buf.w_data.eq(word[: self.word_bits])]
-            assembled = got
-        requested = Mux(issue, beats, 0)
-        m.d.sync += in_flight.eq(in_flight + requested - assembled)
-        m.d.comb += [
-            self.words.valid.eq(buf.r_rdy),
-            self.words.payload.eq(buf.r_data),
-            buf.r_en.eq(self.words.ready),
-            self.idle.eq((remaining == 0) & ~ar_pending & (in_flight == 0) & (sub == 0) & ~buf.r_rdy),
-        ]
-        return m
 
 
 class WriteDMA(wiring.Component):

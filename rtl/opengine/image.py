@@ -47,41 +47,84 @@ def _to_beats(words: list[int], word_bits: int) -> list[int]:
     return [(w >> (8 * DATA_BYTES * j)) & mask for w in words for j in range(bpw)]
 
 
+def _n_blocks(mapping) -> list[tuple[int, int]]:
+    """The op's n-blocks as (first column, columns): WS the equalised stream lengths (`n_r` of `n_q + 1`
+    columns, then `n_q`), OS blocks of Nb columns."""
+    N, nb = mapping.n, mapping.block[1]
+    if mapping.dataflow == "ws":
+        n_q, n_r = divmod(N, math.ceil(N / nb))
+        widths = [n_q + 1] * n_r + [n_q] * (math.ceil(N / nb) - n_r)
+    else:
+        widths = [min(nb, N - c0) for c0 in range(0, N, nb)]
+    starts = [sum(widths[:i]) for i in range(len(widths))]
+    return list(zip(starts, widths))
+
+
+def block_words(cfg: ArrayConfig, mapping) -> tuple[int, int, int]:
+    """Words of the op's largest weight block, activation block and output block (the engine's block buffer
+    halves and its out buffer must hold them)."""
+    mode = mapping.mode
+    e = _elements(cfg, mode)
+    slots = cfg.slots if mode.interleave else 1
+    M, K = mapping.m, mapping.k
+    mb, _, kb = (min(x, d) for x, d in zip(mapping.block, (M, mapping.n, K)))
+    steps = math.ceil(kb / e)
+    if mapping.dataflow == "ws":
+        kt = math.ceil(kb / (cfg.rows * e))
+        width = max(w for _, w in _n_blocks(mapping))
+        mt = math.ceil(mb / cfg.cols)
+        return mt * kt * cfg.rows, kt * width, mt * width
+    n_cap = cfg.cols * slots
+    nt = math.ceil(min(mapping.block[1], mapping.n) / n_cap)
+    mt = math.ceil(mb / cfg.rows)
+    return mt * steps, nt * steps * slots, mt * nt * cfg.rows * slots
+
+
 def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0) -> OpImage:
     """Descriptor + DRAM beats of the op; its regions start at beat `base_word` (weights, activations,
-    results, each directly after the previous one)."""
+    results, each directly after the previous one), each operand's blocks in the order the sequencer
+    addresses them (sequencer.py docstring)."""
     mode = mapping.mode
     if len(operands) != mapping.repeat:
         raise ValueError(f"{len(operands)} operand pairs for repeat={mapping.repeat}")
     M, N, K = mapping.m, mapping.n, mapping.k
     e = _elements(cfg, mode)
     slots = cfg.slots if mode.interleave else 1
+    mb, _, kb = (min(x, d) for x, d in zip(mapping.block, (M, N, K)))
+    ws = mapping.dataflow == "ws"
+    tile_m = cfg.cols if ws else cfg.rows
+    kt = cfg.rows * e
+    n_cap = cfg.cols * slots
+    k_blocks = [(k0, min(K, k0 + kb)) for k0 in range(0, K, kb)]
     weights: list[int] = []
     acts: list[int] = []
     results = 0
     for a, b in operands:
-        if mapping.dataflow == "ws":
-            kt = cfg.rows * e
-            k_tiles = [(k0, min(K, k0 + kt)) for k0 in range(0, K, kt)]
-            for r0 in range(0, M, cfg.cols):
-                for k0, k1 in k_tiles:
-                    weights += tile_streams(cfg, mode, _slice_a(a, mode, r0, min(M, r0 + cfg.cols), k0, k1),
-                                            b[k0:k1, :1]).weights  # fmt: skip
-            for k0, k1 in k_tiles:
-                acts += tile_streams(cfg, mode, _slice_a(a, mode, 0, 1, k0, k1), b[k0:k1, :]).acts
-            results += math.ceil(M / cfg.cols) * len(k_tiles) * N
+        for k0, k1 in k_blocks:
+            for bm in range(0, M, mb):
+                for r0 in range(bm, min(M, bm + mb), tile_m):
+                    r1 = min(M, r0 + tile_m)
+                    parts = [(t0, min(k1, t0 + kt)) for t0 in range(k0, k1, kt)] if ws else [(k0, k1)]
+                    for t0, t1 in parts:
+                        weights += tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, t0, t1),
+                                                b[t0:t1, :1]).weights  # fmt: skip
+        one_row = _slice_a(a, mode, 0, 1, 0, K)
+        for c0, width in _n_blocks(mapping):
+            for k0, k1 in k_blocks:
+                row = _slice_a(one_row, mode, 0, 1, k0, k1)
+                if ws:
+                    for t0 in range(k0, k1, kt):
+                        t1 = min(k1, t0 + kt)
+                        acts += tile_streams(cfg, mode, _slice_a(one_row, mode, 0, 1, t0, t1),
+                                             b[t0:t1, c0 : c0 + width]).acts  # fmt: skip
+                else:
+                    for t0 in range(c0, c0 + width, n_cap):
+                        acts += tile_streams(cfg, mode, row, b[k0:k1, t0 : min(c0 + width, t0 + n_cap)]).acts
+        # the final sums only (the engine accumulates the k-tiles' and k-blocks' parts on chip)
+        if ws:
+            results += math.ceil(M / cfg.cols) * N
         else:
-            kb = mapping.block[2]
-            n_cap = cfg.cols * slots
-            for k0 in range(0, K, kb):
-                k1 = min(K, k0 + kb)
-                for r0 in range(0, M, cfg.rows):
-                    weights += tile_streams(cfg, mode, _slice_a(a, mode, r0, min(M, r0 + cfg.rows), k0, k1),
-                                            b[k0:k1, :1]).weights  # fmt: skip
-                for c0 in range(0, N, n_cap):
-                    one_row = _slice_a(a, mode, 0, 1, k0, k1)
-                    acts += tile_streams(cfg, mode, one_row, b[k0:k1, c0 : c0 + n_cap]).acts
-            results += math.ceil(K / kb) * math.ceil(M / cfg.rows) * math.ceil(N / n_cap) * cfg.rows * slots
+            results += math.ceil(M / cfg.rows) * math.ceil(N / n_cap) * cfg.rows * slots
     weights = _to_beats(weights, cfg.weights_layout.size)
     acts = _to_beats(acts, cfg.acts_layout.size)
     results *= beats_per_word(cfg.result_layout.size)
@@ -90,15 +133,13 @@ def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0
     r_base = a_base + len(acts)
     words = {w_base + i: w for i, w in enumerate(weights)} | {a_base + i: w for i, w in enumerate(acts)}
     n_q = n_r = 0
-    if mapping.dataflow == "ws":
-        n_blocks = math.ceil(N / mapping.block[1])
-        n_q, n_r = divmod(N, n_blocks)
-    mb, nb, kb = mapping.block
+    if ws:
+        n_q, n_r = divmod(N, math.ceil(N / mapping.block[1]))
     fields = dict(
-        os=int(mapping.dataflow == "os"), sparse=int(mode.sparse), nm_n=int(mode.n or 0),
+        os=int(not ws), sparse=int(mode.sparse), nm_n=int(mode.n or 0),
         log2m=log2(int(mode.m)) if mode.sparse else 0, interleave=int(mode.interleave),
-        order=ORDERS.index(mapping.order), m=M, n=N, k=K, repeat=mapping.repeat, mb=min(mb, M),
-        nb=min(nb, N), kb=min(kb, K), n_q=n_q, n_r=n_r, w_base=w_base * DATA_BYTES,
+        order=ORDERS.index(mapping.order), m=M, n=N, k=K, repeat=mapping.repeat, mb=mb,
+        nb=min(mapping.block[1], N), kb=kb, n_q=n_q, n_r=n_r, w_base=w_base * DATA_BYTES,
         a_base=a_base * DATA_BYTES, r_base=r_base * DATA_BYTES,
     )  # fmt: skip
     return OpImage(pack_descriptor(cfg, **fields), words, r_base, r_base + results, r_base + results, fields)
@@ -147,4 +188,4 @@ def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[l
     return out
 
 
-__all__ = ["OpImage", "build_image", "write_hex", "read_hex", "tile_words"]
+__all__ = ["OpImage", "block_words", "build_image", "write_hex", "read_hex", "tile_words"]

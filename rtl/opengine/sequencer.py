@@ -1,17 +1,27 @@
-"""The op sequencer: walks an op's array tiles from its descriptor and emits, per tile, the array command
-and three DMA jobs (the tile's weight words, its activation words, the place of its result words).
+"""The op sequencer: walks an op's on-chip blocks and, inside each, the array tiles, from its descriptor.
 
-Tile walk (the order the array runs tiles back to back): WS: for each repeat, n-block (`n_r` blocks of
-`n_q + 1` columns, then blocks of `n_q`), m-tile (C output rows), k-tile (R x E reduction elements); OS: for
-each repeat, k-block (`kb`), m-tile (R rows), n-tile (C x I columns). The loop order over blocks
-(`order`) decides how often the scheduler's blocks are re-read from DRAM; the engine fetches each tile's
-operands itself, so it only carries it. DRAM regions (word = one AXI beat, see image.py):
-WS weights: the (m-tile, k-tile) tiles' R rows in walk order, re-read for every n-block; WS activations:
-k-tile-major [KT][N] vectors; OS weights: the (k-block, m-tile) tiles' A steps in walk order, re-read for
-every n-tile; OS activations: (k-block, n-tile) tiles' beats (steps x I) in walk order, re-read for every
-m-tile; results: every tile's result beats in walk order. Each repeat's regions follow the previous one's.
-A region's word is `beats_per_word` beats of the bus (its stride in bytes: beats x data bytes); jobs count
-words, the DMAs turn them into beats.
+Blocks (the scheduler's Mb x Nb x Kb and loop order, sparsesim/sat/schedule.py docstring): a block step is
+one (m-block, n-block, k-block); the steps run with the k-blocks innermost and, outside them, m-blocks then
+n-blocks (`a_resident`, `c_resident`) or n-blocks then m-blocks (`b_resident`). A step loads the weight
+block (m-block, k-block) only when it differs from the previous step's, and the activation block (k-block,
+n-block) likewise, so each operand is read from DRAM as often as the scheduler's traffic counts (`a_resident`:
+A once, B once per m-block; `b_resident`: A once per n-block, B once; `c_resident`: both once per block of
+the other operand). WS n-blocks are the `n_r` blocks of `n_q + 1` columns, then blocks of `n_q` (the WS
+stream lengths the simulator times).
+
+Tiles inside a step, in the order the array runs them: WS: m-tiles (C rows), k-tiles (R x E reduction
+elements), the n-block as the stream; OS: m-tiles (R rows), n-tiles (C x slots columns), the k-block as the
+reduction. Per tile: the array command, a read job per operand (the block, the tile's first word in it, its
+words; `release` on the block's last tile) for the block buffers, the out buffer's job (the place of its
+result words in the output block; whether they start, end or are the outputs' sums: accum.py) and, for a
+tile that ends its outputs' sums (the last k-tile, WS, or k-block, OS), the place of its words in DRAM.
+Per step: a load job per operand whose block changes (DRAM address, words).
+
+DRAM regions (one repeat's; each repeat's follow the previous one's; a word is `beats_per_word` beats):
+weights: blocks k-block-major, then m-block; a block's words are its m-tiles' in order, each m-tile's
+k-tiles' R rows (WS) or its A steps (OS). Activations: blocks n-block-major, then k-block; a WS block is its
+k-tiles' `width` vectors ([k-tile][column]), an OS block its n-tiles' beats (steps x slots each). Results:
+the final tiles' result words in walk order.
 """
 
 from __future__ import annotations
@@ -21,8 +31,15 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ArrayConfig, log2
-from .descriptor import ADDR_BITS, DIM_BITS, beats_per_word, descriptor_layout
+from .accum import ACC_JOB_LAYOUT
+from .buffer import READ_JOB_LAYOUT, SEQ_BITS
+from .descriptor import ADDR_BITS, DIM_BITS, ORDERS, beats_per_word, descriptor_layout
 from .dma import JOB_LAYOUT
+
+
+def _cdiv(x, n: int):
+    """ceil(x / n) for a constant n (a shift when n is a power of two)."""
+    return (x + n - 1) >> log2(n) if n & (n - 1) == 0 else (x + n - 1) // n
 
 
 class Sequencer(wiring.Component):
@@ -33,8 +50,11 @@ class Sequencer(wiring.Component):
                 "desc": In(descriptor_layout(cfg)),
                 "start": In(1),
                 "cmd": Out(stream.Signature(cfg.cmd_layout)),
-                "w_job": Out(stream.Signature(JOB_LAYOUT)),
-                "a_job": Out(stream.Signature(JOB_LAYOUT)),
+                "w_load": Out(stream.Signature(JOB_LAYOUT)),
+                "a_load": Out(stream.Signature(JOB_LAYOUT)),
+                "w_read": Out(stream.Signature(READ_JOB_LAYOUT)),
+                "a_read": Out(stream.Signature(READ_JOB_LAYOUT)),
+                "acc_job": Out(stream.Signature(ACC_JOB_LAYOUT)),
                 "r_job": Out(stream.Signature(JOB_LAYOUT)),
                 "busy": Out(1),
             }
@@ -43,7 +63,7 @@ class Sequencer(wiring.Component):
     def elaborate(self, platform):
         cfg = self.cfg
         m = Module()
-        R, C, P = cfg.rows, cfg.cols, cfg.multipliers
+        R, C, P, S = cfg.rows, cfg.cols, cfg.multipliers, cfg.slots
         db = self.data_bytes
 
         def stride(word_bits: int):
@@ -64,48 +84,127 @@ class Sequencer(wiring.Component):
         with m.If(self.start & ~busy):
             m.d.sync += d.eq(self.desc)
 
-        # E (reduction elements per beat): M in N:M mode, P dense; log2(E) for the step counts.
+        W, WW = DIM_BITS + 8, 2 * (DIM_BITS + 8)
+        # E (reduction elements per beat): M in N:M mode, P dense
         log2e = Signal(range(log2(cfg.max_m) + 1))
         m.d.comb += log2e.eq(Mux(d.sparse, d.log2m, log2(P)))
-        slots = Signal(range(cfg.slots + 1))
-        m.d.comb += slots.eq(Mux(d.interleave, cfg.slots, 1))
-
-        W = DIM_BITS + 8
-        rep = Signal(DIM_BITS)
-        blk = Signal(DIM_BITS)  # WS: n-block index
-        c0 = Signal(W)  # WS: first column of the n-block; OS: of the n-tile
-        r0 = Signal(W)
-        k0 = Signal(W)
-        kn = Signal(2 * W)  # WS: k-tile index x N
-        w_idx = Signal(2 * W)  # word offsets into the repeat's regions
-        a_idx = Signal(2 * W)
-        a_kb = Signal(2 * W)  # OS: first activation word of the k-block
-        w_span = Signal(2 * W)  # words of one repeat's regions, learnt during its walk
-        a_span = Signal(2 * W)
-        r_idx = Signal(2 * W)
-        w_base = Signal(ADDR_BITS)
-        a_base = Signal(ADDR_BITS)
-
-        # ------------------------------------------------------------------ the current tile
+        slots = Signal(range(S + 1))
+        m.d.comb += slots.eq(Mux(d.interleave, S, 1))
         kt_ws = Signal(W)
         m.d.comb += kt_ws.eq(R << log2e)
-        k_step = Mux(d.os, d.kb, kt_ws)
-        k_left = d.k - k0
-        k_t = Signal(W)
-        m.d.comb += k_t.eq(Mux(k_left < k_step, k_left, k_step))
-        steps = Signal(W)
-        m.d.comb += steps.eq((k_t + (1 << log2e) - 1) >> log2e)
+
+        def k_tiles(x):  # ceil(x / (R x E)) = ceil(ceil(x / E) / R)
+            return _cdiv((x + (1 << log2e) - 1) >> log2e, R)
+
+        def k_steps(x):  # ceil(x / E)
+            return (x + (1 << log2e) - 1) >> log2e
+
+        def n_tiles(x):  # ceil(x / (C x slots))
+            return Mux(d.interleave, _cdiv(x, C * S), _cdiv(x, C))
+
+        def m_tiles(x):
+            return Mux(d.os, _cdiv(x, R), _cdiv(x, C))
+
+        # ------------------------------------------------------------------ state
+        rep = Signal(DIM_BITS)
+        bm0, bn0, bk0 = Signal(W), Signal(W), Signal(W)  # the step's block: first row, column, k
+        bm_t = Signal(W)  # bm0 in m-tiles
+        bn_i = Signal(W)  # WS: n-block index; OS: bn0 in n-tiles
+        bk_u = Signal(W)  # bk0 in k-tiles (WS) or A steps (OS)
+        r0, c0, k0 = Signal(W), Signal(W), Signal(W)  # the tile: first row; OS first column; WS first k
+        w_off, a_off = Signal(WW), Signal(WW)  # the tile's first word in its blocks
+        c_off = Signal(WW)  # the tile's first result word in the out buffer (its place in the output block)
+        need_w, need_a = Signal(), Signal()  # the step's blocks are new: load them with its first tile
+        w_cnt, a_cnt = Signal(SEQ_BITS), Signal(SEQ_BITS)  # blocks loaded since reset (the buffers' count)
+        r_idx = Signal(WW)
+        w_base, a_base = Signal(ADDR_BITS), Signal(ADDR_BITS)
+
+        # ------------------------------------------------------------------ the step's blocks
         width = Signal(W)  # WS: the n-block's columns
-        m.d.comb += width.eq(Mux(blk < d.n_r, d.n_q + 1, d.n_q))
+        m.d.comb += width.eq(Mux(bn_i < d.n_r, d.n_q + 1, d.n_q))
+        m_end, n_end, k_end = Signal(W), Signal(W), Signal(W)
+        m.d.comb += [
+            m_end.eq(Mux(bm0 + d.mb < d.m, bm0 + d.mb, d.m)),
+            n_end.eq(Mux(d.os, Mux(bn0 + d.nb < d.n, bn0 + d.nb, d.n), bn0 + width)),
+            k_end.eq(Mux(bk0 + d.kb < d.k, bk0 + d.kb, d.k)),
+        ]
         n_cap = Signal(W)
         m.d.comb += n_cap.eq(C * slots)
-        a_words = Signal(W)
-        m.d.comb += a_words.eq(Mux(d.os, steps * slots, width))
-        r_words = Signal(W)
-        m.d.comb += r_words.eq(Mux(d.os, R * slots, width))
-        w_words = Signal(W)
-        m.d.comb += w_words.eq(Mux(d.os, steps, R))
+        mt_blk, kt_blk, nt_blk, steps = Signal(W), Signal(W), Signal(W), Signal(W)
+        m.d.comb += [
+            mt_blk.eq(m_tiles(m_end - bm0)),
+            kt_blk.eq(k_tiles(k_end - bk0)),
+            nt_blk.eq(n_tiles(n_end - bn0)),
+            steps.eq(k_steps(k_end - bk0)),  # OS: the A steps of every tile of the step
+        ]
+        mt_tot, kt_tot, ks_tot, nt_tot = Signal(W), Signal(W), Signal(W), Signal(W)
+        m.d.comb += [mt_tot.eq(m_tiles(d.m)), kt_tot.eq(k_tiles(d.k)), ks_tot.eq(k_steps(d.k)),
+                     nt_tot.eq(n_tiles(d.n))]  # fmt: skip
+        per_mt = Signal(WW)  # weight words of one m-tile in this k-block
+        m.d.comb += per_mt.eq(Mux(d.os, steps, kt_blk * R))
+        w_blk_words, a_blk_words = Signal(WW), Signal(WW)
+        m.d.comb += [
+            w_blk_words.eq(mt_blk * per_mt),
+            a_blk_words.eq(Mux(d.os, nt_blk * steps * slots, kt_blk * width)),
+        ]
+        w_blk_at, a_blk_at = Signal(2 * WW), Signal(2 * WW)  # word offsets of the blocks in their regions
+        m.d.comb += [
+            w_blk_at.eq(mt_tot * bk_u * Mux(d.os, 1, R) + bm_t * per_mt),
+            a_blk_at.eq(Mux(d.os, (bn_i * ks_tot + nt_blk * bk_u) * slots, kt_tot * bn0 + bk_u * width)),
+        ]
+        w_region, a_region = Signal(2 * WW), Signal(2 * WW)  # words of one repeat's regions
+        m.d.comb += [
+            w_region.eq(mt_tot * Mux(d.os, ks_tot, kt_tot * R)),
+            a_region.eq(Mux(d.os, nt_tot * ks_tot * slots, kt_tot * d.n)),
+        ]
 
+        # ------------------------------------------------------------------ the tile
+        k_t = Signal(W)
+        m.d.comb += k_t.eq(Mux(d.os, k_end - bk0, Mux(k_end - k0 < kt_ws, k_end - k0, kt_ws)))
+        w_words, a_words, r_words = Signal(W), Signal(W), Signal(W)
+        m.d.comb += [
+            w_words.eq(Mux(d.os, steps, R)),
+            a_words.eq(Mux(d.os, steps * slots, width)),
+            r_words.eq(Mux(d.os, R * slots, width)),
+        ]
+        last_inner = Signal()  # the last k-tile (WS) / n-tile (OS) of the m-tile
+        last_mt = Signal()
+        m.d.comb += [
+            last_inner.eq(Mux(d.os, c0 + n_cap >= n_end, k0 + kt_ws >= k_end)),
+            last_mt.eq(r0 + Mux(d.os, R, C) >= m_end),
+        ]
+        last_tile = last_inner & last_mt
+        # the tile's part of its outputs' sums: the first k-tile (k-block) starts them, the last ends them
+        k_first = Mux(d.os, bk0 == 0, k0 == 0)
+        k_final = Mux(d.os, bk0 + d.kb >= d.k, k0 + kt_ws >= d.k)
+
+        # ------------------------------------------------------------------ the next step
+        k_wrap = bk0 + d.kb >= d.k
+        m_wrap = bm0 + d.mb >= d.m
+        n_adv = Signal(W)
+        m.d.comb += n_adv.eq(Mux(d.os, d.nb, width))
+        n_wrap = bn0 + n_adv >= d.n
+        b_outer = d.order == ORDERS.index("b_resident")  # n-blocks outside the m-blocks
+        step_m = Signal()  # the next step moves to the next m-block (else back to 0 if it wraps)
+        step_n = Signal()
+        end_rep = Signal()
+        with m.If(~k_wrap):
+            pass  # the next k-block of the same m- and n-block
+        with m.Elif(b_outer):
+            m.d.comb += [step_m.eq(~m_wrap), step_n.eq(m_wrap & ~n_wrap), end_rep.eq(m_wrap & n_wrap)]
+        with m.Else():
+            m.d.comb += [step_n.eq(~n_wrap), step_m.eq(n_wrap & ~m_wrap), end_rep.eq(m_wrap & n_wrap)]
+        # a block changes when its k-block does (several k-blocks) or its m- (n-) block does; a new repeat
+        # brings new operands
+        m_to0 = Signal()  # the next step goes back to m-block 0 (n-block 0)
+        n_to0 = Signal()
+        m.d.comb += [m_to0.eq(Mux(b_outer, k_wrap & ~step_m, end_rep)),
+                     n_to0.eq(Mux(b_outer, end_rep, k_wrap & ~step_n))]  # fmt: skip
+        k_blocks = d.kb < d.k
+        new_w = k_blocks | step_m | (m_to0 & (bm0 != 0)) | end_rep
+        new_a = k_blocks | step_n | (n_to0 & (bn0 != 0)) | end_rep
+
+        # ------------------------------------------------------------------ outputs
         m.d.comb += [
             self.cmd.payload.os.eq(d.os),
             self.cmd.payload.sparse.eq(d.sparse),
@@ -114,58 +213,77 @@ class Sequencer(wiring.Component):
             self.cmd.payload.interleave.eq(d.interleave),
             self.cmd.payload.k.eq(k_t),
             self.cmd.payload.length.eq(Mux(d.os, 0, width)),
-            self.w_job.payload.addr.eq(w_base + w_bytes(w_idx)),
-            self.w_job.payload.words.eq(w_words),
-            self.a_job.payload.addr.eq(a_base + a_bytes(Mux(d.os, a_kb + a_idx, kn + c0))),
-            self.a_job.payload.words.eq(a_words),
+            self.w_load.payload.addr.eq(w_base + w_bytes(w_blk_at)),
+            self.w_load.payload.words.eq(w_blk_words),
+            self.a_load.payload.addr.eq(a_base + a_bytes(a_blk_at)),
+            self.a_load.payload.words.eq(a_blk_words),
+            self.w_read.payload.seq.eq(Mux(need_w, w_cnt, w_cnt - 1)),
+            self.w_read.payload.off.eq(w_off),
+            self.w_read.payload.words.eq(w_words),
+            self.w_read.payload.release.eq(last_tile & new_w),
+            self.a_read.payload.seq.eq(Mux(need_a, a_cnt, a_cnt - 1)),
+            self.a_read.payload.off.eq(a_off),
+            self.a_read.payload.words.eq(a_words),
+            self.a_read.payload.release.eq(last_tile & new_a),
+            self.acc_job.payload.base.eq(c_off),
+            self.acc_job.payload.words.eq(r_words),
+            self.acc_job.payload.first.eq(k_first),
+            self.acc_job.payload.last.eq(k_final),
+            self.acc_job.payload.keep.eq(d.os & (d.kb >= d.k)),  # one k-block: the PE's sum is the output
             self.r_job.payload.addr.eq(d.r_base + r_bytes(r_idx)),
             self.r_job.payload.words.eq(r_words),
         ]
-        all_ready = self.cmd.ready & self.w_job.ready & self.a_job.ready & self.r_job.ready
-        for s in (self.cmd, self.w_job, self.a_job, self.r_job):
-            m.d.comb += s.valid.eq(busy & all_ready)
+        all_ready = (
+            self.cmd.ready & self.w_read.ready & self.a_read.ready & self.acc_job.ready
+            & (~k_final | self.r_job.ready) & (~need_w | self.w_load.ready) & (~need_a | self.a_load.ready)
+        )  # fmt: skip
         emit = busy & all_ready
+        for s in (self.cmd, self.w_read, self.a_read, self.acc_job):
+            m.d.comb += s.valid.eq(emit)
+        m.d.comb += [self.w_load.valid.eq(emit & need_w), self.a_load.valid.eq(emit & need_a),
+                     self.r_job.valid.eq(emit & k_final)]  # fmt: skip
 
         with m.If(self.start & ~busy):
             m.d.sync += [
-                busy.eq(self.desc.repeat != 0), rep.eq(0), blk.eq(0), c0.eq(0), r0.eq(0), k0.eq(0),
-                kn.eq(0), w_idx.eq(0), a_idx.eq(0), a_kb.eq(0), r_idx.eq(0), w_span.eq(0), a_span.eq(0),
+                busy.eq(self.desc.repeat != 0), rep.eq(0), bm0.eq(0), bn0.eq(0), bk0.eq(0), bm_t.eq(0),
+                bn_i.eq(0), bk_u.eq(0), r0.eq(0), c0.eq(0), k0.eq(0), w_off.eq(0), a_off.eq(0), c_off.eq(0),
+                need_w.eq(1), need_a.eq(1), r_idx.eq(0),
                 w_base.eq(self.desc.w_base), a_base.eq(self.desc.a_base),
             ]  # fmt: skip
 
-        def end_of_repeat(w_span_v, a_span_v):
-            m.d.sync += [
-                w_base.eq(w_base + w_bytes(w_span_v)), a_base.eq(a_base + a_bytes(a_span_v)),
-                w_idx.eq(0), a_idx.eq(0), a_kb.eq(0), kn.eq(0), k0.eq(0), r0.eq(0), c0.eq(0), blk.eq(0),
-                rep.eq(rep + 1),
-            ]  # fmt: skip
-            with m.If(rep + 1 == d.repeat):
-                m.d.sync += busy.eq(0)
-
         with m.If(emit):
-            m.d.sync += r_idx.eq(r_idx + r_words)
-            with m.If(~d.os):
-                # innermost k-tile, then m-tile, then n-block
-                m.d.sync += [w_idx.eq(w_idx + R), k0.eq(k0 + kt_ws), kn.eq(kn + d.n)]
-                with m.If(k0 + kt_ws >= d.k):
-                    m.d.sync += [k0.eq(0), kn.eq(0), r0.eq(r0 + C)]
-                    with m.If(kn + d.n > a_span):
-                        m.d.sync += a_span.eq(kn + d.n)
-                    with m.If(r0 + C >= d.m):
-                        m.d.sync += [r0.eq(0), w_idx.eq(0), c0.eq(c0 + width), blk.eq(blk + 1)]
-                        with m.If(blk == 0):
-                            m.d.sync += w_span.eq(w_idx + R)
-                        with m.If(c0 + width >= d.n):
-                            end_of_repeat(
-                                Mux(blk == 0, w_idx + R, w_span), Mux(kn + d.n > a_span, kn + d.n, a_span)
-                            )
+            with m.If(k_final):  # only final sums are written to DRAM, in walk order
+                m.d.sync += r_idx.eq(r_idx + r_words)
+            with m.If(need_w):
+                m.d.sync += [w_cnt.eq(w_cnt + 1), need_w.eq(0)]
+            with m.If(need_a):
+                m.d.sync += [a_cnt.eq(a_cnt + 1), need_a.eq(0)]
+            with m.If(~last_inner):
+                with m.If(d.os):
+                    m.d.sync += [c0.eq(c0 + n_cap), a_off.eq(a_off + a_words), c_off.eq(c_off + r_words)]
+                with m.Else():
+                    m.d.sync += [k0.eq(k0 + kt_ws), w_off.eq(w_off + R), a_off.eq(a_off + width)]
+            with m.Elif(~last_mt):
+                m.d.sync += [r0.eq(r0 + Mux(d.os, R, C)), a_off.eq(0), c0.eq(bn0), k0.eq(bk0),
+                             c_off.eq(c_off + r_words)]  # fmt: skip
+                m.d.sync += w_off.eq(w_off + Mux(d.os, steps, R))
             with m.Else():
-                # innermost n-tile, then m-tile, then k-block
-                m.d.sync += [c0.eq(c0 + n_cap), a_idx.eq(a_idx + a_words)]
-                with m.If(c0 + n_cap >= d.n):
-                    m.d.sync += [c0.eq(0), a_idx.eq(0), r0.eq(r0 + R), w_idx.eq(w_idx + steps)]
-                    with m.If(r0 + R >= d.m):
-                        m.d.sync += [r0.eq(0), a_kb.eq(a_kb + a_idx + a_words), k0.eq(k0 + d.kb)]
-                        with m.If(k0 + d.kb >= d.k):
-                            end_of_repeat(w_idx + steps, a_kb + a_idx + a_words)
+                # the step's last tile: on to the next block step
+                nbm = Mux(step_m, bm0 + d.mb, Mux(m_to0, 0, bm0))
+                nbn = Mux(step_n, bn0 + n_adv, Mux(n_to0, 0, bn0))
+                nbk = Mux(k_wrap, 0, bk0 + d.kb)
+                m.d.sync += [
+                    need_w.eq(new_w), need_a.eq(new_a), w_off.eq(0), a_off.eq(0), c_off.eq(0),
+                    bk0.eq(nbk), bk_u.eq(Mux(k_wrap, 0, bk_u + Mux(d.os, k_steps(d.kb), k_tiles(d.kb)))),
+                    bm0.eq(nbm), bn0.eq(nbn), k0.eq(nbk), r0.eq(nbm), c0.eq(nbn),
+                    bm_t.eq(Mux(step_m, bm_t + m_tiles(d.mb), Mux(m_to0, 0, bm_t))),
+                    bn_i.eq(Mux(step_n, bn_i + Mux(d.os, n_tiles(d.nb), 1), Mux(n_to0, 0, bn_i))),
+                ]  # fmt: skip
+                with m.If(end_rep):
+                    m.d.sync += [
+                        w_base.eq(w_base + w_bytes(w_region)), a_base.eq(a_base + a_bytes(a_region)),
+                        rep.eq(rep + 1),
+                    ]  # fmt: skip
+                    with m.If(rep + 1 == d.repeat):
+                        m.d.sync += busy.eq(0)
         return m

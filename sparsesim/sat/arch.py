@@ -53,6 +53,7 @@ from ..rtl.latency import (
     PIPELINE_LATENCIES,
     ROUND_LATENCIES,
     UNIT_NAMES,
+    add_latency,
     preset_accumulator,
 )
 from .timing import ArrayParams
@@ -88,6 +89,23 @@ def _rtl_latencies(precision: str) -> dict[str, PresetValue]:
         "mul_latency_cycles": PresetValue(mul, "cycles", source(mul_name, mul)),
         "add_latency_cycles": PresetValue(add, "cycles", source(add_name, add)),
         "round_latency_cycles": PresetValue(rnd, "cycles", rnd_source),
+    }
+
+
+def _out_buffer_latency(precision: str) -> dict[str, PresetValue]:
+    """The op engine's out buffer adds partial sums with the lanes' FP32 adders (INT32 on INT8 arrays) of
+    rtl/arith.py, whose depth rtl/latency.py owns (rtl/opengine/accum.py elaborates with the same)."""
+    unit = "fp32" if precision == "fp16" else "int32"
+    cycles = 1 + add_latency(unit)
+    return {
+        "op_accumulate_cycles": PresetValue(
+            cycles,
+            "cycles",
+            f"our RTL (rtl/opengine/accum.py): a final sum leaves the out buffer {cycles} cycles after its "
+            f"result word, the stored partial sum's read register and the {UNIT_NAMES[unit][1]}'s "
+            f"{add_latency(unit)} pipeline stages; on the path of WS ops and OS ops with several k-blocks "
+            "(an OS op of one k-block passes its results by the adders)",
+        ),
     }
 
 
@@ -299,6 +317,7 @@ VCU1525: dict[str, PresetValue] = {
         "the burst's address and length went out ahead), less the cycle the result enters the first, which "
         "ends the array cycles; the DRAM latency counts from the beat",
     ),
+    **_out_buffer_latency("fp16"),
     "op_response_cycles": PresetValue(
         1,
         "cycles",
@@ -414,7 +433,7 @@ VCU1525: dict[str, PresetValue] = {
 }
 
 # INT8 mode: the RTL's INT8 multiplier and INT32 adder are single-cycle.
-INT8_LATENCIES: dict[str, PresetValue] = _rtl_latencies("int8")
+INT8_LATENCIES: dict[str, PresetValue] = _rtl_latencies("int8") | _out_buffer_latency("int8")
 
 PRESETS: dict[str, dict[str, PresetValue]] = {"vcu1525": VCU1525}
 DEVICE_NOTES: dict[str, str] = {"vcu1525": _DEVICE}
@@ -463,6 +482,7 @@ class SatArch:
     op_fill_ws_cycles: int = 0  # first weight beat from DRAM -> the WS array's first weight-row write
     op_fill_os_cycles: int = 0  # first operand beats from DRAM -> the OS array's first beat at PE(0, 0)
     op_writeback_cycles: int = 0  # the last result into the array's result buffer -> its write beat
+    op_accumulate_cycles: int = 0  # the out buffer's add of a final sum (WS; OS with several k-blocks)
     op_response_cycles: int = 0  # the last write response -> the op's end
     # True: operand SRAMs are prefetching FIFOs (SCALE-Sim's double-buffered scratchpads), so their size does
     # not bound a tile's stream; DRAM bytes are then each operand once. False: blocks must fit the buffers.
@@ -563,10 +583,19 @@ class SatArch:
         """Fixed cycles of an array op before its array cycles, beyond the DRAM latency (issue and fill)."""
         return self.op_issue_cycles + (self.op_fill_ws_cycles if dataflow == "ws" else self.op_fill_os_cycles)
 
-    @property
-    def op_epilogue_stage_cycles(self) -> int:
-        """Fixed cycles of an array op after its array cycles, beyond the DRAM latency (write, response)."""
-        return self.op_writeback_cycles + self.op_response_cycles
+    def op_epilogue_stage_cycles(self, dataflow: str, k_block: int, k: int) -> int:
+        """Fixed cycles of an array op after its array cycles, beyond the DRAM latency (write, response, and
+        the out buffer's add where its final sums pass the adders: `op_accumulates`), for k-blocks of
+        `k_block` of the op's `k`."""
+        add = self.op_accumulate_cycles if self.op_accumulates(dataflow, k_block, k) else 0
+        return self.op_writeback_cycles + add + self.op_response_cycles
+
+    @staticmethod
+    def op_accumulates(dataflow: str, k_block: int, k: int) -> bool:
+        """Whether an op's final sums pass the op engine's out buffer adders: every WS op (its k-tiles'
+        sums are added there, the first from +0) and OS ops of more than one k-block (`k_block` < `k`);
+        an OS op of one k-block passes the PEs' sums by (rtl/opengine/sequencer.py, `keep`)."""
+        return dataflow == "ws" or k_block < k
 
     @property
     def peak_macs_per_cycle(self) -> int:

@@ -139,7 +139,8 @@ class OpPlan:
     prologue_bytes: int = 0
     epilogue_bytes: int = 0
     prologue_stage_cycles: int = 0  # the op engine's issue and fill stages (SatArch.op_prologue_stage_cycles)
-    epilogue_stage_cycles: int = 0  # its write-back and response stages (SatArch.op_epilogue_stage_cycles)
+    # its out buffer's add, write-back and response stages (SatArch.op_epilogue_stage_cycles)
+    epilogue_stage_cycles: int = 0
     gemm: GemmMapping | None = None
     fused_into: str | None = None  # col2im accumulated in the out buffer while its GEMM runs
 
@@ -223,8 +224,9 @@ class _Mapper:
         self.e = elements_per_cycle(p, mode)
         self.bw = arch.dram_bytes_per_cycle
         self.lat = arch.dram_latency_cycles
-        # the op engine's fixed stages around the two latencies (the same terms as OpPlan.alone_cycles)
-        self.stages = arch.op_prologue_stage_cycles(mode.dataflow) + arch.op_epilogue_stage_cycles
+        # the op engine's fixed stages before the array (the same terms as OpPlan.alone_cycles); those after
+        # it depend on the candidate's k-block (`_time`)
+        self.prologue_stages = arch.op_prologue_stage_cycles(mode.dataflow)
         # Double-buffered: a block may use half its buffer; A and B share when they live in one buffer.
         share = 2 if prob.a_buf == prob.b_buf else 1
         self.cap_a = arch.buffer_bytes(prob.a_buf) / 2 / share
@@ -390,7 +392,8 @@ class _Mapper:
         epi = min(first.m, pr.m) * min(first.n, pr.n) * pr.c_elem_bytes
         total = a + b + c
         steady = max(0.0, total - pro - epi)
-        t = 2 * self.lat + self.stages + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
+        stages = self.prologue_stages + self.arch.op_epilogue_stage_cycles(self.mode.dataflow, kb, pr.k)
+        t = 2 * self.lat + stages + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
         return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved)
 
     def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
@@ -617,7 +620,8 @@ def plan_gemm(op: GemmOp, arch: SatArch, mapping: GemmMapping) -> OpPlan:
         onchip_cycles=mapping.onchip_cycles,
         dram_bytes=mapping.dram_bytes, prologue_bytes=pro, epilogue_bytes=epi,
         prologue_stage_cycles=arch.op_prologue_stage_cycles(mapping.dataflow),
-        epilogue_stage_cycles=arch.op_epilogue_stage_cycles, gemm=mapping,
+        epilogue_stage_cycles=arch.op_epilogue_stage_cycles(mapping.dataflow, mapping.block[2], mapping.k),
+        gemm=mapping,
     )  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 sparsesim.sat.numerics (results, bit for bit) and against the simulator (the array's cycles: the mapping's
 `array_cycles`; the op's cycles with DRAM: the scheduler's `OpPlan.alone_cycles`, the op alone with the DRAM
 as the SimPy engines run it: latency + the op engine's issue and fill stages + first tile's operands, the
-array overlapped with the rest of the traffic, the write-back and response stages + latency + last results;
+array overlapped with the rest of the traffic, the out buffer's add (WS; OS with k-blocks), write-back and
+response stages + latency + last results;
 the cycles before and after the array's: the simulator's latency + stages, exactly). Pure Python around the
 Verilator run; used by test_opengine.py, bench/rtl_vs_sim.py and bench/mutate_timing.py."""
 
@@ -11,30 +12,63 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
+import math
 import time
 from pathlib import Path
 
 import numpy as np
-from rtl_ops import QUICK_OPS, OpRun, arch_for, assemble, expected
+from rtl_ops import (
+    QUICK_OPS,
+    WORKLOAD,
+    OpRun,
+    arch_for,
+    block_steps,
+    expected,
+    final_tiles,
+    op_runs,
+    place_final,
+)
 from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.opengine.descriptor import DATA_BYTES, beats_per_word
+from sparsesim.rtl.opengine.engine import BLOCK_WORDS
 from sparsesim.rtl.opengine.export import (
-    MEM_WORDS,
     VERILATOR_MAKE_ARGS,
     VERILATOR_TIMING_ARGS,
     DramModel,
     engine_verilog,
+    mem_words_for,
 )
-from sparsesim.rtl.opengine.image import build_image, read_hex, tile_words, write_hex
+from sparsesim.rtl.opengine.image import block_words, build_image, read_hex, tile_words, write_hex
 
-from sparsesim.sat.schedule import plan_gemm
+from sparsesim.sat.schedule import _operand_totals, plan_gemm
 
 # The ops run through the engine: every op of rtl_ops.QUICK_OPS (the shipped 2:4 workload's and the 2:8 and
 # 1:4 test workloads'), with the same N as the array-only benches.
 ENGINE_OPS = list(QUICK_OPS)
+# Ops the scheduler blocks when every on-chip buffer has 2 KiB (arch_for's buffer_kib), on the 4x4 array:
+# operands re-read per block, and k-blocks. WS 2:4 c_resident (2 m-, 2 n-, 5 k-blocks: A and B read
+# twice); OS 2:4 c_resident (8 m-, 2 n-blocks, k-blocks of 128 and 16); WS and OS dense b_resident
+# (9 m-blocks, 2 n-blocks: A read twice).
+BLOCKED_OPS = [
+    (WORKLOAD, "conv2:FF", "ws", True, 32, 2),
+    (WORKLOAD, "conv2:FF", "os", True, 8, 2),
+    (WORKLOAD, "conv2:BP", "ws", True, 32, 2),
+    (WORKLOAD, "conv2:BP", "os", True, 32, 2),
+]
+
+def engine_ops(cfg: ArrayConfig) -> list[tuple]:
+    """The ops the benches run through the engine on `cfg`: ENGINE_OPS, and BLOCKED_OPS on the 4x4 array."""
+    return ENGINE_OPS + (BLOCKED_OPS if cfg.rows * cfg.cols <= 16 else [])
+
+
+def n_scale(cfg: ArrayConfig) -> int:
+    """How much less N is cut on `cfg` than on the 4x4 array (bench/rtl_vs_sim.py): 4 on larger arrays."""
+    return 1 if cfg.rows * cfg.cols <= 16 else 4
+
 
 # The model's C++ optimisation on large arrays (VERILATOR_MAKE_ARGS, -O3, on small ones), our choice from a
 # whole op's measurements (bench/rtl_speed.py, docs/pe_array.md "Speed"): on the 16x16 engine -Os beats -O3
@@ -83,13 +117,55 @@ def engine_lock():
             _lock_depth = 0
 
 
-def engine_key(cfg: ArrayConfig, dram: DramModel) -> str:
+@dataclasses.dataclass(frozen=True)
+class EngineSize:
+    """What a Verilator model of the engine is built for: its block buffer halves (weights, activations),
+    its out buffer and the DRAM model's beats."""
+
+    w_block_words: int
+    a_block_words: int
+    c_block_words: int
+    mem_words: int
+
+
+def _pow2(x: int) -> int:
+    return 1 << max(0, x - 1).bit_length()
+
+
+def engine_size(cfg: ArrayConfig, runs: list[OpRun], end_word: int) -> EngineSize:
+    """Block buffers for the runs' largest blocks and a DRAM for their image, as powers of two of at least
+    the engine's default block and MEM_WORDS (so that the benches of one array share a model)."""
+    need = [block_words(cfg, r.mapping) for r in runs]
+    return EngineSize(*(max(BLOCK_WORDS, _pow2(max(x[i] for x in need))) for i in range(3)),
+                      mem_words_for(end_word))  # fmt: skip
+
+
+def engine_key(cfg: ArrayConfig, dram: DramModel, size: EngineSize) -> str:
     """The engine model's build folder name (Verilog and Verilator)."""
-    return f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}"
+    return (f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}_w{size.w_block_words}"
+            f"_a{size.a_block_words}_c{size.c_block_words}_mem{size.mem_words}")  # fmt: skip
 
 
-def engine_build(cfg: ArrayConfig, dram: DramModel) -> Path:
-    return engine_verilog(cfg, toolchain.build_root() / "verilog" / engine_key(cfg, dram), dram)
+def engine_build(cfg: ArrayConfig, dram: DramModel, size: EngineSize) -> Path:
+    return engine_verilog(cfg, toolchain.build_root() / "verilog" / engine_key(cfg, dram, size), dram,
+                          block_words=(size.w_block_words, size.a_block_words, size.c_block_words),
+                          mem_words=size.mem_words)  # fmt: skip
+
+
+@functools.cache
+def _reference_size(cfg: ArrayConfig) -> EngineSize:
+    """ENGINE_OPS' blocks and image at the benches' N (4x4: as listed; larger arrays: N 4x less cut, as
+    bench/rtl_vs_sim.py runs them)."""
+    ref = op_runs(cfg, engine_ops(cfg), Path(__file__).resolve().parents[2], n_scale=n_scale(cfg))
+    images, _ = images_of(cfg, ref)
+    return engine_size(cfg, ref, images[-1].end)
+
+
+def sized_for(cfg: ArrayConfig, runs: list[OpRun], end_word: int) -> EngineSize:
+    """The engine size the benches of `cfg` share (`_reference_size`), larger where `runs` (an image ending
+    at beat `end_word`) need more."""
+    ref, own = _reference_size(cfg), engine_size(cfg, runs, end_word)
+    return EngineSize(*(max(a, b) for a, b in zip(dataclasses.astuple(ref), dataclasses.astuple(own))))
 
 
 def images_of(cfg: ArrayConfig, runs: list[OpRun]) -> tuple[list, dict[int, int]]:
@@ -130,8 +206,9 @@ def with_sim(row: dict, run: OpRun, arch) -> dict:
 
 def mismatches(row: dict, tolerance: float = REL_TOLERANCE) -> list[str]:
     """What an engine row gets wrong: an error, results differing from numerics, array cycles not
-    identical, the op's cycles more than `tolerance` off, and (words of one beat) the prologue or epilogue
-    not exactly the simulator's fixed cycles."""
+    identical, beats per AXI port other than the mapping's block loads, an operand read more or less often
+    than the scheduler's traffic says, the op's cycles more than `tolerance` off, and (words of one beat) the
+    prologue or epilogue not exactly the simulator's fixed cycles."""
     if "error" in row:
         return [f"error: {row['error']}"]
     out = []
@@ -139,6 +216,10 @@ def mismatches(row: dict, tolerance: float = REL_TOLERANCE) -> list[str]:
         out.append(f"{row['results_differing_from_numerics']} results differ from numerics")
     if row["rtl_array_cycles"] != row["sim_array_cycles"]:
         out.append(f"array cycles rtl {row['rtl_array_cycles']} sim {row['sim_array_cycles']}")
+    if row["beats"] != row["beats_expected"]:
+        out.append(f"beats per port {row['beats']}, the mapping's block loads {row['beats_expected']}")
+    if any(not math.isclose(row["rtl_reads"][p], row["sim_reads"][p], rel_tol=1e-6) for p in row["sim_reads"]):
+        out.append(f"operand reads rtl {row['rtl_reads']} sim {row['sim_reads']}")
     if abs(row["rel_diff"]) > tolerance:
         out.append(f"op cycles rtl {row['rtl_cycles']} sim {row['sim_cycles']} ({row['rel_diff']:+.2%})")
     if row["one_beat_words"]:
@@ -147,12 +228,64 @@ def mismatches(row: dict, tolerance: float = REL_TOLERANCE) -> list[str]:
             if rtl != sim:
                 out.append(f"{part} rtl {rtl} sim {sim} (DRAM latency + the op engine's stages)")
     return out
+def load_words(cfg: ArrayConfig, run: OpRun) -> tuple[int, int]:
+    """Stream words the engine should load from DRAM per operand (weights, activations): each step of the
+    mapping's block walk (rtl_ops.block_steps) loads its weight block (m-block, k-block) and activation block
+    (k-block, n-block) unless the previous step had the same one. Counted here from the mapping alone."""
+    mp = run.mapping
+    e = mp.mode.m if mp.mode.sparse else cfg.multipliers
+    slots = cfg.slots if mp.mode.interleave else 1
+    ceil = math.ceil
+    w = a = 0
+    prev_w = prev_a = None
+    for (m0, m1), (n0, n1), (k0, k1) in block_steps(mp, cfg):
+        if mp.dataflow == "ws":
+            kts = ceil((k1 - k0) / (cfg.rows * e))
+            w_words, a_words = ceil((m1 - m0) / cfg.cols) * kts * cfg.rows, kts * (n1 - n0)
+        else:
+            steps = ceil((k1 - k0) / e)
+            w_words, a_words = ceil((m1 - m0) / cfg.rows) * steps, ceil((n1 - n0) / (cfg.cols * slots)) * steps * slots
+        if (m0, k0) != prev_w:
+            w, prev_w = w + w_words, (m0, k0)
+        if (n0, k0) != prev_a:
+            a, prev_a = a + a_words, (n0, k0)
+    return w, a
+
+
+def scheduler_reads(run: OpRun, arch) -> tuple[float, float]:
+    """How often the scheduler's traffic reads each operand: its A and B bytes over the operand's bytes."""
+    op, mp = run.op, run.mapping
+    _, a_once, b_once, _ = _operand_totals(op, arch, mp.mode.sparse, None, None)
+    if mp.transposed:
+        a_once, b_once = b_once, a_once
+    return mp.a_bytes / a_once, mp.b_bytes / b_once
+
+
+def dram_traffic(cfg: ArrayConfig, run: OpRun, img, out: dict, arch) -> dict:
+    """The op's beats per AXI port against the block loads its mapping needs (`load_words`), and how often
+    each operand region was read against the scheduler's traffic (its A and B bytes over the operand's)."""
+    bpw = {p: beats_per_word(lay.size) for p, lay in
+           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
+    w_words, a_words = load_words(cfg, run)
+    regions = {"rd_w": (img.fields["a_base"] - img.fields["w_base"]) // DATA_BYTES,
+               "rd_a": (img.fields["r_base"] - img.fields["a_base"]) // DATA_BYTES}  # fmt: skip
+    sim_w, sim_a = scheduler_reads(run, arch)
+    return {
+        "beats": {p: out[f"beats_{p}"] for p in ("rd_w", "rd_a", "wr")},
+        "beats_expected": {"rd_w": w_words * bpw["rd_w"], "rd_a": a_words * bpw["rd_a"],
+                           "wr": img.result_hi - img.result_lo},
+        "rtl_dram_bytes": {p: out[f"beats_{p}"] * DATA_BYTES for p in ("rd_w", "rd_a", "wr")},
+        "sim_dram_bytes": {"a": run.mapping.a_bytes, "b": run.mapping.b_bytes, "c": run.mapping.c_bytes},
+        "rtl_reads": {p: out[f"beats_{p}"] / regions[p] for p in regions},
+        "sim_reads": {"rd_w": sim_w, "rd_a": sim_a},
+    }  # fmt: skip
 
 
 def check_results(cfg: ArrayConfig, run: OpRun, img, region: list[int]) -> int:
-    """Results differing from numerics (raises ValueError when the words do not split into the tiles)."""
-    beats = tile_words(cfg, region, [t.result_beats for t in run.tiles])
-    return int(np.count_nonzero(assemble(run, cfg, beats) != expected(run, cfg)))
+    """Results differing from numerics (raises ValueError when the words do not split into the final
+    tiles: the engine writes final sums only)."""
+    beats = tile_words(cfg, region, [run.tiles[i].result_beats for i in final_tiles(run)])
+    return int(np.count_nonzero(place_final(run, cfg, beats) != expected(run, cfg)))
 
 
 @engine_lock()
@@ -164,27 +297,18 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     `bandwidth_scale`: both sides with the architecture's DRAM data rate scaled (the ops keep their mapping).
     `make_args`: Verilator's make variables instead of `engine_make_args` (a cached build keeps its own)."""
 
-    images, _ = images_of(cfg, runs)
-    if images[-1].end > MEM_WORDS:
-        # more operands than the simulation DRAM holds: the ops in groups, one simulator run each
-        if len(runs) == 1:
-            return [{"op": runs[0].name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": runs[0].mapping.mode_text,
-                     "error": f"the op needs {images[0].end} beats, the DRAM model holds {MEM_WORDS}"}]  # fmt: skip
-        half = len(runs) // 2
-        kw = dict(sim=sim, dram=dram, bandwidth_scale=bandwidth_scale, make_args=make_args)
-        return run_engine_ops(cfg, runs[:half], **kw) + run_engine_ops(cfg, runs[half:], **kw)
-
-    def arch_of(dataflow: str, interleave: bool = True):
-        a = arch_for(cfg, dataflow, interleave)
+    def arch_of(dataflow: str, interleave: bool = True, buffer_kib: int | None = None):
+        a = arch_for(cfg, dataflow, interleave, buffer_kib)
         return dataclasses.replace(a, dram_mts=a.dram_mts * bandwidth_scale) if bandwidth_scale != 1.0 else a
 
     arch = arch_of(runs[0].mapping.dataflow)
     dram = dram or DramModel.from_arch(arch)
-    t0 = time.perf_counter()
-    verilog = engine_build(cfg, dram)
-    convert_s = time.perf_counter() - t0
     images, words = images_of(cfg, runs)
-    key = engine_key(cfg, dram)
+    size = sized_for(cfg, runs, images[-1].end)
+    t0 = time.perf_counter()
+    verilog = engine_build(cfg, dram, size)
+    convert_s = time.perf_counter() - t0
+    key = engine_key(cfg, dram, size)
     work = toolchain.build_root() / "opengine" / key
     work.mkdir(parents=True, exist_ok=True)
     init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
@@ -200,7 +324,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
     dumped = read_hex(dump) if dump.exists() else []
     rows = []
     for r, img in zip(runs, images):
-        arch_r = arch_of(r.mapping.dataflow, r.mapping.mode.interleave)
+        arch_r = arch_of(r.mapping.dataflow, r.mapping.mode.interleave, r.buffer_kib)
         row = {"op": r.name, "array": f"{cfg.rows}x{cfg.cols}", "mapping": r.mapping.mode_text,
                "m": r.mapping.m, "n": r.mapping.n, "k": r.mapping.k, "tiles": len(r.tiles),
                "block": list(r.mapping.block), "order": r.mapping.order, "dram_modelled": True,
@@ -225,6 +349,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
             "one_beat_words": all(beats_per_word(lay.size) == 1 for lay in
                                   (cfg.weights_layout, cfg.acts_layout, cfg.result_layout)),  # fmt: skip
             "results_differing_from_numerics": bad,
+            **dram_traffic(cfg, r, img, out, arch_r),
             "cycles_per_s": out["op_cycles"] / max(out["wall_s"], 1e-9),
             "cycles_per_cpu_s": out["op_cycles"] / max(out.get("cpu_s", 0.0), 1e-9),
             "build_s": data["_run"]["build_s"], "convert_s": convert_s,
@@ -240,10 +365,11 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     every channel); returns the scoreboard: protocol violations, words per port against the ops' tiles,
     results against numerics."""
     dram = DramModel.from_arch(arch_for(cfg, runs[0].mapping.dataflow))
-    verilog = engine_build(cfg, dram)
     images, words = images_of(cfg, runs)
+    size = sized_for(cfg, runs, images[-1].end)
+    verilog = engine_build(cfg, dram, size)
     # the same Verilator model as run_engine_ops (its `ext_mem` port set)
-    key = engine_key(cfg, dram)
+    key = engine_key(cfg, dram, size)
     work = toolchain.build_root() / "opengine" / f"axi_{key}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "ops.json").write_text(
@@ -260,13 +386,25 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
     axi_rep = data.get("axi")
     if axi_rep is None:
         return {"errors": [f"no result from the bench (log: {data['_run']['log']})"]}
-    return axi_scoreboard(cfg, runs, images, axi_rep, lo) | {"run": data["_run"]}
+    return axi_scoreboard(cfg, runs, images, axi_rep, lo, port_beats(cfg, runs)) | {"run": data["_run"]}
 
 
-def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: int) -> dict:
+def port_beats(cfg: ArrayConfig, runs: list[OpRun]) -> dict[str, int]:
+    """Beats each AXI port should move for the ops: their block loads (`load_words`) and final results."""
+    bpw = {name: beats_per_word(lay.size) for name, lay in
+           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
+    loads = [load_words(cfg, r) for r in runs]
+    return {
+        "rd_w": bpw["rd_w"] * sum(w for w, _ in loads),
+        "rd_a": bpw["rd_a"] * sum(a for _, a in loads),
+        "wr": bpw["wr"] * sum(r.tiles[i].result_beats for r in runs for i in final_tiles(r)),
+    }
+
+
+def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: int, want: dict[str, int]) -> dict:
     """Burst rules (IHI 0022 A3.4.1: INCR, full-width beats, aligned, <= 256 beats, no 4 KiB crossing),
-    W beats per burst with WLAST on the last one and every strobe set, the beats each port moved against the
-    ops' tile streams (rtl_ops' tile walk), and the results against numerics."""
+    W beats per burst with WLAST on the last one and every strobe set, the beats each port moved against
+    `want` (`port_beats`: the ops' block loads and final results), and the results against numerics."""
     errors: list[str] = []
     bursts = rep["bursts"]
     size = DATA_BYTES.bit_length() - 1
@@ -296,13 +434,6 @@ def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: i
             errors.append(f"write burst at {b['addr']:#x}: partial strobes")
     if i != len(w):
         errors.append(f"{len(w)} W beats for {i} announced by AW")
-    bpw = {name: beats_per_word(lay.size) for name, lay in
-           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
-    want = {
-        "rd_w": bpw["rd_w"] * sum(len(t.weights) for r in runs for t in r.tiles),
-        "rd_a": bpw["rd_a"] * sum(len(t.acts) for r in runs for t in r.tiles),
-        "wr": bpw["wr"] * sum(t.result_beats for r in runs for t in r.tiles),
-    }
     got = {port: sum(b["len"] + 1 for b in bursts if b["port"] == port) for port in want}
     if got != want:
         errors.append(f"beats per port {got}, the ops' tiles need {want}")
@@ -361,7 +492,6 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
     """Each pair as ONE descriptor with repeat = 2 (the same mapping, two operand sets one after the other in
     DRAM): the sequencer's walk across repeats. Returns results differing from numerics per pair and repeat."""
     dram = DramModel.from_arch(arch_for(cfg, pairs[0][0].mapping.dataflow))
-    verilog = engine_build(cfg, dram)
     words: dict[int, int] = {}
     images, base = [], 0
     for first, second in pairs:
@@ -370,7 +500,9 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
         images.append(img)
         words |= img.words
         base = img.end + GAP_WORDS
-    key = engine_key(cfg, dram)
+    size = sized_for(cfg, [r for pair in pairs for r in pair], images[-1].end)
+    verilog = engine_build(cfg, dram, size)
+    key = engine_key(cfg, dram, size)
     work = toolchain.build_root() / "opengine" / f"repeat_{key}"
     work.mkdir(parents=True, exist_ok=True)
     init, dump, ops_file = work / "init.hex", work / "dump.hex", work / "ops.json"
@@ -389,7 +521,8 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
     out = {}
     for name, (first, second), img in zip(names, pairs, images):
         region = dumped[img.result_lo - lo : img.result_hi - lo]
-        half = sum(t.result_beats for t in first.tiles) * beats_per_word(cfg.result_layout.size)
+        bpw = beats_per_word(cfg.result_layout.size)
+        half = sum(first.tiles[i].result_beats for i in final_tiles(first)) * bpw
         if len(region) != 2 * half:
             out[name] = f"{len(region)} result words for 2 x {half}"
             continue

@@ -3,8 +3,10 @@ real operands (M and K as in the op table, N cut), the expected results (sparses
 whole op) and the simulator's array cycles for the same mapping. Pure Python: used by the Verilator bench
 (tb_ops.py via test_ops.py) and bench/rtl_vs_sim.py.
 
-Tile order is the one the simulator's cycle query assumes: WS n-blocks in `_compute_cached`'s order (the
-longer ones first), each with every (repeat, m-tile, k-tile); OS k-blocks, each with every (m, n) tile.
+Tile order is the op engine's walk over the mapping's blocks (`block_steps`: the loop order's block steps;
+in each, WS m-tiles then k-tiles with the n-block as the stream, OS m-tiles then n-tiles), which for every
+op here is an order the simulator's cycle query times alike (WS: the n-blocks' stream lengths in its order;
+OS: tiles of one k per k-block).
 Partial results of the k-tiles of one output tile are added in order from +0 (the out buffer's
 accumulate-on-write), which for WS is exactly `numerics.gemm`'s fold order.
 """
@@ -43,6 +45,7 @@ class OpRun:
     a: object
     b: np.ndarray
     workload: str = ""
+    buffer_kib: int | None = None  # the architecture's buffers (arch_for), when not the preset's
 
     def label(self) -> str:
         return (
@@ -59,13 +62,19 @@ def workload_ops(path: str = WORKLOAD) -> dict[str, GemmOp]:
     return {op.name: op for op in prep.ops.ops() if isinstance(op, GemmOp)}
 
 
-def arch_for(cfg: ArrayConfig, dataflow: str, interleave: bool = True):
-    return dataclasses.replace(
+def arch_for(cfg: ArrayConfig, dataflow: str, interleave: bool = True, buffer_kib: int | None = None):
+    """The simulator's architecture of the RTL array; `buffer_kib`: every on-chip buffer that small (so the
+    scheduler blocks an op that the preset's buffers hold whole)."""
+    arch = dataclasses.replace(
         resolve(), rows=cfg.rows, cols=cfg.cols, multipliers_per_pe=cfg.multipliers, max_m=cfg.max_m,
         precision=cfg.precision, mul_latency_cycles=cfg.mul_latency, add_latency_cycles=cfg.add_latency,
         dataflow=dataflow, interleave=interleave,
         slr_latency_cycles=0,  # the RTL array core: no SLR crossing registers (docs/fpga.md, "Floorplan")
     )  # fmt: skip
+    if buffer_kib is not None:
+        arch = dataclasses.replace(arch, act_buffer_kib=buffer_kib, weight_buffer_kib=buffer_kib,
+                                   out_buffer_kib=buffer_kib, grad_buffer_kib=buffer_kib)  # fmt: skip
+    return arch
 
 
 def _operands(rng, cfg: ArrayConfig, mode: Mode, m: int, k: int, n: int):
@@ -85,11 +94,32 @@ def _slice_a(a, mode: Mode, r0: int, r1: int, k0: int, k1: int):
     return a[r0:r1, k0:k1]
 
 
+def block_steps(mapping: GemmMapping, cfg: ArrayConfig) -> list[tuple[tuple[int, int], ...]]:
+    """The op's block steps ((m0, m1), (n0, n1), (k0, k1)) in the order of the mapping's loop order (the
+    scheduler's docstring: `a_resident` and `c_resident` m-blocks outside n-blocks, `b_resident` the other
+    way; k-blocks innermost). WS n-blocks are the equalised stream lengths the simulator times."""
+    M, N, K = mapping.m, mapping.n, mapping.k
+    mb, nb, kb = mapping.block
+    if mapping.dataflow == "ws":
+        count = math.ceil(N / nb)
+        q, r = divmod(N, count)
+        widths = [q + 1] * r + [q] * (count - r)
+        n_blocks = [(sum(widths[:i]), sum(widths[: i + 1])) for i in range(count)]
+    else:
+        n_blocks = [(c0, min(N, c0 + nb)) for c0 in range(0, N, nb)]
+    m_blocks = [(r0, min(M, r0 + mb)) for r0 in range(0, M, mb)]
+    k_blocks = [(k0, min(K, k0 + kb)) for k0 in range(0, K, kb)]
+    if mapping.order == "b_resident":
+        return [(mm, nn, kk) for nn in n_blocks for mm in m_blocks for kk in k_blocks]
+    return [(mm, nn, kk) for mm in m_blocks for nn in n_blocks for kk in k_blocks]
+
+
 def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int, interleave: bool = True,
-           seed: int = 0) -> OpRun:  # fmt: skip
-    """The op with N cut to `n_cut`, mapped by the simulator for `dataflow`, as array tiles with operands."""
+           seed: int = 0, buffer_kib: int | None = None) -> OpRun:  # fmt: skip
+    """The op with N cut to `n_cut`, mapped by the simulator for `dataflow` (with `buffer_kib` buffers, see
+    arch_for), as array tiles with operands."""
     op = dataclasses.replace(op, n=min(op.n, n_cut), repeat=1)
-    mapping = map_gemm(op, arch_for(cfg, dataflow, interleave))
+    mapping = map_gemm(op, arch_for(cfg, dataflow, interleave, buffer_kib))
     if mapping.dataflow != dataflow:
         raise ValueError(f"{name}: the simulator mapped it {mapping.mode_text}; pick another op")
     # A transposed mapping runs C^T = B^T A^T: its m, n, k are the dims as run, which the operands take.
@@ -100,46 +130,36 @@ def op_run(cfg: ArrayConfig, name: str, op: GemmOp, *, dataflow: str, n_cut: int
     rng = np.random.default_rng(seed)
     a, b = _operands(rng, cfg, mode, M, K, N)
     tiles, place = [], []
-    if dataflow == "ws":
-        nb = mapping.block[1]
-        n_blocks = math.ceil(N / nb)
-        q, r = divmod(N, n_blocks)
-        widths = [q + 1] * r + [q] * (n_blocks - r)
-        kt = cfg.rows * e
-        c0 = 0
-        for w in widths:
-            for r0 in range(0, M, cfg.cols):
-                r1 = min(M, r0 + cfg.cols)
-                for ki, k0 in enumerate(range(0, K, kt)):
-                    k1 = min(K, k0 + kt)
-                    tiles.append(
-                        tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, k0, k1), b[k0:k1, c0 : c0 + w])
-                    )
-                    place.append((r0, c0, ki, r1 - r0))
-            c0 += w
-    else:
-        kb = mapping.block[2]
-        n_cap = cfg.cols * timing.os_slots(p, mode)
-        for ki, k0 in enumerate(range(0, K, kb)):
-            k1 = min(K, k0 + kb)
-            for r0 in range(0, M, cfg.rows):
-                r1 = min(M, r0 + cfg.rows)
-                for c0 in range(0, N, n_cap):
-                    c1 = min(N, c0 + n_cap)
-                    tiles.append(tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, k0, k1), b[k0:k1, c0:c1]))
-                    place.append((r0, c0, ki, r1 - r0))
-    return OpRun(name, op, mapping, tiles, place, a, b)
+    for (m0, m1), (c0, c1), (k0, k1) in block_steps(mapping, cfg):
+        if dataflow == "ws":
+            kt = cfg.rows * e
+            for r0 in range(m0, m1, cfg.cols):
+                r1 = min(m1, r0 + cfg.cols)
+                for t0 in range(k0, k1, kt):
+                    t1 = min(k1, t0 + kt)
+                    tiles.append(tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, t0, t1), b[t0:t1, c0:c1]))
+                    place.append((r0, c0, t0 // kt, r1 - r0))
+        else:
+            n_cap = cfg.cols * timing.os_slots(p, mode)
+            for r0 in range(m0, m1, cfg.rows):
+                r1 = min(m1, r0 + cfg.rows)
+                for t0 in range(c0, c1, n_cap):
+                    t1 = min(c1, t0 + n_cap)
+                    tiles.append(tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, k0, k1), b[k0:k1, t0:t1]))
+                    place.append((r0, t0, k0 // mapping.block[2], r1 - r0))
+    return OpRun(name, op, mapping, tiles, place, a, b, buffer_kib=buffer_kib)
 
 
 def op_runs(cfg: ArrayConfig, ops_list, root, *, n_scale: int = 1) -> list[OpRun]:
-    """OpRuns of (workload, op, dataflow, interleave, N cut) entries, N cut scaled by `n_scale`; each
-    workload (a path relative to the repository `root`) is prepared once."""
+    """OpRuns of (workload, op, dataflow, interleave, N cut[, buffer KiB]) entries, N cut scaled by
+    `n_scale`; each workload (a path relative to the repository `root`) is prepared once."""
     tables: dict[str, dict[str, GemmOp]] = {}
     runs = []
-    for workload, name, df, il, n in ops_list:
+    for workload, name, df, il, n, *kib in ops_list:
         if workload not in tables:
             tables[workload] = workload_ops(str(root / workload))
-        run = op_run(cfg, name, tables[workload][name], dataflow=df, n_cut=n * n_scale, interleave=il)
+        run = op_run(cfg, name, tables[workload][name], dataflow=df, n_cut=n * n_scale, interleave=il,
+                     buffer_kib=kib[0] if kib else None)  # fmt: skip
         runs.append(dataclasses.replace(run, workload=workload.rsplit("/", 1)[-1].removesuffix(".yaml")))
     return runs
 
@@ -172,6 +192,25 @@ def assemble(run: OpRun, cfg: ArrayConfig, tile_beats: list[list[int]]) -> np.nd
         fold = mp.dataflow == "ws" or len(parts) > 1
         acc = numerics.accumulate(np.stack(parts), precision="fp16") if fold else parts[0]
         out[r0 : r0 + acc.shape[0], c0 : c0 + acc.shape[1]] = acc
+    return numerics.fp32_bits(numerics.canonicalize_nan(out))
+
+
+def final_tiles(run: OpRun) -> list[int]:
+    """Indices of the tiles that end their outputs' sums (the last k-tile, WS, or k-block, OS): the op
+    engine accumulates the parts on chip and writes only these tiles' results, in walk order."""
+    last = max(ki for _, _, ki, _ in run.placement)
+    return [i for i, (_, _, ki, _) in enumerate(run.placement) if ki == last]
+
+
+def place_final(run: OpRun, cfg: ArrayConfig, tile_beats: list[list[int]]) -> np.ndarray:
+    """The op engine's final sums (`tile_beats`: the words of `final_tiles`, in order) as the output
+    matrix's FP32 bits, nothing added on the host."""
+    mp = run.mapping
+    out = np.zeros((mp.m, mp.n), dtype=np.float32)
+    for i, beats in zip(final_tiles(run), tile_beats):
+        r0, c0, _, _ = run.placement[i]
+        part = decode_results(cfg, run.tiles[i], beats).view(np.float32)
+        out[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] = part
     return numerics.fp32_bits(numerics.canonicalize_nan(out))
 
 

@@ -28,6 +28,7 @@ async def ops_from_dram(dut):
     await RisingEdge(dut.clk)
     report = {}
     for op in ops:
+        before = [getattr(dut, f"beats_{port}").value.to_unsigned() for port in ("rd_w", "rd_a", "wr")]
         dut.desc.value = int(op["desc"], 16)
         dut.start.value = 1
         await RisingEdge(dut.clk)
@@ -45,6 +46,8 @@ async def ops_from_dram(dut):
             "wall_s": wall,
             "cpu_s": cpu,  # the simulator process's CPU time (the model and cocotb): the load-free figure
         }
+        for port, b0 in zip(("rd_w", "rd_a", "wr"), before):  # the op's beats on each AXI port
+            report[op["name"]][f"beats_{port}"] = getattr(dut, f"beats_{port}").value.to_unsigned() - b0
         await RisingEdge(dut.clk)
     dut.dump_lo.value = spec["dump_lo"]
     dut.dump_hi.value = spec["dump_hi"]

@@ -24,8 +24,8 @@ def test_every_mutation_is_caught():
     assert last and last[1] == last[2] and int(last[2]) >= 30, lines[-1]
     assert sum(line.startswith("caught") for line in lines) == int(last[2])
     assert not any(line.startswith("MISSED") for line in lines)
-    # the op engine's five stages (SatArch.op_*_cycles), each +1 and -1, against the op engine in Verilator
-    assert sum(line.startswith("caught  sim    op_") for line in lines) == 10
+    # the op engine's six stages (SatArch.op_*_cycles), each +1 and -1, against the op engine in Verilator
+    assert sum(line.startswith("caught  sim    op_") for line in lines) == 12
 
 
 def test_a_mutation_that_does_not_apply_is_an_error():

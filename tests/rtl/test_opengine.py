@@ -2,16 +2,19 @@
 array -> AXI4 writes) on the 4x4 FP16 array in Verilator:
 
 - with the HDL DRAM model (latency and bandwidth of the simulator's architecture): every op's results bit
-  for bit equal to sparsesim.sat.numerics, the array's cycles equal to the mapping's `array_cycles`, the op's
-  cycles within 2 % of the simulator's op duration with DRAM (`OpPlan.alone_cycles`), and the cycles before
-  the array's first action and after its last result equal to the simulator's DRAM latency + op engine
-  stages (the architecture's op_issue/op_fill/op_writeback/op_response cycles);
+  for bit equal to sparsesim.sat.numerics (partial sums added in the engine's out buffer), the array's
+  cycles equal to the mapping's `array_cycles`, each AXI port's beats equal to the mapping's block loads
+  and each operand read as often as the scheduler's traffic says, the op's cycles within 2 % of the
+  simulator's op duration with DRAM (`OpPlan.alone_cycles`), and the cycles before the array's first action
+  and after its last result equal to the simulator's DRAM latency + op engine stages (the architecture's
+  op_issue/op_fill/op_accumulate/op_writeback/op_response cycles);
 - with cocotbext-axi's AxiRam and random back-pressure on every channel: the AXI4 burst rules, the beats
   each port moves against the ops' tile streams, the results again, and the op engine's issue and
   response stages one by one against the simulator's.
 
 `tox -e rtl-full`: three ops on the 16x16 FP16 array through the engine, whose stream words span several
-512-bit beats (results bit-exact; its cycles are bound by one beat per port and cycle, see docs/pe_array.md).
+512-bit beats (results bit-exact, block loads; its cycles are bound by one beat per port and cycle where an
+operand is read once, see docs/pe_array.md).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from rtl_opengine import (
+    BLOCKED_OPS,
     ENGINE_OPS,
     mismatches,
     run_axi_protocol,
@@ -39,7 +43,7 @@ AXI_OPS = [("conv3:FF", "ws", True, 24), ("conv2:BP", "os", False, 8), ("fc:FF",
 
 def _runs(ops_list):
     """OpRuns of (op, dataflow, interleave, N cut) of the shipped workload or (workload, op, ...) entries."""
-    return op_runs(CFG, [op if len(op) == 5 else (WORKLOAD, *op) for op in ops_list], ROOT)
+    return op_runs(CFG, [op if op[0].endswith(".yaml") else (WORKLOAD, *op) for op in ops_list], ROOT)
 
 
 @pytest.mark.rtl
@@ -52,14 +56,17 @@ def test_op_engine_4x4_verilator():
 
 
 def check_ops_from_dram():
-    rows = run_engine_ops(CFG, _runs(ENGINE_OPS))
+    rows = run_engine_ops(CFG, _runs(ENGINE_OPS + BLOCKED_OPS))
     for row in rows:
         print(row)
-    assert len(rows) == len(ENGINE_OPS) == 13
+    assert len(rows) == len(ENGINE_OPS) + len(BLOCKED_OPS) == 17
+    assert {row["order"] for row in rows} == {"a_resident", "b_resident", "c_resident"}
+    assert any(max(row["rtl_reads"].values()) > 1 for row in rows)  # some operand read more than once
     assert {row["mapping"].split()[1] for row in rows} >= {"dense", "2:4", "2:8", "1:4"}
     for row in rows:
         assert row["dram_modelled"] is True and row["one_beat_words"] is True, row
-        # results bit-exact, array cycles identical, op cycles within 2 %, and the cycles before and after
+        # results bit-exact, array cycles identical, the beats of the mapping's block loads, each operand read
+        # as often as the scheduler's traffic counts, op cycles within 2 %, and the cycles before and after
         # the array's exactly DRAM latency + the simulator's op engine stages (SatArch.op_*_cycles)
         assert mismatches(row) == [], row
 
@@ -97,8 +104,9 @@ SIXTEEN_ENGINE_OPS = [("conv2:FF", "ws", True, 8), ("conv2:BP", "os", False, 8),
 @pytest.mark.rtl_full
 def test_op_engine_16x16_verilator():
     """Words wider than the bus (weights 2, activations 4, results 2 beats) through the whole engine: every
-    op's results bit for bit, and the array never faster than the simulator's schedule for it (the engine
-    feeds it one beat per port and cycle, so it can only be slower: the rows carry by how much)."""
+    op's results bit for bit, each port's beats as the mapping's block loads, and the array never faster
+    than the simulator's schedule for it (the engine's ports bring one beat per cycle, so it can only be
+    slower: the rows carry by how much)."""
     rows = run_engine_ops(SIXTEEN, op_runs(SIXTEEN, [(WORKLOAD, *op) for op in SIXTEEN_ENGINE_OPS], ROOT))
     for row in rows:
         print(row)
@@ -106,4 +114,6 @@ def test_op_engine_16x16_verilator():
     for row in rows:
         assert "error" not in row, row
         assert row["results_differing_from_numerics"] == 0, row
+        assert row["beats"] == row["beats_expected"], row
+        assert row["rtl_reads"] == pytest.approx(row["sim_reads"]), row
         assert row["rtl_array_cycles"] >= row["sim_array_cycles"], row

@@ -17,8 +17,7 @@ CFG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
 
 
 def _run(weights: int, acts: int, results: int):
-    tile = SimpleNamespace(weights=[0] * weights, acts=[0] * acts, result_beats=results)
-    return SimpleNamespace(tiles=[tile], label=lambda: "op")
+    return SimpleNamespace(label=lambda: "op", beats={"rd_w": weights, "rd_a": acts, "wr": results})
 
 
 def _burst(port, addr, beats, size=6, burst=1):
@@ -27,7 +26,7 @@ def _burst(port, addr, beats, size=6, burst=1):
 
 def _board(bursts, w_beats, run):
     rep = {"bursts": bursts, "w_beats": w_beats, "results": []}
-    return axi_scoreboard(CFG, [run], [], rep, 0)
+    return axi_scoreboard(CFG, [run], [], rep, 0, run.beats)
 
 
 def _w(n):

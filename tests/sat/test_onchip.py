@@ -80,7 +80,12 @@ def _alone(op: GemmOp, arch: SatArch, node) -> float:
     bw, lat = arch.dram_bytes_per_cycle, arch.dram_latency_cycles
     steady = max(0, g.dram_bytes - g.prologue_bytes - g.epilogue_bytes)
     busy = g.array_cycles + g.onchip_cycles
-    stages = arch.op_prologue_stage_cycles(g.dataflow) + arch.op_epilogue_stage_cycles
+    # the op engine's stages: issue + fill before the array; after it write-back + response, and the out
+    # buffer's add on WS ops and OS ops of several k-blocks
+    fill = arch.op_fill_ws_cycles if g.dataflow == "ws" else arch.op_fill_os_cycles
+    adds = g.dataflow == "ws" or g.block[2] < g.k
+    stages = arch.op_issue_cycles + fill + arch.op_writeback_cycles + arch.op_response_cycles
+    stages += arch.op_accumulate_cycles if adds else 0
     return 2 * lat + stages + (g.prologue_bytes + g.epilogue_bytes) / bw + max(busy, steady / bw)
 
 

@@ -1,0 +1,178 @@
+"""An operand's on-chip block buffer: a double-buffered memory that a DMA fills with whole blocks from DRAM
+(AXI4 reads) and a reader streams to the array at one word per cycle, as often as the block's tiles need.
+
+Blocks are numbered in the order they are loaded (0, 1, 2, ...; block j lives in half j % 2). Load jobs
+(DRAM byte address, words) are taken block after block; block j is taken only once block j - 2 is released
+(its half is free), so the next block loads while the current one is read, and its bursts are requested
+while the previous block's beats still arrive (the DRAM latency of consecutive blocks overlaps). Read jobs
+(block number, word offset in the block, words, release) stream a tile's words; a word is read as soon as
+it is in the memory (the first pass over a block follows its load, a word can be read in the cycle it is
+written; later passes run at the array's rate), and a job with `release` frees its block's half when its
+last word is read.
+
+DRAM words are `beats_per_word` AXI beats, low bits first; a word is assembled from its beats and written with
+the last.
+The memory has one write port (the DMA) and one read port (the reader), `2 * half_words` words.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..config import log2
+from . import axi
+from .descriptor import ADDR_BITS, DIM_BITS, beats_per_word
+from .dma import JOB_LAYOUT, _burst_beats
+
+SEQ_BITS = 16  # block numbers, counted from reset modulo 2**16 (the reader is never 2**15 blocks behind)
+READ_JOB_LAYOUT = data.StructLayout({"seq": SEQ_BITS, "off": 2 * DIM_BITS, "words": DIM_BITS, "release": 1})
+# Words the reader keeps between the memory and the array (our choice): the memory's registered read adds a
+# cycle, so two words in flight keep one word per cycle flowing while the array back-pressures.
+READ_FIFO_WORDS = 4
+
+
+class _Port:
+    def __init__(self, abits: int, width: int):
+        self.addr, self.data, self.en = Signal(abits), Signal(width), Signal()
+
+
+class BlockBuffer(wiring.Component):
+    def __init__(self, word_bits: int, *, half_words: int, data_bytes: int, max_beats: int,
+                 memory_module: str | None = None):
+        if half_words & (half_words - 1):
+            raise ValueError(f"half_words={half_words} must be a power of two")
+        self.bpw = beats_per_word(word_bits, data_bytes)
+        self.word_bits, self.half_words, self.data_bytes, self.max_beats = (
+            word_bits, half_words, data_bytes, max_beats)  # fmt: skip
+        # None: amaranth.lib.memory; else the name of a Verilog module with block_mem.v's ports, which the
+        # Verilator benches use for large buffers (export.py)
+        self.memory_module = memory_module
+        super().__init__(
+            {
+                "load": In(stream.Signature(JOB_LAYOUT)),
+                "read": In(stream.Signature(READ_JOB_LAYOUT)),
+                "axi": Out(axi.read_master(ADDR_BITS, data_bytes)),
+                "words": Out(stream.Signature(word_bits)),
+                "idle": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        db, bpw, beat_bits = self.data_bytes, self.bpw, 8 * self.data_bytes
+        hb = log2(self.half_words)
+        wp, rp = _Port(hb + 1, self.word_bits), _Port(hb + 1, self.word_bits)
+        if self.memory_module is None:
+            m.submodules.mem = mem = Memory(shape=self.word_bits, depth=2 * self.half_words, init=[])
+            mw = mem.write_port()
+            mr = mem.read_port(transparent_for=(mw,))  # a word can be read in the cycle it is written
+            m.d.comb += [mw.addr.eq(wp.addr), mw.data.eq(wp.data), mw.en.eq(wp.en),
+                         mr.addr.eq(rp.addr), mr.en.eq(rp.en), rp.data.eq(mr.data)]  # fmt: skip
+        else:
+            m.submodules.mem = Instance(
+                self.memory_module, p_WIDTH=self.word_bits, p_DEPTH=2 * self.half_words, p_ABITS=hb + 1,
+                i_clk=ClockSignal(), i_waddr=wp.addr, i_wdata=wp.data, i_wen=wp.en, i_raddr=rp.addr,
+                i_ren=rp.en, o_rdata=rp.data,
+            )  # fmt: skip
+
+        # ------------------------------------------------------------------ load side (DRAM -> memory)
+        started = Signal(SEQ_BITS)  # blocks whose load was taken (their half reserved)
+        filled = Signal(SEQ_BITS)  # blocks wholly in the memory; block `filled` is the one arriving
+        released = Signal(SEQ_BITS)  # blocks the reader is done with
+        fill = Signal(2 * DIM_BITS)  # words of block `filled` in the memory
+        addr = Signal(ADDR_BITS)
+        remaining = Signal(2 * DIM_BITS + bpw.bit_length())  # beats of the taken block not yet requested
+        ar_pending = Signal()
+        beats = _burst_beats(m, addr, remaining, self.max_beats, db)
+        # words of the blocks taken and not yet wholly arrived, in order: the next block's addresses go out
+        # while the current one's beats arrive
+        m.submodules.sizes = sizes = fifo.SyncFIFO(width=2 * DIM_BITS, depth=2)
+
+        # a block's half is free once the block two before it is released
+        free = (started - released)[:SEQ_BITS] < 2
+        m.d.comb += self.load.ready.eq((remaining == 0) & free & sizes.w_rdy)
+        take = self.load.valid & self.load.ready
+        m.d.comb += [sizes.w_en.eq(take), sizes.w_data.eq(self.load.payload.words)]
+        with m.If(take):
+            m.d.sync += [addr.eq(self.load.payload.addr), remaining.eq(self.load.payload.words * bpw),
+                         started.eq(started + 1)]  # fmt: skip
+
+        granted = self.axi.arvalid & self.axi.arready
+        issue = (remaining != 0) & (~ar_pending | granted)
+        with m.If(granted):
+            m.d.sync += ar_pending.eq(0)
+        with m.If(issue):
+            m.d.sync += [
+                ar_pending.eq(1),
+                self.axi.araddr.eq(addr),
+                self.axi.arlen.eq(beats - 1),
+                addr.eq(addr + (beats << (db.bit_length() - 1))),
+                remaining.eq(remaining - beats),
+            ]
+        m.d.comb += [
+            self.axi.arvalid.eq(ar_pending),
+            self.axi.arid.eq(0),
+            self.axi.arsize.eq(db.bit_length() - 1),
+            self.axi.arburst.eq(axi.BURST_INCR),
+            self.axi.rready.eq(1),  # the block's half is free: every beat has its place
+        ]
+        got = self.axi.rvalid
+        if bpw == 1:
+            word_in, word_done = self.axi.rdata[: self.word_bits], got
+        else:
+            sub = Signal(range(bpw))
+            held = Signal((bpw - 1) * beat_bits)
+            with m.If(got):
+                m.d.sync += sub.eq(Mux(sub == bpw - 1, 0, sub + 1))
+                for j in range(bpw - 1):
+                    with m.If(sub == j):
+                        m.d.sync += held[j * beat_bits : (j + 1) * beat_bits].eq(self.axi.rdata)
+            word_in, word_done = Cat(held, self.axi.rdata)[: self.word_bits], got & (sub == bpw - 1)
+        # block `filled` goes to half `filled` % 2
+        m.d.comb += [wp.addr.eq(Cat(fill[:hb], filled[0])), wp.data.eq(word_in), wp.en.eq(word_done)]
+        last_word = word_done & (fill + 1 == sizes.r_data)
+        m.d.comb += sizes.r_en.eq(last_word)
+        with m.If(last_word):
+            m.d.sync += [fill.eq(0), filled.eq(filled + 1)]
+        with m.Elif(word_done):
+            m.d.sync += fill.eq(fill + 1)
+
+        # ------------------------------------------------------------------ read side (memory -> array)
+        job = Signal(READ_JOB_LAYOUT)
+        left = Signal(DIM_BITS)  # words of the job not yet read
+        idx = Signal(2 * DIM_BITS)  # the next word's offset in its block
+        m.submodules.out = out = fifo.SyncFIFO(width=self.word_bits, depth=READ_FIFO_WORDS)
+        pending = Signal()  # a word read last cycle: on the read port now (to the array or the FIFO)
+        here = Signal()
+        room = out.level + pending < READ_FIFO_WORDS
+        go = (left != 0) & here & room
+        # the next job is taken with the current one's last word: tiles' words follow without a gap
+        m.d.comb += self.read.ready.eq((left == 0) | (go & (left == 1)))
+        with m.If(self.read.valid & self.read.ready):
+            m.d.sync += [job.eq(self.read.payload), idx.eq(self.read.payload.off),
+                         left.eq(self.read.payload.words)]  # fmt: skip
+        # the word is in the memory: its block's load has moved past it, or has brought it already
+        # (block numbers wrap: the distance from the block loading, modulo 2**SEQ_BITS)
+        ahead = Signal(SEQ_BITS)
+        m.d.comb += ahead.eq(filled - job.seq)
+        m.d.comb += here.eq(((ahead != 0) & ~ahead[-1]) | ((ahead == 0) & (fill + word_done > idx)))
+        m.d.comb += [rp.addr.eq(Cat(idx[:hb], job.seq[0])), rp.en.eq(go)]
+        m.d.sync += pending.eq(go)
+        with m.If(go & ~(self.read.valid & self.read.ready)):
+            m.d.sync += [idx.eq(idx + 1), left.eq(left - 1)]
+        with m.If(go):
+            with m.If((left == 1) & job.release):
+                m.d.sync += released.eq(released + 1)
+        # the word read last cycle goes straight to the array when nothing older waits in the FIFO
+        direct = pending & ~out.r_rdy
+        m.d.comb += [
+            out.w_en.eq(pending & ~(direct & self.words.ready)), out.w_data.eq(rp.data),
+            self.words.valid.eq(out.r_rdy | pending),
+            self.words.payload.eq(Mux(out.r_rdy, out.r_data, rp.data)),
+            out.r_en.eq(self.words.ready),
+            self.idle.eq(~sizes.r_rdy & (remaining == 0) & ~ar_pending & (left == 0) & ~pending & ~out.r_rdy),
+        ]  # fmt: skip
+        return m
