@@ -208,9 +208,14 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
         raise SparsesimError(f"--output {target}: cannot create the folder ({err.strerror})") from None
     try:
         marker = tmp / MARKER
-        marker.write_text(MARKER_TEXT)
-        lock_fd = os.open(marker, os.O_RDONLY)
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # "being written": remove_stale_temps leaves it alone
+        # "Being written": remove_stale_temps leaves a folder whose marker is locked alone. The marker appears
+        # already locked (locked under another name, then renamed: the lock is on the file, not the name);
+        # a marker written first and locked after could be taken for a dead writer's in between.
+        pending = tmp / f"{MARKER}.pending"
+        lock_fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        os.write(lock_fd, MARKER_TEXT.encode())
+        os.rename(pending, marker)
         yield tmp
         if not marker.exists():  # the caller cleared the folder
             marker.write_text(MARKER_TEXT)

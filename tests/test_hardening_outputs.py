@@ -269,3 +269,27 @@ def test_a_folder_moved_away_between_looks_is_missing_not_foreign(tmp_path, monk
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     with pytest.raises(SparsesimError, match="exists and is not a folder"):
         io_mod.check_replaceable(tmp_path / "dangling")
+
+
+def test_a_writer_taking_its_lock_is_not_taken_for_a_dead_one(tmp_path, monkeypatch):
+    """Another writer's clean-up runs in the instant before this writer locks its folder (the race behind a
+    CI failure: a marker written first and locked after looked like a dead writer's, and was removed)."""
+    import fcntl
+
+    target = tmp_path / "out"
+    real_flock, removed, busy = fcntl.flock, [], []
+
+    def flock(fd, op):
+        if not busy:  # remove_stale_temps itself tries locks
+            busy.append(1)
+            try:
+                removed.extend(remove_stale_temps(target))
+            finally:
+                busy.clear()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("x")
+    assert removed == []
+    assert (target / "a.txt").read_text() == "x"
