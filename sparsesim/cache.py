@@ -10,7 +10,9 @@ only costs time.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 CACHE_ENV = "SPARSESIM_CACHE"  # the cache root instead of ~/.cache/sparsesim
@@ -24,3 +26,15 @@ def cache_root() -> Path:
 def cache_dir(kind: str) -> Path:
     """The folder of one kind of cache entry (not created here: writers create it when they store)."""
     return cache_root() / kind
+
+
+def sources_digest(package: Path, names: Iterable[str]) -> str:
+    """A hash of the source files an entry depends on: `names` are folders (every .py under them) or files,
+    relative to `package`; paths and contents both count."""
+    digest = hashlib.sha256()
+    for name in names:
+        root = package / name
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for path in files:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .cache import cache_dir
+from .cache import cache_dir, sources_digest
 from .graph.weights import Weights
 
 if TYPE_CHECKING:
@@ -74,13 +74,7 @@ def cacheable(wl: Workload) -> bool:
 
 @functools.cache
 def _sources_digest() -> str:
-    digest = hashlib.sha256()
-    for name in _SOURCES:
-        root = _PACKAGE / name
-        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
-        for path in files:
-            digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return sources_digest(_PACKAGE, _SOURCES)
 
 
 def _version(package: str) -> str | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cache import cache_dir
+from ..cache import cache_dir, sources_digest
 from .schedule import MappingCache
 
 KIND = "sat_mappings"
@@ -40,13 +40,7 @@ _SOURCES = ("sat", "graph/lower.py", "cache.py")
 
 @functools.cache
 def _sources_digest() -> str:
-    digest = hashlib.sha256()
-    for name in _SOURCES:
-        root = _PACKAGE / name
-        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
-        for path in files:
-            digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return sources_digest(_PACKAGE, _SOURCES)
 
 
 def path_for(cache: MappingCache) -> Path:
