@@ -1,6 +1,7 @@
 """Shared set-up of the FPGA tests: this folder on sys.path (fpga_helpers, board_plan, tb_board), and the
 session fixtures.
 
+- `session_shared` and `yosys_cache` are in tests/conftest.py (the search's Yosys test shares them).
 - `tiny_tree` / `tiny_tree_estimated`: `sparsesim fpga build` of the tiny workload without / with the Yosys
   estimate, once per test session. Yosys results are cached in a folder shared by the pytest-xdist workers of
   this session (and only this session, so every run really synthesises).
@@ -8,7 +9,6 @@ session fixtures.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -19,28 +19,6 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from fpga_helpers import Built, build_once, have_yosys  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def session_shared(tmp_path_factory) -> Path:
-    """A folder shared by this session's xdist workers (the parent of each worker's base temp)."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    return root / "fpga-shared"
-
-
-@pytest.fixture(scope="session")
-def yosys_cache(session_shared) -> Path:
-    """SPARSESIM_CACHE for the whole session (set in the environment for the in-process CLI runs)."""
-    cache = session_shared / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    old = os.environ.get("SPARSESIM_CACHE")
-    os.environ["SPARSESIM_CACHE"] = str(cache)
-    yield cache
-    if old is None:
-        os.environ.pop("SPARSESIM_CACHE", None)
-    else:
-        os.environ["SPARSESIM_CACHE"] = old
 
 
 @pytest.fixture(scope="session")

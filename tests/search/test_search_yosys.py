@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -82,13 +81,6 @@ def write_search(folder: Path, **changes) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def shared(tmp_path_factory) -> Path:
-    """The folder this session's xdist workers share (as tests/fpga/conftest.py's `session_shared`)."""
-    base = tmp_path_factory.getbasetemp()
-    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "fpga-shared"
-
-
 @contextlib.contextmanager
 def locked(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,25 +93,22 @@ def locked(path: Path):
 
 
 @pytest.fixture(scope="module")
-def yosys_env(shared):
-    """The session's shared Yosys cache (the FPGA tests' `yosys_cache`) and the one-run calibration."""
+def yosys_env(yosys_cache):
+    """The session's shared Yosys cache (tests/conftest.py, as the FPGA tests') and the one-run calibration."""
     from sparsesim.search import resources
 
-    cache = shared / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPARSESIM_CACHE", str(cache))
         mp.setattr(resources, "CALIBRATION", ((2, 2),))
         yield mp
 
 
 @pytest.fixture(scope="module")
-def searched(yosys_env, shared):
+def searched(yosys_env, session_shared):
     """The search, once per session (the first worker runs it, the others wait and read its outputs)."""
-    out = shared / "search-yosys" / "out"
-    with locked(shared / "search-yosys.lock"):
+    out = session_shared / "search-yosys" / "out"
+    with locked(session_shared / "search-yosys.lock"):
         if not (out / "search.json").exists():
-            path = write_search(shared / "search-yosys")
+            path = write_search(session_shared / "search-yosys")
             assert main(["search", str(path), "-o", str(out), "--workers", "0"]) == 0
     return out
 
