@@ -18,7 +18,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from fpga_helpers import Built, build_once, have_yosys  # noqa: E402
+from fpga_helpers import Built, build_once  # noqa: E402
+from session_tools import have_yosys  # noqa: E402
 
 
 @pytest.fixture(scope="session")

