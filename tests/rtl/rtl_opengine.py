@@ -1,9 +1,9 @@
 """Whole ops through the RTL op engine with its DRAM model (tb_opengine.py), checked against
 sparsesim.sat.numerics (results, bit for bit) and against the simulator (the array's cycles: the mapping's
 `array_cycles`; the op's cycles with DRAM: the scheduler's `OpPlan.alone_cycles`, the op alone with the DRAM
-as the SimPy engines run it: latency + the op engine's issue and fill stages + first tile's operands, the
-array overlapped with the rest of the traffic, the out buffer's add (WS; OS with k-blocks), write-back and
-response stages + latency + last results;
+as the SimPy engines run it: latency + the op engine's issue and fill stages, the array overlapped with
+the op's traffic (the engine streams, so no first-tile or last-tile bytes are exposed; each operand's port
+bounds it), the out buffer's add (WS; OS with k-blocks), write-back and response stages + latency;
 the cycles before and after the array's: the simulator's latency + stages, exactly). Pure Python around the
 Verilator run; used by test_opengine.py, bench/rtl_vs_sim.py and bench/mutate_timing.py."""
 
@@ -200,9 +200,8 @@ def with_sim(row: dict, run: OpRun, arch) -> dict:
         "sim_cycles": round(sim_op, 1), "sim_array_cycles": run.mapping.array_cycles,
         "sim_prologue_cycles": round(fixed_pro + plan.prologue_bytes / bw, 1),
         "sim_epilogue_cycles": round(fixed_epi + plan.epilogue_bytes / bw, 1),
-        # the fixed part: the RTL streams the first tile's operands and the last results one beat per cycle
-        # (the simulator moves them as bytes at the DRAM's rate), so with one-beat words its prologue and
-        # epilogue are this part alone
+        # the fixed part (the simulator of an op engine that streams exposes no bytes beside it: the
+        # prologue and epilogue bytes are 0), which with one-beat words is the RTL's prologue and epilogue
         "sim_fixed_prologue_cycles": fixed_pro, "sim_fixed_epilogue_cycles": fixed_epi,
     }  # fmt: skip
     if "rtl_cycles" in row:
