@@ -36,6 +36,12 @@ def beats_per_word(word_bits: int, data_bytes: int = DATA_BYTES) -> int:
     return -(-word_bits // (8 * data_bytes))
 
 
+def result_dram_bits(cfg: ArrayConfig) -> int:
+    """Bits of a result word in DRAM: the array's result word without its `last` flag (which marks a tile's
+    last result beat inside the engine and is not data): 32 bits per column."""
+    return cfg.result_layout["data"].width
+
+
 def act_line_bits(cfg: ArrayConfig, data_bytes: int = DATA_BYTES) -> int:
     """Bits of a line of the packed activation region (and of the activation block buffer's memory): the
     larger of a bus beat and a full activation word (MMAX elements per lane)."""

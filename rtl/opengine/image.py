@@ -26,6 +26,7 @@ from .descriptor import (
     act_shift,
     beats_per_word,
     pack_descriptor,
+    result_dram_bits,
 )
 
 
@@ -169,7 +170,7 @@ def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0
     per_rep = len(acts) // mapping.repeat
     acts = [b for r in range(mapping.repeat)
             for b in pack_acts(cfg, acts[r * per_rep : (r + 1) * per_rep], log2e)]  # fmt: skip
-    results *= beats_per_word(cfg.result_layout.size)
+    results *= beats_per_word(result_dram_bits(cfg))
     line_beats = act_line_bits(cfg) // (8 * DATA_BYTES)
     w_base = base_word
     a_base = -(-(w_base + len(weights)) // line_beats) * line_beats  # activation lines are line-aligned
@@ -215,7 +216,7 @@ def read_hex(path) -> list[int]:
 
 def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[list[int]]:
     """The result region (bus beats) as result payload words split per tile (`beats[i]` words each)."""
-    bpw = beats_per_word(cfg.result_layout.size)
+    bpw = beats_per_word(result_dram_bits(cfg))
     if len(results) % bpw:
         raise ValueError(f"{len(results)} result beats are not whole {bpw}-beat words")
     results = [
@@ -223,7 +224,7 @@ def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[l
         for i in range(0, len(results), bpw)
     ]
     out, i = [], 0
-    mask = (1 << cfg.result_layout.size) - 1
+    mask = (1 << result_dram_bits(cfg)) - 1
     for n in beats:
         out.append([w & mask for w in results[i : i + n]])
         i += n

@@ -36,7 +36,15 @@ from amaranth.lib.wiring import In, Out
 from ..config import ArrayConfig, log2
 from .accum import ACC_JOB_LAYOUT
 from .buffer import READ_JOB_LAYOUT, SEQ_BITS
-from .descriptor import ADDR_BITS, DIM_BITS, ORDERS, act_line_bits, beats_per_word, descriptor_layout
+from .descriptor import (
+    ADDR_BITS,
+    DIM_BITS,
+    ORDERS,
+    act_line_bits,
+    beats_per_word,
+    descriptor_layout,
+    result_dram_bits,
+)
 from .dma import JOB_LAYOUT
 
 
@@ -79,7 +87,7 @@ class Sequencer(wiring.Component):
             return to_bytes
 
         w_bytes = stride(cfg.weights_layout.size)
-        r_bytes = stride(cfg.result_layout.size)
+        r_bytes = stride(result_dram_bits(cfg))
         # activations are packed (image.py): lines of act_line_bits, 2**a_shift words each
         line_bytes = act_line_bits(cfg, db) // 8
         line_l0 = log2(act_line_bits(cfg, db) // (cfg.lanes * cfg.operand_bits))  # a_shift at E = 1

@@ -33,7 +33,13 @@ from rtl_ops import (
 from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
-from sparsesim.rtl.opengine.descriptor import DATA_BYTES, act_line_bits, act_packed_bits, beats_per_word
+from sparsesim.rtl.opengine.descriptor import (
+    DATA_BYTES,
+    act_line_bits,
+    act_packed_bits,
+    beats_per_word,
+    result_dram_bits,
+)
 from sparsesim.rtl.opengine.engine import BLOCK_WORDS
 from sparsesim.rtl.opengine.export import (
     VERILATOR_MAKE_ARGS,
@@ -396,7 +402,7 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
             # every word of the op's streams in one bus beat: weights, results, and the packed activation
             # words of its mode (E elements per lane)
             "one_beat_words": all(beats_per_word(lay.size) == 1 for lay in
-                                  (cfg.weights_layout, cfg.result_layout))
+                                  (cfg.weights_layout,)) and beats_per_word(result_dram_bits(cfg)) == 1
                               and act_packed_bits(cfg, log2_elements(cfg, r.mapping.mode)) <= 8 * DATA_BYTES,  # fmt: skip
             "results_differing_from_numerics": bad,
             **dram_traffic(cfg, r, img, out, arch_r),
@@ -445,7 +451,7 @@ def port_beats(cfg: ArrayConfig, runs: list[OpRun]) -> dict[str, int]:
     return {
         "rd_w": sum(w for w, _ in loads),
         "rd_a": sum(a for _, a in loads),
-        "wr": beats_per_word(cfg.result_layout.size) * sum(r.tiles[i].result_beats for r in runs
+        "wr": beats_per_word(result_dram_bits(cfg)) * sum(r.tiles[i].result_beats for r in runs
                                                           for i in final_tiles(r)),
     }  # fmt: skip
 
@@ -570,7 +576,7 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
     out = {}
     for name, (first, second), img in zip(names, pairs, images):
         region = dumped[img.result_lo - lo : img.result_hi - lo]
-        bpw = beats_per_word(cfg.result_layout.size)
+        bpw = beats_per_word(result_dram_bits(cfg))
         half = sum(first.tiles[i].result_beats for i in final_tiles(first)) * bpw
         if len(region) != 2 * half:
             out[name] = f"{len(region)} result words for 2 x {half}"
