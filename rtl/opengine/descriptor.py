@@ -6,10 +6,12 @@ Fields: the array mode (WS/OS, dense or N:M, OS interleave), the GEMM dims as ru
 (independent GEMMs of the same shape, their operands one after another in DRAM), the on-chip block sizes the
 scheduler chose (mb, nb, kb), the loop order over blocks, the WS n-block widths (`n_q`, `n_r`: the first
 `n_r` blocks are `n_q + 1` columns wide, the rest `n_q`; the host does this division so the engine needs no
-divider) and the DRAM byte addresses of the three operand regions. Words in DRAM: every stream word (a
-weights row / A step, an activation vector / B beat, a result beat) occupies `beats_per_word` consecutive
-AXI beats of `DATA_BYTES` (one on the 4x4 array; a 16x16 activation word of 2048 bits takes four), its
-low bits in the first beat; the region layouts are in `sparsesim.rtl.opengine.image`.
+divider) and the DRAM byte addresses of the three operand regions. Words in DRAM: a weight word (a weights
+row / A step) and a result word (`result_dram_bits`: the result beat's sums without its `last` flag) occupy
+`beats_per_word` consecutive AXI beats of `DATA_BYTES`, low bits in the first beat; activation words (an
+activation vector / B beat) are packed, the mode's E elements per lane, back to back in lines of
+`act_line_bits` (`act_shift`: log2 of the words a line); the region layouts are in
+`sparsesim.rtl.opengine.image`.
 """
 
 from __future__ import annotations
