@@ -15,17 +15,19 @@ sparsesim.sat.numerics over the whole op; each AXI port's beats with the mapping
 operand's reads with the scheduler's traffic; the array's cycles (first
 weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
 (start to the last write response) with the simulator's op duration alone on the accelerator
-(`OpPlan.alone_cycles`: DRAM latency + the op engine's issue and fill stages + first tile's operands, the
-array overlapped with the rest, the out buffer's add where the final sums pass its adders, the write-back
-and response stages + DRAM latency + last results), within 2 %; and, where every stream word is one bus
-beat (4x4), the cycles before the array's first action and after its last result exactly with the
-simulator's DRAM latency + stages (the architecture's op_*_cycles).
+(`OpPlan.alone_cycles`: DRAM latency + the op engine's issue and fill stages, the array overlapped with
+the op's traffic (the engine streams: no first-tile or last-tile bytes exposed; each operand's port bounds
+it), the out buffer's add where the final sums pass its adders, the write-back and response stages + DRAM
+latency), within 2 %; and, where every stream word is one bus beat (every op on the 4x4 array; on the
+16x16 the modes whose packed activation word fits a beat), the cycles before the array's first action and
+after its last result exactly with the simulator's DRAM latency + stages (the architecture's
+op_*_cycles).
 One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
 Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) run the same ops through the
-op engine too (`--arrays`: a subset): their stream words are wider than the 512-bit AXI beat (activations
-2048 and 4096 bits: four and eight beats a word), which the DMAs assemble and split; the DRAM model is
-sized for the image. `--no-dram`: array-only
+op engine too (`--arrays`: a subset): their activation words, packed in DRAM as the mode uses them (E
+elements per lane), take up to two (16x16, 2:8) and four (16x32, 2:8) of the 1,024-bit AXI beats; the
+DRAM model is sized for the image. `--no-dram`: array-only
 rows for every array (the tile streams driven from Python, no op engine). `--mutate-dram-latency N`: the
 RTL's DRAM model answers after N cycles while the simulator keeps the architecture's latency, to show
 that the check fails on a wrong DRAM model (exit status 1). `--bandwidth-scale S`: the RTL's DRAM model

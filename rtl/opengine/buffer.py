@@ -13,11 +13,19 @@ last word is read.
 DRAM words are `beats_per_word` AXI beats, low bits first; a word is assembled from its beats and written with
 the last.
 The memory has one write port (the DMA) and one read port (the reader), `2 * half_words` words.
+
+Packed (`pack`, the activation buffer): DRAM holds each activation word as the mode uses it, E elements per
+lane (E = 2**(L0 - shift), the read job's `shift` = log2 of the words per line), words back to back in
+lines of `line_bits` (descriptor.act_line_bits: a beat, or a full word where that is wider). The memory
+holds lines: a load job's `words` are lines, a read job's `off` counts words from the block's first line
+(the sequencer adds where in that line the block's first word sits), and the reader takes word `idx` from
+line `idx >> shift`, selects it in the line and places each lane's E elements in the first E of its MMAX
+slots (the rest zero), combinationally after the memory's registered read (no cycle added).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -28,23 +36,40 @@ from .descriptor import ADDR_BITS, DIM_BITS, beats_per_word
 from .dma import JOB_LAYOUT, _burst_beats
 
 SEQ_BITS = 16  # block numbers, counted from reset modulo 2**16 (the reader is never 2**15 blocks behind)
-READ_JOB_LAYOUT = data.StructLayout({"seq": SEQ_BITS, "off": 2 * DIM_BITS, "words": DIM_BITS, "release": 1})
+# shift: log2 of the packed words per memory line (0: a line is a word, as in an unpacked buffer)
+READ_JOB_LAYOUT = data.StructLayout(
+    {"seq": SEQ_BITS, "off": 2 * DIM_BITS, "words": DIM_BITS, "release": 1, "shift": 3}
+)
 # Words the reader keeps between the memory and the array (our choice): the memory's registered read adds a
 # cycle, so two words in flight keep one word per cycle flowing while the array back-pressures.
 READ_FIFO_WORDS = 4
 
 
 class _Port:
-    def __init__(self, abits: int, width: int):
-        self.addr, self.data, self.en = Signal(abits), Signal(width), Signal()
+    def __init__(self, abits: int, width: int, granules: int = 1):
+        self.addr, self.data, self.en = Signal(abits), Signal(width), Signal(granules)
 
 
 class BlockBuffer(wiring.Component):
     def __init__(self, word_bits: int, *, half_words: int, data_bytes: int, max_beats: int,
-                 memory_module: str | None = None):
+                 memory_module: str | None = None, pack: tuple[int, int, int] | None = None):
+        """`pack`: (lanes, bits per element, MMAX) of a packed activation buffer (module docstring); None:
+        a line is one word, `beats_per_word` beats."""
         if half_words & (half_words - 1):
             raise ValueError(f"half_words={half_words} must be a power of two")
-        self.bpw = beats_per_word(word_bits, data_bytes)
+        self.pack = pack
+        if pack is not None:
+            lanes, elem_bits, max_e = pack
+            if lanes * elem_bits * max_e != word_bits:
+                raise ValueError(f"pack {pack} does not make {word_bits}-bit words")
+            self.line_bits = max(8 * data_bytes, word_bits)
+            units = self.line_bits // (lanes * elem_bits)
+            if self.line_bits % (8 * data_bytes) or units & (units - 1) or max_e & (max_e - 1):
+                raise ValueError(f"{word_bits}-bit words do not pack into {self.line_bits}-bit lines")
+            self.max_shift = log2(units)
+        else:
+            self.line_bits, self.max_shift = word_bits, 0
+        self.bpw = beats_per_word(self.line_bits, data_bytes)  # beats per memory line
         self.word_bits, self.half_words, self.data_bytes, self.max_beats = (
             word_bits, half_words, data_bytes, max_beats)  # fmt: skip
         # None: amaranth.lib.memory; else the name of a Verilog module with block_mem.v's ports, which the
@@ -64,38 +89,43 @@ class BlockBuffer(wiring.Component):
         m = Module()
         db, bpw, beat_bits = self.data_bytes, self.bpw, 8 * self.data_bytes
         hb = log2(self.half_words)
-        wp, rp = _Port(hb + 1, self.word_bits), _Port(hb + 1, self.word_bits)
+        # packed: each beat is written into its part of the line as it arrives (a word in a line's first
+        # beat is readable before the line is complete); unpacked: a word is written with its last beat
+        per_beat = self.pack is not None and bpw > 1
+        granules = bpw if per_beat else 1
+        wp, rp = _Port(hb + 1, self.line_bits, granules), _Port(hb + 1, self.line_bits)
         if self.memory_module is None:
-            m.submodules.mem = mem = Memory(shape=self.word_bits, depth=2 * self.half_words, init=[])
-            mw = mem.write_port()
+            m.submodules.mem = mem = Memory(shape=self.line_bits, depth=2 * self.half_words, init=[])
+            mw = mem.write_port(granularity=beat_bits if per_beat else None)
             mr = mem.read_port(transparent_for=(mw,))  # a word can be read in the cycle it is written
             m.d.comb += [mw.addr.eq(wp.addr), mw.data.eq(wp.data), mw.en.eq(wp.en),
                          mr.addr.eq(rp.addr), mr.en.eq(rp.en), rp.data.eq(mr.data)]  # fmt: skip
         else:
             m.submodules.mem = Instance(
-                self.memory_module, p_WIDTH=self.word_bits, p_DEPTH=2 * self.half_words, p_ABITS=hb + 1,
-                i_clk=ClockSignal(), i_waddr=wp.addr, i_wdata=wp.data, i_wen=wp.en, i_raddr=rp.addr,
-                i_ren=rp.en, o_rdata=rp.data,
+                self.memory_module, p_WIDTH=self.line_bits, p_DEPTH=2 * self.half_words, p_ABITS=hb + 1,
+                p_GRANULES=granules, i_clk=ClockSignal(), i_waddr=wp.addr, i_wdata=wp.data, i_wen=wp.en,
+                i_raddr=rp.addr, i_ren=rp.en, o_rdata=rp.data,
             )  # fmt: skip
 
         # ------------------------------------------------------------------ load side (DRAM -> memory)
         started = Signal(SEQ_BITS)  # blocks whose load was taken (their half reserved)
         filled = Signal(SEQ_BITS)  # blocks wholly in the memory; block `filled` is the one arriving
         released = Signal(SEQ_BITS)  # blocks the reader is done with
-        fill = Signal(2 * DIM_BITS)  # words of block `filled` in the memory
+        fill = Signal(2 * DIM_BITS + bpw.bit_length())  # lines (per_beat: beats) of block `filled` in memory
         addr = Signal(ADDR_BITS)
         remaining = Signal(2 * DIM_BITS + bpw.bit_length())  # beats of the taken block not yet requested
         ar_pending = Signal()
         beats = _burst_beats(m, addr, remaining, self.max_beats, db)
         # words of the blocks taken and not yet wholly arrived, in order: the next block's addresses go out
         # while the current one's beats arrive
-        m.submodules.sizes = sizes = fifo.SyncFIFO(width=2 * DIM_BITS, depth=2)
+        m.submodules.sizes = sizes = fifo.SyncFIFO(width=2 * DIM_BITS + bpw.bit_length(), depth=2)
 
         # a block's half is free once the block two before it is released
         free = (started - released)[:SEQ_BITS] < 2
         m.d.comb += self.load.ready.eq((remaining == 0) & free & sizes.w_rdy)
         take = self.load.valid & self.load.ready
-        m.d.comb += [sizes.w_en.eq(take), sizes.w_data.eq(self.load.payload.words)]
+        m.d.comb += [sizes.w_en.eq(take),
+                     sizes.w_data.eq(self.load.payload.words * (bpw if per_beat else 1))]  # fmt: skip
         with m.If(take):
             m.d.sync += [addr.eq(self.load.payload.addr), remaining.eq(self.load.payload.words * bpw),
                          started.eq(started + 1)]  # fmt: skip
@@ -120,8 +150,13 @@ class BlockBuffer(wiring.Component):
             self.axi.rready.eq(1),  # the block's half is free: every beat has its place
         ]
         got = self.axi.rvalid
-        if bpw == 1:
-            word_in, word_done = self.axi.rdata[: self.word_bits], got
+        if per_beat:
+            # the beat goes to its part of line fill // bpw; `fill` counts beats
+            word_in, word_done = Cat(*([self.axi.rdata] * bpw)), got
+            m.d.comb += [wp.addr.eq(Cat(fill[log2(bpw) : log2(bpw) + hb], filled[0])), wp.data.eq(word_in),
+                         wp.en.eq(Mux(got, 1 << fill[: log2(bpw)], 0))]  # fmt: skip
+        elif bpw == 1:
+            word_in, word_done = self.axi.rdata[: self.line_bits], got
         else:
             sub = Signal(range(bpw))
             held = Signal((bpw - 1) * beat_bits)
@@ -130,9 +165,9 @@ class BlockBuffer(wiring.Component):
                 for j in range(bpw - 1):
                     with m.If(sub == j):
                         m.d.sync += held[j * beat_bits : (j + 1) * beat_bits].eq(self.axi.rdata)
-            word_in, word_done = Cat(held, self.axi.rdata)[: self.word_bits], got & (sub == bpw - 1)
-        # block `filled` goes to half `filled` % 2
-        m.d.comb += [wp.addr.eq(Cat(fill[:hb], filled[0])), wp.data.eq(word_in), wp.en.eq(word_done)]
+            word_in, word_done = Cat(held, self.axi.rdata)[: self.line_bits], got & (sub == bpw - 1)
+        if not per_beat:  # block `filled` goes to half `filled` % 2
+            m.d.comb += [wp.addr.eq(Cat(fill[:hb], filled[0])), wp.data.eq(word_in), wp.en.eq(word_done)]
         last_word = word_done & (fill + 1 == sizes.r_data)
         m.d.comb += sizes.r_en.eq(last_word)
         with m.If(last_word):
@@ -143,7 +178,18 @@ class BlockBuffer(wiring.Component):
         # ------------------------------------------------------------------ read side (memory -> array)
         job = Signal(READ_JOB_LAYOUT)
         left = Signal(DIM_BITS)  # words of the job not yet read
-        idx = Signal(2 * DIM_BITS)  # the next word's offset in its block
+        idx = Signal(2 * DIM_BITS)  # the next word's offset in its block (packed: from its first line)
+        line = Signal(2 * DIM_BITS)  # the line holding word idx
+        m.d.comb += line.eq(idx >> job.shift if self.pack is not None else idx)
+        # what must be in the memory for word idx: its line, or (per_beat) the beat holding its last bit
+        need = Signal(2 * DIM_BITS + bpw.bit_length())
+        if per_beat:
+            lb = log2(self.line_bits)
+            word_log2 = Signal(range(lb + 1))  # log2 of a packed word's bits
+            m.d.comb += word_log2.eq(lb - job.shift)
+            m.d.comb += need.eq((((idx + 1) << word_log2) - 1) >> log2(beat_bits))
+        else:
+            m.d.comb += need.eq(line)
         m.submodules.out = out = fifo.SyncFIFO(width=self.word_bits, depth=READ_FIFO_WORDS)
         pending = Signal()  # a word read last cycle: on the read port now (to the array or the FIFO)
         here = Signal()
@@ -158,9 +204,14 @@ class BlockBuffer(wiring.Component):
         # (block numbers wrap: the distance from the block loading, modulo 2**SEQ_BITS)
         ahead = Signal(SEQ_BITS)
         m.d.comb += ahead.eq(filled - job.seq)
-        m.d.comb += here.eq(((ahead != 0) & ~ahead[-1]) | ((ahead == 0) & (fill + word_done > idx)))
-        m.d.comb += [rp.addr.eq(Cat(idx[:hb], job.seq[0])), rp.en.eq(go)]
+        m.d.comb += here.eq(((ahead != 0) & ~ahead[-1]) | ((ahead == 0) & (fill + word_done > need)))
+        m.d.comb += [rp.addr.eq(Cat(line[:hb], job.seq[0])), rp.en.eq(go)]
         m.d.sync += pending.eq(go)
+        # the word's place in the line read last cycle, and the words per line of its job
+        at, shift = Signal(max(1, self.max_shift)), Signal(3)
+        with m.If(go):
+            m.d.sync += [at.eq(idx), shift.eq(job.shift)]
+        word = self._unpack(m, rp.data, at, shift)
         with m.If(go & ~(self.read.valid & self.read.ready)):
             m.d.sync += [idx.eq(idx + 1), left.eq(left - 1)]
         with m.If(go):
@@ -169,10 +220,31 @@ class BlockBuffer(wiring.Component):
         # the word read last cycle goes straight to the array when nothing older waits in the FIFO
         direct = pending & ~out.r_rdy
         m.d.comb += [
-            out.w_en.eq(pending & ~(direct & self.words.ready)), out.w_data.eq(rp.data),
+            out.w_en.eq(pending & ~(direct & self.words.ready)), out.w_data.eq(word),
             self.words.valid.eq(out.r_rdy | pending),
-            self.words.payload.eq(Mux(out.r_rdy, out.r_data, rp.data)),
+            self.words.payload.eq(Mux(out.r_rdy, out.r_data, word)),
             out.r_en.eq(self.words.ready),
             self.idle.eq(~sizes.r_rdy & (remaining == 0) & ~ar_pending & (left == 0) & ~pending & ~out.r_rdy),
         ]  # fmt: skip
         return m
+
+    def _unpack(self, m: Module, line, at, shift):
+        """The array word of the packed word `at` (its low bits: the place in the line) of `line`, for
+        2**shift words per line: each lane's E elements in the first E of its MMAX slots, the rest zero."""
+        if self.pack is None:
+            return line[: self.word_bits]
+        lanes, elem_bits, max_e = self.pack
+        word = Signal(self.word_bits)
+        with m.Switch(shift):
+            for s in range(self.max_shift + 1):
+                e = (self.line_bits >> s) // (lanes * elem_bits)  # elements per lane at this shift
+                if e < 1 or e > max_e:
+                    continue
+                wbits = lanes * elem_bits * e
+                packed = line.word_select(at[:s], wbits) if s else line[:wbits]
+                lane_w = e * elem_bits
+                with m.Case(s):
+                    m.d.comb += word.eq(Cat(*(Cat(packed[i * lane_w : (i + 1) * lane_w],
+                                                  Const(0, (max_e - e) * elem_bits))
+                                              for i in range(lanes))))  # fmt: skip
+        return word

@@ -6,10 +6,12 @@ Fields: the array mode (WS/OS, dense or N:M, OS interleave), the GEMM dims as ru
 (independent GEMMs of the same shape, their operands one after another in DRAM), the on-chip block sizes the
 scheduler chose (mb, nb, kb), the loop order over blocks, the WS n-block widths (`n_q`, `n_r`: the first
 `n_r` blocks are `n_q + 1` columns wide, the rest `n_q`; the host does this division so the engine needs no
-divider) and the DRAM byte addresses of the three operand regions. Words in DRAM: every stream word (a
-weights row / A step, an activation vector / B beat, a result beat) occupies `beats_per_word` consecutive
-AXI beats of `DATA_BYTES` (one on the 4x4 array; a 16x16 activation word of 2048 bits takes four), its
-low bits in the first beat; the region layouts are in `sparsesim.rtl.opengine.image`.
+divider) and the DRAM byte addresses of the three operand regions. Words in DRAM: a weight word (a weights
+row / A step) and a result word (`result_dram_bits`: the result beat's sums without its `last` flag) occupy
+`beats_per_word` consecutive AXI beats of `DATA_BYTES`, low bits in the first beat; activation words (an
+activation vector / B beat) are packed, the mode's E elements per lane, back to back in lines of
+`act_line_bits` (`act_shift`: log2 of the words a line); the region layouts are in
+`sparsesim.rtl.opengine.image`.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from __future__ import annotations
 from amaranth.lib import data
 
 from ..config import ArrayConfig, log2
+from .bus import PORT_BYTES
 
 # AXI address width of the engine's masters and of the descriptor's base addresses: the card's memory map,
 # four 16 GiB DDR4 channels and the host FIFO's window above them, 37 bits (the shell's S_AXI_ACC ports,
 # sparsesim.fpga.shell ShellParams.acc_addr_bits; tests/fpga/test_shell.py checks the two are equal).
 ADDR_BITS = 37
 DIM_BITS = 16
-# AXI data width: our choice, 512 bits (the width of a Xilinx DDR4 MIG's AXI port for a 64-bit DIMM at 4:1,
-# "Xilinx PG150 UltraScale Architecture-Based FPGAs Memory IP"); one stream word per beat on a 4x4 array.
-DATA_BYTES = 64
+# AXI data width in bytes (bus.py, where it is cited; the simulator's `SatArch.dram_port_bytes` reads the
+# same constant).
+DATA_BYTES = PORT_BYTES
 # Loop orders over blocks, as the scheduler names them (sparsesim/sat/schedule.py docstring).
 ORDERS = ("a_resident", "b_resident", "c_resident")
 
@@ -33,6 +36,40 @@ ORDERS = ("a_resident", "b_resident", "c_resident")
 def beats_per_word(word_bits: int, data_bytes: int = DATA_BYTES) -> int:
     """AXI beats one stream word of `word_bits` occupies in DRAM (and on the bus)."""
     return -(-word_bits // (8 * data_bytes))
+
+
+def result_dram_bits(cfg: ArrayConfig) -> int:
+    """Bits of a result word in DRAM: the array's result word without its `last` flag (which marks a tile's
+    last result beat inside the engine and is not data): 32 bits per column."""
+    return cfg.result_layout["data"].width
+
+
+def act_line_bits(cfg: ArrayConfig, data_bytes: int = DATA_BYTES) -> int:
+    """Bits of a line of the packed activation region (and of the activation block buffer's memory): the
+    larger of a bus beat and a full activation word (MMAX elements per lane)."""
+    return max(8 * data_bytes, cfg.acts_layout.size)
+
+
+def act_packed_bits(cfg: ArrayConfig, log2e: int) -> int:
+    """Bits of a packed activation word: each lane's E = 2**log2e elements (a WS row's group / an OS column's
+    B group as the mode uses it), without the array word's MMAX - E zero elements."""
+    return cfg.lanes * cfg.operand_bits << log2e
+
+
+def act_shift(cfg: ArrayConfig, log2e: int, data_bytes: int = DATA_BYTES) -> int:
+    """log2 of the packed activation words per line for E = 2**log2e."""
+    ratio = act_line_bits(cfg, data_bytes) // act_packed_bits(cfg, log2e)
+    return ratio.bit_length() - 1
+
+
+def check_packable(cfg: ArrayConfig, data_bytes: int = DATA_BYTES) -> None:
+    """Packed activation words fill a line exactly (a power of two of them per line) only when lanes, the
+    operand width and MMAX are powers of two and a full word is a whole number of beats or fits one."""
+    line, full = act_line_bits(cfg, data_bytes), cfg.acts_layout.size
+    unit = cfg.lanes * cfg.operand_bits
+    per_line = line // unit
+    if line % unit or per_line & (per_line - 1) or cfg.max_m & (cfg.max_m - 1) or line % (8 * data_bytes):
+        raise ValueError(f"activation words of {full} bits do not pack into {line}-bit lines")
 
 
 def descriptor_layout(cfg: ArrayConfig) -> data.StructLayout:

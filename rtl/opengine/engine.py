@@ -21,7 +21,7 @@ from ..config import ArrayConfig
 from . import axi
 from .accum import ACC_JOB_LAYOUT, OutBuffer
 from .buffer import READ_JOB_LAYOUT, BlockBuffer
-from .descriptor import ADDR_BITS, DATA_BYTES, descriptor_layout
+from .descriptor import ADDR_BITS, DATA_BYTES, check_packable, descriptor_layout, result_dram_bits
 from .dma import JOB_LAYOUT, WriteDMA
 from .sequencer import Sequencer
 
@@ -69,15 +69,18 @@ class OpEngine(wiring.Component):
         db = self.data_bytes
         m.submodules.seq = seq = Sequencer(cfg, db)
         m.submodules.array = arr = SparseArray(cfg, cell_module=self.cell_module)
+        check_packable(cfg, db)
+        # activations packed in DRAM (E elements per lane, image.py), weights as the array's words
         buf_w, buf_a = (
             BlockBuffer(bits, half_words=words, data_bytes=db, max_beats=MAX_BURST_BEATS,
-                        memory_module=self.memory_module)
-            for bits, words in ((cfg.weights_layout.size, self.w_block_words),
-                                (cfg.acts_layout.size, self.a_block_words))
+                        memory_module=self.memory_module, pack=pack)
+            for bits, words, pack in ((cfg.weights_layout.size, self.w_block_words, None),
+                                      (cfg.acts_layout.size, self.a_block_words,
+                                       (cfg.lanes, cfg.operand_bits, cfg.max_m)))
         )  # fmt: skip
         m.submodules.buf_w, m.submodules.buf_a = buf_w, buf_a
         res = dict(data_bytes=db, depth=RESULT_BUFFER_WORDS, max_beats=MAX_BURST_BEATS)
-        m.submodules.dma_r = dma_r = WriteDMA(cfg.result_layout.size, **res)
+        m.submodules.dma_r = dma_r = WriteDMA(result_dram_bits(cfg), **res)
         m.submodules.acc = acc = OutBuffer(cfg, words=self.c_block_words, memory_module=self.memory_module)
         m.d.comb += [seq.desc.eq(self.desc), seq.start.eq(self.start & ~self.busy)]
 
@@ -106,7 +109,7 @@ class OpEngine(wiring.Component):
             acc.results.payload.eq(arr.results.payload),
             arr.results.ready.eq(acc.results.ready),
             dma_r.words.valid.eq(acc.out.valid),
-            dma_r.words.payload.eq(acc.out.payload),
+            dma_r.words.payload.eq(acc.out.payload.data),  # the `last` flag stays on chip
             acc.out.ready.eq(dma_r.words.ready),
         ]
         wiring.connect(m, buf_w.axi, wiring.flipped(self.rd_w))

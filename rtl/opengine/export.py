@@ -51,12 +51,15 @@ BLOCK_MEM_MODULE = "op_engine_block_mem"
 class DramModel:
     latency_cycles: int
     bytes_per_cycle: float
+    port_bytes: int = DATA_BYTES  # bytes per beat of each AXI port (one beat per cycle)
 
     @classmethod
     def from_arch(cls, arch) -> DramModel:
-        """The simulator architecture's DRAM (a sparsesim.sat.arch.SatArch) in array-clock cycles."""
+        """The simulator architecture's DRAM (a sparsesim.sat.arch.SatArch) in array-clock cycles, and its
+        per-operand port width (`dram_port_bytes`, the engine's AXI data width)."""
         return cls(latency_cycles=round(arch.dram_latency_cycles),
-                   bytes_per_cycle=float(arch.dram_bytes_per_cycle))
+                   bytes_per_cycle=float(arch.dram_bytes_per_cycle),
+                   port_bytes=int(arch.dram_port_bytes) or DATA_BYTES)
 
     @property
     def bw_q8(self) -> int:
@@ -187,6 +190,8 @@ def engine_verilog(
     """op_engine_tb (engine + DRAM model) in `out_dir`/op_engine_tb.v, converted once per parameters.
     `block_words`: the engine's weight and activation block buffer halves and its out buffer; `mem_words`:
     the DRAM model's size in beats."""
+    if dram.port_bytes != data_bytes:
+        raise ValueError(f"the DRAM model's ports are {dram.port_bytes} B wide, the engine's {data_bytes} B")
     w_words, a_words, c_words = block_words
     digest = _hash(cfg, {"dram": asdict(dram), "data_bytes": data_bytes, "top": "tb",
                          "blocks": [w_words, a_words, c_words], "mem_words": mem_words})  # fmt: skip

@@ -3,7 +3,8 @@ descriptor and the DRAM image the engine reads, and the engine's result words ba
 
 The mapping is the scheduler's `GemmMapping` (dataflow, mode, m/n/k as run, repeat, block, order), taken as
 given (nothing here imports the scheduler). Operand words are the array's stream words (compressed weights:
-values + indices per lane, host.tile_streams), each as `beats_per_word` AXI beats (low bits first), in the
+values + indices per lane, host.tile_streams), weights and results each as `beats_per_word` AXI beats (low
+bits first), activations packed (E elements per lane, `pack_acts`, lines of descriptor.act_line_bits), in the
 region layouts the sequencer walks (sequencer.py docstring); `operands[r]` is repeat r's (A, B) as
 sparsesim.sat.numerics takes them. DRAM addresses here count beats (the DRAM model's words).
 """
@@ -17,7 +18,16 @@ from sparsesim.sat import numerics
 
 from ..config import ArrayConfig, log2
 from ..host import tile_streams
-from .descriptor import DATA_BYTES, ORDERS, beats_per_word, pack_descriptor
+from .descriptor import (
+    DATA_BYTES,
+    ORDERS,
+    act_line_bits,
+    act_packed_bits,
+    act_shift,
+    beats_per_word,
+    pack_descriptor,
+    result_dram_bits,
+)
 
 
 @dataclass
@@ -28,6 +38,7 @@ class OpImage:
     result_hi: int
     end: int  # first free beat after the op's regions
     fields: dict = field(default_factory=dict)
+    w_end: int = 0  # first beat after the weights (the activations start at the next line)
 
 
 def _slice_a(a, mode, r0: int, r1: int, k0: int, k1: int):
@@ -45,6 +56,34 @@ def _to_beats(words: list[int], word_bits: int) -> list[int]:
     """Stream words as bus beats, low bits first."""
     bpw, mask = beats_per_word(word_bits), (1 << (8 * DATA_BYTES)) - 1
     return [(w >> (8 * DATA_BYTES * j)) & mask for w in words for j in range(bpw)]
+
+
+def log2_elements(cfg: ArrayConfig, mode) -> int:
+    """log2 of E, the elements per lane of an activation word in `mode` (M in N:M mode, P dense)."""
+    return log2(_elements(cfg, mode))
+
+
+def pack_acts(cfg: ArrayConfig, words: list[int], log2e: int) -> list[int]:
+    """Activation words (the array's, MMAX elements per lane) packed: E = 2**log2e elements per lane, words
+    back to back in lines of act_line_bits (low bits first), the last line zero-padded; as bus beats."""
+    e, mmax, eb = 1 << log2e, cfg.max_m, cfg.operand_bits
+    lane_full, lane_used = mmax * eb, e * eb
+    pbits = act_packed_bits(cfg, log2e)
+    per_line = 1 << act_shift(cfg, log2e)
+    line_bits = act_line_bits(cfg)
+    lines = []
+    for i in range(0, len(words), per_line):
+        line = 0
+        for j, w in enumerate(words[i : i + per_line]):
+            packed = 0
+            for lane in range(cfg.lanes):
+                group = (w >> (lane * lane_full)) & ((1 << lane_full) - 1)
+                if group >> lane_used:
+                    raise ValueError(f"activation word {i + j}: lane {lane} has elements beyond E = {e}")
+                packed |= group << (lane * lane_used)
+            line |= packed << (j * pbits)
+        lines.append(line)
+    return _to_beats(lines, line_bits)
 
 
 def _n_blocks(mapping) -> list[tuple[int, int]]:
@@ -126,10 +165,15 @@ def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0
         else:
             results += math.ceil(M / cfg.rows) * math.ceil(N / n_cap) * cfg.rows * slots
     weights = _to_beats(weights, cfg.weights_layout.size)
-    acts = _to_beats(acts, cfg.acts_layout.size)
-    results *= beats_per_word(cfg.result_layout.size)
+    # each repeat's activation region from a whole line (the sequencer's stride)
+    log2e = log2_elements(cfg, mode)
+    per_rep = len(acts) // mapping.repeat
+    acts = [b for r in range(mapping.repeat)
+            for b in pack_acts(cfg, acts[r * per_rep : (r + 1) * per_rep], log2e)]  # fmt: skip
+    results *= beats_per_word(result_dram_bits(cfg))
+    line_beats = act_line_bits(cfg) // (8 * DATA_BYTES)
     w_base = base_word
-    a_base = w_base + len(weights)
+    a_base = -(-(w_base + len(weights)) // line_beats) * line_beats  # activation lines are line-aligned
     r_base = a_base + len(acts)
     words = {w_base + i: w for i, w in enumerate(weights)} | {a_base + i: w for i, w in enumerate(acts)}
     n_q = n_r = 0
@@ -142,7 +186,8 @@ def build_image(cfg: ArrayConfig, mapping, operands: list, *, base_word: int = 0
         nb=min(mapping.block[1], N), kb=kb, n_q=n_q, n_r=n_r, w_base=w_base * DATA_BYTES,
         a_base=a_base * DATA_BYTES, r_base=r_base * DATA_BYTES,
     )  # fmt: skip
-    return OpImage(pack_descriptor(cfg, **fields), words, r_base, r_base + results, r_base + results, fields)
+    return OpImage(pack_descriptor(cfg, **fields), words, r_base, r_base + results, r_base + results, fields,
+                   w_base + len(weights))  # fmt: skip
 
 
 def write_hex(path, words: dict[int, int], *, data_bytes: int = DATA_BYTES) -> None:
@@ -171,7 +216,7 @@ def read_hex(path) -> list[int]:
 
 def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[list[int]]:
     """The result region (bus beats) as result payload words split per tile (`beats[i]` words each)."""
-    bpw = beats_per_word(cfg.result_layout.size)
+    bpw = beats_per_word(result_dram_bits(cfg))
     if len(results) % bpw:
         raise ValueError(f"{len(results)} result beats are not whole {bpw}-beat words")
     results = [
@@ -179,7 +224,7 @@ def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[l
         for i in range(0, len(results), bpw)
     ]
     out, i = [], 0
-    mask = (1 << cfg.result_layout.size) - 1
+    mask = (1 << result_dram_bits(cfg)) - 1
     for n in beats:
         out.append([w & mask for w in results[i : i + n]])
         i += n
@@ -188,4 +233,5 @@ def tile_words(cfg: ArrayConfig, results: list[int], beats: list[int]) -> list[l
     return out
 
 
-__all__ = ["OpImage", "block_words", "build_image", "write_hex", "read_hex", "tile_words"]
+__all__ = ["OpImage", "block_words", "build_image", "log2_elements", "pack_acts", "write_hex", "read_hex",
+           "tile_words"]

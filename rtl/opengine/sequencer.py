@@ -17,7 +17,10 @@ result words in the output block; whether they start, end or are the outputs' su
 tile that ends its outputs' sums (the last k-tile, WS, or k-block, OS), the place of its words in DRAM.
 Per step: a load job per operand whose block changes (DRAM address, words).
 
-DRAM regions (one repeat's; each repeat's follow the previous one's; a word is `beats_per_word` beats):
+DRAM regions (one repeat's; each repeat's follow the previous one's; a weight or result word is
+`beats_per_word` beats; activation words are packed, E elements per lane, in lines of
+`descriptor.act_line_bits`, 2**a_shift words a line, a repeat's region padded to a whole line; a block's
+load is the lines its words span, and its read jobs count words from the first of them):
 weights: blocks k-block-major, then m-block; a block's words are its m-tiles' in order, each m-tile's
 k-tiles' R rows (WS) or its A steps (OS). Activations: blocks n-block-major, then k-block; a WS block is its
 k-tiles' `width` vectors ([k-tile][column]), an OS block its n-tiles' beats (steps x slots each). Results:
@@ -33,7 +36,15 @@ from amaranth.lib.wiring import In, Out
 from ..config import ArrayConfig, log2
 from .accum import ACC_JOB_LAYOUT
 from .buffer import READ_JOB_LAYOUT, SEQ_BITS
-from .descriptor import ADDR_BITS, DIM_BITS, ORDERS, beats_per_word, descriptor_layout
+from .descriptor import (
+    ADDR_BITS,
+    DIM_BITS,
+    ORDERS,
+    act_line_bits,
+    beats_per_word,
+    descriptor_layout,
+    result_dram_bits,
+)
 from .dma import JOB_LAYOUT
 
 
@@ -76,8 +87,13 @@ class Sequencer(wiring.Component):
             return to_bytes
 
         w_bytes = stride(cfg.weights_layout.size)
-        a_bytes = stride(cfg.acts_layout.size)
-        r_bytes = stride(cfg.result_layout.size)
+        r_bytes = stride(result_dram_bits(cfg))
+        # activations are packed (image.py): lines of act_line_bits, 2**a_shift words each
+        line_bytes = act_line_bits(cfg, db) // 8
+        line_l0 = log2(act_line_bits(cfg, db) // (cfg.lanes * cfg.operand_bits))  # a_shift at E = 1
+
+        def a_bytes(lines):
+            return lines << log2(line_bytes)
         d = Signal(descriptor_layout(cfg))  # latched at start
         busy = Signal()
         m.d.comb += self.busy.eq(busy)
@@ -88,6 +104,12 @@ class Sequencer(wiring.Component):
         # E (reduction elements per beat): M in N:M mode, P dense
         log2e = Signal(range(log2(cfg.max_m) + 1))
         m.d.comb += log2e.eq(Mux(d.sparse, d.log2m, log2(P)))
+        a_shift = Signal(3)  # log2 of the packed activation words per line
+        m.d.comb += a_shift.eq(line_l0 - log2e)
+
+        def a_lines(words):  # lines holding `words` words from the start of a line
+            return (words + (1 << a_shift) - 1) >> a_shift
+
         slots = Signal(range(S + 1))
         m.d.comb += slots.eq(Mux(d.interleave, S, 1))
         kt_ws = Signal(W)
@@ -152,6 +174,8 @@ class Sequencer(wiring.Component):
             w_blk_at.eq(mt_tot * bk_u * Mux(d.os, 1, R) + bm_t * per_mt),
             a_blk_at.eq(Mux(d.os, (bn_i * ks_tot + nt_blk * bk_u) * slots, kt_tot * bn0 + bk_u * width)),
         ]
+        a_sub = Signal(range(1 << (line_l0 + 1)))  # the activation block's first word in its first line
+        m.d.comb += a_sub.eq(a_blk_at & ((1 << a_shift) - 1))
         w_region, a_region = Signal(2 * WW), Signal(2 * WW)  # words of one repeat's regions
         m.d.comb += [
             w_region.eq(mt_tot * Mux(d.os, ks_tot, kt_tot * R)),
@@ -215,14 +239,15 @@ class Sequencer(wiring.Component):
             self.cmd.payload.length.eq(Mux(d.os, 0, width)),
             self.w_load.payload.addr.eq(w_base + w_bytes(w_blk_at)),
             self.w_load.payload.words.eq(w_blk_words),
-            self.a_load.payload.addr.eq(a_base + a_bytes(a_blk_at)),
-            self.a_load.payload.words.eq(a_blk_words),
+            self.a_load.payload.addr.eq(a_base + a_bytes(a_blk_at >> a_shift)),
+            self.a_load.payload.words.eq(a_lines(a_sub + a_blk_words)),
             self.w_read.payload.seq.eq(Mux(need_w, w_cnt, w_cnt - 1)),
             self.w_read.payload.off.eq(w_off),
             self.w_read.payload.words.eq(w_words),
             self.w_read.payload.release.eq(last_tile & new_w),
             self.a_read.payload.seq.eq(Mux(need_a, a_cnt, a_cnt - 1)),
-            self.a_read.payload.off.eq(a_off),
+            self.a_read.payload.off.eq(a_sub + a_off),
+            self.a_read.payload.shift.eq(a_shift),
             self.a_read.payload.words.eq(a_words),
             self.a_read.payload.release.eq(last_tile & new_a),
             self.acc_job.payload.base.eq(c_off),
@@ -281,7 +306,7 @@ class Sequencer(wiring.Component):
                 ]  # fmt: skip
                 with m.If(end_rep):
                     m.d.sync += [
-                        w_base.eq(w_base + w_bytes(w_region)), a_base.eq(a_base + a_bytes(a_region)),
+                        w_base.eq(w_base + w_bytes(w_region)), a_base.eq(a_base + a_bytes(a_lines(a_region))),
                         rep.eq(rep + 1),
                     ]  # fmt: skip
                     with m.If(rep + 1 == d.repeat):

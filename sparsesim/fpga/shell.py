@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..rtl.opengine.bus import PORT_BYTES
+
 SHELL_DIR = "shell"
 BD_NAME = "sparsesim_shell"
 BOARD_PART = "xilinx.com:vcu1525:part0:1.3"  # [board files]
@@ -115,7 +117,9 @@ class ShellParams:
 
     @property
     def acc_data_bits(self) -> int:
-        return self.ddr_axi_data_bits
+        """The accelerator's masters: the op engine's AXI4 ports (rtl/opengine/bus.py, 1,024 bits;
+        SmartConnect converts them to the DDR4 controllers' 512)."""
+        return 8 * PORT_BYTES
 
     @property
     def ddr_map(self) -> tuple[AddressRange, ...]:

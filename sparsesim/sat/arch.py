@@ -56,6 +56,7 @@ from ..rtl.latency import (
     add_latency,
     preset_accumulator,
 )
+from ..rtl.opengine.bus import PORT_BYTES
 from .timing import ArrayParams
 
 KIB = 1024
@@ -236,6 +237,13 @@ VCU1525: dict[str, PresetValue] = {
             "controller, PHY and AXI interconnect for a closed-page read; plausible 80-200 ns",
             80.0, 200.0,
         ),
+    ),
+    "dram_port_bytes": PresetValue(
+        PORT_BYTES,
+        "B/cycle",
+        "our RTL (rtl/opengine/bus.py): each operand (weights, activations, results) has its own AXI4 port "
+        "of 1,024 bits, the widest data bus AXI4 allows [K: ARM IHI 0022, AMBA AXI and ACE Protocol "
+        "Specification, A1.3], one beat per cycle; an operand's DRAM stream cannot be faster",
     ),
     "sorter_lanes": PresetValue(
         32,
@@ -476,6 +484,9 @@ class SatArch:
     fold_overlap: bool = True
     os_drain: str = "serial"  # serial | overlapped
     slr_latency_cycles: int = 0  # SLR crossing registers, once per tile sequence (fpga/floorplan.py)
+    # Bytes per cycle of the op engine's AXI4 port per operand (weights, activations, results); 0: no
+    # per-port limit (only the DRAM's data rate binds, e.g. SCALE-Sim's interface).
+    dram_port_bytes: int = 0
     # The op engine's fixed register stages around an array op's DRAM latencies (preset: our RTL's counts);
     # 0 unless the preset models them (SCALE-Sim's array has no DMA engine: its interface never stalls).
     op_issue_cycles: int = 0  # start -> the first read address
@@ -578,6 +589,13 @@ class SatArch:
         if self.dram_calc:
             return 0.0
         return self.dram_latency_ns * self.clock_mhz / 1000.0
+
+    @property
+    def op_engine_streams(self) -> bool:
+        """Whether the array is fed by the op engine (its per-operand DRAM ports, `dram_port_bytes`), which
+        streams operands into the array as they arrive and results out as they are made (rtl/opengine); an
+        interface without it (SCALE-Sim's) loads the first tile's operands before the array starts."""
+        return self.dram_port_bytes > 0
 
     def op_prologue_stage_cycles(self, dataflow: str) -> int:
         """Fixed cycles of an array op before its array cycles, beyond the DRAM latency (issue and fill)."""

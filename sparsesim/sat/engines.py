@@ -201,7 +201,7 @@ class Machine:
             yield dram.flow(plan.prologue_bytes)
         t.prologue = env.now - t0
         t0 = env.now
-        busy, nbytes = plan.busy_cycles, plan.steady_bytes
+        busy, nbytes = plan.steady_floor_cycles, plan.steady_bytes
         if nbytes > 0:
             yield dram.flow(nbytes, cap=nbytes / busy if busy > 0 else math.inf)
         elif busy > 0:

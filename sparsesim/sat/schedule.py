@@ -91,6 +91,9 @@ class GemmMapping:
     buffer_bytes: dict[str, int]  # on-chip bytes per buffer (both halves)
     prologue_bytes: int = 0  # the first tile's operands, loaded before the array starts
     epilogue_bytes: int = 0  # the last tile's results, written after the array is done
+    # The steady phase's least cycles from the op engine's per-operand DRAM ports (SatArch.dram_port_bytes:
+    # each operand streams through its own port; `_Mapper._time`); 0 without a port limit.
+    dram_port_cycles: float = 0.0
     note: str = ""
     # On-chip costs (sat.onchip): cycles the op waits beyond array_cycles for a buffer port, the address
     # generator or the out buffer's partial sums; and each port's demand in cycles (the largest binds).
@@ -139,6 +142,8 @@ class OpPlan:
     prologue_bytes: int = 0
     epilogue_bytes: int = 0
     prologue_stage_cycles: int = 0  # the op engine's issue and fill stages (SatArch.op_prologue_stage_cycles)
+    # the steady phase's least cycles from the per-operand DRAM ports (GemmMapping.dram_port_cycles)
+    dram_port_cycles: float = 0.0
     # its out buffer's add, write-back and response stages (SatArch.op_epilogue_stage_cycles)
     epilogue_stage_cycles: int = 0
     gemm: GemmMapping | None = None
@@ -147,6 +152,12 @@ class OpPlan:
     @property
     def busy_cycles(self) -> int:
         return self.work_cycles + self.pipeline_cycles + self.accumulate_cycles + self.onchip_cycles
+
+    @property
+    def steady_floor_cycles(self) -> float:
+        """The steady phase's least cycles with the DRAM to itself: the engine's work, or an operand's stream
+        through its own DRAM port where that is longer."""
+        return max(self.busy_cycles, self.dram_port_cycles)
 
     @property
     def steady_bytes(self) -> int:
@@ -159,7 +170,7 @@ class OpPlan:
         bw, lat = arch.dram_bytes_per_cycle, arch.dram_latency_cycles
         return (
             lat + self.prologue_stage_cycles + self.prologue_bytes / bw
-            + max(self.busy_cycles, self.steady_bytes / bw)
+            + max(self.steady_floor_cycles, self.steady_bytes / bw)
             + lat + self.epilogue_stage_cycles + self.epilogue_bytes / bw
         )  # fmt: skip
 
@@ -223,6 +234,7 @@ class _Mapper:
         self.cap = capacity(p, mode)
         self.e = elements_per_cycle(p, mode)
         self.bw = arch.dram_bytes_per_cycle
+        self.port = arch.dram_port_bytes  # per operand; 0: no port limit
         self.lat = arch.dram_latency_cycles
         # the op engine's fixed stages before the array (the same terms as OpPlan.alone_cycles); those after
         # it depend on the candidate's k-block (`_time`)
@@ -390,19 +402,34 @@ class _Mapper:
         first = runs[0].shape
         pro = self.a_block(first.m, first.k) + self.b_block(first.k, first.n)
         epi = min(first.m, pr.m) * min(first.n, pr.n) * pr.c_elem_bytes
+        if self.arch.op_engine_streams:
+            # the op engine's block buffers hand each word to the array as it arrives and its write DMA
+            # takes each result as the array makes it (rtl/opengine): only the DRAM latency and the
+            # engine's stages are exposed before and after the array, the bytes all overlap it
+            pro = epi = 0.0
         total = a + b + c
         steady = max(0.0, total - pro - epi)
         stages = self.prologue_stages + self.arch.op_epilogue_stage_cycles(self.mode.dataflow, kb, pr.k)
-        t = 2 * self.lat + stages + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw)
-        return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved)
+        port = self.port_cycles(a, b, c, pro, epi)
+        t = 2 * self.lat + stages + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw, port)
+        return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port)
+
+    def port_cycles(self, a: float, b: float, c: float, pro: float, epi: float) -> float:
+        """The steady phase's least cycles from the op engine's DRAM ports (one per operand, `self.port`
+        bytes a cycle each): A and B each stream through their read port from the op's first read, so
+        prologue and steady phase together take at least max(A, B) / port (the prologue moved its bytes at
+        the DRAM's rate); the results but the last through the write port. 0 without a port limit."""
+        if not self.port:
+            return 0.0
+        return max(0.0, max(a, b) / self.port - pro / self.bw, (c - epi) / self.port)
 
     def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
-        t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved) = self._time(
+        t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port) = self._time(
             order, mb, nb, kb
         )
         info = dict(
             order=order, block=(mb, nb, kb), cycles=cycles, beats=beats, acc=acc, runs=runs,
-            a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved,
+            a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved, port=port,
         )  # fmt: skip
         return t, total, info
 
@@ -560,7 +587,8 @@ def map_gemm(
         tiles=sum(r.count for r in info["runs"]), array_cycles=info["cycles"], beat_cycles=info["beats"],
         accumulate_cycles=info["acc"], a_bytes=round(info["a"]), b_bytes=round(info["b"]),
         c_bytes=round(info["c"]), buffer_bytes=bufs, prologue_bytes=math.ceil(info["pro"]),
-        epilogue_bytes=math.ceil(info["epi"]), note=note, onchip_cycles=int(info["onchip"]),
+        epilogue_bytes=math.ceil(info["epi"]), dram_port_cycles=float(info["port"]), note=note,
+        onchip_cycles=int(info["onchip"]),
         port_cycles=dict(info["ports"]), port_bytes=dict(info["moved"]),
     )  # fmt: skip
     return mapping
@@ -621,7 +649,7 @@ def plan_gemm(op: GemmOp, arch: SatArch, mapping: GemmMapping) -> OpPlan:
         dram_bytes=mapping.dram_bytes, prologue_bytes=pro, epilogue_bytes=epi,
         prologue_stage_cycles=arch.op_prologue_stage_cycles(mapping.dataflow),
         epilogue_stage_cycles=arch.op_epilogue_stage_cycles(mapping.dataflow, mapping.block[2], mapping.k),
-        gemm=mapping,
+        dram_port_cycles=mapping.dram_port_cycles, gemm=mapping,
     )  # fmt: skip
 
 

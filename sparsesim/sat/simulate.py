@@ -138,7 +138,7 @@ def _op_rows(schedule: Schedule, times: dict[str, OpTimes], arch: SatArch) -> li
             busy = plan.busy_cycles
             mem_f = (
                 lat + plan.prologue_stage_cycles + plan.prologue_bytes / bw
-                + max(busy, plan.steady_bytes / bw) - busy
+                + max(plan.steady_floor_cycles, plan.steady_bytes / bw) - busy
                 + lat + plan.epilogue_stage_cycles + plan.epilogue_bytes / bw
             )  # fmt: skip
             contention_f = (t.end - t.start) - busy - mem_f - t.weights_wait

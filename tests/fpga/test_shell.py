@@ -194,8 +194,8 @@ def rtl_axi_ports() -> list[dict[str, int]]:
 
 
 def test_accelerator_axi_ports_match_the_rtl(recorded):
-    """Every shell port the accelerator attaches to takes every op-engine master without conversion: data,
-    ID and address widths equal (the engine's addresses reach all four channels, 64 GiB, and the FIFO window
+    """Every shell port the accelerator attaches to takes every op-engine master as it is: data, ID and
+    address widths equal (the engine's addresses reach all four channels, 64 GiB, and the FIFO window
     above them)."""
     cfg = _configs(recorded)
     ports = sorted(o for o in cfg if re.fullmatch(r"S_AXI_ACC\d+", o))
@@ -203,7 +203,8 @@ def test_accelerator_axi_ports_match_the_rtl(recorded):
     for port in ports:
         k = cfg[port]
         assert k["PROTOCOL"] == "AXI4"
-        assert int(k["DATA_WIDTH"]) == DDR4_AXI_DATA_BITS, port
+        # the op engine's 1,024-bit masters (AXI4's widest bus, ARM IHI 0022), 2x the DDR4 controller's
+        assert int(k["DATA_WIDTH"]) == 1024 == 2 * DDR4_AXI_DATA_BITS, port
         assert int(k["ADDR_WIDTH"]) >= 36, port  # all four channels (64 GiB) reachable
         for m in rtl_axi_ports():
             assert int(k["DATA_WIDTH"]) == m["data"], (port, m)

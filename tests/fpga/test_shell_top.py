@@ -18,6 +18,7 @@ import pytest
 from sparsesim.rtl import protocol as proto
 from sparsesim.rtl.board import BoardParams, ram_verilog
 from sparsesim.rtl.config import ArrayConfig
+from sparsesim.rtl.opengine.bus import PORT_BYTES
 
 from sparsesim.fpga import shell, shelltop
 from sparsesim.fpga.model import BoardModel
@@ -38,7 +39,8 @@ def test_the_top_connects_every_port_the_block_design_has(tmp_path):
         assert port in names or any(n.startswith(port + "_") for n in names), port
     widths = {n: w for n, _, w, _ in shelltop.wrapper_ports(p)}
     assert widths["S_AXI_ACC0_araddr"] == p.acc_addr_bits == 37
-    assert widths["S_AXI_ACC3_wdata"] == 512 and widths["S_AXI_ACC1_awid"] == 4
+    # the accelerator's ports as wide as the op engine's AXI4 masters (rtl/opengine/bus.py)
+    assert widths["S_AXI_ACC3_wdata"] == 8 * PORT_BYTES == 1024 and widths["S_AXI_ACC1_awid"] == 4
     assert widths["AXIS_HOST_TX_tkeep"] == 4 and widths["M_AXIL_CTRL_araddr"] == 20
     assert widths["ddr4_sdram_c2_dq"] == 72 and widths["pcie_mgt_rxp"] == 16
 

@@ -1,9 +1,9 @@
 """Whole ops through the RTL op engine with its DRAM model (tb_opengine.py), checked against
 sparsesim.sat.numerics (results, bit for bit) and against the simulator (the array's cycles: the mapping's
 `array_cycles`; the op's cycles with DRAM: the scheduler's `OpPlan.alone_cycles`, the op alone with the DRAM
-as the SimPy engines run it: latency + the op engine's issue and fill stages + first tile's operands, the
-array overlapped with the rest of the traffic, the out buffer's add (WS; OS with k-blocks), write-back and
-response stages + latency + last results;
+as the SimPy engines run it: latency + the op engine's issue and fill stages, the array overlapped with
+the op's traffic (the engine streams, so no first-tile or last-tile bytes are exposed; each operand's port
+bounds it), the out buffer's add (WS; OS with k-blocks), write-back and response stages + latency;
 the cycles before and after the array's: the simulator's latency + stages, exactly). Pure Python around the
 Verilator run; used by test_opengine.py, bench/rtl_vs_sim.py and bench/mutate_timing.py."""
 
@@ -33,7 +33,13 @@ from rtl_ops import (
 from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
-from sparsesim.rtl.opengine.descriptor import DATA_BYTES, beats_per_word
+from sparsesim.rtl.opengine.descriptor import (
+    DATA_BYTES,
+    act_line_bits,
+    act_packed_bits,
+    beats_per_word,
+    result_dram_bits,
+)
 from sparsesim.rtl.opengine.engine import BLOCK_WORDS
 from sparsesim.rtl.opengine.export import (
     VERILATOR_MAKE_ARGS,
@@ -42,7 +48,14 @@ from sparsesim.rtl.opengine.export import (
     engine_verilog,
     mem_words_for,
 )
-from sparsesim.rtl.opengine.image import block_words, build_image, read_hex, tile_words, write_hex
+from sparsesim.rtl.opengine.image import (
+    block_words,
+    build_image,
+    log2_elements,
+    read_hex,
+    tile_words,
+    write_hex,
+)
 
 from sparsesim.sat.schedule import _operand_totals, plan_gemm
 
@@ -142,7 +155,7 @@ def engine_size(cfg: ArrayConfig, runs: list[OpRun], end_word: int) -> EngineSiz
 
 def engine_key(cfg: ArrayConfig, dram: DramModel, size: EngineSize) -> str:
     """The engine model's build folder name (Verilog and Verilator)."""
-    return (f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}_w{size.w_block_words}"
+    return (f"opengine_{cfg.name()}_l{dram.latency_cycles}_bw{dram.bw_q8}_p{dram.port_bytes}_w{size.w_block_words}"
             f"_a{size.a_block_words}_c{size.c_block_words}_mem{size.mem_words}")  # fmt: skip
 
 
@@ -193,9 +206,8 @@ def with_sim(row: dict, run: OpRun, arch) -> dict:
         "sim_cycles": round(sim_op, 1), "sim_array_cycles": run.mapping.array_cycles,
         "sim_prologue_cycles": round(fixed_pro + plan.prologue_bytes / bw, 1),
         "sim_epilogue_cycles": round(fixed_epi + plan.epilogue_bytes / bw, 1),
-        # the fixed part: the RTL streams the first tile's operands and the last results one beat per cycle
-        # (the simulator moves them as bytes at the DRAM's rate), so with one-beat words its prologue and
-        # epilogue are this part alone
+        # the fixed part (the simulator of an op engine that streams exposes no bytes beside it: the
+        # prologue and epilogue bytes are 0), which with one-beat words is the RTL's prologue and epilogue
         "sim_fixed_prologue_cycles": fixed_pro, "sim_fixed_epilogue_cycles": fixed_epi,
     }  # fmt: skip
     if "rtl_cycles" in row:
@@ -218,7 +230,8 @@ def mismatches(row: dict, tolerance: float = REL_TOLERANCE) -> list[str]:
         out.append(f"array cycles rtl {row['rtl_array_cycles']} sim {row['sim_array_cycles']}")
     if row["beats"] != row["beats_expected"]:
         out.append(f"beats per port {row['beats']}, the mapping's block loads {row['beats_expected']}")
-    if any(not math.isclose(row["rtl_reads"][p], row["sim_reads"][p], rel_tol=1e-6) for p in row["sim_reads"]):
+    if any(not row["sim_reads"][p] - 1e-6 <= row["rtl_reads"][p] <= row["sim_reads"][p] + row["reads_slack"][p] + 1e-6
+           for p in row["sim_reads"]):  # fmt: skip
         out.append(f"operand reads rtl {row['rtl_reads']} sim {row['sim_reads']}")
     if abs(row["rel_diff"]) > tolerance:
         out.append(f"op cycles rtl {row['rtl_cycles']} sim {row['sim_cycles']} ({row['rel_diff']:+.2%})")
@@ -228,6 +241,43 @@ def mismatches(row: dict, tolerance: float = REL_TOLERANCE) -> list[str]:
             if rtl != sim:
                 out.append(f"{part} rtl {rtl} sim {sim} (DRAM latency + the op engine's stages)")
     return out
+def _act_block_words(cfg: ArrayConfig, mp, n: tuple[int, int], k: tuple[int, int]) -> int:
+    """Activation words of the block (n-block, k-block): WS its k-tiles' columns, OS its n-tiles' steps x
+    slots."""
+    e = mp.mode.m if mp.mode.sparse else cfg.multipliers
+    if mp.dataflow == "ws":
+        return math.ceil((k[1] - k[0]) / (cfg.rows * e)) * (n[1] - n[0])
+    slots = cfg.slots if mp.mode.interleave else 1
+    return math.ceil((n[1] - n[0]) / (cfg.cols * slots)) * math.ceil((k[1] - k[0]) / e) * slots
+
+
+def load_beats(cfg: ArrayConfig, run: OpRun) -> tuple[int, int]:
+    """AXI beats the engine should read per operand (weights, activations) for the mapping's block loads
+    (`load_words`): weights `beats_per_word` a word; activations packed (E elements per lane, lines of
+    act_line_bits): a block's load is the lines its words span in the region, whose blocks lie n-block-major,
+    then k-block, back to back (sequencer.py docstring). Counted here from the mapping and that layout."""
+    mp = run.mapping
+    w_words, _ = load_words(cfg, run)
+    e = mp.mode.m if mp.mode.sparse else cfg.multipliers
+    per_line = act_line_bits(cfg) // act_packed_bits(cfg, e.bit_length() - 1)
+    line_beats = act_line_bits(cfg) // (8 * DATA_BYTES)
+    steps = block_steps(mp, cfg)
+    n_blocks = sorted({n for _, n, _ in steps})
+    k_blocks = sorted({k for _, _, k in steps})
+    at, offset = {}, 0
+    for n in n_blocks:
+        for k in k_blocks:
+            at[(n, k)] = offset
+            offset += _act_block_words(cfg, mp, n, k)
+    a_lines, prev = 0, None
+    for _, n, k in steps:
+        if (n, k) != prev:
+            first = at[(n, k)]
+            a_lines += (first + _act_block_words(cfg, mp, n, k) - 1) // per_line - first // per_line + 1
+            prev = (n, k)
+    return w_words * beats_per_word(cfg.weights_layout.size), a_lines * line_beats
+
+
 def load_words(cfg: ArrayConfig, run: OpRun) -> tuple[int, int]:
     """Stream words the engine should load from DRAM per operand (weights, activations): each step of the
     mapping's block walk (rtl_ops.block_steps) loads its weight block (m-block, k-block) and activation block
@@ -264,16 +314,19 @@ def scheduler_reads(run: OpRun, arch) -> tuple[float, float]:
 def dram_traffic(cfg: ArrayConfig, run: OpRun, img, out: dict, arch) -> dict:
     """The op's beats per AXI port against the block loads its mapping needs (`load_words`), and how often
     each operand region was read against the scheduler's traffic (its A and B bytes over the operand's)."""
-    bpw = {p: beats_per_word(lay.size) for p, lay in
-           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
-    w_words, a_words = load_words(cfg, run)
-    regions = {"rd_w": (img.fields["a_base"] - img.fields["w_base"]) // DATA_BYTES,
+    w_beats, a_beats = load_beats(cfg, run)
+    regions = {"rd_w": img.w_end - img.fields["w_base"] // DATA_BYTES,
                "rd_a": (img.fields["r_base"] - img.fields["a_base"]) // DATA_BYTES}  # fmt: skip
     sim_w, sim_a = scheduler_reads(run, arch)
+    # packed activation blocks that start or end inside a line read that line with their neighbour: up to
+    # one line more per block load than the region's share
+    keys = [(n, k) for _, n, k in block_steps(run.mapping, cfg)]
+    a_loads = sum(1 for i, key in enumerate(keys) if i == 0 or key != keys[i - 1])
+    line_beats = act_line_bits(cfg) // (8 * DATA_BYTES)
     return {
         "beats": {p: out[f"beats_{p}"] for p in ("rd_w", "rd_a", "wr")},
-        "beats_expected": {"rd_w": w_words * bpw["rd_w"], "rd_a": a_words * bpw["rd_a"],
-                           "wr": img.result_hi - img.result_lo},
+        "beats_expected": {"rd_w": w_beats, "rd_a": a_beats, "wr": img.result_hi - img.result_lo},
+        "reads_slack": {"rd_w": 0.0, "rd_a": a_loads * line_beats / regions["rd_a"]},
         "rtl_dram_bytes": {p: out[f"beats_{p}"] * DATA_BYTES for p in ("rd_w", "rd_a", "wr")},
         "sim_dram_bytes": {"a": run.mapping.a_bytes, "b": run.mapping.b_bytes, "c": run.mapping.c_bytes},
         "rtl_reads": {p: out[f"beats_{p}"] / regions[p] for p in regions},
@@ -346,8 +399,11 @@ def run_engine_ops(cfg: ArrayConfig, runs: list[OpRun], sim: str = "verilator",
             # and after the cycle of its last result
             "rtl_prologue_cycles": first - out["started_at"],
             "rtl_epilogue_cycles": out["started_at"] + out["op_cycles"] - out["last_done"] - 1,
+            # every word of the op's streams in one bus beat: weights, results, and the packed activation
+            # words of its mode (E elements per lane)
             "one_beat_words": all(beats_per_word(lay.size) == 1 for lay in
-                                  (cfg.weights_layout, cfg.acts_layout, cfg.result_layout)),  # fmt: skip
+                                  (cfg.weights_layout,)) and beats_per_word(result_dram_bits(cfg)) == 1
+                              and act_packed_bits(cfg, log2_elements(cfg, r.mapping.mode)) <= 8 * DATA_BYTES,  # fmt: skip
             "results_differing_from_numerics": bad,
             **dram_traffic(cfg, r, img, out, arch_r),
             "cycles_per_s": out["op_cycles"] / max(out["wall_s"], 1e-9),
@@ -391,14 +447,13 @@ def run_axi_protocol(cfg: ArrayConfig, runs: list[OpRun], *, pause: float = 0.3,
 
 def port_beats(cfg: ArrayConfig, runs: list[OpRun]) -> dict[str, int]:
     """Beats each AXI port should move for the ops: their block loads (`load_words`) and final results."""
-    bpw = {name: beats_per_word(lay.size) for name, lay in
-           (("rd_w", cfg.weights_layout), ("rd_a", cfg.acts_layout), ("wr", cfg.result_layout))}  # fmt: skip
-    loads = [load_words(cfg, r) for r in runs]
+    loads = [load_beats(cfg, r) for r in runs]
     return {
-        "rd_w": bpw["rd_w"] * sum(w for w, _ in loads),
-        "rd_a": bpw["rd_a"] * sum(a for _, a in loads),
-        "wr": bpw["wr"] * sum(r.tiles[i].result_beats for r in runs for i in final_tiles(r)),
-    }
+        "rd_w": sum(w for w, _ in loads),
+        "rd_a": sum(a for _, a in loads),
+        "wr": beats_per_word(result_dram_bits(cfg)) * sum(r.tiles[i].result_beats for r in runs
+                                                          for i in final_tiles(r)),
+    }  # fmt: skip
 
 
 def axi_scoreboard(cfg: ArrayConfig, runs: list[OpRun], images, rep: dict, lo: int, want: dict[str, int]) -> dict:
@@ -521,7 +576,7 @@ def run_repeat_ops(cfg: ArrayConfig, pairs: list[tuple[OpRun, OpRun]], sim: str 
     out = {}
     for name, (first, second), img in zip(names, pairs, images):
         region = dumped[img.result_lo - lo : img.result_hi - lo]
-        bpw = beats_per_word(cfg.result_layout.size)
+        bpw = beats_per_word(result_dram_bits(cfg))
         half = sum(first.tiles[i].result_beats for i in final_tiles(first)) * bpw
         if len(region) != 2 * half:
             out[name] = f"{len(region)} result words for 2 x {half}"

@@ -19,8 +19,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotbext.axi import AxiReadBus, AxiWriteBus
 from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
 from rtl_plan import bench_spec, write_report
-
-DATA_BYTES = 64
+from sparsesim.rtl.opengine.descriptor import DATA_BYTES
 
 
 def pauses(rng: random.Random, p: float):

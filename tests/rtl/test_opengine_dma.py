@@ -220,3 +220,87 @@ def test_block_buffer_waits_for_a_released_half():
     wait for block 0's release, or its words would replace block 0's under the reader."""
     got, want, _, stats = run_block(40, [(0, 8), (1024, 1), (2048, 8), (3072, 1)], seed=2, take=0.1)
     assert got == want and stats["rready_low"] == 0
+
+
+def run_packed(lanes: int, elem_bits: int, max_e: int, blocks: list[tuple[int, int, int, int]], seed: int = 0):
+    """A packed buffer (activations, E elements per lane in DRAM): each block (byte address of its first
+    line, first word's place in that line, words, log2 E) is loaded as the lines its words span and read
+    once; returns (words streamed, the array words expected). The expected words are built here from the
+    packed ones: lane l's E elements in the first E of its MMAX slots, the rest zero."""
+    rng = random.Random(seed)
+    word_bits = lanes * elem_bits * max_e
+    dut = BlockBuffer(word_bits, half_words=16, data_bytes=DATA_BYTES, max_beats=4,
+                      pack=(lanes, elem_bits, max_e))
+    line_bits = max(BEAT_BITS, word_bits)
+    bpl = line_bits // BEAT_BITS
+    mem, want, loads, reads = {}, [], [], []
+    for seq, (addr, sub, n, log2e) in enumerate(blocks):
+        e = 1 << log2e
+        pbits = lanes * elem_bits * e
+        per_line = line_bits // pbits
+        lines = -(-(sub + n) // per_line)
+        raw = [rng.getrandbits(pbits) for _ in range(lines * per_line)]  # words around the block's too
+        for i in range(lines):
+            line = sum(w << (j * pbits) for j, w in enumerate(raw[i * per_line : (i + 1) * per_line]))
+            for j in range(bpl):
+                mem[addr // DATA_BYTES + i * bpl + j] = (line >> (BEAT_BITS * j)) & ((1 << BEAT_BITS) - 1)
+        for w in raw[sub : sub + n]:
+            lane_w = e * elem_bits
+            want.append(sum(((w >> (lane * lane_w)) & ((1 << lane_w) - 1)) << (lane * elem_bits * max_e)
+                            for lane in range(lanes)))  # fmt: skip
+        loads.append((addr, lines))
+        reads.append((seq, sub, n, (per_line.bit_length() - 1)))
+    got, queue = [], []
+
+    async def bench(ctx):
+        cycle, beat_of = 0, 0
+        while len(got) < len(want) and cycle < 20_000:
+            ctx.set(dut.load.valid, int(bool(loads)))
+            if loads:
+                ctx.set(dut.load.payload.addr, loads[0][0])
+                ctx.set(dut.load.payload.words, loads[0][1])
+            ctx.set(dut.read.valid, int(bool(reads)))
+            if reads:
+                seq, off, n, shift = reads[0]
+                ctx.set(dut.read.payload.seq, seq)
+                ctx.set(dut.read.payload.off, off)
+                ctx.set(dut.read.payload.words, n)
+                ctx.set(dut.read.payload.release, 1)
+                ctx.set(dut.read.payload.shift, shift)
+            ctx.set(dut.axi.arready, 1)
+            r_go = bool(queue) and queue[0][2] <= cycle
+            ctx.set(dut.axi.rvalid, int(r_go))
+            if r_go:
+                ctx.set(dut.axi.rdata, mem[queue[0][0] // DATA_BYTES + beat_of])
+            ready = rng.random() < 0.7
+            ctx.set(dut.words.ready, int(ready))
+            if loads and ctx.get(dut.load.ready):
+                loads.pop(0)
+            if reads and ctx.get(dut.read.ready):
+                reads.pop(0)
+            if ctx.get(dut.axi.arvalid):
+                queue.append((ctx.get(dut.axi.araddr), ctx.get(dut.axi.arlen), cycle + LATENCY_CYCLES))
+            if r_go:
+                beat_of += 1
+                if beat_of == queue[0][1] + 1:
+                    queue.pop(0)
+                    beat_of = 0
+            if ready and ctx.get(dut.words.valid):
+                got.append(ctx.get(dut.words.payload))
+            await ctx.tick()
+            cycle += 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return got, want
+
+
+@pytest.mark.parametrize("lanes, elem_bits", [(2, 4), (4, 8)], ids=["word-in-a-beat", "word-of-two-beats"])
+def test_block_buffer_unpacks_packed_activations(lanes, elem_bits):
+    """Every E of a 4-element MMAX (1, 2, 4), blocks starting mid-line and ending mid-line, lines of one
+    beat (32-bit words, 8 to 2 a line) and of two beats (128-bit full words, 1 to 4 a line)."""
+    blocks = [(0, 3, 7, 1), (4096 - 2 * DATA_BYTES, 0, 5, 2), (512, 1, 9, 0), (1024, 5, 11, 0), (2048, 0, 4, 2)]
+    got, want = run_packed(lanes, elem_bits, 4, blocks)
+    assert len(got) == len(want) and got == want

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from rtl_opengine import axi_scoreboard, measured_stages, stage_mismatches
 from sparsesim.rtl.config import ArrayConfig
-from sparsesim.rtl.opengine.descriptor import descriptor_layout, pack_descriptor
+from sparsesim.rtl.opengine.descriptor import DATA_BYTES, descriptor_layout, pack_descriptor
 
 from sparsesim.sat.arch import resolve
 
@@ -20,7 +20,10 @@ def _run(weights: int, acts: int, results: int):
     return SimpleNamespace(label=lambda: "op", beats={"rd_w": weights, "rd_a": acts, "wr": results})
 
 
-def _burst(port, addr, beats, size=6, burst=1):
+SIZE = DATA_BYTES.bit_length() - 1  # AxSIZE of a full-width beat
+
+
+def _burst(port, addr, beats, size=SIZE, burst=1):
     return {"port": port, "addr": addr, "len": beats - 1, "size": size, "burst": burst}
 
 
@@ -30,12 +33,13 @@ def _board(bursts, w_beats, run):
 
 
 def _w(n):
-    return [{"last": int(i == n - 1), "strb": (1 << 64) - 1} for i in range(n)]
+    return [{"last": int(i == n - 1), "strb": (1 << DATA_BYTES) - 1} for i in range(n)]
 
 
 def test_clean_traffic_passes():
     run = _run(4, 8, 2)
-    b = [_burst("rd_w", 0, 4), _burst("rd_a", 4096 - 128, 2), _burst("rd_a", 4096, 6), _burst("wr", 8192, 2)]
+    b = [_burst("rd_w", 0, 4), _burst("rd_a", 4096 - 2 * DATA_BYTES, 2), _burst("rd_a", 4096, 6),
+         _burst("wr", 8192, 2)]  # fmt: skip
     board = _board(b, _w(2), run)
     assert board["errors"] == []
     assert board["boundary_cuts"] == 1
@@ -46,7 +50,7 @@ def test_clean_traffic_passes():
     [
         ([_burst("rd_w", 0, 4), _burst("rd_a", 4096 - 128, 8), _burst("wr", 8192, 2)], _w(2), "4 KiB"),
         ([_burst("rd_w", 32, 4), _burst("rd_a", 4096, 8), _burst("wr", 8192, 2)], _w(2), "aligned"),
-        ([_burst("rd_w", 0, 4, size=5), _burst("rd_a", 4096, 8), _burst("wr", 8192, 2)], _w(2), "size"),
+        ([_burst("rd_w", 0, 4, size=SIZE - 1), _burst("rd_a", 4096, 8), _burst("wr", 8192, 2)], _w(2), "size"),
         ([_burst("rd_w", 0, 4, burst=0), _burst("rd_a", 4096, 8), _burst("wr", 8192, 2)], _w(2), "burst type"),
         ([_burst("rd_w", 0, 4), _burst("rd_a", 4096, 8), _burst("wr", 8192, 2)], _w(1) + _w(1), "WLAST"),
         ([_burst("rd_w", 0, 4), _burst("rd_a", 4096, 7), _burst("wr", 8192, 2)], _w(2), "beats per port"),

@@ -244,3 +244,31 @@ def test_array_ops_carry_the_op_engines_stages_scalesim_none():
     assert (plan.prologue_stage_cycles, plan.epilogue_stage_cycles) == (0, 0)
     stages = ("issue", "fill_ws", "fill_os", "writeback", "accumulate", "response")
     assert all(sim.sources[f"op_{t}_cycles"] for t in stages)
+
+
+def test_op_engine_streams_and_its_ports_bound_the_steady_phase():
+    """With the op engine (preset: dram_port_bytes > 0) an array op exposes no first-tile or last-tile bytes
+    (the engine streams them; checked cycle for cycle against the RTL engine in tests/rtl), and each
+    operand's stream through its own port bounds the op: the op takes at least its larger read operand's
+    bytes over the port width, written out here from the mapping's bytes. Without the engine (port 0) the
+    first tile's operands are exposed and no port bound applies."""
+    op = _gemm(16, 4096, 256, nm=(2, 8))  # few output rows: each activation is used by one m-tile
+    base = resolve()
+    assert base.dram_port_bytes == 128 and base.op_engine_streams
+    mp = map_gemm(op, base)
+    plan = plan_gemm(op, base, mp)
+    assert mp.prologue_bytes == mp.epilogue_bytes == 0 == plan.prologue_bytes == plan.epilogue_bytes
+    def fixed(p):
+        return 2 * base.dram_latency_cycles + p.prologue_stage_cycles + p.epilogue_stage_cycles
+
+    assert plan.alone_cycles(base) >= fixed(plan) + max(mp.a_bytes, mp.b_bytes) / 128 - 1e-9
+    # a narrow port binds: the steady phase is the activations' stream, not the array's work
+    narrow = dataclasses.replace(base, dram_port_bytes=16)
+    mp_n = map_gemm(op, narrow)
+    plan_n = plan_gemm(op, narrow, mp_n)
+    assert mp_n.dram_port_cycles >= max(mp_n.a_bytes, mp_n.b_bytes) / 16 - 1e-9 > plan_n.busy_cycles
+    assert plan_n.alone_cycles(narrow) >= fixed(plan_n) + max(mp_n.a_bytes, mp_n.b_bytes) / 16 - 1e-9
+    # no op engine: the first tile's operands and the last results are exposed, no port bound
+    plain = dataclasses.replace(base, dram_port_bytes=0)
+    mp_p = map_gemm(op, plain)
+    assert mp_p.prologue_bytes > 0 and mp_p.epilogue_bytes > 0 and mp_p.dram_port_cycles == 0
