@@ -12,7 +12,7 @@ done.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module
+from amaranth.hdl import Cat, Module, Shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -34,6 +34,25 @@ def identity(cfg: ArrayConfig, data_bytes: int, desc_bits: int) -> dict[int, int
                                         cfg.precision == "int8", cfg.accumulator == "exact"),  # fmt: skip
         regmap.BUS: regmap.bus_word(data_bytes, ADDR_BITS, desc_bits),
     }
+
+
+def port_widths(cfg: ArrayConfig | None = None, **engine_kw) -> dict[str, int]:
+    """The engine's AXI4 masters as the shell must take them: their count, and the data, address and ID
+    widths read from the signatures of an engine built for `cfg` (any configuration when None: the widths do
+    not depend on the array today) with `engine_kw`."""
+    cfg = cfg or ArrayConfig(rows=2, cols=2, multipliers=2, max_m=4, precision="fp16")
+    engine = OpEngine(cfg, **engine_kw)
+    engine._MustUse__silence = True  # only its signature is read
+    widths: dict[str, set[int]] = {"data_bits": set(), "addr_bits": set(), "id_bits": set()}
+    for name in MASTERS:
+        sig = engine.signature.members[name].signature.members
+        kind = "w" if "wdata" in sig else "r"
+        widths["data_bits"].add(Shape.cast(sig[f"{kind}data"].shape).width)
+        widths["addr_bits"].add(Shape.cast(sig[f"a{kind}addr"].shape).width)
+        widths["id_bits"].add(Shape.cast(sig[f"a{kind}id"].shape).width)
+    if any(len(v) != 1 for v in widths.values()):
+        raise ValueError(f"the engine's masters differ in width: {widths}")
+    return {"masters": len(MASTERS)} | {k: v.pop() for k, v in widths.items()}
 
 
 class ShellCore(wiring.Component):

@@ -11,11 +11,16 @@ controller; channel 3 is left to the host (the next op's image can be written th
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
+from sparsesim.rtl.host import decode_results, tile_streams
 from sparsesim.rtl.opengine import regmap
-from sparsesim.rtl.opengine.descriptor import DATA_BYTES, descriptor_layout, pack_descriptor
+from sparsesim.rtl.opengine.descriptor import DATA_BYTES, beats_per_word, descriptor_layout, pack_descriptor
+from sparsesim.rtl.opengine.image import _n_blocks, _slice_a
 
 REGION_CHANNELS = {"weights": 0, "acts": 1, "results": 2}
 
@@ -122,3 +127,70 @@ def run_placed(card, placed: PlacedOp, base: int, *, timeout_s: float = 10.0, po
     counters = {name: card.read_reg(base + off) for off, name in regmap.COUNTERS.items()}
     data = card.read_mem(placed.result_addr, placed.result_bytes)
     return EngineRun(beats_of(data, data_bytes), counters["op_cycles"], counters)
+
+
+def _steps(mapping):
+    """The op's block steps ((m0, m1), (n0, n1), (k0, k1)) in the sequencer's order (its docstring:
+    k-blocks innermost; `b_resident` n-blocks outside m-blocks, the other orders m-blocks outside)."""
+    M, K = mapping.m, mapping.k
+    mb, _, kb = (min(x, d) for x, d in zip(mapping.block, (M, mapping.n, K)))
+    m_blocks = [(r0, min(M, r0 + mb)) for r0 in range(0, M, mb)]
+    n_blocks = [(c0, c0 + w) for c0, w in _n_blocks(mapping)]
+    k_blocks = [(k0, min(K, k0 + kb)) for k0 in range(0, K, kb)]
+    if mapping.order == "b_resident":
+        return [(mm, nn, kk) for nn in n_blocks for mm in m_blocks for kk in k_blocks]
+    return [(mm, nn, kk) for mm in m_blocks for nn in n_blocks for kk in k_blocks]
+
+
+def decode_op(cfg, mapping, operands: list, result_beats: list[int], *, data_bytes: int = DATA_BYTES):
+    """The result region's bus beats -> C per repeat as FP32 (INT32) bit patterns [m, n]: the final tiles
+    (those that end their outputs' sums: the last k-tile, WS, or the last k-block, OS) in walk order, each
+    `result_beats` words of `beats_per_word` beats (rtl/opengine/sequencer.py, "DRAM regions")."""
+    bpw = beats_per_word(cfg.result_layout.size, data_bytes)
+    if len(result_beats) % bpw:
+        raise ValueError(f"{len(result_beats)} result beats are not whole {bpw}-beat words")
+    words = [sum(b << (8 * data_bytes * j) for j, b in enumerate(result_beats[i : i + bpw]))
+             for i in range(0, len(result_beats), bpw)]  # fmt: skip
+    mode, ws = mapping.mode, mapping.dataflow == "ws"
+    e = int(mode.m) if mode.sparse else cfg.multipliers
+    slots = cfg.slots if mode.interleave else 1
+    kt, n_cap = cfg.rows * e, cfg.cols * slots
+    last_k = mapping.k - 1
+    out, i = [], 0
+    for a, b in operands:
+        c = np.zeros((mapping.m, mapping.n), dtype=np.uint32)
+        for (m0, m1), (n0, n1), (k0, k1) in _steps(mapping):
+            if k1 - 1 != last_k:
+                continue  # not the last k-block: its sums are added on chip
+            if ws:
+                t0 = k0 + (math.ceil((k1 - k0) / kt) - 1) * kt  # the block's last k-tile
+                tiles = [(r0, min(m1, r0 + cfg.cols), n0, n1, t0, k1) for r0 in range(m0, m1, cfg.cols)]
+            else:
+                tiles = [(r0, min(m1, r0 + cfg.rows), c0, min(n1, c0 + n_cap), k0, k1)
+                         for r0 in range(m0, m1, cfg.rows) for c0 in range(n0, n1, n_cap)]  # fmt: skip
+            for r0, r1, c0, c1, t0, t1 in tiles:
+                tile = tile_streams(cfg, mode, _slice_a(a, mode, r0, r1, t0, t1), b[t0:t1, c0:c1])
+                mask = (1 << cfg.result_layout.size) - 1
+                beats = [w & mask for w in words[i : i + tile.result_beats]]
+                if len(beats) != tile.result_beats:
+                    raise ValueError(f"the result region ends inside a tile ({len(words)} words)")
+                c[r0:r1, c0:c1] = decode_results(cfg, tile, beats)
+                i += tile.result_beats
+        out.append(c)
+    if i != len(words):
+        raise ValueError(f"{len(words)} result words for the op's {i}")
+    return out
+
+
+def run_op(card, cfg, mapping, operands: list, shell_params, *, timeout_s: float = 10.0,
+           data_bytes: int = DATA_BYTES) -> tuple[list[np.ndarray], EngineRun]:  # fmt: skip
+    """One GEMM op of the simulator's schedule (its mapping, `operands[r]` = repeat r's (A, B) as
+    sparsesim.sat.numerics takes them) on the card's op engine: the engine's identity checked, the image
+    placed and written, the op run, its results decoded (C per repeat, FP32 / INT32 bit patterns)."""
+    from sparsesim.rtl.opengine.image import build_image
+
+    base = shell_params.lite("acc_ctrl").base
+    check_identity(card, base, cfg, data_bytes=data_bytes)
+    placed = place_op(cfg, build_image(cfg, mapping, operands), shell_params, data_bytes=data_bytes)
+    run = run_placed(card, placed, base, timeout_s=timeout_s, data_bytes=data_bytes)
+    return decode_op(cfg, mapping, operands, run.result_beats, data_bytes=data_bytes), run

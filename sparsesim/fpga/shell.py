@@ -55,6 +55,13 @@ def _preset(name: str):
     return VCU1525[name].value
 
 
+def _engine_ports() -> dict[str, int]:
+    """The op engine's AXI4 masters at its default widths (sparsesim.rtl.opengine.shellcore.port_widths)."""
+    from sparsesim.rtl.opengine.shellcore import port_widths
+
+    return port_widths()
+
+
 @dataclass(frozen=True)
 class AddressRange:
     name: str
@@ -86,13 +93,25 @@ class ShellParams:
     xdma_data_bits: int = 512  # [PG195] Gen3 x16
     xdma_clock_mhz: int = 250
     xdma_lite_bytes: int = 1 << 20  # the AXI-Lite BAR (`_user`), 1 MiB: our choice, room for both blocks
-    # The accelerator's AXI4 master ports (our choice: one per DDR4 channel at the DDR4's native width, so
-    # SmartConnect converts clocks but no widths; at 200 MHz each carries 12.8 GB/s of a channel's 19.2).
-    acc_masters: int = 4
-    acc_id_bits: int = 4  # our choice: 16 outstanding transaction IDs per port (PG150's default ID width)
+    # The accelerator's AXI4 master ports: one per op-engine master (weights read, activations read, results
+    # write: sparsesim.rtl.opengine.shellcore MASTERS), with the engine's own data and ID widths (read from
+    # its port signatures, `shellcore.port_widths`; a build passes those of the engine it elaborates).
+    # SmartConnect converts the clock and, if the engine's data width differs from the DDR4's, the width.
+    acc_masters: int = field(default_factory=lambda: _engine_ports()["masters"])
+    acc_id_bits: int = field(default_factory=lambda: _engine_ports()["id_bits"])
+    acc_data_bits: int = field(default_factory=lambda: _engine_ports()["data_bits"])
     acc_clock_mhz: float = field(default_factory=lambda: float(_preset("clock_mhz")))
     # Host-protocol FIFO [PG080]
     fifo_data_bits: int = 32
+
+    @classmethod
+    def for_engine(cls, cfg, acc_clock_mhz: float, **engine_kw) -> ShellParams:
+        """The shell around the op engine built for `cfg` (its masters' count and widths) at this clock."""
+        from sparsesim.rtl.opengine.shellcore import port_widths
+
+        w = port_widths(cfg, **engine_kw)
+        return cls(acc_clock_mhz=acc_clock_mhz, acc_masters=w["masters"], acc_data_bits=w["data_bits"],
+                   acc_id_bits=w["id_bits"])  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ derived
     @property
@@ -112,10 +131,6 @@ class ShellParams:
     @property
     def ddr_axi_addr_bits(self) -> int:
         return (self.ddr_channel_bytes - 1).bit_length()
-
-    @property
-    def acc_data_bits(self) -> int:
-        return self.ddr_axi_data_bits
 
     @property
     def ddr_map(self) -> tuple[AddressRange, ...]:
@@ -148,7 +163,7 @@ class ShellParams:
         out.update(
             board_part=BOARD_PART, ddr_time_period_ps=self.ddr_time_period_ps,
             ddr_axi_data_bits=self.ddr_axi_data_bits, ddr_axi_addr_bits=self.ddr_axi_addr_bits,
-            acc_data_bits=self.acc_data_bits, acc_addr_bits=self.acc_addr_bits,
+            acc_addr_bits=self.acc_addr_bits,
             memory_map=[{"name": r.name, "base": hex(r.base), "size": hex(r.size)}
                         for r in (*self.ddr_map, self.fifo_data)],
             lite_map=[{"name": r.name, "base": hex(r.base), "size": hex(r.size)} for r in self.lite_map],

@@ -194,16 +194,16 @@ def rtl_axi_ports() -> list[dict[str, int]]:
 
 
 def test_accelerator_axi_ports_match_the_rtl(recorded):
-    """Every shell port the accelerator attaches to takes every op-engine master without conversion: data,
-    ID and address widths equal (the engine's addresses reach all four channels, 64 GiB, and the FIFO window
-    above them)."""
+    """One shell port per op-engine master, each taking it without conversion on the accelerator's side:
+    data, ID and address widths equal to the engine's ports (the engine's addresses reach all four
+    channels, 64 GiB, and the FIFO window above them; SmartConnect converts to the DDR4's 512 bits if the
+    engine's data width differs)."""
     cfg = _configs(recorded)
     ports = sorted(o for o in cfg if re.fullmatch(r"S_AXI_ACC\d+", o))
-    assert len(ports) == DDR4_CHANNELS
+    assert len(ports) == len(rtl_axi_ports()) == 3  # one per engine master: weights, activations, results
     for port in ports:
         k = cfg[port]
         assert k["PROTOCOL"] == "AXI4"
-        assert int(k["DATA_WIDTH"]) == DDR4_AXI_DATA_BITS, port
         assert int(k["ADDR_WIDTH"]) >= 36, port  # all four channels (64 GiB) reachable
         for m in rtl_axi_ports():
             assert int(k["DATA_WIDTH"]) == m["data"], (port, m)

@@ -10,7 +10,9 @@ Checked against facts written here or computed independently of the RTL:
 - two real ops of the tiny-CNN workload (a WS 2:4 op and an OS op without interleave) with their DRAM
   regions in DDR4 channels 0, 1 and 2 (37-bit addresses): descriptor written and read back through the
   registers, a second START while busy ignored, STATUS polled to done, the results bit-exact against
-  sparsesim.sat.numerics (rtl_opengine.check_results), OP_CYCLES nonzero and consistent with the counters;
+  sparsesim.sat.numerics (rtl_opengine.check_results), and the host driver's decoder
+  (sparsesim.fpga.engine_host.decode_op) on those beats equal to numerics' C; OP_CYCLES nonzero and
+  consistent with the counters;
 - bus protocol: VALID held with a stable payload until READY on every channel (the bench's monitor), under
   30 % pauses on both sides.
 """
@@ -20,10 +22,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from amaranth.hdl import Shape
 from rtl_opengine import check_results
-from rtl_ops import WORKLOAD, op_runs
+from rtl_ops import WORKLOAD, expected, op_runs
 from rtl_runner import run_cocotb
 from sparsesim.rtl import toolchain
 from sparsesim.rtl.config import ArrayConfig
@@ -31,7 +34,7 @@ from sparsesim.rtl.opengine import regmap
 from sparsesim.rtl.opengine.image import block_words, build_image
 from sparsesim.rtl.opengine.shellcore import MASTERS, ShellCore
 
-from sparsesim.fpga.engine_host import beats_of, place_op
+from sparsesim.fpga.engine_host import beats_of, decode_op, place_op
 from sparsesim.fpga.shell import ShellParams
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +127,9 @@ def test_shell_core_runs_ops_through_its_registers():
         beats = beats_of(bytes.fromhex(op["results"]), data_bytes)
         assert len(beats) == img.result_hi - img.result_lo
         assert check_results(CFG, r, img, beats) == 0, op["name"]  # bit-exact against numerics
+        # the host driver's decoder (engine_host.decode_op) on the real engine's beats: numerics' C
+        (decoded,) = decode_op(CFG, r.mapping, [(r.a, r.b)], beats, data_bytes=data_bytes)
+        assert np.array_equal(decoded, expected(r, CFG)), op["name"]
     hs = rep["handshakes"]
     for name in MASTERS:
         assert hs.get(f"{name}.{'aw' if name == 'wr' else 'ar'}", 0) > 0, hs
