@@ -17,9 +17,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sparsesim.rtl.config import ArrayConfig
-
 from fpga_helpers import TINY_ACCELERATOR
+from sparsesim.rtl.config import ArrayConfig
 
 from sparsesim.fpga import estimate, shell, shelltop
 
