@@ -96,3 +96,24 @@ def bus_word(data_bytes: int, addr_bits: int, desc_bits: int) -> int:
 
 def decode_bus(word: int) -> dict[str, int]:
     return {"data_bytes": word & 0xFFFF, "addr_bits": (word >> 16) & 0xFF, "desc_words": word >> 24}
+
+
+# ------------------------------------------------------------------------------------------ UART debug link
+# The shell core's UART (the card's USB-UART, 8N1; rtl/opengine/uartregs.py) reads and writes these same
+# registers, for debug beside the PCIe path. Our choice of a minimal byte protocol, little-endian:
+#   request  UART_READ  (0x52, "R") addr u16                -> response status u8, data u32
+#   request  UART_WRITE (0x57, "W") addr u16, data u32      -> response status u8
+# status UART_OK (0x4B, "K") or UART_ERR (0x45, "E": the register block answered SLVERR). Any other first
+# byte is ignored, and a request that stops for UART_IDLE_BYTES byte times is dropped, so a host that lost
+# track waits that long (or sends that many zero bytes, which are ignored at a request's start) and resends.
+UART_READ, UART_WRITE = 0x52, 0x57
+UART_OK, UART_ERR = 0x4B, 0x45
+UART_IDLE_BYTES = 16
+
+
+def uart_read_request(offset: int) -> bytes:
+    return bytes([UART_READ]) + offset.to_bytes(2, "little")
+
+
+def uart_write_request(offset: int, value: int) -> bytes:
+    return bytes([UART_WRITE]) + offset.to_bytes(2, "little") + (value & 0xFFFF_FFFF).to_bytes(4, "little")

@@ -6,8 +6,9 @@ docs/fpga.md, "Memory and host shell").
 The masters' signatures are the engine's own (`OpEngine.signature`), so the core's and the shell's port
 widths follow whatever data width the engine is built with.
 
-LEDs: 0 heartbeat (bit `heartbeat_bit` of the engine's cycle count), 1 an op is running, 2 the last op is
-done.
+The UART (the card's USB-UART, `uart_divisor` clocks per bit) reads and writes the same registers for debug
+(uartregs.py; the byte protocol in regmap.py). LEDs: 0 heartbeat (bit `heartbeat_bit` of the engine's cycle
+count), 1 an op is running, 2 the last op is done.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from . import regmap
 from .descriptor import ADDR_BITS, DATA_BYTES
 from .engine import OpEngine
 from .regs import ControlRegs, axil_master
+from .uartregs import UartRegBridge
 
+# UART clocks per bit when none is given: 200 MHz / 921,600 baud (rtl/uart.py baud_divisor; a build passes
+# its own clock's)
+DEFAULT_UART_DIVISOR = 217
 MASTERS = ("rd_w", "rd_a", "wr")  # the engine's AXI4 masters: weights read, activations read, results write
 
 
@@ -60,13 +65,15 @@ class ShellCore(wiring.Component):
     regmap.WINDOW_BITS); `rd_w`, `rd_a`, `wr`: the engine's AXI4 masters; `leds`."""
 
     def __init__(self, cfg: ArrayConfig, *, ctrl_addr_bits: int = regmap.WINDOW_BITS, heartbeat_bit: int = 26,
-                 **engine_kw):  # fmt: skip
+                 uart_divisor: int = DEFAULT_UART_DIVISOR, **engine_kw):  # fmt: skip
         self.cfg = cfg
+        self.uart_divisor = uart_divisor
         self.engine = OpEngine(cfg, **engine_kw)
         self.heartbeat_bit = heartbeat_bit
         self.ctrl_addr_bits = ctrl_addr_bits
         eng = self.engine.signature.members
-        members = {"ctrl": In(axil_master(ctrl_addr_bits)), "leds": Out(3)}
+        members = {"ctrl": In(axil_master(ctrl_addr_bits)), "leds": Out(3), "uart_rx": In(1, init=1),
+                   "uart_tx": Out(1, init=1)}  # fmt: skip
         members |= {name: Out(eng[name].signature) for name in MASTERS}
         super().__init__(members)
 
@@ -85,6 +92,9 @@ class ShellCore(wiring.Component):
             self.desc_bits, identity(self.cfg, self.data_bytes, self.desc_bits), addr_bits=self.ctrl_addr_bits
         )
         wiring.connect(m, wiring.flipped(self.ctrl), regs.bus)
+        m.submodules.uart = uart = UartRegBridge(self.uart_divisor)
+        wiring.connect(m, uart.regs, regs.local)
+        m.d.comb += [uart.rx.eq(self.uart_rx), self.uart_tx.eq(uart.tx)]
         m.d.comb += [
             eng.desc.eq(regs.desc),
             eng.start.eq(regs.start),

@@ -18,7 +18,8 @@ with parity: PG150's port list; PCIe: PG195's `pci_exp_*` as the `pcie_7x_mgt` i
 Vivado writes the wrapper (docs/fpga.md).
 
 Not in this top: the board core (its own array would be a second one beside the engine's), so the host
-FIFO's stream has no consumer (tied: its words dropped, nothing sent) and the UART is idle.
+FIFO's stream has no consumer (tied: its words dropped, nothing sent); the UART reads and writes the
+engine's registers instead (the shell core's debug link).
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def top_verilog(p: shell.ShellParams, core_ports: dict[str, int]) -> str:
     width = {n: w for n, _, w in acc}
     wires = [f"  wire {'' if w == 1 else f'[{w - 1}:0] '}w_{n};" for n, _, w in acc]
     conns = [f"    .{n}({n})" for n, _, _ in pins] + [f"    .{n}(w_{n})" for n, _, _ in acc]
-    core_conns = [".clk(w_acc_clk)", ".rst(~w_acc_resetn)", ".leds(leds)"]
+    core_conns = [".clk(w_acc_clk)", ".rst(~w_acc_resetn)", ".leds(leds)", ".uart_rx(uart_rx)",
+                  ".uart_tx(uart_tx)"]  # fmt: skip
     ties = []
 
     def join(core_name: str, wrapper_name: str) -> None:
@@ -177,8 +179,7 @@ def top_verilog(p: shell.ShellParams, core_ports: dict[str, int]) -> str:
         ",\n".join(f"    {c}" for c in core_conns),
         "  );",
         "  // what the engine does not drive: the AXI4 signals it has no use for, the unused channels of",
-        "  // each port; the UART idle (no debug link in this top), the DIP switches unused",
-        "  assign uart_tx = 1'b1;",
+        "  // each port; the DIP switches are unused",
         *ties,
         "endmodule",
         "",
@@ -233,12 +234,16 @@ def project_tcl(sources: list[str]) -> str:
     ])  # fmt: skip
 
 
-def core_verilog(cfg, *, cell_module: str | None, ctrl_addr_bits: int, **engine_kw) -> str:
-    """The shell core (the op engine behind its registers) as Verilog module CORE."""
+def core_verilog(cfg, *, cell_module: str | None, ctrl_addr_bits: int, uart_divisor: int | None = None,
+                 **engine_kw) -> str:  # fmt: skip
+    """The shell core (the op engine behind its registers, the UART debug link at `uart_divisor` clocks
+    per bit, the core's default when None) as Verilog module CORE."""
     from amaranth.back import verilog
 
     from sparsesim.rtl.opengine.shellcore import ShellCore
 
+    if uart_divisor is not None:
+        engine_kw["uart_divisor"] = uart_divisor
     core = ShellCore(cfg, cell_module=cell_module, ctrl_addr_bits=ctrl_addr_bits, **engine_kw)
     return verilog.convert(core, name=CORE, emit_src=False)
 
@@ -279,7 +284,8 @@ def write_top(
     folder.mkdir(parents=True, exist_ok=True)
     lite_bits = (p.xdma_lite_bytes - 1).bit_length()
     core = core_verilog(params.cfg, cell_module=cell_module, ctrl_addr_bits=lite_bits,
-                        memory_module=BLOCK_MEM_MODULE, **engine_blocks(params))  # fmt: skip
+                        uart_divisor=params.clocks_per_bit, memory_module=BLOCK_MEM_MODULE,
+                        **engine_blocks(params))  # fmt: skip
     (folder / f"{CORE}.v").write_text(core)
     (folder / BLOCK_MEM_FILE).write_text((ENGINE_DIR / "block_mem.v").read_text())
     (folder / f"{TOP}.v").write_text(top_verilog(p, core_port_widths(core)))

@@ -100,6 +100,7 @@ async def shell_core(dut):
     for ch in channels:
         ch.set_pause_generator(pauses(random.Random(rng.random()), p))
     dut.rst.value = 1
+    dut.uart_rx.value = 1  # the UART debug link's line idle
     await ClockCycles(clk, 4)
     dut.rst.value = 0
     monitor = ValidMonitor(dut)
