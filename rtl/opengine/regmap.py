@@ -16,6 +16,8 @@ changes nothing, so a host with the wrong map sees an error rather than data.
 | 0x008 | ARRAY | R | rows [7:0], cols [15:8], multipliers [19:16], log2(max_m) [23:20], int8 [24], |
 | | | | exact accumulation [25] |
 | 0x00C | BUS | R | AXI data bytes [15:0], address bits [23:16], descriptor words [31:24] |
+| 0x018 | BLOCKS | R | log2 of the engine's block buffer halves in words: weights [7:0], activations [15:8]; |
+| | | | of its out buffer [23:16] (an op's blocks must fit: image.block_words) |
 | 0x010 | CTRL | W | bit 0: START (starts the op in the descriptor registers; ignored while busy) |
 | 0x014 | STATUS | R | bit 0: busy, bit 1: done (an op's last result written; cleared by the next START), |
 | | | | bits [15:8]: the count of STARTs taken, modulo 256 |
@@ -38,6 +40,7 @@ ARRAY = 0x008
 BUS = 0x00C
 CTRL = 0x010
 STATUS = 0x014
+BLOCKS = 0x018
 CYCLE = 0x020
 OP_CYCLES = 0x024
 STARTED_AT = 0x028
@@ -56,7 +59,7 @@ STATUS_STARTS_SHIFT = 8
 # the counters, in register order, named as the engine's ports (rtl/opengine/engine.py)
 COUNTERS = {CYCLE: "cycle", OP_CYCLES: "op_cycles", STARTED_AT: "started_at", FIRST_LOAD: "first_load",
             FIRST_START: "first_start", LAST_DONE: "last_done"}  # fmt: skip
-READ_ONLY = (ID, VERSION_REG, ARRAY, BUS, STATUS, *COUNTERS)
+READ_ONLY = (ID, VERSION_REG, ARRAY, BUS, BLOCKS, STATUS, *COUNTERS)
 WRITE_ONLY = (CTRL,)
 
 
@@ -92,6 +95,18 @@ def decode_array(word: int) -> dict[str, int | bool]:
 
 def bus_word(data_bytes: int, addr_bits: int, desc_bits: int) -> int:
     return data_bytes | addr_bits << 16 | desc_words(desc_bits) << 24
+
+
+def blocks_word(w_block_words: int, a_block_words: int, c_block_words: int) -> int:
+    logs = [n.bit_length() - 1 for n in (w_block_words, a_block_words, c_block_words)]
+    if any(1 << b != n for b, n in zip(logs, (w_block_words, a_block_words, c_block_words))):
+        raise ValueError("the engine's buffers are powers of two")
+    return logs[0] | logs[1] << 8 | logs[2] << 16
+
+
+def decode_blocks(word: int) -> dict[str, int]:
+    return {"w_block_words": 1 << (word & 0xFF), "a_block_words": 1 << (word >> 8 & 0xFF),
+            "c_block_words": 1 << (word >> 16 & 0xFF)}  # fmt: skip
 
 
 def decode_bus(word: int) -> dict[str, int]:

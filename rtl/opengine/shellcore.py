@@ -30,9 +30,10 @@ DEFAULT_UART_DIVISOR = 217
 MASTERS = ("rd_w", "rd_a", "wr")  # the engine's AXI4 masters: weights read, activations read, results write
 
 
-def identity(cfg: ArrayConfig, data_bytes: int, desc_bits: int) -> dict[int, int]:
-    """The constant registers of an engine built for `cfg`."""
+def identity(cfg: ArrayConfig, data_bytes: int, desc_bits: int, engine: OpEngine) -> dict[int, int]:
+    """The constant registers of `engine`, built for `cfg`."""
     return {
+        regmap.BLOCKS: regmap.blocks_word(engine.w_block_words, engine.a_block_words, engine.c_block_words),
         regmap.ID: regmap.ID_VALUE,
         regmap.VERSION_REG: regmap.VERSION,
         regmap.ARRAY: regmap.array_word(cfg.rows, cfg.cols, cfg.multipliers, cfg.max_m,
@@ -88,9 +89,8 @@ class ShellCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.engine = eng = self.engine
-        m.submodules.regs = regs = ControlRegs(
-            self.desc_bits, identity(self.cfg, self.data_bytes, self.desc_bits), addr_bits=self.ctrl_addr_bits
-        )
+        ident = identity(self.cfg, self.data_bytes, self.desc_bits, self.engine)
+        m.submodules.regs = regs = ControlRegs(self.desc_bits, ident, addr_bits=self.ctrl_addr_bits)
         wiring.connect(m, wiring.flipped(self.ctrl), regs.bus)
         m.submodules.uart = uart = UartRegBridge(self.uart_divisor)
         wiring.connect(m, uart.regs, regs.local)

@@ -77,8 +77,9 @@ class EngineRun:
     counters: dict[str, int]
 
 
-def check_identity(card, base: int, cfg, *, data_bytes: int = DATA_BYTES) -> None:
-    """The register block at `base` is the op engine's, built for `cfg` (ID, VERSION, ARRAY, BUS)."""
+def check_identity(card, base: int, cfg, *, data_bytes: int = DATA_BYTES) -> dict[str, int]:
+    """The register block at `base` is the op engine's, built for `cfg` (ID, VERSION, ARRAY, BUS); returns
+    its buffers (BLOCKS: words per weight and activation block half, out buffer words)."""
     ident = card.read_reg(base + regmap.ID)
     if ident != regmap.ID_VALUE:
         raise EngineError(f"no op engine at AXI-Lite 0x{base:X}: ID reads 0x{ident:08X}")
@@ -95,6 +96,7 @@ def check_identity(card, base: int, cfg, *, data_bytes: int = DATA_BYTES) -> Non
                 "desc_words": regmap.desc_words(descriptor_layout(cfg).size)}  # fmt: skip
     if bus != want_bus:
         raise EngineError(f"the card's engine bus {bus}, the op was built for {want_bus}")
+    return regmap.decode_blocks(card.read_reg(base + regmap.BLOCKS))
 
 
 def run_placed(card, placed: PlacedOp, base: int, *, timeout_s: float = 10.0, poll_s: float = 1e-4,
@@ -187,10 +189,88 @@ def run_op(card, cfg, mapping, operands: list, shell_params, *, timeout_s: float
     """One GEMM op of the simulator's schedule (its mapping, `operands[r]` = repeat r's (A, B) as
     sparsesim.sat.numerics takes them) on the card's op engine: the engine's identity checked, the image
     placed and written, the op run, its results decoded (C per repeat, FP32 / INT32 bit patterns)."""
-    from sparsesim.rtl.opengine.image import build_image
+    from sparsesim.rtl.opengine.image import block_words, build_image
 
     base = shell_params.lite("acc_ctrl").base
-    check_identity(card, base, cfg, data_bytes=data_bytes)
+    blocks = check_identity(card, base, cfg, data_bytes=data_bytes)
+    need = dict(zip(("w_block_words", "a_block_words", "c_block_words"), block_words(cfg, mapping)))
+    over = {k: (need[k], blocks[k]) for k in need if need[k] > blocks[k]}
+    if over:
+        raise EngineError(
+            "the op's blocks do not fit the card's engine buffers (words needed, held): "
+            + ", ".join(f"{k} {n} > {h}" for k, (n, h) in over.items())
+            + "; map it with smaller blocks (the accelerator's buffer KiB)"
+        )
     placed = place_op(cfg, build_image(cfg, mapping, operands), shell_params, data_bytes=data_bytes)
     run = run_placed(card, placed, base, timeout_s=timeout_s, data_bytes=data_bytes)
     return decode_op(cfg, mapping, operands, run.result_beats, data_bytes=data_bytes), run
+
+
+# ------------------------------------------------------------------------------------------------ self-test
+# N of the self-test's op at most (our choice, `sparsesim fpga run-op --n`): the host builds the op's streams
+# and decodes its tiles in Python, which takes seconds for N = 64 on the larger ops of the shipped workloads.
+SELF_TEST_N = 64
+
+
+def workload_gemm(wl, name: str, *, n_max: int = SELF_TEST_N):
+    """The workload's GEMM op `name` (N cut to `n_max`, one repeat), mapped by the simulator's scheduler on
+    the workload's accelerator: (mapping, the op). SparsesimError naming the ops for an unknown name."""
+    import dataclasses
+
+    from sparsesim.errors import SparsesimError
+    from sparsesim.graph.lower import GemmOp
+    from sparsesim.pipeline import prepare
+    from sparsesim.sat.arch import resolve
+    from sparsesim.sat.schedule import map_gemm
+
+    ops = {op.name: op for op in prepare(wl).ops.ops() if isinstance(op, GemmOp)}
+    if name not in ops:
+        raise SparsesimError(f"--op {name}: not a GEMM op of the workload; its GEMM ops: {', '.join(ops)}")
+    if n_max < 1:
+        raise SparsesimError(f"--n must be at least 1 (got {n_max})")
+    op = dataclasses.replace(ops[name], n=min(ops[name].n, n_max), repeat=1)
+    return map_gemm(op, resolve(wl.accelerator)), op
+
+
+def random_operands(cfg, mapping, seed: int):
+    """(A, B) for the mapping's dims: FP16 (or INT8) normal values, A pruned to the mapping's N:M if sparse
+    (sparsesim.sparsity: the largest magnitudes kept), as sparsesim.sat.numerics takes them."""
+    from sparsesim.sat import numerics
+    from sparsesim.sparsity.formats import NMTensor
+    from sparsesim.sparsity.nm import nm_mask
+
+    rng = np.random.default_rng(seed)
+    m, n, k = mapping.m, mapping.n, mapping.k
+    if cfg.precision == "int8":
+        a = rng.integers(-128, 128, (m, k), dtype=np.int8)
+        b = rng.integers(-128, 128, (k, n), dtype=np.int8)
+    else:
+        a = rng.standard_normal((m, k)).astype(np.float16)
+        b = rng.standard_normal((k, n)).astype(np.float16)
+    mode = mapping.mode
+    if not mode.sparse:
+        return a, b
+    mask = nm_mask(a.astype(np.float64), int(mode.n), int(mode.m), axis=1)
+    nm = NMTensor.from_dense(a, int(mode.n), int(mode.m), axis=1, mask=mask)
+    return numerics.SparseA(nm.values, nm.indices, int(mode.m)), b
+
+
+def expected_op(cfg, mapping, a, b) -> np.ndarray:
+    """numerics' C of the whole op as the engine computes it (bit patterns): WS the folds in order; OS each
+    k-block's sums, the blocks added in the out buffer from +0 (the FP32 / INT32 additions of numerics)."""
+    from sparsesim.rtl.host import gemm_bits
+    from sparsesim.sat import numerics
+
+    mode = mapping.mode
+    if mapping.dataflow == "ws":
+        return gemm_bits(cfg, mode, a, b)
+    kb = mapping.block[2]
+    parts = [gemm_bits(cfg, mode, _slice_a(a, mode, 0, mapping.m, k0, min(mapping.k, k0 + kb)),
+                       b[k0 : k0 + kb]) for k0 in range(0, mapping.k, kb)]  # fmt: skip
+    if len(parts) == 1:
+        return parts[0]
+    if cfg.precision == "int8":
+        total = sum(p.view(np.int32).astype(np.int64) for p in parts)
+        return (total & 0xFFFF_FFFF).astype(np.uint32)
+    summed = numerics.accumulate(np.stack([p.view(np.float32) for p in parts]), precision="fp16")
+    return numerics.fp32_bits(numerics.canonicalize_nan(summed))

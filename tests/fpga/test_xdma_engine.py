@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CFG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
 # the register map (docs/fpga.md, "Memory and host shell"), written out
 CTRL_WINDOW = 0x1_0000
-ID, VERSION, ARRAY, BUS, CTRL, STATUS, OP_CYCLES, DESC = 0x0, 0x4, 0x8, 0xC, 0x10, 0x14, 0x24, 0x100
+ID, VERSION, ARRAY, BUS, CTRL, STATUS, BLOCKS, OP_CYCLES, DESC = 0x0, 0x4, 0x8, 0xC, 0x10, 0x14, 0x18, 0x24, 0x100
 CHANNEL_BYTES = 16 << 30
 PAGE = 4096
 
@@ -47,7 +47,7 @@ PAGE = 4096
 class FakeEngineCard:
     """The card's DDR4 (sparse pages) and the op engine's registers, computing the one op it is given."""
 
-    def __init__(self, cfg: ArrayConfig, run, data_bytes: int = 64):
+    def __init__(self, cfg: ArrayConfig, run, data_bytes: int = 64, log2_blocks: tuple[int, int, int] = (12, 12, 12)):
         self.cfg, self.run, self.db = cfg, run, data_bytes
         self.pages: dict[int, bytearray] = {}
         self.desc_words = [0] * (-(-descriptor_layout(cfg).size // 32))
@@ -55,7 +55,8 @@ class FakeEngineCard:
         log2m = cfg.max_m.bit_length() - 1
         self.regs = {ID: int.from_bytes(b"SPOE", "big"), VERSION: 1,
                      ARRAY: cfg.rows | cfg.cols << 8 | cfg.multipliers << 16 | log2m << 20 | 1 << 25,
-                     BUS: data_bytes | 37 << 16 | len(self.desc_words) << 24}  # fmt: skip
+                     BUS: data_bytes | 37 << 16 | len(self.desc_words) << 24,
+                     BLOCKS: log2_blocks[0] | log2_blocks[1] << 8 | log2_blocks[2] << 16}  # fmt: skip
 
     # ---- memory (H2C / C2H)
     def write_mem(self, addr: int, data: bytes) -> None:
@@ -163,6 +164,16 @@ def test_a_card_of_another_array_is_refused():
     assert card.pages == {} and card.starts == 0  # nothing written, nothing started
 
 
+def test_an_op_whose_blocks_do_not_fit_the_card_is_refused():
+    """The card's BLOCKS register says its buffers hold 2^2 words: the op's blocks are larger, so nothing is
+    written or started (the engine has no check of its own)."""
+    (run,) = op_runs(CFG, [OPS[0]], ROOT)
+    card = FakeEngineCard(CFG, run, log2_blocks=(2, 2, 2))
+    with pytest.raises(EngineError, match="do not fit the card's engine buffers"):
+        run_op(card, CFG, run.mapping, [(run.a, run.b)], ShellParams(), timeout_s=1.0)
+    assert card.pages == {} and card.starts == 0
+
+
 def test_device_files_without_an_engine_are_refused(tmp_path):
     """Files standing in for the character devices: no engine answers at the window, so the driver stops at
     the ID register and writes nothing to the card's memory."""
@@ -176,3 +187,36 @@ def test_device_files_without_an_engine_are_refused(tmp_path):
         with pytest.raises(EngineError, match="no op engine at AXI-Lite 0x10000"):
             run_op(dev, CFG, run.mapping, [(run.a, run.b)], ShellParams(), timeout_s=0.1)
     assert mem.read_bytes() == bytes(1 << 20) and os.path.getsize(mem) == 1 << 20
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda o: f"{o[1]}-{o[2]}")
+def test_the_self_tests_reference_is_numerics_as_the_benches_take_it(op):
+    """`fpga run-op`'s reference (engine_host.expected_op) equals tests/rtl's (rtl_ops.expected), which the
+    RTL benches check the engine against."""
+    from sparsesim.fpga.engine_host import expected_op
+
+    (run,) = op_runs(CFG, [op], ROOT)
+    np.testing.assert_array_equal(expected_op(CFG, run.mapping, run.a, run.b), expected(run, CFG))
+
+
+TINY = str(ROOT / "workloads" / "fpga-tiny-2x2.yaml")
+
+
+def test_run_op_cli_refusals(tmp_path):
+    """One `error:` line, exit 2, nothing written: an unknown op (the workload's GEMM ops named), a missing
+    device, ordinary files where the devices should be."""
+    from fpga_helpers import run_cli
+
+    code, out, err, _ = run_cli(["fpga", "run-op", TINY, "--xdma", str(tmp_path / "xdma0"), "--op", "fc9:FF"])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: --op fc9:FF: not a GEMM op") and "fc2:FF" in err
+    code, out, err, _ = run_cli(["fpga", "run-op", TINY, "--xdma", str(tmp_path / "xdma0"), "--op", "fc2:FF"])
+    assert code == 2 and out == "" and err.count("\n") == 1 and "xdma0_h2c_0" in err
+    assert os.listdir(tmp_path) == []
+    mem = tmp_path / "xdma0_h2c_0"
+    mem.write_bytes(bytes(4096))
+    os.link(mem, tmp_path / "xdma0_c2h_0")
+    (tmp_path / "xdma0_user").write_bytes(bytes(4096))
+    code, out, err, _ = run_cli(["fpga", "run-op", TINY, "--xdma", str(tmp_path / "xdma0"), "--op", "fc2:FF"])
+    assert code == 2 and "not a character device" in err and err.count("\n") == 1
+    assert mem.read_bytes() == bytes(4096) and (tmp_path / "xdma0_user").read_bytes() == bytes(4096)

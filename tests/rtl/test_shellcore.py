@@ -47,7 +47,7 @@ def _pow2(x: int) -> int:
     return 1 << max(0, x - 1).bit_length()
 
 
-def shell_core_verilog(cfg: ArrayConfig, runs, folder: Path) -> tuple[Path, ShellCore]:
+def shell_core_verilog(cfg: ArrayConfig, runs, folder: Path) -> tuple[Path, ShellCore, list[int]]:
     from amaranth.back import verilog
 
     need = [block_words(cfg, r.mapping) for r in runs]
@@ -58,7 +58,7 @@ def shell_core_verilog(cfg: ArrayConfig, runs, folder: Path) -> tuple[Path, Shel
     path = folder / "shell_core.v"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
-    return path, core
+    return path, core, sizes
 
 
 @pytest.mark.rtl
@@ -66,7 +66,7 @@ def test_shell_core_runs_ops_through_its_registers():
     runs = op_runs(CFG, OPS, ROOT)
     shell = ShellParams()
     key = f"shellcore_{CFG.name()}"
-    verilog, core = shell_core_verilog(CFG, runs, toolchain.build_root() / "verilog" / key)
+    verilog, core, sizes = shell_core_verilog(CFG, runs, toolchain.build_root() / "verilog" / key)
     eng = core.engine.signature.members
     addr_bits = Shape.cast(eng["rd_w"].signature.members["araddr"].shape).width
     data_bytes = Shape.cast(eng["rd_w"].signature.members["rdata"].shape).width // 8
@@ -78,7 +78,7 @@ def test_shell_core_runs_ops_through_its_registers():
     desc_bits = placed[0].desc_bits
     spec = {
         "addr_bits": addr_bits, "ctrl_base": 0, "pause": 0.3, "seed": 5, "max_polls": 5000,
-        "identity": [regmap.ID, regmap.VERSION_REG, regmap.ARRAY, regmap.BUS],
+        "identity": [regmap.ID, regmap.VERSION_REG, regmap.ARRAY, regmap.BUS, regmap.BLOCKS],
         "probes": [("read", 0x0FC, 0), ("write", regmap.ID, 0x1234), ("write", regmap.STATUS, 0xFF),
                    ("read", regmap.DESC + 4 * regmap.desc_words(desc_bits), 0)],
         "desc_offsets": regmap.desc_offsets(desc_bits), "status": regmap.STATUS, "ctrl": regmap.CTRL,
@@ -104,6 +104,8 @@ def test_shell_core_runs_ops_through_its_registers():
     bus = ident[regmap.BUS][0]
     assert (bus & 0xFFFF, bus >> 16 & 0xFF, bus >> 24) == (data_bytes, addr_bits, math.ceil(desc_bits / 32))
     assert addr_bits >= 36  # the four 16 GiB channels reachable
+    blocks = ident[regmap.BLOCKS][0]  # log2 of the buffers the core was built with
+    assert [1 << (blocks >> s & 0xFF) for s in (0, 8, 16)] == sizes
 
     probes = rep["probes"]
     assert probes["read 0xfc"] == [0, SLVERR]
