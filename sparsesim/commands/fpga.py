@@ -245,9 +245,16 @@ def _open_xdma(prefix: str):
         ) from None
 
 
-def run_op_command(args: argparse.Namespace, con: ConsoleLike) -> int:
+def run_op_summary(name: str, mapping, want, got, run) -> dict[str, Any]:
+    """`fpga run-op`'s result (its JSON shape, JSON_SHAPES["fpga run-op"])."""
     import numpy as np
 
+    return {"op": name, "mapping": mapping.mode_text, "m": mapping.m, "n": mapping.n, "k": mapping.k,
+            "results": int(want.size), "differing_from_numerics": int(np.count_nonzero(got != want)),
+            "op_cycles": run.op_cycles, "counters": run.counters}  # fmt: skip
+
+
+def run_op_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     from ..api import validate
     from ..fpga import engine_host
     from ..fpga.params import array_config
@@ -269,10 +276,8 @@ def run_op_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     finally:
         dev.close()
     con.close()
-    differ = int(np.count_nonzero(got != want))
-    summary = {"op": args.op, "mapping": mapping.mode_text, "m": mapping.m, "n": mapping.n, "k": mapping.k,
-               "results": int(want.size), "differing_from_numerics": differ, "op_cycles": run.op_cycles,
-               "counters": run.counters}  # fmt: skip
+    summary = run_op_summary(args.op, mapping, want, got, run)
+    differ = summary["differing_from_numerics"]
     if args.format == "json":
         print(json.dumps(summary, indent=2))
     else:

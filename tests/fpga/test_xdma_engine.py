@@ -220,3 +220,17 @@ def test_run_op_cli_refusals(tmp_path):
     code, out, err, _ = run_cli(["fpga", "run-op", TINY, "--xdma", str(tmp_path / "xdma0"), "--op", "fc2:FF"])
     assert code == 2 and "not a character device" in err and err.count("\n") == 1
     assert mem.read_bytes() == bytes(4096) and (tmp_path / "xdma0_user").read_bytes() == bytes(4096)
+
+
+def test_run_op_prints_its_documented_shape():
+    from sparsesim.commands import JSON_SHAPES
+    from sparsesim.commands.fpga import run_op_summary
+    from sparsesim.fpga.engine_host import EngineRun
+
+    (run,) = op_runs(CFG, [OPS[0]], ROOT)
+    want = expected(run, CFG)
+    got = want.copy()
+    got[0, 0] ^= 1
+    summary = run_op_summary("conv3:FF", run.mapping, want, got, EngineRun([], 7, {"op_cycles": 7}))
+    assert tuple(summary) == JSON_SHAPES["fpga run-op"]
+    assert summary["differing_from_numerics"] == 1 and summary["results"] == want.size
