@@ -88,7 +88,7 @@ def test_shell_core_runs_ops_through_its_registers():
                  "desc_words": regmap.split_desc(pl.desc, pl.desc_bits), "result_addr": pl.result_addr,
                  "result_bytes": pl.result_bytes} for r, pl in zip(runs, placed)],
     }  # fmt: skip
-    data = run_cocotb("verilator", verilog, "shell_core", "tb_shellcore", key, spec)
+    data = run_cocotb("icarus", verilog, "shell_core", "tb_shellcore", key, spec)
     assert "shell" in data, f"no report (log: {data['_run']['log']})"
     rep = data["shell"]
     assert rep["protocol_errors"] == [], rep["protocol_errors"]
