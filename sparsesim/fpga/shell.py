@@ -313,7 +313,7 @@ def shell_tcl(p: ShellParams) -> str:
         *[f"connect_bd_net [get_bd_pins ddr_reset_inv/Res] [get_bd_pins ddr4_c{i}/sys_rst]"
           for i in range(p.ddr_channels)],
         "",
-        "# ---- host FIFO (PG080): the host protocol's bytes between the XDMA and the board core",
+        "# ---- host FIFO (PG080): the host protocol's bytes between the XDMA and a board core",
         "create_bd_cell -type ip -vlnv xilinx.com:ip:axi_fifo_mm_s host_fifo",
         f"set_property -dict [list {_dict(fifo_config(p))}] [get_bd_cells host_fifo]",
         "connect_bd_intf_net [get_bd_intf_pins host_fifo/AXI_STR_TXD] [get_bd_intf_ports AXIS_HOST_TX]",
@@ -408,16 +408,19 @@ block design's ports: `acc_clk` / `acc_resetn` (outputs: DDR4 channel {ACC_CLOCK
 clock at {p.acc_clock_mhz:g} MHz and its reset), {p.acc_masters} AXI4 slave ports `S_AXI_ACC<i>` for its
 masters ({p.acc_data_bits}-bit data, {p.acc_addr_bits}-bit address, {p.acc_id_bits}-bit ID), the AXI-Lite
 master `M_AXIL_CTRL` for its registers, and `AXIS_HOST_TX` / `AXIS_HOST_RX`, the host protocol's byte
-stream ({p.fifo_data_bits}-bit words; the board core's UART stays for debug).
+stream ({p.fifo_data_bits}-bit words, for a top with the board core).
 
 ```
 vivado -mode batch -source sparsesim_shell_project.tcl   # the top with this shell (sparsesim_shell_top.v)
 vivado -mode batch -source {BD_NAME}.tcl                 # the block design alone (in memory)
 ```
 
-`sparsesim_shell_top.v` instantiates the block design's wrapper beside the board core
-(`sparsesim_shell_core.v`, the host protocol over `AXIS_HOST_*` and the UART); its accelerator masters are
-tied idle and `M_AXIL_CTRL` answers SLVERR until the op engine is in this top (docs/fpga.md).
+`sparsesim_shell_top.v` instantiates the block design's wrapper beside the shell core
+(`sparsesim_shell_core.v`: the op engine behind its AXI4-Lite registers, which `M_AXIL_CTRL` reaches at
+0x1_0000 of the BAR; its masters on `S_AXI_ACC0` (weights read), `1` (activations read), `2` (results
+write); the UART reads and writes the same registers for debug). `AXIS_HOST_*` are tied off in this top.
+Register map: sparsesim/rtl/opengine/regmap.py; the host side: `sparsesim fpga run-op` and
+sparsesim/fpga/engine_host.py (docs/fpga.md).
 
 Unverified until Vivado runs it: the IP versions' parameter names, the board file's interface names, the
 address segment names, timing. docs/fpga.md ("Memory and host shell") lists what was checked here.
