@@ -36,18 +36,19 @@ class UartRegBridge(wiring.Component):
         out_left = Signal(range(6))
         idle_limit = regmap.UART_IDLE_BYTES * 10 * self.divisor
         idle = Signal(range(idle_limit + 1))
-        m.d.comb += [regs.write.eq(write), regs.addr.eq(addr), regs.wdata.eq(data)]
-        m.d.comb += [utx.data.payload.eq(out[:8]), utx.data.valid.eq(0), urx.data.ready.eq(0)]
+        m.d.comb += [regs.write.eq(write), regs.addr.eq(addr), regs.wdata.eq(data),
+                     utx.data.payload.eq(out[:8])]  # fmt: skip
         got = urx.data.valid
         byte = urx.data.payload
-        with m.FSM():
+        # The handshakes are expressions of the FSM's state outside its `with` blocks, so Amaranth writes
+        # them as continuous assignments: Icarus Verilog (11.0) may never run an `always @*` process whose
+        # inputs do not change after time 0, which left `ready` X and took the command byte twice.
+        with m.FSM() as fsm:
             with m.State("IDLE"):
-                m.d.comb += urx.data.ready.eq(1)
                 with m.If(got & ((byte == regmap.UART_READ) | (byte == regmap.UART_WRITE))):
                     m.d.sync += [write.eq(byte == regmap.UART_WRITE), count.eq(0), idle.eq(0)]
                     m.next = "REQUEST"
             with m.State("REQUEST"):
-                m.d.comb += urx.data.ready.eq(1)
                 need = Mux(write, 6, 2)
                 with m.If(got):
                     m.d.sync += [count.eq(count + 1), idle.eq(0)]
@@ -62,15 +63,18 @@ class UartRegBridge(wiring.Component):
                 with m.Else():
                     m.d.sync += idle.eq(idle + 1)
             with m.State("ACCESS"):
-                m.d.comb += regs.req.eq(1)
                 with m.If(regs.ack):
                     status = Mux(regs.err, regmap.UART_ERR, regmap.UART_OK)
                     m.d.sync += [out.eq(status | (regs.rdata << 8)), out_left.eq(Mux(write, 1, 5))]
                     m.next = "ANSWER"
             with m.State("ANSWER"):
-                m.d.comb += utx.data.valid.eq(1)
                 with m.If(utx.data.ready):
                     m.d.sync += [out.eq(out >> 8), out_left.eq(out_left - 1)]
                     with m.If(out_left == 1):
                         m.next = "IDLE"
+        m.d.comb += [
+            urx.data.ready.eq(fsm.ongoing("IDLE") | fsm.ongoing("REQUEST")),
+            regs.req.eq(fsm.ongoing("ACCESS")),
+            utx.data.valid.eq(fsm.ongoing("ANSWER")),
+        ]
         return m

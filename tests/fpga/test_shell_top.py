@@ -6,7 +6,8 @@
   a stand-in wrapper (written here from the same port list, so it checks the top's wiring, not Vivado's
   names) that clocks it and, through M_AXIL_CTRL at the accelerator's window of the BAR (0x1_0000), reads
   the ID register ("SPOE", OKAY), writes a descriptor word and reads it back, reads an unmapped offset
-  (SLVERR), and watches the engine's ports stay idle without a START and the host FIFO's stream tied off.
+  (SLVERR), and watches the engine's ports stay idle without a START and the host FIFO's stream tied off;
+  meanwhile the testbench reads ID over the top's UART pins (the shell core's debug link).
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ module {shelltop.WRAPPER}(
       if (M_AXIL_CTRL_wvalid && M_AXIL_CTRL_wready) M_AXIL_CTRL_wvalid <= 0;
       if (M_AXIL_CTRL_rvalid) begin $display("R %0d %h %0d", step - 1, M_AXIL_CTRL_rdata, M_AXIL_CTRL_rresp); waiting = 0; end
       if (M_AXIL_CTRL_bvalid) begin $display("B %0d %0d", step - 1, M_AXIL_CTRL_bresp); waiting = 0; end
-      if (!waiting) begin
-        if (step == {len(ACCESSES)}) begin #20 $finish; end
+      if (!waiting && step == {len(ACCESSES)} && cycles > 2500) begin #20 $finish; end
+      if (!waiting && step < {len(ACCESSES)}) begin
         case (step)
 {chr(10).join(steps)}
         endcase
@@ -112,10 +113,34 @@ endmodule
 """
 
 
+UART_DIV = 8  # clocks per bit of the test's shell core (a short UART exchange)
+UART_REQUEST = b"R\x00\x00"  # read ID over the UART debug link (regmap.py's bytes, written out)
+
 TB = f"""
 module tb;
-  wire uart_tx; wire [2:0] leds;
-  {shelltop.TOP} top(.uart_rx(1'b1), .uart_tx(uart_tx), .leds(leds), .switches(4'b0));
+  wire uart_tx; wire [2:0] leds; reg uart_rx = 1'b1;
+  {shelltop.TOP} top(.uart_rx(uart_rx), .uart_tx(uart_tx), .leds(leds), .switches(4'b0));
+  wire clk = top.shell.acc_clk;
+  task send(input [7:0] b);
+    integer i;
+    begin
+      uart_rx = 1'b0; repeat ({UART_DIV}) @(posedge clk);
+      for (i = 0; i < 8; i = i + 1) begin uart_rx = b[i]; repeat ({UART_DIV}) @(posedge clk); end
+      uart_rx = 1'b1; repeat ({UART_DIV}) @(posedge clk);
+    end
+  endtask
+  initial begin
+    #1000;
+{chr(10).join(f"    send(8'h{b:02x});" for b in UART_REQUEST)}
+  end
+  reg [7:0] got; integer j;
+  always begin
+    @(negedge uart_tx);
+    repeat ({UART_DIV // 2}) @(posedge clk);
+    for (j = 0; j < 8; j = j + 1) begin repeat ({UART_DIV}) @(posedge clk); got[j] = uart_tx; end
+    repeat ({UART_DIV}) @(posedge clk);
+    $display("UART %h", got);
+  end
 endmodule
 """
 
@@ -124,8 +149,8 @@ endmodule
 def test_the_top_answers_on_its_control_port(tmp_path):
     cfg = ArrayConfig(rows=2, cols=2, multipliers=2, max_m=4, precision="fp16")
     p = shell.ShellParams.for_engine(cfg, 200.0)
-    core = shelltop.core_verilog(cfg, cell_module=None, ctrl_addr_bits=20, w_block_words=16, a_block_words=16,
-                                 c_block_words=16)  # fmt: skip
+    core = shelltop.core_verilog(cfg, cell_module=None, ctrl_addr_bits=20, uart_divisor=UART_DIV,
+                                 w_block_words=16, a_block_words=16, c_block_words=16)  # fmt: skip
     files = {
         "core.v": core,
         "top.v": shelltop.top_verilog(p, shelltop.core_port_widths(core)),
@@ -147,6 +172,9 @@ def test_the_top_answers_on_its_control_port(tmp_path):
     assert answers[1][2] == okay and answers[2][2:] == ["12345678", okay]  # DESC 0 written and read back
     assert answers[3][3] == slverr  # outside the map
     assert int(answers[4][2], 16) & 0b11 == 0 and answers[4][3] == okay  # STATUS: idle, nothing run
+    # the UART debug link on the top's pins: "K" and the ID, low byte first
+    uart = bytes(int(line.split()[1], 16) for line in out if line.startswith("UART "))
+    assert uart == b"K" + b"SPOE"[::-1], out
 
 
 def test_the_top_files_are_in_the_build_tree(tiny_tree):
