@@ -274,3 +274,32 @@ def expected_op(cfg, mapping, a, b) -> np.ndarray:
         return (total & 0xFFFF_FFFF).astype(np.uint32)
     summed = numerics.accumulate(np.stack([p.view(np.float32) for p in parts]), precision="fp16")
     return numerics.fp32_bits(numerics.canonicalize_nan(summed))
+
+
+class UartRegisters:
+    """The engine's registers over the shell core's UART debug link (rtl/opengine/uartregs.py; the bytes in
+    regmap.py), on any blocking byte port (`driver.SerialPort`): `read_reg` / `write_reg` like XdmaDevice's,
+    so `check_identity` and STATUS / counter reads work over the USB cable alone. Offsets are taken within
+    the register window (its low regmap.WINDOW_BITS bits), as the register block decodes them, so the BAR's
+    offsets (0x1_0000 + register) work too. A refused access (SLVERR) raises EngineError."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def _answer(self, n: int, what: str) -> bytes:
+        data = self.port.read(n)
+        if len(data) != n or data[0] not in (regmap.UART_OK, regmap.UART_ERR):
+            raise EngineError(f"{what}: no valid answer over the UART ({data!r})")
+        if data[0] == regmap.UART_ERR:
+            raise EngineError(f"{what}: refused by the register block (SLVERR)")
+        return data[1:]
+
+    def read_reg(self, offset: int) -> int:
+        offset &= (1 << regmap.WINDOW_BITS) - 1
+        self.port.write(regmap.uart_read_request(offset))
+        return int.from_bytes(self._answer(5, f"register read at 0x{offset:X}"), "little")
+
+    def write_reg(self, offset: int, value: int) -> None:
+        offset &= (1 << regmap.WINDOW_BITS) - 1
+        self.port.write(regmap.uart_write_request(offset, value))
+        self._answer(1, f"register write at 0x{offset:X}")

@@ -91,3 +91,49 @@ def test_registers_over_the_uart():
     sim.run()
     assert got == [want for _, _, want in script]
     assert axi == [(0xCAFE_F00D, 0)]
+
+
+class FakeLink:
+    """The bridge's side of the byte protocol (written out from the docstring of regmap.py's UART section,
+    not imported), over a register file: what `UartRegisters` talks to."""
+
+    def __init__(self, regs: dict[int, int], writable: set[int]):
+        self.regs, self.writable, self.out, self.requests = regs, writable, b"", []
+
+    def write(self, data: bytes) -> None:
+        self.requests.append(bytes(data))
+        addr = int.from_bytes(data[1:3], "little")
+        if data[:1] == b"R":
+            ok = addr in self.regs
+            self.out += (b"K" if ok else b"E") + self.regs.get(addr, 0).to_bytes(4, "little")
+        else:
+            ok = addr in self.writable
+            if ok:
+                self.regs[addr] = int.from_bytes(data[3:7], "little")
+            self.out += b"K" if ok else b"E"
+
+    def read(self, n: int) -> bytes:
+        data, self.out = self.out[:n], self.out[n:]
+        return data
+
+
+def test_the_host_side_of_the_uart_link():
+    import pytest
+    from sparsesim.rtl.config import ArrayConfig
+
+    from sparsesim.fpga.engine_host import EngineError, UartRegisters, check_identity
+
+    cfg = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
+    words = -(-264 // 32)
+    link = FakeLink({ID: SPOE, 0x4: 1, 0x8: 4 | 4 << 8 | 2 << 16 | 3 << 20 | 1 << 25, 0xC: 64 | 37 << 16 | words << 24,
+                     0x18: 12 | 12 << 8 | 12 << 16, DESC0: 0}, {DESC0})  # fmt: skip
+    regs = UartRegisters(link)
+    blocks = check_identity(regs, 0x1_0000, cfg)  # the BAR's offsets: the window's low 16 bits are sent
+    assert blocks == {"w_block_words": 4096, "a_block_words": 4096, "c_block_words": 4096}
+    assert link.requests[0] == b"R\x00\x00"
+    regs.write_reg(0x1_0000 + DESC0, 0x1234_5678)
+    assert link.requests[-1] == b"W\x00\x01\x78\x56\x34\x12" and regs.read_reg(DESC0) == 0x1234_5678
+    with pytest.raises(EngineError, match="SLVERR"):
+        regs.read_reg(UNMAPPED)
+    with pytest.raises(EngineError, match="SLVERR"):
+        regs.write_reg(ID, 1)
