@@ -19,7 +19,7 @@ pipeline.
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockSignal, Instance, Module, Mux, Signal
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -85,11 +85,11 @@ class OutBuffer(wiring.Component):
         m.submodules.q = q = fifo.SyncFIFO(width=cfg.result_layout.size, depth=depth + 2)
         in_flight = Signal(range(depth + 1))
         m.d.comb += in_flight.eq(sum(valid))
+        # one OR expression, not a chain of `If`s: Amaranth writes the chain as an `always @*` process whose
+        # inputs do not change until a word is taken, and Icarus Verilog (11.0) never runs it at time 0, so
+        # `clash` stayed X and no word was ever taken (the op engine hung in Icarus, not in Verilator)
         clash = Signal()
-        m.d.comb += clash.eq(0)
-        for i in range(depth):
-            with m.If(valid[i] & (place[i] == at[:ab])):
-                m.d.comb += clash.eq(1)
+        m.d.comb += clash.eq(Cat(*(valid[i] & (place[i] == at[:ab]) for i in range(depth))).any())
         room = q.level + in_flight < depth + 2
         # a `keep` word goes straight to the FIFO (no add: the adders' latency is not on the op's last
         # results), once the words before it have left the pipeline

@@ -43,6 +43,8 @@ JSON_SHAPES: dict[str, tuple[str, ...]] = {
     "rtl export": ("output_dir", "top", "config", "origin", "files"),
     "fpga build": ("tree", "name", "part", "array", "clock", "uart", "seconds", "estimate", "floorplan",
                    "vivado", "vivado_command"),
+    "fpga run-op": ("op", "mapping", "m", "n", "k", "results", "differing_from_numerics", "op_cycles",
+                    "counters"),
     # the INFO register's fields (rtl.protocol.InfoBlock), precision by name
     "fpga info": ("magic", "version", "precision", "rows", "cols", "multipliers", "max_m", "mul_latency",
                   "add_latency", "k_bits", "len_bits", "cycle_bits", "accumulator", "weight_depth",

@@ -1,6 +1,8 @@
 """`sparsesim fpga build FILE --board vcu1525 -o DIR`: the Vivado build tree of the workload's accelerator for
 the VCU1525, with a Yosys resource estimate (and a Vivado run when Vivado is available).
-`sparsesim fpga info --port DEV`: ask a programmed card what it was built for (the UART protocol's INFO)."""
+`sparsesim fpga info --port DEV`: ask a programmed card what it was built for (the UART protocol's INFO).
+`sparsesim fpga run-op FILE --xdma PREFIX --op NAME`: one GEMM op on the card's op engine over PCIe, checked
+against numerics."""
 
 from __future__ import annotations
 
@@ -62,6 +64,22 @@ def register(add: AddCommand) -> None:
     i.add_argument("--format", choices=["text", "json"], default="text")
     i.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     i.set_defaults(fn=info_command, parser=i)
+    r = sub.add_parser(
+        "run-op", help="run one GEMM op of the workload on a programmed card's op engine over PCIe",
+        description="Self-test of the card's op engine (the shell top of `fpga build`): one GEMM op of the "
+        "workload, N cut to --n, mapped by the simulator's scheduler, with random operands (--seed), "
+        "written into the card's DDR4 by XDMA, run through the engine's registers, its results read back "
+        "and compared bit for bit with sparsesim.sat.numerics. Exit 0 if equal, 1 if any result differs.",
+    )  # fmt: skip
+    r.add_argument("file", help="workload.yaml (its accelerator: the array the card was built for)")
+    r.add_argument("--xdma", metavar="PREFIX", required=True, help="XDMA driver's devices, e.g. /dev/xdma0")
+    r.add_argument("--op", required=True, help="the workload's GEMM op, e.g. fc2:FF")
+    r.add_argument("--n", type=int, default=None, help="cut N to at most this (default 64)")
+    r.add_argument("--seed", type=int, default=0, help="operand seed")
+    r.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the op (default 10)")
+    r.add_argument("--format", choices=["text", "json"], default="text")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    r.set_defaults(fn=run_op_command, parser=r)
     p.set_defaults(parser=p)
 
 
@@ -209,6 +227,64 @@ def info_command(args: argparse.Namespace, con: ConsoleLike) -> int:
         port.close()
     _print_info(info, args.format)
     return 0
+
+
+def _open_xdma(prefix: str):
+    from ..fpga.driver import XdmaDevice
+
+    try:
+        return XdmaDevice(prefix)
+    except OSError as err:
+        raise SparsesimError(
+            f"--xdma: cannot open {err.filename or prefix}: {err.strerror or err}; give the XDMA "
+            "driver's device prefix, e.g. /dev/xdma0"
+        ) from None
+    except ValueError as err:
+        raise SparsesimError(
+            f"--xdma: {err}; give the XDMA driver's device prefix, e.g. /dev/xdma0"
+        ) from None
+
+
+def run_op_summary(name: str, mapping, want, got, run) -> dict[str, Any]:
+    """`fpga run-op`'s result (its JSON shape, JSON_SHAPES["fpga run-op"])."""
+    import numpy as np
+
+    return {"op": name, "mapping": mapping.mode_text, "m": mapping.m, "n": mapping.n, "k": mapping.k,
+            "results": int(want.size), "differing_from_numerics": int(np.count_nonzero(got != want)),
+            "op_cycles": run.op_cycles, "counters": run.counters}  # fmt: skip
+
+
+def run_op_command(args: argparse.Namespace, con: ConsoleLike) -> int:
+    from ..api import validate
+    from ..fpga import engine_host
+    from ..fpga.params import array_config
+    from ..fpga.shell import ShellParams
+
+    wl = validate(args.file)
+    acc = wl.accelerator.resolved()
+    cfg = array_config(acc)
+    n_max = engine_host.SELF_TEST_N if args.n is None else args.n
+    mapping, op = engine_host.workload_gemm(wl, args.op, n_max=n_max)
+    a, b = engine_host.random_operands(cfg, mapping, args.seed)
+    want = engine_host.expected_op(cfg, mapping, a, b)
+    dev = _open_xdma(args.xdma)
+    try:
+        shell_params = ShellParams.for_engine(cfg, float(acc["clock_mhz"]))
+        (got,), run = engine_host.run_op(dev, cfg, mapping, [(a, b)], shell_params, timeout_s=args.timeout)
+    except (engine_host.EngineError, OSError) as err:
+        raise SparsesimError(f"--xdma {args.xdma}: {err}") from None
+    finally:
+        dev.close()
+    con.close()
+    summary = run_op_summary(args.op, mapping, want, got, run)
+    differ = summary["differing_from_numerics"]
+    if args.format == "json":
+        print(json.dumps(summary, indent=2))
+    else:
+        verdict = "bit-exact against numerics" if differ == 0 else f"{differ} differ from numerics"
+        print(f"{args.op} ({mapping.mode_text}, M={mapping.m} N={mapping.n} K={mapping.k}) on {args.xdma}: "
+              f"{want.size} results, {verdict}; {run.op_cycles} cycles")  # fmt: skip
+    return 0 if differ == 0 else 1
 
 
 def _print_info(info, fmt: str) -> None:

@@ -101,9 +101,9 @@ def readme(result: BuildResult) -> str:
         "- `estimate.md`, `estimate.json`, `yosys/`: the Yosys resource estimate (scripts, logs, stat)",
         f"- `{shell.SHELL_DIR}/`: the card's memory and host shell as a Vivado block design (four DDR4, PCIe "
         "XDMA, SmartConnect address map, host FIFO) with its README, and a second top that instantiates it "
-        f"beside the board core (`{shelltop.TOP}.v`, `{shelltop.CORE}.v`, `{shelltop.TOP}.xdc`, "
-        "`sparsesim_shell_project.tcl`: the host protocol over PCIe, the array clock from DDR4 channel 0); "
-        "unverified until Vivado runs it",
+        f"beside the op engine behind its AXI4-Lite registers (`{shelltop.TOP}.v`, `{shelltop.CORE}.v`, "
+        f"`{shelltop.TOP}.xdc`, `sparsesim_shell_project.tcl`: ops run from the DDR4 by the host over PCIe, "
+        "the array clock from DDR4 channel 0); unverified until Vivado runs it",
         "",
         "## Clocking and host link",
         "",
@@ -256,9 +256,10 @@ def build_tree(
         top = VCU1525Top(params, dividers, cell_module=estimate.CELL_MODULE)
         plan = platform.build(top, name=name, do_build=False, add_constraints=xdc_additions(result.floorplan))
         plan.extract(str(tmp))
-        shell_params = shell.ShellParams(acc_clock_mhz=params.clock_mhz)  # the card's shell, this clock
+        # the card's shell at this clock, its accelerator ports those of the op engine for this array
+        shell_params = shell.ShellParams.for_engine(params.cfg, params.clock_mhz)
         shell.write_shell(tmp / shell.SHELL_DIR, shell_params)
-        say("writing the top with the shell (the board core with its AXI4-Stream host link)")
+        say("writing the top with the shell (the op engine behind its AXI4-Lite registers)")
         shelltop.write_top(tmp / shell.SHELL_DIR, shell_params, params, cell_module=estimate.CELL_MODULE,
                            cell_file=f"{estimate.CELL_MODULE}.v", ram_file=estimate.RAM_FILE,
                            swap_uart=swap_uart)  # fmt: skip

@@ -38,7 +38,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..rtl.opengine.bus import PORT_BYTES
 
 SHELL_DIR = "shell"
 BD_NAME = "sparsesim_shell"
@@ -55,6 +54,13 @@ def _preset(name: str):
     from sparsesim.sat.arch import VCU1525
 
     return VCU1525[name].value
+
+
+def _engine_ports() -> dict[str, int]:
+    """The op engine's AXI4 masters at its default widths (sparsesim.rtl.opengine.shellcore.port_widths)."""
+    from sparsesim.rtl.opengine.shellcore import port_widths
+
+    return port_widths()
 
 
 @dataclass(frozen=True)
@@ -88,13 +94,25 @@ class ShellParams:
     xdma_data_bits: int = 512  # [PG195] Gen3 x16
     xdma_clock_mhz: int = 250
     xdma_lite_bytes: int = 1 << 20  # the AXI-Lite BAR (`_user`), 1 MiB: our choice, room for both blocks
-    # The accelerator's AXI4 master ports (our choice: one per DDR4 channel at the DDR4's native width, so
-    # SmartConnect converts clocks but no widths; at 200 MHz each carries 12.8 GB/s of a channel's 19.2).
-    acc_masters: int = 4
-    acc_id_bits: int = 4  # our choice: 16 outstanding transaction IDs per port (PG150's default ID width)
+    # The accelerator's AXI4 master ports: one per op-engine master (weights read, activations read, results
+    # write: sparsesim.rtl.opengine.shellcore MASTERS), with the engine's own data and ID widths (read from
+    # its port signatures, `shellcore.port_widths`; a build passes those of the engine it elaborates).
+    # SmartConnect converts the clock and, if the engine's data width differs from the DDR4's, the width.
+    acc_masters: int = field(default_factory=lambda: _engine_ports()["masters"])
+    acc_id_bits: int = field(default_factory=lambda: _engine_ports()["id_bits"])
+    acc_data_bits: int = field(default_factory=lambda: _engine_ports()["data_bits"])
     acc_clock_mhz: float = field(default_factory=lambda: float(_preset("clock_mhz")))
     # Host-protocol FIFO [PG080]
     fifo_data_bits: int = 32
+
+    @classmethod
+    def for_engine(cls, cfg, acc_clock_mhz: float, **engine_kw) -> ShellParams:
+        """The shell around the op engine built for `cfg` (its masters' count and widths) at this clock."""
+        from sparsesim.rtl.opengine.shellcore import port_widths
+
+        w = port_widths(cfg, **engine_kw)
+        return cls(acc_clock_mhz=acc_clock_mhz, acc_masters=w["masters"], acc_data_bits=w["data_bits"],
+                   acc_id_bits=w["id_bits"])  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ derived
     @property
@@ -114,12 +132,6 @@ class ShellParams:
     @property
     def ddr_axi_addr_bits(self) -> int:
         return (self.ddr_channel_bytes - 1).bit_length()
-
-    @property
-    def acc_data_bits(self) -> int:
-        """The accelerator's masters: the op engine's AXI4 ports (rtl/opengine/bus.py, 1,024 bits;
-        SmartConnect converts them to the DDR4 controllers' 512)."""
-        return 8 * PORT_BYTES
 
     @property
     def ddr_map(self) -> tuple[AddressRange, ...]:
@@ -152,7 +164,7 @@ class ShellParams:
         out.update(
             board_part=BOARD_PART, ddr_time_period_ps=self.ddr_time_period_ps,
             ddr_axi_data_bits=self.ddr_axi_data_bits, ddr_axi_addr_bits=self.ddr_axi_addr_bits,
-            acc_data_bits=self.acc_data_bits, acc_addr_bits=self.acc_addr_bits,
+            acc_addr_bits=self.acc_addr_bits,
             memory_map=[{"name": r.name, "base": hex(r.base), "size": hex(r.size)}
                         for r in (*self.ddr_map, self.fifo_data)],
             lite_map=[{"name": r.name, "base": hex(r.base), "size": hex(r.size)} for r in self.lite_map],
@@ -302,7 +314,7 @@ def shell_tcl(p: ShellParams) -> str:
         *[f"connect_bd_net [get_bd_pins ddr_reset_inv/Res] [get_bd_pins ddr4_c{i}/sys_rst]"
           for i in range(p.ddr_channels)],
         "",
-        "# ---- host FIFO (PG080): the host protocol's bytes between the XDMA and the board core",
+        "# ---- host FIFO (PG080): the host protocol's bytes between the XDMA and a board core",
         "create_bd_cell -type ip -vlnv xilinx.com:ip:axi_fifo_mm_s host_fifo",
         f"set_property -dict [list {_dict(fifo_config(p))}] [get_bd_cells host_fifo]",
         "connect_bd_intf_net [get_bd_intf_pins host_fifo/AXI_STR_TXD] [get_bd_intf_ports AXIS_HOST_TX]",
@@ -397,16 +409,19 @@ block design's ports: `acc_clk` / `acc_resetn` (outputs: DDR4 channel {ACC_CLOCK
 clock at {p.acc_clock_mhz:g} MHz and its reset), {p.acc_masters} AXI4 slave ports `S_AXI_ACC<i>` for its
 masters ({p.acc_data_bits}-bit data, {p.acc_addr_bits}-bit address, {p.acc_id_bits}-bit ID), the AXI-Lite
 master `M_AXIL_CTRL` for its registers, and `AXIS_HOST_TX` / `AXIS_HOST_RX`, the host protocol's byte
-stream ({p.fifo_data_bits}-bit words; the board core's UART stays for debug).
+stream ({p.fifo_data_bits}-bit words, for a top with the board core).
 
 ```
 vivado -mode batch -source sparsesim_shell_project.tcl   # the top with this shell (sparsesim_shell_top.v)
 vivado -mode batch -source {BD_NAME}.tcl                 # the block design alone (in memory)
 ```
 
-`sparsesim_shell_top.v` instantiates the block design's wrapper beside the board core
-(`sparsesim_shell_core.v`, the host protocol over `AXIS_HOST_*` and the UART); its accelerator masters are
-tied idle and `M_AXIL_CTRL` answers SLVERR until the op engine is in this top (docs/fpga.md).
+`sparsesim_shell_top.v` instantiates the block design's wrapper beside the shell core
+(`sparsesim_shell_core.v`: the op engine behind its AXI4-Lite registers, which `M_AXIL_CTRL` reaches at
+0x1_0000 of the BAR; its masters on `S_AXI_ACC0` (weights read), `1` (activations read), `2` (results
+write); the UART reads and writes the same registers for debug). `AXIS_HOST_*` are tied off in this top.
+Register map: sparsesim/rtl/opengine/regmap.py; the host side: `sparsesim fpga run-op` and
+sparsesim/fpga/engine_host.py (docs/fpga.md).
 
 Unverified until Vivado runs it: the IP versions' parameter names, the board file's interface names, the
 address segment names, timing. docs/fpga.md ("Memory and host shell") lists what was checked here.

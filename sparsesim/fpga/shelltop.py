@@ -1,10 +1,11 @@
 """The top of the card with its shell (docs/fpga.md, "Memory and host shell"): the block design's wrapper
-(`sparsesim_shell_wrapper`, made by Vivado from shell.py's TCL) beside the board core, which runs the host
-protocol over the shell's host FIFO (AXI4-Stream) and the UART, on the array clock the block design makes
-(DDR4 channel 0's additional UI clock). Written into the build tree's `shell/` folder:
+(`sparsesim_shell_wrapper`, made by Vivado from shell.py's TCL) beside the shell core (the op engine behind
+its AXI4-Lite registers, rtl/opengine/shellcore.py), on the array clock the block design makes (DDR4 channel
+0's additional UI clock). Written into the build tree's `shell/` folder:
 
-- `sparsesim_shell_core.v`: BoardCore with its AXI4-Stream host link (rtl/board/top.py), Amaranth's Verilog;
-- `sparsesim_shell_top.v`: the top, Verilog written here from `wrapper_ports` (the wrapper's ports);
+- `sparsesim_shell_core.v`: ShellCore, Amaranth's Verilog (its PE cells the tree's cell module);
+- `sparsesim_shell_top.v`: the top, Verilog written here from `wrapper_ports` (the wrapper's ports) and the
+  core's ports: the registers on `M_AXIL_CTRL`, the engine's masters on `S_AXI_ACC0..2` (`master_ties`);
 - `sparsesim_shell_top.xdc`: the UART, LED and DIP-switch pins of the board-only top (rtl/vcu1525.py) under
   this top's port names, and the card's bitstream settings; the DDR4 and PCIe pins come with the IPs'
   board interfaces;
@@ -16,12 +17,14 @@ Specification; AXI4-Stream: Arm IHI 0051; the DDR4 interface's signals and width
 with parity: PG150's port list; PCIe: PG195's `pci_exp_*` as the `pcie_7x_mgt` interface). Unverified until
 Vivado writes the wrapper (docs/fpga.md).
 
-Not in this top yet: the op engine (rtl/opengine) and its three AXI4 masters on `S_AXI_ACC0..2` (the ports
-are tied idle), and a register block on `M_AXIL_CTRL` (every access is answered SLVERR).
+Not in this top: the board core (its own array would be a second one beside the engine's), so the host
+FIFO's stream has no consumer (tied: its words dropped, nothing sent); the UART reads and writes the
+engine's registers instead (the shell core's debug link).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import shell
@@ -29,8 +32,9 @@ from . import shell
 TOP = "sparsesim_shell_top"
 CORE = "sparsesim_shell_core"
 WRAPPER = f"{shell.BD_NAME}_wrapper"
+BLOCK_MEM_FILE = "op_engine_block_mem.v"  # the engine's block buffers' memory (rtl/opengine/block_mem.v)
 
-# ports of the board core the top ties to its own (Amaranth's flattened names)
+# the top's debug pins (the board-only top's UART, LEDs and DIP switches)
 CORE_DEBUG_PORTS = (("uart_rx", "input", 1), ("uart_tx", "output", 1), ("leds", "output", 3),
                     ("switches", "input", 4))  # fmt: skip
 
@@ -105,23 +109,62 @@ def _decl(direction: str, width: int, name: str) -> str:
     return f"{direction} wire {'' if width == 1 else f'[{width - 1}:0] '}{name}"
 
 
-def top_verilog(p: shell.ShellParams) -> str:
-    """`sparsesim_shell_top`: the wrapper, the board core, the idle accelerator masters, the SLVERR
-    responder on M_AXIL_CTRL (module docstring)."""
+# AXI4 master signals the op engine does not drive, tied in the top (IHI 0022): normal access, no lock or
+# QoS; AxCACHE 0b0011 "Normal Non-cacheable Bufferable" (A4.4), what Xilinx's own masters drive by default.
+AXI_TIES = {"awlock": 0, "arlock": 0, "awcache": 0b0011, "arcache": 0b0011, "awprot": 0, "arprot": 0,
+            "awqos": 0, "arqos": 0}  # fmt: skip
+
+
+def master_ties(p: shell.ShellParams) -> list[tuple[int, str]]:
+    """(S_AXI_ACC index, the engine master on it) in port order: ACC0 weights read, ACC1 activations read,
+    ACC2 results write (shellcore.MASTERS)."""
+    from sparsesim.rtl.opengine.shellcore import MASTERS
+
+    if p.acc_masters != len(MASTERS):
+        raise ValueError(f"the shell has {p.acc_masters} accelerator ports for the engine's {len(MASTERS)}")
+    return list(enumerate(MASTERS))
+
+
+def top_verilog(p: shell.ShellParams, core_ports: dict[str, int]) -> str:
+    """`sparsesim_shell_top`: the wrapper and the shell core (the op engine behind its registers) on the
+    array clock; `core_ports`: the core's Verilog ports and widths (`core_port_widths`), so a signal the
+    core does not have is tied here and a width that differs from the wrapper's is refused."""
     ports = wrapper_ports(p)
     pins = [(n, d, w) for n, d, w, k in ports if k == "pin"]
     decls = [_decl(d, w, n) for n, d, w in pins] + [_decl(d, w, n) for n, d, w in CORE_DEBUG_PORTS]
     acc = [(n, d, w) for n, d, w, k in ports if k == "acc"]
+    width = {n: w for n, _, w in acc}
     wires = [f"  wire {'' if w == 1 else f'[{w - 1}:0] '}w_{n};" for n, _, w in acc]
     conns = [f"    .{n}({n})" for n, _, _ in pins] + [f"    .{n}(w_{n})" for n, _, _ in acc]
+    core_conns = [".clk(w_acc_clk)", ".rst(~w_acc_resetn)", ".leds(leds)", ".uart_rx(uart_rx)",
+                  ".uart_tx(uart_tx)"]  # fmt: skip
     ties = []
-    for n, d, _ in acc:  # the accelerator's masters: idle (no op engine in this top yet)
-        if n.startswith("S_AXI_ACC") and d == "input":
-            ties.append(f"  assign w_{n} = {1 if n.endswith(('_bready', '_rready')) else 0};")
+
+    def join(core_name: str, wrapper_name: str) -> None:
+        if core_ports.get(core_name) != width[wrapper_name]:
+            raise ValueError(f"{core_name} is {core_ports.get(core_name)} bits, the shell's {wrapper_name} "
+                             f"{width[wrapper_name]}")  # fmt: skip
+        core_conns.append(f".{core_name}(w_{wrapper_name})")
+
+    for s_, _, _ in axi4lite_signals_for(p):
+        join(f"ctrl__{s_}", f"M_AXIL_CTRL_{s_}")
+    for i, master in master_ties(p):
+        for s_, d, _ in axi4_signals(p.acc_addr_bits, p.acc_data_bits, p.acc_id_bits):
+            name = f"S_AXI_ACC{i}_{s_}"
+            if f"{master}__{s_}" in core_ports:
+                join(f"{master}__{s_}", name)
+            elif d == "output":  # a master output the engine does not drive: the unused channels idle
+                value = AXI_TIES.get(s_, 1 if s_ in ("bready", "rready") else 0)
+                ties.append(f"  assign w_{name} = {value};")
+    # the host FIFO's stream: no consumer in this top (its words are taken and dropped; nothing is sent)
+    ties += ["  assign w_AXIS_HOST_TX_tready = 1'b1;", "  assign w_AXIS_HOST_RX_tvalid = 1'b0;",
+             "  assign w_AXIS_HOST_RX_tdata = 0;", "  assign w_AXIS_HOST_RX_tkeep = 0;",
+             "  assign w_AXIS_HOST_RX_tlast = 1'b0;"]  # fmt: skip
     return "\n".join([
         f"// {TOP}: the VCU1525 with its memory and host shell (generated by sparsesim/fpga/shelltop.py).",
-        f"// The block design's wrapper ({WRAPPER}) beside the board core ({CORE}); unverified until Vivado",
-        "// builds it (docs/fpga.md, \"Memory and host shell\").",
+        f"// The block design's wrapper ({WRAPPER}) beside the shell core ({CORE}: the op engine behind",
+        "// its AXI4-Lite registers); unverified until Vivado builds it (docs/fpga.md, \"Memory and host",
+        "// shell\").",
         f"module {TOP} (",
         ",\n".join(f"  {d}" for d in decls),
         ");",
@@ -129,44 +172,22 @@ def top_verilog(p: shell.ShellParams) -> str:
         f"  {WRAPPER} shell (",
         ",\n".join(conns),
         "  );",
-        "  // the board core on the array clock, reset until DDR4 channel 0 is calibrated",
+        "  // the shell core on the array clock, reset until DDR4 channel 0 is calibrated; its registers on",
+        "  // M_AXIL_CTRL, its AXI4 masters on S_AXI_ACC0 (weights read), 1 (activations read), 2 (results",
+        "  // write)",
         f"  {CORE} core (",
-        "    .clk(w_acc_clk), .rst(~w_acc_resetn),",
-        "    .uart_rx(uart_rx), .uart_tx(uart_tx), .leds(leds), .switches(switches),",
-        "    .host_rx__payload({w_AXIS_HOST_TX_tlast, w_AXIS_HOST_TX_tkeep, w_AXIS_HOST_TX_tdata}),",
-        "    .host_rx__valid(w_AXIS_HOST_TX_tvalid), .host_rx__ready(w_AXIS_HOST_TX_tready),",
-        "    .host_tx__payload({w_AXIS_HOST_RX_tlast, w_AXIS_HOST_RX_tkeep, w_AXIS_HOST_RX_tdata}),",
-        "    .host_tx__valid(w_AXIS_HOST_RX_tvalid), .host_tx__ready(w_AXIS_HOST_RX_tready)",
+        ",\n".join(f"    {c}" for c in core_conns),
         "  );",
-        "  // the accelerator's AXI4 masters: not yet the op engine's (docs/fpga.md), so idle",
+        "  // what the engine does not drive: the AXI4 signals it has no use for, the unused channels of",
+        "  // each port; the DIP switches are unused",
         *ties,
-        "  // M_AXIL_CTRL: no registers yet; every write and read is answered SLVERR (AXI: 2'b10)",
-        "  reg aw_seen = 1'b0, w_seen = 1'b0, b_valid = 1'b0, r_valid = 1'b0;",
-        "  assign w_M_AXIL_CTRL_awready = ~aw_seen & ~b_valid;",
-        "  assign w_M_AXIL_CTRL_wready = ~w_seen & ~b_valid;",
-        "  assign w_M_AXIL_CTRL_bvalid = b_valid;",
-        "  assign w_M_AXIL_CTRL_bresp = 2'b10;",
-        "  assign w_M_AXIL_CTRL_arready = ~r_valid;",
-        "  assign w_M_AXIL_CTRL_rvalid = r_valid;",
-        "  assign w_M_AXIL_CTRL_rresp = 2'b10;",
-        "  assign w_M_AXIL_CTRL_rdata = 32'd0;",
-        "  always @(posedge w_acc_clk) begin",
-        "    if (!w_acc_resetn) begin",
-        "      aw_seen <= 1'b0; w_seen <= 1'b0; b_valid <= 1'b0; r_valid <= 1'b0;",
-        "    end else begin",
-        "      if (w_M_AXIL_CTRL_awvalid && w_M_AXIL_CTRL_awready) aw_seen <= 1'b1;",
-        "      if (w_M_AXIL_CTRL_wvalid && w_M_AXIL_CTRL_wready) w_seen <= 1'b1;",
-        "      if ((aw_seen || (w_M_AXIL_CTRL_awvalid && w_M_AXIL_CTRL_awready))",
-        "          && (w_seen || (w_M_AXIL_CTRL_wvalid && w_M_AXIL_CTRL_wready)) && !b_valid) begin",
-        "        b_valid <= 1'b1; aw_seen <= 1'b0; w_seen <= 1'b0;",
-        "      end else if (b_valid && w_M_AXIL_CTRL_bready) b_valid <= 1'b0;",
-        "      if (w_M_AXIL_CTRL_arvalid && w_M_AXIL_CTRL_arready) r_valid <= 1'b1;",
-        "      else if (r_valid && w_M_AXIL_CTRL_rready) r_valid <= 1'b0;",
-        "    end",
-        "  end",
         "endmodule",
         "",
     ])  # fmt: skip
+
+
+def axi4lite_signals_for(p: shell.ShellParams) -> list[tuple[str, str, int]]:
+    return axi4lite_signals((p.xdma_lite_bytes - 1).bit_length())
 
 
 def top_xdc(*, swap_uart: bool = False) -> str:
@@ -213,27 +234,62 @@ def project_tcl(sources: list[str]) -> str:
     ])  # fmt: skip
 
 
-def core_verilog(params, *, cell_module: str | None, nbytes: int) -> str:
-    """The board core with its AXI4-Stream host link as Verilog module CORE."""
+def core_verilog(cfg, *, cell_module: str | None, ctrl_addr_bits: int, uart_divisor: int | None = None,
+                 **engine_kw) -> str:  # fmt: skip
+    """The shell core (the op engine behind its registers, the UART debug link at `uart_divisor` clocks
+    per bit, the core's default when None) as Verilog module CORE."""
     from amaranth.back import verilog
 
-    from sparsesim.rtl.board.top import BoardCore
+    from sparsesim.rtl.opengine.shellcore import ShellCore
 
-    core = BoardCore(params, cell_module=cell_module, host_stream_bytes=nbytes)
+    if uart_divisor is not None:
+        engine_kw["uart_divisor"] = uart_divisor
+    core = ShellCore(cfg, cell_module=cell_module, ctrl_addr_bits=ctrl_addr_bits, **engine_kw)
     return verilog.convert(core, name=CORE, emit_src=False)
+
+
+def core_port_widths(verilog_text: str) -> dict[str, int]:
+    """The ports of module CORE in `verilog_text` (Amaranth's declarations: `input [w-1:0] name;`)."""
+    body = verilog_text.split(f"module {CORE}(", 1)[1].split("endmodule", 1)[0]
+    out = {}
+    for m in re.finditer(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?([\w$\\]+)\s*;", body, re.M):
+        out[m.group(3)] = int(m.group(2)) + 1 if m.group(2) else 1
+    return out
+
+
+def _floor_pow2(n: int) -> int:
+    return 1 << max(0, int(n).bit_length() - 1)
+
+
+def engine_blocks(params) -> dict[str, int]:
+    """The engine's on-chip buffers from the accelerator spec's, as the board core sizes its own
+    (BoardParams: depth = KiB x 8192 / word bits), rounded down to the power of two the engine's buffers
+    take; the weights and activations double-buffered, so a block is half of that (our choice: the spec's
+    KiB stay the on-chip total)."""
+    return {"w_block_words": max(1, _floor_pow2(params.weight_depth) // 2),
+            "a_block_words": max(1, _floor_pow2(params.act_depth) // 2),
+            "c_block_words": _floor_pow2(params.result_depth)}  # fmt: skip
 
 
 def write_top(
     folder: Path, p: shell.ShellParams, params, *, cell_module: str, cell_file: str, ram_file: str,
     swap_uart: bool = False,
 ) -> None:
-    """Write the top's four files into `folder` (the tree's shell/); `cell_file` / `ram_file`: the PE cell
-    and RAM modules' files in the tree's root."""
+    """Write the top's files into `folder` (the tree's shell/): the shell core for `params` (BoardParams:
+    the array and the buffers' sizes), its block memories' module, the top, XDC and project TCL;
+    `cell_file` / `ram_file`: the PE cell and RAM modules' files in the tree's root."""
+    from sparsesim.rtl.opengine.export import BLOCK_MEM_MODULE
+    from sparsesim.rtl.opengine.export import HERE as ENGINE_DIR
+
     folder.mkdir(parents=True, exist_ok=True)
-    core = core_verilog(params, cell_module=cell_module, nbytes=p.fifo_data_bits // 8)
+    lite_bits = (p.xdma_lite_bytes - 1).bit_length()
+    core = core_verilog(params.cfg, cell_module=cell_module, ctrl_addr_bits=lite_bits,
+                        uart_divisor=params.clocks_per_bit, memory_module=BLOCK_MEM_MODULE,
+                        **engine_blocks(params))  # fmt: skip
     (folder / f"{CORE}.v").write_text(core)
-    (folder / f"{TOP}.v").write_text(top_verilog(p))
+    (folder / BLOCK_MEM_FILE).write_text((ENGINE_DIR / "block_mem.v").read_text())
+    (folder / f"{TOP}.v").write_text(top_verilog(p, core_port_widths(core)))
     (folder / f"{TOP}.xdc").write_text(top_xdc(swap_uart=swap_uart))
     (folder / "sparsesim_shell_project.tcl").write_text(
-        project_tcl([f"{TOP}.v", f"{CORE}.v", f"../{cell_file}", f"../{ram_file}"])
+        project_tcl([f"{TOP}.v", f"{CORE}.v", BLOCK_MEM_FILE, f"../{cell_file}", f"../{ram_file}"])
     )
