@@ -38,7 +38,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 SHELL_DIR = "shell"
 BD_NAME = "sparsesim_shell"
 BOARD_PART = "xilinx.com:vcu1525:part0:1.3"  # [board files]

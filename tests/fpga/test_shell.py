@@ -198,8 +198,6 @@ def test_accelerator_axi_ports_match_the_rtl(recorded):
     data, ID and address widths equal to the engine's ports (the engine's addresses reach all four
     channels, 64 GiB, and the FIFO window above them; SmartConnect converts to the DDR4's 512 bits if the
     engine's data width differs)."""
-        # written out: the op engine's 1,024-bit masters (AXI4's widest bus, ARM IHI 0022), 2x the DDR4 controller's
-        assert int(k["DATA_WIDTH"]) == 1024 == 2 * DDR4_AXI_DATA_BITS, port
     cfg = _configs(recorded)
     ports = sorted(o for o in cfg if re.fullmatch(r"S_AXI_ACC\d+", o))
     assert len(ports) == len(rtl_axi_ports()) == 3  # one per engine master: weights, activations, results
