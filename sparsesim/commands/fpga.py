@@ -183,21 +183,11 @@ def build_command(args: argparse.Namespace, con: ConsoleLike) -> int:
 def info_command(args: argparse.Namespace, con: ConsoleLike) -> int:
     import termios
 
-    from ..fpga.driver import Board, SerialPort, XdmaDevice, XdmaPort
+    from ..fpga.driver import Board, SerialPort, XdmaPort
     from ..rtl.protocol import ProtocolError
 
     if args.xdma:
-        try:
-            dev = XdmaDevice(args.xdma)
-        except OSError as err:
-            raise SparsesimError(
-                f"--xdma: cannot open {err.filename or args.xdma}: {err.strerror or err}; give the XDMA "
-                "driver's device prefix, e.g. /dev/xdma0"
-            ) from None
-        except ValueError as err:
-            raise SparsesimError(
-                f"--xdma: {err}; give the XDMA driver's device prefix, e.g. /dev/xdma0"
-            ) from None
+        dev = _open_xdma(args.xdma)
         try:
             info = Board(XdmaPort(dev)).info()
         except (TimeoutError, ProtocolError, OSError) as err:

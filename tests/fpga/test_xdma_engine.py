@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from sparsesim.rtl.config import ArrayConfig
 from sparsesim.rtl.host import beat_cells
-from sparsesim.rtl.opengine.descriptor import descriptor_layout
+from sparsesim.rtl.opengine.descriptor import DATA_BYTES, descriptor_layout
 from sparsesim.rtl.opengine.image import build_image
 
 from sparsesim.fpga.driver import XdmaDevice
@@ -47,7 +47,7 @@ PAGE = 4096
 class FakeEngineCard:
     """The card's DDR4 (sparse pages) and the op engine's registers, computing the one op it is given."""
 
-    def __init__(self, cfg: ArrayConfig, run, data_bytes: int = 64, log2_blocks: tuple[int, int, int] = (12, 12, 12)):
+    def __init__(self, cfg: ArrayConfig, run, data_bytes: int = DATA_BYTES, log2_blocks: tuple[int, int, int] = (12, 12, 12)):
         self.cfg, self.run, self.db = cfg, run, data_bytes
         self.pages: dict[int, bytearray] = {}
         self.desc_words = [0] * (-(-descriptor_layout(cfg).size // 32))
@@ -146,9 +146,9 @@ def test_a_wrong_decode_would_be_seen():
     def shifted():
         real()
         r_base = 2 * CHANNEL_BYTES
-        n = sum(run.tiles[i].result_beats for i in final_tiles(run)) * 64
+        n = sum(run.tiles[i].result_beats for i in final_tiles(run)) * card.db
         data = card.read_mem(r_base, n)
-        card.write_mem(r_base, data[64:] + data[:64])
+        card.write_mem(r_base, data[card.db :] + data[: card.db])
 
     card._run = shifted
     results, _ = run_op(card, CFG, run.mapping, [(run.a, run.b)], ShellParams(), timeout_s=1.0)
