@@ -125,7 +125,7 @@ def test_the_host_side_of_the_uart_link():
 
     cfg = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
     words = -(-264 // 32)
-    link = FakeLink({ID: SPOE, 0x4: 1, 0x8: 4 | 4 << 8 | 2 << 16 | 3 << 20 | 1 << 25, 0xC: 64 | 37 << 16 | words << 24,
+    link = FakeLink({ID: SPOE, 0x4: 1, 0x8: 4 | 4 << 8 | 2 << 16 | 3 << 20 | 1 << 25, 0xC: 128 | 37 << 16 | words << 24,
                      0x18: 12 | 12 << 8 | 12 << 16, DESC0: 0}, {DESC0})  # fmt: skip
     regs = UartRegisters(link)
     blocks = check_identity(regs, 0x1_0000, cfg)  # the BAR's offsets: the window's low 16 bits are sent

@@ -315,8 +315,9 @@ def split_tiles(words: list[int], cfg: ArrayConfig) -> list[list[int]]:
 
 # ------------------------------------------------------------------------------------------------ bench I/O
 def bench_spec() -> dict:
-    """The bench's parameters, passed by the pytest runner through the environment."""
-    return json.loads(os.environ["SPARSESIM_RTL_BENCH"])
+    """The bench's parameters: the JSON file the pytest runner (rtl_runner.run_cocotb) names in the environment."""
+    with open(os.environ["SPARSESIM_RTL_BENCH"]) as f:
+        return json.load(f)
 
 
 def bench_config() -> tuple[ArrayConfig, dict]:

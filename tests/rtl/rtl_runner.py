@@ -65,6 +65,10 @@ def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: st
     report = build_dir / "report.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
+    # The spec goes to the bench as a file: in the environment a large one (an op's DRAM image) is more than
+    # the 128 KiB one variable may hold (Linux MAX_ARG_STRLEN: E2BIG, "Argument list too long").
+    spec_file = build_dir / "spec.json"
+    spec_file.write_text(json.dumps(spec | {"report": str(report)}))
     runner = get_sim_runner(sim, make_args)
     t0 = time.perf_counter()
     runner.build(
@@ -84,7 +88,7 @@ def run_cocotb(sim: str, verilog: Path, toplevel: str, test_module: str, key: st
             test_dir=HERE,
             build_dir=build_dir,
             timescale=("1ns", "1ps"),
-            extra_env={"SPARSESIM_RTL_BENCH": json.dumps(spec | {"report": str(report)})},
+            extra_env={"SPARSESIM_RTL_BENCH": str(spec_file)},
             log_file=build_dir / "test.log",
             results_xml=str(build_dir / "results.xml"),
             plusargs=plusargs or [],

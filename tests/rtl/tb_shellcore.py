@@ -13,7 +13,6 @@ register map's and against sparsesim.sat.numerics."""
 from __future__ import annotations
 
 import json
-import os
 import random
 
 import cocotb
@@ -21,6 +20,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiReadBus, AxiWriteBus
 from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
+from rtl_plan import bench_spec
 
 # (port, channel, valid, ready, payload signals) checked by the monitor; `*` is every signal of the channel
 CHANNELS = [
@@ -83,7 +83,7 @@ TIMEOUT_US = 2000
 
 @cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
 async def shell_core(dut):
-    spec = json.loads(os.environ["SPARSESIM_RTL_BENCH"])
+    spec = bench_spec()
     rng = random.Random(spec.get("seed", 5))
     clk = dut.clk
     Clock(clk, 10, unit="ns").start()
