@@ -349,3 +349,73 @@ def os_accumulate_stall_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
     idle cycles between consecutive beats.
     """
     return (os_beats(p, mode, k) - 1) * (os_beat_gap(p, mode) - 1)
+
+
+# --------------------------------------------------------------- operands slower than the array (DRAM ports)
+@dataclass(frozen=True)
+class BlockStream:
+    """How one operand's on-chip blocks are loaded and read (the op engine's double-buffered block buffers,
+    docs/pe_array.md): `loads` blocks, one after another through the operand's DRAM port at
+    `cycles_per_word` cycles a word; each block's first pass over its words (the pass that follows its
+    load) reads them in `bursts` bursts of `burst_words` words, one word every `gap` cycles, the bursts
+    `spacing` cycles apart (first word to first word, the array fed at its own rate); the block is in use
+    `use_cycles` (first pass and the passes that reuse it, at the array's rate). A load that waits for a
+    block's half to be released has its first beat `reload_cycles` after the release (the DRAM latency and
+    the buffer's request stages, SatArch.op_reload_cycles)."""
+
+    loads: int
+    cycles_per_word: float
+    burst_words: int
+    bursts: int
+    gap: float
+    spacing: float
+    use_cycles: float
+    reload_cycles: float = 0.0
+
+
+def first_pass_deficit(s: BlockStream) -> float:
+    """Cycles the first pass over a block lags behind the array's own rate when the block's load and its
+    first pass start together: word w is in the buffer `cycles_per_word * (w + 1) - 1` cycles after the
+    load's first beat (a word is written with its last beat) and the array, fed at its rate, would read it
+    `spacing * i + gap * j` cycles after its first word (word j of burst i). The lag is largest at the first
+    or last word of the first or last burst (both are linear in i and j)."""
+    b, w = s.cycles_per_word, s.burst_words
+    worst = 0.0
+    for i in {0, s.bursts - 1}:
+        for j in {0, w - 1}:
+            worst = max(worst, b * (i * w + j + 1) - 1 - (s.spacing * i + s.gap * j))
+    return worst
+
+
+def first_pass_wait(s: BlockStream) -> float:
+    """Cycles the array waits, over the whole op, for words of an operand whose port delivers a word in
+    more than one cycle (`cycles_per_word` > 1; else 0: the array never outruns it).
+
+    Double buffering (rtl/opengine/buffer.py): block j loads once the port has loaded block j - 1 and block
+    j - 2 is released (its half free; its first beat then `reload_cycles` later), so it loads while block
+    j - 1 is in use; block j's first pass starts
+    when block j - 1 is released and waits `first_pass_deficit` less the cycles its load had run ahead.
+    The recurrence settles to a constant wait per block within a few blocks (its parameters are the same
+    for every block): the rest is extrapolated."""
+    if s.cycles_per_word <= 1 or s.loads <= 0:
+        return 0.0
+    deficit = first_pass_deficit(s)
+    load = s.cycles_per_word * s.burst_words * s.bursts
+    total = 0.0
+    rel2 = rel1 = 0.0  # releases of blocks j - 2 and j - 1
+    load_end = None  # the previous block's load end
+    prev_key = None
+    for j in range(s.loads):
+        load_start = 0.0 if load_end is None else load_end
+        if j >= 2:
+            load_start = max(load_start, rel2 + s.reload_cycles)
+        use_start = rel1
+        wait = max(0.0, deficit - (use_start - load_start))
+        total += wait
+        rel2, rel1 = rel1, use_start + wait + s.use_cycles
+        load_end = load_start + load
+        key = (round(load_end - rel1, 6), round(rel2 - rel1, 6), round(wait, 6))
+        if key == prev_key:  # steady: every later block waits the same
+            return total + wait * (s.loads - j - 1)
+        prev_key = key
+    return total
