@@ -6,9 +6,9 @@ Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF
 dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
 with and without interleave; M and K as in the table, N cut) is mapped by the simulator's scheduler for the
 array (the RTL's architecture, rtl_ops.arch_for: without the preset's on-chip gather costs, which the
-engine's block buffers of pre-tiled stream words do not have). The ops run in Verilator through the RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops;
-on the 4x4 array also rtl_opengine.BLOCKED_OPS, mapped with 2 KiB
-buffers): the descriptor goes in, the sequencer walks the mapping's blocks and their tiles, the block
+engine's block buffers of pre-tiled stream words do not have). The ops run in Verilator through the
+RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops; on the 4x4 array also
+rtl_opengine.BLOCKED_OPS, mapped with 2 KiB buffers): the descriptor goes in, the sequencer walks the mapping's blocks and their tiles, the block
 buffers load each block once (compressed weights: values + indices) from the HDL DRAM model (latency and
 bandwidth of the simulator's architecture), the out buffer adds the partial sums and the final sums are
 written back; Python only starts each op and reads back. Compared: results bit for bit with
