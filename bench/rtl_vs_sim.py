@@ -8,8 +8,8 @@ with and without interleave; M and K as in the table, N cut) is mapped by the si
 array (the RTL's architecture, rtl_ops.arch_for: without the preset's on-chip gather costs, which the
 engine's block buffers of pre-tiled stream words do not have). The ops run in Verilator through the
 RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops; on the 4x4 array also
-rtl_opengine.BLOCKED_OPS, mapped with 2 KiB buffers): the descriptor goes in, the sequencer walks the mapping's blocks and their tiles, the block
-buffers load each block once (compressed weights: values + indices) from the HDL DRAM model (latency and
+rtl_opengine.BLOCKED_OPS, mapped with 2 KiB buffers): the descriptor goes in, the sequencer walks the
+mapping's blocks and their tiles, the block buffers load each block once (compressed weights: values + indices) from the HDL DRAM model (latency and
 bandwidth of the simulator's architecture), the out buffer adds the partial sums and the final sums are
 written back; Python only starts each op and reads back. Compared: results bit for bit with
 sparsesim.sat.numerics over the whole op; each AXI port's beats with the mapping's block loads and each
