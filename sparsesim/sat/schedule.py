@@ -432,8 +432,8 @@ class _Mapper:
 
     def stream_wait(self, order: str, mb: int, nb: int, kb: int) -> int:
         """Cycles the array waits for operand words that take more than a cycle of their DRAM port
-        (SatArch.port_cycles_per_word: the 16x32 preset's weight words, activation words of E x 16 lanes x
-        16 bits over 1,024 bits), in the first pass over each block (`timing.first_pass_wait`; later passes
+        (SatArch.port_cycles_per_word: the 16x32 preset's weight words, activation words of lanes x E x 16
+        bits over 1,024 bits), in the first pass over each block (`timing.first_pass_wait`; later passes
         read the block on chip at the array's rate). The two read ports run in parallel: the larger wait.
 
         The op engine's walk (rtl/opengine/sequencer.py): steps (m-block, n-block, k-block), k innermost,

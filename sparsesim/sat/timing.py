@@ -10,6 +10,7 @@ OS). `end` is the cycle in which the tile's last result leaves the array; a sequ
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -387,35 +388,67 @@ def first_pass_deficit(s: BlockStream) -> float:
     return worst
 
 
+def _steps_same_sign(q: float, dq: float, positive: bool) -> float:
+    """How many values q, q + dq, q + 2 dq, ... keep `positive` (q > 0) as it is now."""
+    if positive:
+        return math.inf if dq >= 0 else math.ceil(q / -dq)
+    return math.inf if dq <= 0 else math.floor(-q / dq) + 1
+
+
+@functools.lru_cache(maxsize=65536)
 def first_pass_wait(s: BlockStream) -> float:
     """Cycles the array waits, over the whole op, for words of an operand whose port delivers a word in
     more than one cycle (`cycles_per_word` > 1; else 0: the array never outruns it).
 
     Double buffering (rtl/opengine/buffer.py): block j loads once the port has loaded block j - 1 and block
     j - 2 is released (its half free; its first beat then `reload_cycles` later), so it loads while block
-    j - 1 is in use; block j's first pass starts
-    when block j - 1 is released and waits `first_pass_deficit` less the cycles its load had run ahead.
-    The recurrence settles to a constant wait per block within a few blocks (its parameters are the same
-    for every block): the rest is extrapolated."""
+    j - 1 is in use; block j's first pass starts when block j - 1 is released and waits
+    `first_pass_deficit` less the cycles its load had run ahead. Its parameters are the same for every
+    block, so it settles into a period of one or two blocks (the rest is extrapolated) and before that
+    moves linearly between the points where one of its two choices (does the load wait for a release; does
+    the first pass wait) changes: such stretches are stepped over in one go."""
     if s.cycles_per_word <= 1 or s.loads <= 0:
         return 0.0
     deficit = first_pass_deficit(s)
     load = s.cycles_per_word * s.burst_words * s.bursts
     total = 0.0
-    rel2 = rel1 = 0.0  # releases of blocks j - 2 and j - 1
-    load_end = None  # the previous block's load end
-    prev_key = None
-    for j in range(s.loads):
-        load_start = 0.0 if load_end is None else load_end
-        if j >= 2:
-            load_start = max(load_start, rel2 + s.reload_cycles)
+    rel2 = rel1 = load_end = 0.0  # releases of blocks j - 2 and j - 1, the previous block's load end
+    hist: list[tuple[float, float, float, float, bool, bool]] = []
+    keys: list[tuple[float, float, float]] = []  # the state relative to the last release, and the wait
+    j = 0
+    while j < s.loads:
+        gated = j >= 2 and rel2 + s.reload_cycles > load_end
+        load_start = 0.0 if j == 0 else (rel2 + s.reload_cycles if gated else load_end)
         use_start = rel1
-        wait = max(0.0, deficit - (use_start - load_start))
+        lag = deficit - (use_start - load_start)
+        wait = max(0.0, lag)
         total += wait
         rel2, rel1 = rel1, use_start + wait + s.use_cycles
         load_end = load_start + load
-        key = (round(load_end - rel1, 6), round(rel2 - rel1, 6), round(wait, 6))
-        if key == prev_key:  # steady: every later block waits the same
-            return total + wait * (s.loads - j - 1)
-        prev_key = key
+        j += 1
+        hist.append((rel2, rel1, load_end, wait, gated, lag > 0))
+        keys.append((round(load_end - rel1, 9), round(rel2 - rel1, 9), round(wait, 9)))
+        rest = s.loads - j
+        if len(keys) >= 2 and keys[-1] == keys[-2]:  # steady: every later block waits the same
+            return total + rest * wait
+        if len(keys) >= 3 and keys[-1] == keys[-3]:  # steady with period 2 (the load waits every other block)
+            return total + rest // 2 * (wait + keys[-2][2]) + rest % 2 * keys[-2][2]
+        if j < 4 or len(hist) < 3:
+            continue
+        a, b, c = hist[-3:]
+        d = [c[i] - b[i] for i in range(4)]
+        if a[4:] != b[4:] or b[4:] != c[4:] or any(abs(d[i] - (b[i] - a[i])) > 1e-9 for i in range(4)):
+            continue
+        # linear: the next block's choices as functions of the blocks ahead, until one flips
+        q_gate = rel2 + s.reload_cycles - load_end
+        n = _steps_same_sign(q_gate, d[0] - d[2], gated)
+        ls_next, d_ls = (rel2 + s.reload_cycles, d[0]) if gated else (load_end, d[2])
+        n = min(n, _steps_same_sign(deficit - (rel1 - ls_next), d_ls - d[1], lag > 0), s.loads - j)
+        if n >= 2:
+            k = int(n) - 1  # blocks stepped over; the next one is computed as before
+            total += k * wait
+            rel2, rel1, load_end = rel2 + k * d[0], rel1 + k * d[1], load_end + k * d[2]
+            j += k
+            hist.clear()
+            keys.clear()
     return total

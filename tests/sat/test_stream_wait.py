@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 
 import pytest
 from sparsesim.rtl.config import ArrayConfig
@@ -95,3 +96,17 @@ def test_scheduler_charges_the_wait_where_words_are_wider_than_a_beat():
     assert map_gemm(_op(32, 32, 144, (2, 8)), dataclasses.replace(base, dram_port_bytes=0)).stream_wait_cycles == 0
     four = dataclasses.replace(base, rows=4, cols=4)
     assert map_gemm(_op(32, 32, 144, (2, 8)), four).stream_wait_cycles == 0
+
+
+def test_first_pass_wait_steps_over_linear_stretches_exactly():
+    """Random streams (fixed seed): the recurrence, which steps over stretches where nothing changes, against
+    the word walk block by block."""
+    rng = random.Random(11)
+    for _ in range(300):
+        s = BlockStream(
+            loads=rng.randint(1, 400), cycles_per_word=rng.choice((2, 3, 4)), burst_words=rng.randint(1, 12),
+            bursts=rng.randint(1, 4), gap=rng.choice((1, 2, 4)), spacing=rng.uniform(1, 40),
+            use_cycles=rng.uniform(1, 300), reload_cycles=rng.choice((0, 25, 31.5)),
+        )  # fmt: skip
+        s = dataclasses.replace(s, spacing=max(s.spacing, s.burst_words * s.gap))
+        assert first_pass_wait(s) == pytest.approx(_walk(s), rel=1e-9, abs=1e-6), s
