@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.cached:
             dram = DramModel.from_arch(arch_for(cfg, df))
             size = sized_for(cfg, [run], images_of(cfg, [run])[0][-1].end)
-            key = engine_key(cfg, dram, size)
-            shutil.rmtree(toolchain.build_root() / "verilator" / key, ignore_errors=True)
+            build = engine_key(cfg, dram, size)
+            shutil.rmtree(toolchain.build_root() / "verilator" / build, ignore_errors=True)
         row = run_engine_ops(cfg, [run], make_args=make_args)[0]
         if "error" in row:
             print(json.dumps(row))

@@ -5,23 +5,24 @@
 Each op of tests/rtl/rtl_ops.QUICK_OPS (from the tiny-CNN op tables: 3x3 conv FF/BP/WU, 1x1 conv, linear;
 dense, 2:4 from the shipped workload, 2:8 and 1:4 from the test workloads under tests/rtl/workloads; WS, OS
 with and without interleave; M and K as in the table, N cut) is mapped by the simulator's scheduler for the
-array. The ops run in Verilator through the RTL op engine (tests/rtl/rtl_opengine.ENGINE_OPS: the same ops;
-on the 4x4 array also rtl_opengine.BLOCKED_OPS, mapped with 2 KiB
-buffers): the descriptor goes in, the sequencer walks the mapping's blocks and their tiles, the block
+array (the RTL's architecture, rtl_ops.arch_for: without the preset's on-chip gather costs, which the engine's
+block buffers of pre-tiled stream words do not have). The ops run in Verilator through the RTL op engine
+(tests/rtl/rtl_opengine.ENGINE_OPS: the same ops; on the 4x4 array also rtl_opengine.BLOCKED_OPS, mapped with
+2 KiB buffers): the descriptor goes in, the sequencer walks the mapping's blocks and their tiles, the block
 buffers load each block once (compressed weights: values + indices) from the HDL DRAM model (latency and
 bandwidth of the simulator's architecture), the out buffer adds the partial sums and the final sums are
 written back; Python only starts each op and reads back. Compared: results bit for bit with
 sparsesim.sat.numerics over the whole op; each AXI port's beats with the mapping's block loads and each
-operand's reads with the scheduler's traffic; the array's cycles (first
-weight load / first beat to the last result) with the mapping's `array_cycles`; the op's cycles with DRAM
-(start to the last write response) with the simulator's op duration alone on the accelerator
-(`OpPlan.alone_cycles`: DRAM latency + the op engine's issue and fill stages, the array overlapped with
-the op's traffic (the engine streams: no first-tile or last-tile bytes exposed; each operand's port bounds
-it), the out buffer's add where the final sums pass its adders, the write-back and response stages + DRAM
-latency), within 2 %; and, where every stream word is one bus beat (every op on the 4x4 array; on the
-16x16 the modes whose packed activation word fits a beat), the cycles before the array's first action and
-after its last result exactly with the simulator's DRAM latency + stages (the architecture's
-op_*_cycles).
+operand's reads with the scheduler's traffic; the array's cycles (first weight load / first beat to the last
+result) with the mapping's `array_cycles` plus its `stream_wait_cycles` (the first pass over each block at the
+port's rate, where a stream word is wider than a beat; 0 elsewhere); the op's cycles with DRAM (start to the
+last write response) with the simulator's op duration alone on the accelerator (`OpPlan.alone_cycles`: DRAM
+latency + the op engine's issue and fill stages, the array overlapped with the op's traffic (the engine
+streams: no first-tile or last-tile bytes exposed; each operand's port bounds it), the out buffer's add where
+the final sums pass its adders, the write-back and response stages + DRAM latency), within 2 %; and, where
+every stream word is one bus beat (every op on the 4x4 array; on the 16x16 the modes whose packed activation
+word fits a beat), the cycles before the array's first action and after its last result exactly with the
+simulator's DRAM latency + stages (the architecture's op_*_cycles).
 One JSON object per op (`--json`) or a table. `--quick`: the 4x4 array only.
 
 Without `--quick` the 16x16 array and the 16x32 preset array (N cut 4x less) run the same ops through the

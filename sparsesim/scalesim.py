@@ -384,8 +384,9 @@ def arch_from_config(cfg: ScaleSimConfig) -> Any:
         **{
             name: (0, f"{SCALESIM_MODEL}: no DMA engine between the interface and the array (CALC: "
                       "operands are there when the array asks)")
-            for name in ("op_issue_cycles", "op_fill_ws_cycles", "op_fill_os_cycles", "op_writeback_cycles",
-                         "op_accumulate_cycles", "op_response_cycles", "dram_port_bytes")
+            for name in ("op_issue_cycles", "op_fill_ws_cycles", "op_fill_os_cycles", "op_reload_cycles",
+                         "op_writeback_cycles", "op_accumulate_cycles", "op_response_cycles",
+                         "dram_port_bytes")
         },
         "sram_streaming": (True, f"{SCALESIM}: double-buffered prefetching SRAMs; the fold order does not "
                                  "depend on their size"),  # fmt: skip

@@ -317,6 +317,15 @@ VCU1525: dict[str, PresetValue] = {
         "cycle its first beat is at PE(0, 0) (where its array cycles start), 4 registers: the operand "
         "buffer, the array's input buffer, its control stage and PE(0, 0)'s input register",
     ),
+    "op_reload_cycles": PresetValue(
+        1,
+        "cycles",
+        "our RTL (rtl/opengine/buffer.py): from the cycle after a block's last word enters the array to the "
+        "AXI read address of the next block's load when that load waited for the block's half: the block "
+        "buffer reads the word 1 cycle before it enters the array and in that cycle registers the release, "
+        "takes the load job in the next and registers its address in the one after (3 registers), less the "
+        "2 cycles from the read to the cycle after the entry; the DRAM latency counts from the address",
+    ),
     "op_writeback_cycles": PresetValue(
         1,
         "cycles",
@@ -492,6 +501,7 @@ class SatArch:
     op_issue_cycles: int = 0  # start -> the first read address
     op_fill_ws_cycles: int = 0  # first weight beat from DRAM -> the WS array's first weight-row write
     op_fill_os_cycles: int = 0  # first operand beats from DRAM -> the OS array's first beat at PE(0, 0)
+    op_reload_cycles: int = 0  # a block's release -> the read address of the load that waited for its half
     op_writeback_cycles: int = 0  # the last result into the array's result buffer -> its write beat
     op_accumulate_cycles: int = 0  # the out buffer's add of a final sum (WS; OS with several k-blocks)
     op_response_cycles: int = 0  # the last write response -> the op's end
@@ -596,6 +606,37 @@ class SatArch:
         streams operands into the array as they arrive and results out as they are made (rtl/opengine); an
         interface without it (SCALE-Sim's) loads the first tile's operands before the array starts."""
         return self.dram_port_bytes > 0
+
+    # The op engine's stream words (rtl/opengine: descriptor.py, buffer.py; rtl/config.py lays them out),
+    # as the simulator sees them: a word carries one entry per lane, lanes = max(rows, cols) (WS uses cols
+    # of them for a weights row and rows for an activation vector, OS the other way round).
+    @property
+    def stream_lanes(self) -> int:
+        return max(self.rows, self.cols)
+
+    @property
+    def weight_word_bits(self) -> int:
+        """Bits of a weight word (a WS weights row / an OS A step): per lane P values and P log2(MMAX)-bit
+        indices, in every mode (the array's weight format; dense weights carry unused indices)."""
+        idx_bits = max(1, (self.max_m - 1).bit_length())
+        return self.stream_lanes * self.multipliers_per_pe * (8 * self.element_bytes + idx_bits)
+
+    def act_word_bits(self, elements: int) -> int:
+        """Bits of a packed activation word in DRAM: each lane's E = `elements` values (E = M in N:M mode,
+        P dense), without the array word's MMAX - E zero slots."""
+        return self.stream_lanes * elements * 8 * self.element_bytes
+
+    def port_cycles_per_word(self, operand: str, elements: int) -> float:
+        """Cycles of its DRAM port (`dram_port_bytes` a cycle) one stream word of `operand` ("weight" or
+        "act") takes: a weight word occupies whole beats (padded); packed activation words lie back to back
+        in lines of a beat or of a full word (MMAX elements a lane) where that is wider, so they take
+        bits / beat bits each (several a beat, or a power of two beats). 0 without a port limit."""
+        if not self.dram_port_bytes:
+            return 0.0
+        beat = 8 * self.dram_port_bytes
+        if operand == "weight":
+            return float(-(-self.weight_word_bits // beat))
+        return self.act_word_bits(elements) / beat
 
     def op_prologue_stage_cycles(self, dataflow: str) -> int:
         """Fixed cycles of an array op before its array cycles, beyond the DRAM latency (issue and fill)."""

@@ -34,14 +34,20 @@ from .arch import SatArch
 from .onchip import Layout, beat_access, gather_cost, operand_layouts
 from .timing import (
     ArrayParams,
+    BlockStream,
     Mode,
     TileShape,
     capacity,
     elements_per_cycle,
+    first_pass_wait,
     os_accumulate_stall_cycles,
+    os_beat_gap,
     os_beats,
+    os_next_start,
     os_runs_cycles,
+    os_slots,
     ws_runs_cycles,
+    ws_steady_interval,
 )
 
 ENGINES = ("pe_array", "vector", "wu_engine", "sorter")
@@ -94,6 +100,10 @@ class GemmMapping:
     # The steady phase's least cycles from the op engine's per-operand DRAM ports (SatArch.dram_port_bytes:
     # each operand streams through its own port; `_Mapper._time`); 0 without a port limit.
     dram_port_cycles: float = 0.0
+    # Cycles the array waits for operand words its DRAM port delivers more slowly than the array reads them
+    # (a word of several beats, in each block's first pass: `_Mapper.stream_wait`); 0 where every word is
+    # at most a beat. Not in `array_cycles` (the array fed at its rate, as the timing contract times it).
+    stream_wait_cycles: int = 0
     note: str = ""
     # On-chip costs (sat.onchip): cycles the op waits beyond array_cycles for a buffer port, the address
     # generator or the out buffer's partial sums; and each port's demand in cycles (the largest binds).
@@ -144,6 +154,9 @@ class OpPlan:
     prologue_stage_cycles: int = 0  # the op engine's issue and fill stages (SatArch.op_prologue_stage_cycles)
     # the steady phase's least cycles from the per-operand DRAM ports (GemmMapping.dram_port_cycles)
     dram_port_cycles: float = 0.0
+    # the array's waits for words wider than their port's beat in each block's first pass
+    # (GemmMapping.stream_wait_cycles)
+    stream_wait_cycles: int = 0
     # its out buffer's add, write-back and response stages (SatArch.op_epilogue_stage_cycles)
     epilogue_stage_cycles: int = 0
     gemm: GemmMapping | None = None
@@ -155,9 +168,10 @@ class OpPlan:
 
     @property
     def steady_floor_cycles(self) -> float:
-        """The steady phase's least cycles with the DRAM to itself: the engine's work, or an operand's stream
+        """The steady phase's least cycles with the DRAM to itself: the engine's work with its waits for
+        words slower than the array (first passes over blocks, `stream_wait_cycles`), or an operand's stream
         through its own DRAM port where that is longer."""
-        return max(self.busy_cycles, self.dram_port_cycles)
+        return max(self.busy_cycles + self.stream_wait_cycles, self.dram_port_cycles)
 
     @property
     def steady_bytes(self) -> int:
@@ -411,8 +425,68 @@ class _Mapper:
         steady = max(0.0, total - pro - epi)
         stages = self.prologue_stages + self.arch.op_epilogue_stage_cycles(self.mode.dataflow, kb, pr.k)
         port = self.port_cycles(a, b, c, pro, epi)
-        t = 2 * self.lat + stages + (pro + epi) / self.bw + max(cycles + onchip, steady / self.bw, port)
-        return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port)
+        wait = self.stream_wait(order, mb, nb, kb) if self.arch.op_engine_streams else 0
+        busy = cycles + onchip + wait
+        t = 2 * self.lat + stages + (pro + epi) / self.bw + max(busy, steady / self.bw, port)
+        return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port, wait)
+
+    def stream_wait(self, order: str, mb: int, nb: int, kb: int) -> int:
+        """Cycles the array waits for operand words that take more than a cycle of their DRAM port
+        (SatArch.port_cycles_per_word: the 16x32 preset's weight words, activation words of lanes x E x 16
+        bits over 1,024 bits), in the first pass over each block (`timing.first_pass_wait`; later passes
+        read the block on chip at the array's rate). The two read ports run in parallel: the larger wait.
+
+        The op engine's walk (rtl/opengine/sequencer.py): steps (m-block, n-block, k-block), k innermost,
+        then n (a_resident, c_resident) or m (b_resident); a block is loaded when it differs from the
+        previous step's. Inside a step WS runs m-tiles, k-tiles, the n-block as the stream: an activation
+        block's first pass is its first m-tile (k-tiles bursts of n-block words), a weight block's every
+        tile (R rows each, one a cycle on the load bus); OS runs m-tiles, n-tiles, the k-block as the
+        reduction: an activation block's first pass is its first m-tile (n-tiles bursts of steps x slots
+        words, one a beat), a weight block's the first n-tile of each m-tile (its steps, one per slots
+        beats). Each tile of the step takes the steady interval of its shape."""
+        arch, p, pr, mode = self.arch, self.p, self.prob, self.mode
+        b_w = arch.port_cycles_per_word("weight", self.e)
+        b_a = arch.port_cycles_per_word("act", self.e)
+        if max(b_w, b_a) <= 1:
+            return 0
+        m_blocks, n_blocks, k_blocks = (math.ceil(pr.m / mb), math.ceil(pr.n / nb), math.ceil(pr.k / kb))
+        steps = pr.repeat * m_blocks * n_blocks * k_blocks
+        mt = math.ceil(min(mb, pr.m) / self.cap.m)
+        kbe = min(kb, pr.k)
+        if order == "b_resident":  # n-blocks outer, m-blocks inner
+            u_w = n_blocks if m_blocks == k_blocks == 1 else 1
+            u_a = m_blocks if k_blocks == 1 else 1
+        else:  # m-blocks outer, n-blocks inner
+            u_w = n_blocks if k_blocks == 1 else 1
+            u_a = m_blocks if n_blocks == k_blocks == 1 else 1
+        if self.ws:
+            kt = math.ceil(kbe / self.cap.k)  # type: ignore[operator]
+            width = math.ceil(pr.n / n_blocks)  # the sequencer's n-blocks (n_q, n_r)
+            interval = ws_steady_interval(p, width)
+            step = mt * kt * interval
+            w_burst, w_bursts, w_gap, w_spacing = p.rows, mt * kt, 1.0, interval
+            a_burst, a_bursts, a_gap, a_spacing = width, kt, 1.0, interval
+        else:
+            slots, gap = os_slots(p, mode), os_beat_gap(p, mode)
+            k_steps = math.ceil(kbe / self.e)
+            nt = math.ceil(min(nb, pr.n) / self.cap.n)  # type: ignore[operator]
+            interval = os_next_start(p, mode, kbe, kbe)
+            step = mt * nt * interval
+            w_burst, w_bursts, w_gap, w_spacing = k_steps, mt, float(gap * slots), nt * interval
+            a_burst, a_bursts, a_gap, a_spacing = k_steps * slots, nt, float(gap), interval
+        wait = 0.0
+        for b, burst, bursts, g, spacing, uses in (
+            (b_w, w_burst, w_bursts, w_gap, w_spacing, u_w),
+            (b_a, a_burst, a_bursts, a_gap, a_spacing, u_a),
+        ):
+            if b > 1:
+                stream = BlockStream(
+                    loads=steps // uses, cycles_per_word=b, burst_words=burst, bursts=bursts, gap=g,
+                    spacing=float(spacing), use_cycles=float(uses * step),
+                    reload_cycles=self.lat + arch.op_reload_cycles,
+                )  # fmt: skip
+                wait = max(wait, first_pass_wait(stream))
+        return math.ceil(wait)
 
     def port_cycles(self, a: float, b: float, c: float, pro: float, epi: float) -> float:
         """The steady phase's least cycles from the op engine's DRAM ports (one per operand, `self.port`
@@ -424,12 +498,12 @@ class _Mapper:
         return max(0.0, max(a, b) / self.port - pro / self.bw, (c - epi) / self.port)
 
     def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
-        t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port) = self._time(
-            order, mb, nb, kb
+        t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port, wait) = (
+            self._time(order, mb, nb, kb)
         )
         info = dict(
             order=order, block=(mb, nb, kb), cycles=cycles, beats=beats, acc=acc, runs=runs,
-            a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved, port=port,
+            a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved, port=port, wait=wait,
         )  # fmt: skip
         return t, total, info
 
@@ -587,7 +661,8 @@ def map_gemm(
         tiles=sum(r.count for r in info["runs"]), array_cycles=info["cycles"], beat_cycles=info["beats"],
         accumulate_cycles=info["acc"], a_bytes=round(info["a"]), b_bytes=round(info["b"]),
         c_bytes=round(info["c"]), buffer_bytes=bufs, prologue_bytes=math.ceil(info["pro"]),
-        epilogue_bytes=math.ceil(info["epi"]), dram_port_cycles=float(info["port"]), note=note,
+        epilogue_bytes=math.ceil(info["epi"]), dram_port_cycles=float(info["port"]),
+        stream_wait_cycles=int(info["wait"]), note=note,
         onchip_cycles=int(info["onchip"]),
         port_cycles=dict(info["ports"]), port_bytes=dict(info["moved"]),
     )  # fmt: skip
@@ -649,7 +724,8 @@ def plan_gemm(op: GemmOp, arch: SatArch, mapping: GemmMapping) -> OpPlan:
         dram_bytes=mapping.dram_bytes, prologue_bytes=pro, epilogue_bytes=epi,
         prologue_stage_cycles=arch.op_prologue_stage_cycles(mapping.dataflow),
         epilogue_stage_cycles=arch.op_epilogue_stage_cycles(mapping.dataflow, mapping.block[2], mapping.k),
-        dram_port_cycles=mapping.dram_port_cycles, gemm=mapping,
+        dram_port_cycles=mapping.dram_port_cycles, stream_wait_cycles=mapping.stream_wait_cycles,
+        gemm=mapping,
     )  # fmt: skip
 
 

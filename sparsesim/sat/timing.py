@@ -10,6 +10,7 @@ OS). `end` is the cycle in which the tile's last result leaves the array; a sequ
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -349,3 +350,105 @@ def os_accumulate_stall_cycles(p: ArrayParams, mode: Mode, k: int) -> int:
     idle cycles between consecutive beats.
     """
     return (os_beats(p, mode, k) - 1) * (os_beat_gap(p, mode) - 1)
+
+
+# --------------------------------------------------------------- operands slower than the array (DRAM ports)
+@dataclass(frozen=True)
+class BlockStream:
+    """How one operand's on-chip blocks are loaded and read (the op engine's double-buffered block buffers,
+    docs/pe_array.md): `loads` blocks, one after another through the operand's DRAM port at
+    `cycles_per_word` cycles a word; each block's first pass over its words (the pass that follows its
+    load) reads them in `bursts` bursts of `burst_words` words, one word every `gap` cycles, the bursts
+    `spacing` cycles apart (first word to first word, the array fed at its own rate); the block is in use
+    `use_cycles` (first pass and the passes that reuse it, at the array's rate). A load that waits for a
+    block's half to be released has its first beat `reload_cycles` after the release (the DRAM latency and
+    the buffer's request stages, SatArch.op_reload_cycles)."""
+
+    loads: int
+    cycles_per_word: float
+    burst_words: int
+    bursts: int
+    gap: float
+    spacing: float
+    use_cycles: float
+    reload_cycles: float = 0.0
+
+
+def first_pass_deficit(s: BlockStream) -> float:
+    """Cycles the first pass over a block lags behind the array's own rate when the block's load and its
+    first pass start together: word w is in the buffer `cycles_per_word * (w + 1) - 1` cycles after the
+    load's first beat (a word is written with its last beat) and the array, fed at its rate, would read it
+    `spacing * i + gap * j` cycles after its first word (word j of burst i). The lag is largest at the first
+    or last word of the first or last burst (both are linear in i and j)."""
+    b, w = s.cycles_per_word, s.burst_words
+    worst = 0.0
+    for i in {0, s.bursts - 1}:
+        for j in {0, w - 1}:
+            worst = max(worst, b * (i * w + j + 1) - 1 - (s.spacing * i + s.gap * j))
+    return worst
+
+
+def _steps_same_sign(q: float, dq: float, positive: bool) -> float:
+    """How many values q, q + dq, q + 2 dq, ... keep `positive` (q > 0) as it is now."""
+    if positive:
+        return math.inf if dq >= 0 else math.ceil(q / -dq)
+    return math.inf if dq <= 0 else math.floor(-q / dq) + 1
+
+
+@functools.lru_cache(maxsize=65536)
+def first_pass_wait(s: BlockStream) -> float:
+    """Cycles the array waits, over the whole op, for words of an operand whose port delivers a word in
+    more than one cycle (`cycles_per_word` > 1; else 0: the array never outruns it).
+
+    Double buffering (rtl/opengine/buffer.py): block j loads once the port has loaded block j - 1 and block
+    j - 2 is released (its half free; its first beat then `reload_cycles` later), so it loads while block
+    j - 1 is in use; block j's first pass starts when block j - 1 is released and waits
+    `first_pass_deficit` less the cycles its load had run ahead. Its parameters are the same for every
+    block, so it settles into a period of one or two blocks (the rest is extrapolated) and before that
+    moves linearly between the points where one of its two choices (does the load wait for a release; does
+    the first pass wait) changes: such stretches are stepped over in one go."""
+    if s.cycles_per_word <= 1 or s.loads <= 0:
+        return 0.0
+    deficit = first_pass_deficit(s)
+    load = s.cycles_per_word * s.burst_words * s.bursts
+    total = 0.0
+    rel2 = rel1 = load_end = 0.0  # releases of blocks j - 2 and j - 1, the previous block's load end
+    hist: list[tuple[float, float, float, float, bool, bool]] = []
+    keys: list[tuple[float, float, float]] = []  # the state relative to the last release, and the wait
+    j = 0
+    while j < s.loads:
+        gated = j >= 2 and rel2 + s.reload_cycles > load_end
+        load_start = 0.0 if j == 0 else (rel2 + s.reload_cycles if gated else load_end)
+        use_start = rel1
+        lag = deficit - (use_start - load_start)
+        wait = max(0.0, lag)
+        total += wait
+        rel2, rel1 = rel1, use_start + wait + s.use_cycles
+        load_end = load_start + load
+        j += 1
+        hist.append((rel2, rel1, load_end, wait, gated, lag > 0))
+        keys.append((round(load_end - rel1, 9), round(rel2 - rel1, 9), round(wait, 9)))
+        rest = s.loads - j
+        if len(keys) >= 2 and keys[-1] == keys[-2]:  # steady: every later block waits the same
+            return total + rest * wait
+        if len(keys) >= 3 and keys[-1] == keys[-3]:  # steady with period 2 (the load waits every other block)
+            return total + rest // 2 * (wait + keys[-2][2]) + rest % 2 * keys[-2][2]
+        if j < 4 or len(hist) < 3:
+            continue
+        a, b, c = hist[-3:]
+        d = [c[i] - b[i] for i in range(4)]
+        if a[4:] != b[4:] or b[4:] != c[4:] or any(abs(d[i] - (b[i] - a[i])) > 1e-9 for i in range(4)):
+            continue
+        # linear: the next block's choices as functions of the blocks ahead, until one flips
+        q_gate = rel2 + s.reload_cycles - load_end
+        n = _steps_same_sign(q_gate, d[0] - d[2], gated)
+        ls_next, d_ls = (rel2 + s.reload_cycles, d[0]) if gated else (load_end, d[2])
+        n = min(n, _steps_same_sign(deficit - (rel1 - ls_next), d_ls - d[1], lag > 0), s.loads - j)
+        if n >= 2:
+            k = int(n) - 1  # blocks stepped over; the next one is computed as before
+            total += k * wait
+            rel2, rel1, load_end = rel2 + k * d[0], rel1 + k * d[1], load_end + k * d[2]
+            j += k
+            hist.clear()
+            keys.clear()
+    return total

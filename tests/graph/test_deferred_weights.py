@@ -29,7 +29,10 @@ def test_a_simulation_leaves_the_weights_undrawn_and_a_reader_gets_the_eager_one
     prepared = prepare(wl)
     assert prepared.graph.weights.pending  # shapes, densities and sizes came without the values
     result = run_workload(wl, prepared=prepared)
-    assert result.summary["speedup"] > 1 and prepared.graph.weights.pending
+    # a whole run (its sparse and dense schedules; on the preset's array the tiny CNN's 2:8 ops wait for the
+    # activation port, so it is no faster than dense: tests/sat/test_simulate.py) leaves them undrawn
+    s = result.summary
+    assert s["total_cycles"] > 0 and s["dense_total_cycles"] > 0 and prepared.graph.weights.pending
     eager = _eager(BDWP)
     # the masks, computed on first read, draw the weights first: the eager masks on the eager weights
     from sparsesim.sparsity import bdwp_masks

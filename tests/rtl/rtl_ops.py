@@ -64,12 +64,18 @@ def workload_ops(path: str = WORKLOAD) -> dict[str, GemmOp]:
 
 def arch_for(cfg: ArrayConfig, dataflow: str, interleave: bool = True, buffer_kib: int | None = None):
     """The simulator's architecture of the RTL array; `buffer_kib`: every on-chip buffer that small (so the
-    scheduler blocks an op that the preset's buffers hold whole)."""
+    scheduler blocks an op that the preset's buffers hold whole).
+
+    Without the preset's on-chip costs (`onchip_costs`: banked URAM buffers holding channel-last tensors,
+    an im2col address generator, the out buffer's port): the RTL's block buffers hold the stream words
+    pre-tiled as DRAM delivers them and hand the array a whole word a cycle from one memory port, and its
+    out buffer adds a result word a cycle, so none of those costs exists in the RTL (docs/pe_array.md)."""
     arch = dataclasses.replace(
         resolve(), rows=cfg.rows, cols=cfg.cols, multipliers_per_pe=cfg.multipliers, max_m=cfg.max_m,
         precision=cfg.precision, mul_latency_cycles=cfg.mul_latency, add_latency_cycles=cfg.add_latency,
         dataflow=dataflow, interleave=interleave,
         slr_latency_cycles=0,  # the RTL array core: no SLR crossing registers (docs/fpga.md, "Floorplan")
+        onchip_costs=False,
     )  # fmt: skip
     if buffer_kib is not None:
         arch = dataclasses.replace(arch, act_buffer_kib=buffer_kib, weight_buffer_kib=buffer_kib,

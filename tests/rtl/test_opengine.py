@@ -14,8 +14,9 @@ array -> AXI4 writes) on the 4x4 FP16 array in Verilator:
 
 The 16x16 FP16 array through the engine: six ops in CI with every check above (its activation words packed in
 DRAM, E elements per lane, two 1,024-bit beats a line); `tox -e rtl-full`: all 13 ops, the 2:8 ones (an
-activation word of two beats, the port's limit, docs/pe_array.md) checked for results, block loads and an
-array never faster than the simulator's.
+activation word of two beats, the port's limit, docs/pe_array.md) checked for results, block loads, and op
+and array cycles within 2 % of the simulator's (which models the first pass over each block at the port's
+rate).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 from rtl_opengine import (
     BLOCKED_OPS,
     ENGINE_OPS,
+    REL_TOLERANCE,
     mismatches,
     n_scale,
     run_axi_protocol,
@@ -130,9 +132,12 @@ def test_op_engine_16x16_verilator():
 @pytest.mark.rtl_full
 def test_op_engine_16x16_all_ops():
     """Every engine op on the 16x16 array. Where a mode's activation word is wider than a port's beat (2:8:
-    E = MMAX = 8, 2,048 bits, two beats of the 1,024-bit port) the first pass over the activations runs at
-    half a word per cycle: results bit-exact and block loads as the mapping's, the array never faster than
-    the simulator's schedule (docs/pe_array.md, "16x16 through the engine"); every other op as in CI."""
+    E = MMAX = 8, 2,048 bits, two beats of the 1,024-bit port) the first pass over each activation block
+    runs at half a word per cycle, which the simulator models (`GemmMapping.stream_wait_cycles`): results
+    bit-exact, block loads as the mapping's, the op's cycles within 2 % and the array's (the timing
+    contract's plus the waits) within 2 % too: the model is per block, not per word, and an OS op's wait for
+    its first word falls before its first beat in the RTL (docs/pe_array.md, "16x16 through the engine");
+    every other op as in CI."""
     rows = _sixteen_rows(ENGINE_OPS)
     for row in rows:
         if row["one_beat_words"]:
@@ -140,4 +145,5 @@ def test_op_engine_16x16_all_ops():
             continue
         assert "error" not in row and row["results_differing_from_numerics"] == 0, row
         assert row["beats"] == row["beats_expected"], row
-        assert row["rtl_array_cycles"] >= row["sim_array_cycles"], row
+        assert abs(row["rel_diff"]) <= REL_TOLERANCE, row
+        assert abs(row["array_rel_diff"]) <= REL_TOLERANCE, row

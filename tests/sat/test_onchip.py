@@ -79,14 +79,14 @@ def _alone(op: GemmOp, arch: SatArch, node) -> float:
     g = map_gemm(op, arch, node=node)
     bw, lat = arch.dram_bytes_per_cycle, arch.dram_latency_cycles
     steady = max(0, g.dram_bytes - g.prologue_bytes - g.epilogue_bytes)
-    busy = g.array_cycles + g.onchip_cycles
+    busy = g.array_cycles + g.onchip_cycles + g.stream_wait_cycles  # the waits for words wider than a beat
     # the op engine's stages: issue + fill before the array; after it write-back + response, and the out
     # buffer's add on WS ops and OS ops of several k-blocks
     fill = arch.op_fill_ws_cycles if g.dataflow == "ws" else arch.op_fill_os_cycles
     adds = g.dataflow == "ws" or g.block[2] < g.k
     stages = arch.op_issue_cycles + fill + arch.op_writeback_cycles + arch.op_response_cycles
     stages += arch.op_accumulate_cycles if adds else 0
-    return 2 * lat + stages + (g.prologue_bytes + g.epilogue_bytes) / bw + max(busy, steady / bw)
+    return 2 * lat + stages + (g.prologue_bytes + g.epilogue_bytes) / bw + max(busy, steady / bw, g.dram_port_cycles)
 
 
 def test_mapper_picks_the_faster_dataflow_and_wu_runs_os(bdwp_tiny):

@@ -1,0 +1,112 @@
+"""Operand words wider than their DRAM port's beat (sat.timing.first_pass_wait, `_Mapper.stream_wait`): the
+recurrence against a word-by-word walk of the same double-buffered stream, the word sizes against the RTL's
+layouts, and where the scheduler charges the wait (docs/sat_model.md; docs/pe_array.md, "16x16 through the
+engine", measures it on the RTL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import random
+
+import pytest
+from sparsesim.rtl.config import ArrayConfig
+from sparsesim.rtl.opengine.descriptor import act_packed_bits, beats_per_word
+
+from sparsesim.graph.lower import GemmOp
+from sparsesim.sat.arch import resolve
+from sparsesim.sat.schedule import map_gemm, plan_gemm
+from sparsesim.sat.timing import BlockStream, first_pass_wait
+
+
+def _walk(s: BlockStream) -> float:
+    """Word by word: block j's words arrive one per `cycles_per_word` from its load's start (the port free and
+    block j - 2 released `reload_cycles` before), a word in the buffer `cycles_per_word` - 1 cycles after its first beat; the array
+    reads each word of the first pass at its own schedule (bursts, gap, spacing) unless the word is not in,
+    and so is late by the largest lateness so far; the block's use ends `use_cycles` after it began, plus
+    its waits. Returns the waits summed."""
+    b = s.cycles_per_word
+    words = [(i, j) for i in range(s.bursts) for j in range(s.burst_words)]
+    total, rel, load_end = 0.0, [], 0.0
+    for blk in range(s.loads):
+        start = 0.0 if blk == 0 else max(load_end, rel[blk - 2] + s.reload_cycles if blk >= 2 else 0.0)
+        use = rel[-1] if rel else 0.0
+        late = 0.0
+        for w, (i, j) in enumerate(words):
+            arrive = start + b * (w + 1) - 1
+            read = use + s.spacing * i + s.gap * j + late
+            late += max(0.0, arrive - read)
+        total += late
+        rel.append(use + late + s.use_cycles)
+        load_end = start + b * len(words)
+    return total
+
+
+@pytest.mark.parametrize(
+    "b,burst,bursts,gap,spacing,use,loads,reload",
+    [
+        (2, 16, 2, 1, 16, 64, 2, 25),  # the 16x16 WS 2:8 op's activations (docs/pe_array.md: 32 cycles)
+        (2, 4, 1, 1, 54, 486, 2, 25),  # the 16x16 OS 2:8 op's activations (4 cycles)
+        (2, 16, 4, 1, 20, 80, 50, 25),  # a load longer than the block's use: port-bound
+        (2, 16, 1, 1, 16, 32, 4, 25),  # the 16x16 WS 2:8 op mapped c_resident: loads wait for releases
+        (4, 8, 2, 1, 8, 200, 30, 0),  # a load shorter than the use: only the first block waits
+        (2, 32, 2, 4, 128, 256, 7, 25),  # one word every 4 cycles: the port keeps up after the first word
+        (1, 16, 2, 1, 16, 64, 3, 25),  # one-beat words: never a wait
+    ],
+)
+def test_first_pass_wait_is_the_word_walk(b, burst, bursts, gap, spacing, use, loads, reload):
+    s = BlockStream(loads, b, burst, bursts, gap, spacing, use, reload)
+    assert first_pass_wait(s) == pytest.approx(_walk(s) if b > 1 else 0.0)
+
+
+def test_first_pass_wait_extrapolates_long_streams():
+    for b, burst, bursts, use, reload in itertools.product((2, 4), (8, 16), (1, 3), (40, 400), (0, 25)):
+        s = BlockStream(300, b, burst, bursts, 1, burst, use, reload)
+        assert first_pass_wait(s) == pytest.approx(_walk(s))
+
+
+@pytest.mark.parametrize("rows,cols", [(4, 4), (16, 16), (16, 32)])
+def test_word_sizes_are_the_rtl_layouts(rows, cols):
+    """SatArch's stream words (its own derivation) against the RTL's layouts (rtl/config.py, descriptor.py)."""
+    arch = dataclasses.replace(resolve(), rows=rows, cols=cols, multipliers_per_pe=2, max_m=8)
+    cfg = ArrayConfig(rows=rows, cols=cols, multipliers=2, max_m=8, precision="fp16")
+    assert arch.weight_word_bits == cfg.weights_layout.size
+    assert arch.port_cycles_per_word("weight", 2) == beats_per_word(cfg.weights_layout.size)
+    for e in (2, 4, 8):
+        assert arch.act_word_bits(e) == act_packed_bits(cfg, e.bit_length() - 1)
+        assert arch.port_cycles_per_word("act", e) == act_packed_bits(cfg, e.bit_length() - 1) / 1024
+    assert dataclasses.replace(arch, dram_port_bytes=0).port_cycles_per_word("weight", 2) == 0
+
+
+def _op(m, n, k, nm):
+    return GemmOp(name="g", layer="l", pass_="FF", role="fwd", m=m, n=n, k=k, repeat=1, a_kind="weight",
+                  b_kind="act", c_kind="act", nm=nm)  # fmt: skip
+
+
+def test_scheduler_charges_the_wait_where_words_are_wider_than_a_beat():
+    base = dataclasses.replace(resolve(), rows=16, cols=16, multipliers_per_pe=2, max_m=8, dataflow="ws",
+                               add_latency_cycles=1, mul_latency_cycles=2, onchip_costs=False)  # fmt: skip
+    # 2:8 activation words are 2,048 bits: two beats; 2:4 ones one beat
+    wide = map_gemm(_op(32, 32, 144, (2, 8)), base)
+    assert wide.stream_wait_cycles > 0
+    plan = plan_gemm(_op(32, 32, 144, (2, 8)), base, wide)
+    assert plan.steady_floor_cycles >= plan.busy_cycles + wide.stream_wait_cycles
+    assert map_gemm(_op(32, 32, 144, (2, 4)), base).stream_wait_cycles == 0
+    # without the op engine's ports nothing waits; on the 4x4 array every word fits a beat
+    assert map_gemm(_op(32, 32, 144, (2, 8)), dataclasses.replace(base, dram_port_bytes=0)).stream_wait_cycles == 0
+    four = dataclasses.replace(base, rows=4, cols=4)
+    assert map_gemm(_op(32, 32, 144, (2, 8)), four).stream_wait_cycles == 0
+
+
+def test_first_pass_wait_steps_over_linear_stretches_exactly():
+    """Random streams (fixed seed): the recurrence, which steps over stretches where nothing changes, against
+    the word walk block by block."""
+    rng = random.Random(11)
+    for _ in range(300):
+        s = BlockStream(
+            loads=rng.randint(1, 400), cycles_per_word=rng.choice((2, 3, 4)), burst_words=rng.randint(1, 12),
+            bursts=rng.randint(1, 4), gap=rng.choice((1, 2, 4)), spacing=rng.uniform(1, 40),
+            use_cycles=rng.uniform(1, 300), reload_cycles=rng.choice((0, 25, 31.5)),
+        )  # fmt: skip
+        s = dataclasses.replace(s, spacing=max(s.spacing, s.burst_words * s.gap))
+        assert first_pass_wait(s) == pytest.approx(_walk(s), rel=1e-9, abs=1e-6), s
