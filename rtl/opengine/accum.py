@@ -7,14 +7,15 @@ stored at its place; `last`: the sum is final, so it goes to the write DMA inste
 `keep`: the word is the output as it is (an OS output of one k-block: the PE's sum), passed on unchanged
 without the adders' latency.
 This is sparsesim.sat.numerics' accumulation contract (`accumulate`: from +0, the parts in order, FP32 with
-round to nearest even) done by the lanes' adders (rtl/arith.py: FP32Adder; INT32 wrap-around on INT8
-arrays), so that only final results are written to DRAM once.
+round to nearest even) done by the lanes' adders (rtl/arith.py: FP32AdderDeep, FP32Adder's bits in six
+stages; INT32 wrap-around on INT8 arrays; their depth: rtl/latency.py, out_buffer_add_latency), so that only
+final results are written to DRAM once.
 
 Pipeline: the stored sum is read in the cycle a word is taken, added over the adder's latency, and written
-back (or passed on) after it: a final sum leaves `add_latency + 1` cycles after its word came (5 with the
-FP32 adder; the output FIFO is passed by when empty). A word whose place is still in the pipeline waits
-(the read would miss the write); a word is taken only when the output FIFO has room for every word in the
-pipeline.
+back (or passed on) after it: a final sum leaves `out_buffer_add_latency + 1` cycles after its word came (7
+with the FP32 adder; the output FIFO is passed by when empty). A word whose place is still in the pipeline
+waits (the read would miss the write); a word is taken only when the output FIFO has room for every word in
+the pipeline.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..arith import FP32Adder, IntAdder
+from ..arith import FP32AdderDeep, IntAdder
 from ..config import ArrayConfig, log2
-from ..latency import add_latency
+from ..latency import out_buffer_add_latency
 from .descriptor import DIM_BITS
 
 ACC_JOB_LAYOUT = data.StructLayout(
@@ -39,7 +40,7 @@ class OutBuffer(wiring.Component):
         if words & (words - 1):
             raise ValueError(f"words={words} must be a power of two")
         self.cfg, self.words, self.memory_module = cfg, words, memory_module
-        self.latency = add_latency("fp32" if cfg.fp else "int32")
+        self.latency = out_buffer_add_latency("fp32" if cfg.fp else "int32")
         super().__init__(
             {
                 "job": In(stream.Signature(ACC_JOB_LAYOUT)),
@@ -115,7 +116,7 @@ class OutBuffer(wiring.Component):
             m.d.comb += addend[32 * c : 32 * (c + 1)].eq(Mux(zero_kind, 0, stored))
         sums = Signal(data_bits)
         for c in range(C):
-            adder = FP32Adder(latency=L) if cfg.fp else IntAdder(latency=L)
+            adder = FP32AdderDeep(latency=L) if cfg.fp else IntAdder(latency=L)
             m.submodules[f"add{c}"] = adder
             m.d.comb += [adder.a.eq(word.data[c]), adder.b.eq(addend[32 * c : 32 * (c + 1)]),
                          sums[32 * c : 32 * (c + 1)].eq(adder.s)]  # fmt: skip

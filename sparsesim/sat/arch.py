@@ -53,7 +53,7 @@ from ..rtl.latency import (
     PIPELINE_LATENCIES,
     ROUND_LATENCIES,
     UNIT_NAMES,
-    add_latency,
+    out_buffer_add_latency,
     preset_accumulator,
 )
 from ..rtl.opengine.bus import PORT_BYTES
@@ -95,16 +95,18 @@ def _rtl_latencies(precision: str) -> dict[str, PresetValue]:
 
 def _out_buffer_latency(precision: str) -> dict[str, PresetValue]:
     """The op engine's out buffer adds partial sums with the lanes' FP32 adders (INT32 on INT8 arrays) of
-    rtl/arith.py, whose depth rtl/latency.py owns (rtl/opengine/accum.py elaborates with the same)."""
+    rtl/arith.py, whose depth rtl/latency.py owns (out_buffer_add_latency; rtl/opengine/accum.py elaborates
+    with the same)."""
     unit = "fp32" if precision == "fp16" else "int32"
-    cycles = 1 + add_latency(unit)
+    stages = out_buffer_add_latency(unit)
+    cycles = 1 + stages
     return {
         "op_accumulate_cycles": PresetValue(
             cycles,
             "cycles",
             f"our RTL (rtl/opengine/accum.py): a final sum leaves the out buffer {cycles} cycles after its "
             f"result word, the stored partial sum's read register and the {UNIT_NAMES[unit][1]}'s "
-            f"{add_latency(unit)} pipeline stages; on the path of WS ops and OS ops with several k-blocks "
+            f"{stages} pipeline stages; on the path of WS ops and OS ops with several k-blocks "
             "(an OS op of one k-block passes its results by the adders)",
         ),
     }
