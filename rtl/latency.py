@@ -31,6 +31,15 @@ PIPELINE_LATENCIES: dict[str, tuple[int, int]] = {"exact": (2, 1), "fp32": (2, 4
 # The PE's FP32Adder (PIPELINE_LATENCIES) keeps its four. "int32": the INT32 add in one cycle.
 OUT_BUFFER_ADD_LATENCIES: dict[str, int] = {"fp32": 6, "int32": 1}
 
+# The op engine's sequencer (rtl/opengine/sequencer.py) computes its jobs' arithmetic in registers, from the
+# state and earlier such registers: after a state change it emits again once they show it, 1 cycle after a
+# tile of the same block step, SEQUENCER_STEP_SETTLE cycles after the op's start or a step's last tile (the
+# longest chain of those registers). Our choice: the chain's stages each within the LUT levels of 200 MHz
+# (docs/fpga.md, "Logic depth"). The start's wait is on the op's issue path (sparsesim.sat.arch,
+# op_issue_cycles).
+SEQUENCER_TILE_SETTLE = 1
+SEQUENCER_STEP_SETTLE = 5
+
 # accumulator -> cycles of the rounding to FP32 at the array's edge ("exact": its four phases, magnitude,
 # leading one, normalise, round and pack, one register each; the others leave the PEs as FP32 / INT32).
 ROUND_LATENCIES: dict[str, int] = {"exact": 4, "fp32": 0, "int32": 0}

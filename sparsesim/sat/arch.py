@@ -52,6 +52,7 @@ from ..rtl.latency import (
     DSP_PER_MULTIPLIER,
     PIPELINE_LATENCIES,
     ROUND_LATENCIES,
+    SEQUENCER_STEP_SETTLE,
     UNIT_NAMES,
     out_buffer_add_latency,
     preset_accumulator,
@@ -298,12 +299,13 @@ VCU1525: dict[str, PresetValue] = {
     # operand beat's arrival to the array's first action, from the array's last result to its write beat,
     # from the last write response to the op's end. The DRAM latency itself is dram_latency_ns.
     "op_issue_cycles": PresetValue(
-        4,
+        4 + SEQUENCER_STEP_SETTLE,
         "cycles",
-        "our RTL (rtl/opengine): from an op's start to its first AXI read address, 4 registers: the "
-        "sequencer's descriptor latch, the job FIFO (a SyncFIFO: written in one cycle, read in the next), "
-        "the read DMA's job registers (address, words left) and its AR address register; the DRAM latency "
-        "counts from the address",
+        f"our RTL (rtl/opengine): from an op's start to its first AXI read address, 4 registers: the "
+        f"sequencer's descriptor latch, the job FIFO (a SyncFIFO: written in one cycle, read in the next), "
+        f"the read DMA's job registers (address, words left) and its AR address register; and the "
+        f"sequencer's {SEQUENCER_STEP_SETTLE} cycles until its registered arithmetic shows the op's first "
+        f"block step (rtl/latency.py, SEQUENCER_STEP_SETTLE); the DRAM latency counts from the address",
     ),
     "op_fill_ws_cycles": PresetValue(
         3,
