@@ -84,24 +84,31 @@ class OutBuffer(wiring.Component):
         place = [Signal(ab, name=f"at{i}") for i in range(depth)]
         final = [Signal(name=f"final{i}") for i in range(depth)]
         m.submodules.q = q = fifo.SyncFIFO(width=cfg.result_layout.size, depth=depth + 2)
+        # the words in the pipeline, counted in a register (the sum of `valid` one cycle ahead): a word
+        # enters stage 0 when taken to be added and leaves after stage L
         in_flight = Signal(range(depth + 1))
-        m.d.comb += in_flight.eq(sum(valid))
         # one OR expression, not a chain of `If`s: Amaranth writes the chain as an `always @*` process whose
         # inputs do not change until a word is taken, and Icarus Verilog (11.0) never runs it at time 0, so
         # `clash` stayed X and no word was ever taken (the op engine hung in Icarus, not in Verilator)
         clash = Signal()
         m.d.comb += clash.eq(Cat(*(valid[i] & (place[i] == at[:ab]) for i in range(depth))).any())
         room = q.level + in_flight < depth + 2
+        # `left` != 0 and `left` == 1 as registers, set with `left`
+        some_left, one_left = Signal(), Signal()
+        empty = Signal()
+        m.d.comb += empty.eq(in_flight == 0)
         # a `keep` word goes straight to the FIFO (no add: the adders' latency is not on the op's last
         # results), once the words before it have left the pipeline
-        take = (left != 0) & self.results.valid & ~clash & room & (~job.keep | (in_flight == 0))
+        take = some_left & self.results.valid & ~clash & room & (~job.keep | empty)
         bypass = take & job.keep
-        m.d.comb += [self.results.ready.eq(take), self.job.ready.eq((left == 0) | (take & (left == 1)))]
+        m.d.comb += [self.results.ready.eq(take), self.job.ready.eq(~some_left | (take & one_left))]
         with m.If(self.job.valid & self.job.ready):
             m.d.sync += [job.eq(self.job.payload), left.eq(self.job.payload.words),
-                         at.eq(self.job.payload.base)]  # fmt: skip
+                         at.eq(self.job.payload.base), some_left.eq(self.job.payload.words != 0),
+                         one_left.eq(self.job.payload.words == 1)]  # fmt: skip
         with m.Elif(take):
-            m.d.sync += [left.eq(left - 1), at.eq(at + 1)]
+            m.d.sync += [left.eq(left - 1), at.eq(at + 1), some_left.eq(left != 1), one_left.eq(left == 2)]
+        m.d.sync += in_flight.eq(in_flight + (take & ~job.keep) - valid[L])
 
         m.d.comb += [raddr.eq(at[:ab]), ren.eq(take & ~job.first & ~job.keep)]
         word = Signal(cfg.result_layout)
@@ -130,13 +137,15 @@ class OutBuffer(wiring.Component):
         m.d.comb += [out_word.data.eq(sums), out_word.last.eq(lasts[done])]
         # a final word goes straight on when nothing older waits in the FIFO and the write DMA takes it
         leaving = (valid[done] & final[done]) | bypass
-        leaving_word = Mux(bypass, self.results.payload, out_word)
+        # the word leaving: the adders' unless none leaves them and the job passes its words by (then only
+        # a bypassed word is written), so that the choice does not wait for `take`
+        leaving_word = Mux(job.keep & ~valid[done], self.results.payload, out_word)
         direct = leaving & ~q.r_rdy & self.out.ready
         m.d.comb += [
             waddr.eq(place[done]), wdata.eq(sums), wen.eq(valid[done] & ~final[done]),
             q.w_en.eq(leaving & ~direct), q.w_data.eq(leaving_word),
             self.out.valid.eq(q.r_rdy | leaving), self.out.payload.eq(Mux(q.r_rdy, q.r_data, leaving_word)),
             q.r_en.eq(self.out.ready),
-            self.idle.eq((left == 0) & (in_flight == 0) & ~q.r_rdy),
+            self.idle.eq(~some_left & empty & ~q.r_rdy),
         ]  # fmt: skip
         return m
