@@ -90,8 +90,12 @@ class OutBuffer(wiring.Component):
         # one OR expression, not a chain of `If`s: Amaranth writes the chain as an `always @*` process whose
         # inputs do not change until a word is taken, and Icarus Verilog (11.0) never runs it at time 0, so
         # `clash` stayed X and no word was ever taken (the op engine hung in Icarus, not in Verilator)
+        # match[i]: place[i] == the current place, kept in registers: each cycle's from the places' shift
+        # and the next place (the job's base, the next word's or the same), so that `clash` is one OR of
+        # registers (a stage holding a word always has its match computed since the word was taken)
+        match = [Signal(name=f"match{i}") for i in range(depth)]
         clash = Signal()
-        m.d.comb += clash.eq(Cat(*(valid[i] & (place[i] == at[:ab]) for i in range(depth))).any())
+        m.d.comb += clash.eq(Cat(*(valid[i] & match[i] for i in range(depth))).any())
         room = q.level + in_flight < depth + 2
         # `left` != 0 and `left` == 1 as registers, set with `left`
         some_left, one_left = Signal(), Signal()
@@ -109,6 +113,11 @@ class OutBuffer(wiring.Component):
         with m.Elif(take):
             m.d.sync += [left.eq(left - 1), at.eq(at + 1), some_left.eq(left != 1), one_left.eq(left == 2)]
         m.d.sync += in_flight.eq(in_flight + (take & ~job.keep) - valid[L])
+        accept = self.job.valid & self.job.ready
+        nxt_base, nxt_inc = self.job.payload.base[:ab], (at + 1)[:ab]
+        for i in range(depth):
+            prev, same = (at[:ab], 1) if i == 0 else (place[i - 1], match[i - 1])
+            m.d.sync += match[i].eq(Mux(accept, prev == nxt_base, Mux(take, prev == nxt_inc, same)))
 
         m.d.comb += [raddr.eq(at[:ab]), ren.eq(take & ~job.first & ~job.keep)]
         word = Signal(cfg.result_layout)
