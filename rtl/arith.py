@@ -17,7 +17,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .latency import add_latency, mul_latency, round_latency
+from .latency import add_latency, mul_latency, out_buffer_add_latency, round_latency
 
 CANONICAL_NAN = 0x7FC00000
 
@@ -239,6 +239,41 @@ class FP16Multiplier(wiring.Component):
 ALIGN_STYLES = ("fabric", "dsp")
 
 
+def _fp32_add_order(m: Module, a: Value, b: Value) -> dict[str, Value]:
+    """The FP32 adders' first phase: unpack, flush subnormal inputs, special cases, order the operands by
+    magnitude; the values the next phase takes (the exponent difference `diff` included)."""
+    ea, eb = a[23:31], b[23:31]
+    fa, fb = a[0:23], b[0:23]
+    sa, sb = a[31], b[31]
+    a_nan, b_nan = (ea == 0xFF) & (fa != 0), (eb == 0xFF) & (fb != 0)
+    a_inf, b_inf = (ea == 0xFF) & (fa == 0), (eb == 0xFF) & (fb == 0)
+    a_z, b_z = ea == 0, eb == 0
+    nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
+    inf = ~nan & (a_inf | b_inf)
+    inf_sign = Mux(a_inf, sa, sb)
+    ka = Mux(a_z, 0, a[0:31])
+    kb = Mux(b_z, 0, b[0:31])
+    swap = Signal()
+    m.d.comb += swap.eq(kb > ka)
+    big_e, small_e = Signal(8), Signal(8)
+    big_m, small_m = Signal(24), Signal(24)
+    big_s, small_s = Signal(), Signal()
+    m.d.comb += [
+        big_e.eq(Mux(swap, eb, ea)),
+        small_e.eq(Mux(swap, Mux(a_z, 0, ea), Mux(b_z, 0, eb))),
+        big_m.eq(Mux(swap, Mux(b_z, 0, Cat(fb, 1)), Mux(a_z, 0, Cat(fa, 1)))),
+        small_m.eq(Mux(swap, Mux(a_z, 0, Cat(fa, 1)), Mux(b_z, 0, Cat(fb, 1)))),
+        big_s.eq(Mux(swap, sb, sa)),
+        small_s.eq(Mux(swap, sa, sb)),
+    ]
+    diff = Signal(8)
+    m.d.comb += diff.eq(big_e - small_e)
+    return {
+        "nan": nan, "inf": inf, "inf_sign": inf_sign, "big_e": big_e, "big_m": big_m,
+        "small_m": small_m, "big_s": big_s, "small_s": small_s, "diff": diff,
+    }  # fmt: skip
+
+
 class FP32Adder(wiring.Component):
     """a, b: FP32 bit patterns -> s = a + b (policy in the module docstring), `latency` cycles later.
 
@@ -265,41 +300,7 @@ class FP32Adder(wiring.Component):
         plan = register_plan(4, self.latency)
         a, b = self.a, self.b
         # Phase 1: unpack, flush subnormal inputs, special cases, order the operands by magnitude.
-        ea, eb = a[23:31], b[23:31]
-        fa, fb = a[0:23], b[0:23]
-        sa, sb = a[31], b[31]
-        a_nan, b_nan = (ea == 0xFF) & (fa != 0), (eb == 0xFF) & (fb != 0)
-        a_inf, b_inf = (ea == 0xFF) & (fa == 0), (eb == 0xFF) & (fb == 0)
-        a_z, b_z = ea == 0, eb == 0
-        nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
-        inf = ~nan & (a_inf | b_inf)
-        inf_sign = Mux(a_inf, sa, sb)
-        ka = Mux(a_z, 0, a[0:31])
-        kb = Mux(b_z, 0, b[0:31])
-        swap = Signal()
-        m.d.comb += swap.eq(kb > ka)
-        big_e, small_e = Signal(8), Signal(8)
-        big_m, small_m = Signal(24), Signal(24)
-        big_s, small_s = Signal(), Signal()
-        m.d.comb += [
-            big_e.eq(Mux(swap, eb, ea)),
-            small_e.eq(Mux(swap, Mux(a_z, 0, ea), Mux(b_z, 0, eb))),
-            big_m.eq(Mux(swap, Mux(b_z, 0, Cat(fb, 1)), Mux(a_z, 0, Cat(fa, 1)))),
-            small_m.eq(Mux(swap, Mux(a_z, 0, Cat(fa, 1)), Mux(b_z, 0, Cat(fb, 1)))),
-            big_s.eq(Mux(swap, sb, sa)),
-            small_s.eq(Mux(swap, sa, sb)),
-        ]
-        diff = Signal(8)
-        m.d.comb += diff.eq(big_e - small_e)
-        s1 = pipe(
-            m,
-            {
-                "nan": nan, "inf": inf, "inf_sign": inf_sign, "big_e": big_e, "big_m": big_m,
-                "small_m": small_m, "big_s": big_s, "small_s": small_s, "diff": diff,
-            },
-            plan[0],
-            "add_s1",
-        )
+        s1 = pipe(m, _fp32_add_order(m, a, b), plan[0], "add_s1")
         # Phase 2: align the smaller significand, keeping guard, round and sticky bits.
         dc = Signal(5)
         m.d.comb += dc.eq(Mux(s1["diff"] >= 27, 27, s1["diff"]))
@@ -375,6 +376,109 @@ class FP32Adder(wiring.Component):
         with m.Else():
             m.d.comb += result.eq(Cat(frac, exp, s3["big_s"]))
         out = pipe(m, {"s": result}, plan[3], "add_s4")
+        m.d.comb += self.s.eq(out["s"])
+        return m
+
+
+class FP32AdderDeep(wiring.Component):
+    """The FP32 adder of FP32Adder's policy (same bits) in seven phases, for a clock where FP32Adder's four
+    are too deep (the op engine's out buffer at 200 MHz, docs/fpga.md "Logic depth"): unpack and order;
+    the alignment shift by the exponent difference's multiple of 8, then by its rest (each with its sticky
+    bit, from a mask, not a shift back); add or subtract; the leading one; normalise (and the exponent's
+    range for both carries of the rounding); round to nearest even and pack. `latency` registers are spread
+    over the phases (`register_plan`): the default, 6 (rtl/latency.py, out_buffer_add_latency), puts one
+    after each but the alignment's second shift, which shares the add's stage."""
+
+    a: In(32)
+    b: In(32)
+    s: Out(32)
+
+    PHASES = 7
+
+    def __init__(self, latency: int = out_buffer_add_latency("fp32")):
+        self.latency = latency
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = register_plan(self.PHASES, self.latency)
+        carried = ("nan", "inf", "inf_sign", "big_e", "big_s", "small_s")
+
+        def keep(v: dict[str, Value], *names: str) -> dict[str, Value]:
+            return {k: v[k] for k in carried + names}
+
+        s1 = pipe(m, _fp32_add_order(m, self.a, self.b), plan[0], "dadd_s1")
+        # Phase 2: shift right by 8 x (d // 8) (d = min(diff, 27)); sticky: the bits shifted out
+        dc = Signal(5)
+        m.d.comb += dc.eq(Mux(s1["diff"] >= 27, 27, s1["diff"]))
+        small_ext = Signal(27)
+        m.d.comb += small_ext.eq(Cat(Const(0, 3), s1["small_m"]))
+        coarse = Signal(27)
+        m.d.comb += coarse.eq(small_ext >> Cat(Const(0, 3), dc[3:5]))
+        sticky_c = Signal()
+        m.d.comb += sticky_c.eq(
+            Mux(dc[3:5] == 0, 0, Mux(dc[3:5] == 1, small_ext[0:8] != 0,
+                                     Mux(dc[3:5] == 2, small_ext[0:16] != 0, small_ext[0:24] != 0)))
+        )  # fmt: skip
+        s2 = pipe(m, keep(s1, "big_m") | {"coarse": coarse, "sticky": sticky_c, "fine": dc[0:3]},
+                  plan[1], "dadd_s2")  # fmt: skip
+        # Phase 3: shift right by d % 8; the sticky bit ORed into the lsb
+        fine = s2["fine"]
+        shifted = Signal(27)
+        m.d.comb += shifted.eq(s2["coarse"] >> fine)
+        mask = Signal(7)
+        m.d.comb += mask.eq((Const(1, 8) << fine) - 1)
+        aligned = Signal(27)
+        m.d.comb += aligned.eq(shifted | (s2["sticky"] | ((s2["coarse"][0:7] & mask) != 0)))
+        s3 = pipe(m, keep(s2, "big_m") | {"aligned": aligned}, plan[2], "dadd_s3")
+        # Phase 4: add or subtract (|big| >= |small|, so the difference is never negative)
+        big_ext = Cat(Const(0, 3), s3["big_m"])
+        total = Signal(28)
+        sub = s3["big_s"] ^ s3["small_s"]
+        m.d.comb += total.eq(Mux(sub, big_ext - s3["aligned"], big_ext + s3["aligned"]))
+        s4 = pipe(m, keep(s3) | {"total": total}, plan[3], "dadd_s4")
+        # Phase 5: the leading one; whether the sum is zero
+        msb = msb_index(m, s4["total"], "dadd_msb")
+        s5 = pipe(m, keep(s4, "total") | {"msb": msb, "zero": s4["total"] == 0}, plan[4], "dadd_s5")
+        # Phase 6: normalise (leading one to bit 27); the exponent field + 26 before the rounding's carry
+        # (big_e + msb) and its range for a carry of 0 and of 1
+        shift = Signal(5)
+        m.d.comb += shift.eq(27 - s5["msb"])
+        norm = Signal(28)
+        m.d.comb += norm.eq(s5["total"] << shift)
+        e26 = Signal(10)
+        m.d.comb += e26.eq(s5["big_e"] + s5["msb"])
+        s6 = pipe(
+            m,
+            keep(s5, "zero") | {
+                "norm": norm, "exp0": (e26 - 26)[0:8], "exp1": (e26 - 25)[0:8],
+                "ovf0": e26 >= 255 + 26, "ovf1": e26 >= 255 + 25, "udf0": e26 <= 26, "udf1": e26 <= 25,
+            },
+            plan[5],
+            "dadd_s6",
+        )  # fmt: skip
+        # Phase 7: round to nearest even, pack, special cases
+        norm = s6["norm"]
+        lsb, guard, rest = norm[4], norm[3], norm[0:3] != 0
+        up = guard & (rest | lsb)
+        mant = Signal(25)
+        m.d.comb += mant.eq(norm[4:28] + up)
+        carry = mant[24]
+        frac = Mux(carry, mant[1:24], mant[0:23])
+        result = Signal(32)
+        with m.If(s6["nan"]):
+            m.d.comb += result.eq(CANONICAL_NAN)
+        with m.Elif(s6["inf"]):
+            m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), s6["inf_sign"]))
+        with m.Elif(s6["zero"]):
+            m.d.comb += result.eq(Cat(Const(0, 31), s6["big_s"] & s6["small_s"]))
+        with m.Elif(Mux(carry, s6["ovf1"], s6["ovf0"])):
+            m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), s6["big_s"]))
+        with m.Elif(Mux(carry, s6["udf1"], s6["udf0"])):
+            m.d.comb += result.eq(Cat(Const(0, 31), s6["big_s"]))
+        with m.Else():
+            m.d.comb += result.eq(Cat(frac, Mux(carry, s6["exp1"], s6["exp0"]), s6["big_s"]))
+        out = pipe(m, {"s": result}, plan[6], "dadd_s7")
         m.d.comb += self.s.eq(out["s"])
         return m
 

@@ -22,6 +22,24 @@ PRESET_ACCUMULATOR: dict[str, str] = {"fp16": "exact", "int8": "int32"}
 # order, align, add, normalise and round) get one register each; INT8 x INT8 and the INT32 add fit one cycle.
 PIPELINE_LATENCIES: dict[str, tuple[int, int]] = {"exact": (2, 1), "fp32": (2, 4), "int32": (1, 1)}
 
+# The op engine's out buffer (rtl/opengine/accum.py): unit -> its adders' pipeline depth in cycles. Our
+# choice: "fp32", FP32AdderDeep's seven phases (unpack and order; the alignment shift's multiple of 8; its
+# rest; add; leading one; normalise; round and pack) in six stages, the alignment's rest sharing the add's
+# (each stage 6 LUT levels or fewer in Yosys synth_xilinx, within the 8 of 200 MHz: docs/fpga.md, "Logic
+# depth"); not seven: a WS output word's next part comes one stream (8 words on the 4x4 tests' shortest)
+# after its previous one and must find that sum written back (latency + 2 cycles), else the array waits.
+# The PE's FP32Adder (PIPELINE_LATENCIES) keeps its four. "int32": the INT32 add in one cycle.
+OUT_BUFFER_ADD_LATENCIES: dict[str, int] = {"fp32": 6, "int32": 1}
+
+# The op engine's sequencer (rtl/opengine/sequencer.py) computes its jobs' arithmetic in registers, from the
+# state and earlier such registers: after a state change it emits again once they show it, 1 cycle after a
+# tile of the same block step, SEQUENCER_STEP_SETTLE cycles after the op's start or a step's last tile (the
+# longest chain of those registers). Our choice: the chain's stages each within the LUT levels of 200 MHz
+# (docs/fpga.md, "Logic depth"). The start's wait is on the op's issue path (sparsesim.sat.arch,
+# op_issue_cycles).
+SEQUENCER_TILE_SETTLE = 1
+SEQUENCER_STEP_SETTLE = 5
+
 # accumulator -> cycles of the rounding to FP32 at the array's edge ("exact": its four phases, magnitude,
 # leading one, normalise, round and pack, one register each; the others leave the PEs as FP32 / INT32).
 ROUND_LATENCIES: dict[str, int] = {"exact": 4, "fp32": 0, "int32": 0}
@@ -47,6 +65,11 @@ def mul_latency(accumulator: str) -> int:
 
 def add_latency(accumulator: str) -> int:
     return PIPELINE_LATENCIES[accumulator][1]
+
+
+def out_buffer_add_latency(unit: str) -> int:
+    """The out buffer's adders' depth in cycles ("fp32" or "int32")."""
+    return OUT_BUFFER_ADD_LATENCIES[unit]
 
 
 def round_latency(accumulator: str) -> int:

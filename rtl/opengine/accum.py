@@ -7,14 +7,15 @@ stored at its place; `last`: the sum is final, so it goes to the write DMA inste
 `keep`: the word is the output as it is (an OS output of one k-block: the PE's sum), passed on unchanged
 without the adders' latency.
 This is sparsesim.sat.numerics' accumulation contract (`accumulate`: from +0, the parts in order, FP32 with
-round to nearest even) done by the lanes' adders (rtl/arith.py: FP32Adder; INT32 wrap-around on INT8
-arrays), so that only final results are written to DRAM once.
+round to nearest even) done by the lanes' adders (rtl/arith.py: FP32AdderDeep, FP32Adder's bits in six
+stages; INT32 wrap-around on INT8 arrays; their depth: rtl/latency.py, out_buffer_add_latency), so that only
+final results are written to DRAM once.
 
 Pipeline: the stored sum is read in the cycle a word is taken, added over the adder's latency, and written
-back (or passed on) after it: a final sum leaves `add_latency + 1` cycles after its word came (5 with the
-FP32 adder; the output FIFO is passed by when empty). A word whose place is still in the pipeline waits
-(the read would miss the write); a word is taken only when the output FIFO has room for every word in the
-pipeline.
+back (or passed on) after it: a final sum leaves `out_buffer_add_latency + 1` cycles after its word came (7
+with the FP32 adder; the output FIFO is passed by when empty). A word whose place is still in the pipeline
+waits (the read would miss the write); a word is taken only when the output FIFO has room for every word in
+the pipeline.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..arith import FP32Adder, IntAdder
+from ..arith import FP32AdderDeep, IntAdder
 from ..config import ArrayConfig, log2
-from ..latency import add_latency
+from ..latency import out_buffer_add_latency
 from .descriptor import DIM_BITS
 
 ACC_JOB_LAYOUT = data.StructLayout(
@@ -39,7 +40,7 @@ class OutBuffer(wiring.Component):
         if words & (words - 1):
             raise ValueError(f"words={words} must be a power of two")
         self.cfg, self.words, self.memory_module = cfg, words, memory_module
-        self.latency = add_latency("fp32" if cfg.fp else "int32")
+        self.latency = out_buffer_add_latency("fp32" if cfg.fp else "int32")
         super().__init__(
             {
                 "job": In(stream.Signature(ACC_JOB_LAYOUT)),
@@ -83,24 +84,40 @@ class OutBuffer(wiring.Component):
         place = [Signal(ab, name=f"at{i}") for i in range(depth)]
         final = [Signal(name=f"final{i}") for i in range(depth)]
         m.submodules.q = q = fifo.SyncFIFO(width=cfg.result_layout.size, depth=depth + 2)
+        # the words in the pipeline, counted in a register (the sum of `valid` one cycle ahead): a word
+        # enters stage 0 when taken to be added and leaves after stage L
         in_flight = Signal(range(depth + 1))
-        m.d.comb += in_flight.eq(sum(valid))
         # one OR expression, not a chain of `If`s: Amaranth writes the chain as an `always @*` process whose
         # inputs do not change until a word is taken, and Icarus Verilog (11.0) never runs it at time 0, so
         # `clash` stayed X and no word was ever taken (the op engine hung in Icarus, not in Verilator)
+        # match[i]: place[i] == the current place, kept in registers: each cycle's from the places' shift
+        # and the next place (the job's base, the next word's or the same), so that `clash` is one OR of
+        # registers (a stage holding a word always has its match computed since the word was taken)
+        match = [Signal(name=f"match{i}") for i in range(depth)]
         clash = Signal()
-        m.d.comb += clash.eq(Cat(*(valid[i] & (place[i] == at[:ab]) for i in range(depth))).any())
+        m.d.comb += clash.eq(Cat(*(valid[i] & match[i] for i in range(depth))).any())
         room = q.level + in_flight < depth + 2
+        # `left` != 0 and `left` == 1 as registers, set with `left`
+        some_left, one_left = Signal(), Signal()
+        empty = Signal()
+        m.d.comb += empty.eq(in_flight == 0)
         # a `keep` word goes straight to the FIFO (no add: the adders' latency is not on the op's last
         # results), once the words before it have left the pipeline
-        take = (left != 0) & self.results.valid & ~clash & room & (~job.keep | (in_flight == 0))
+        take = some_left & self.results.valid & ~clash & room & (~job.keep | empty)
         bypass = take & job.keep
-        m.d.comb += [self.results.ready.eq(take), self.job.ready.eq((left == 0) | (take & (left == 1)))]
+        m.d.comb += [self.results.ready.eq(take), self.job.ready.eq(~some_left | (take & one_left))]
         with m.If(self.job.valid & self.job.ready):
             m.d.sync += [job.eq(self.job.payload), left.eq(self.job.payload.words),
-                         at.eq(self.job.payload.base)]  # fmt: skip
+                         at.eq(self.job.payload.base), some_left.eq(self.job.payload.words != 0),
+                         one_left.eq(self.job.payload.words == 1)]  # fmt: skip
         with m.Elif(take):
-            m.d.sync += [left.eq(left - 1), at.eq(at + 1)]
+            m.d.sync += [left.eq(left - 1), at.eq(at + 1), some_left.eq(left != 1), one_left.eq(left == 2)]
+        m.d.sync += in_flight.eq(in_flight + (take & ~job.keep) - valid[L])
+        accept = self.job.valid & self.job.ready
+        nxt_base, nxt_inc = self.job.payload.base[:ab], (at + 1)[:ab]
+        for i in range(depth):
+            prev, same = (at[:ab], 1) if i == 0 else (place[i - 1], match[i - 1])
+            m.d.sync += match[i].eq(Mux(accept, prev == nxt_base, Mux(take, prev == nxt_inc, same)))
 
         m.d.comb += [raddr.eq(at[:ab]), ren.eq(take & ~job.first & ~job.keep)]
         word = Signal(cfg.result_layout)
@@ -115,7 +132,7 @@ class OutBuffer(wiring.Component):
             m.d.comb += addend[32 * c : 32 * (c + 1)].eq(Mux(zero_kind, 0, stored))
         sums = Signal(data_bits)
         for c in range(C):
-            adder = FP32Adder(latency=L) if cfg.fp else IntAdder(latency=L)
+            adder = FP32AdderDeep(latency=L) if cfg.fp else IntAdder(latency=L)
             m.submodules[f"add{c}"] = adder
             m.d.comb += [adder.a.eq(word.data[c]), adder.b.eq(addend[32 * c : 32 * (c + 1)]),
                          sums[32 * c : 32 * (c + 1)].eq(adder.s)]  # fmt: skip
@@ -129,13 +146,15 @@ class OutBuffer(wiring.Component):
         m.d.comb += [out_word.data.eq(sums), out_word.last.eq(lasts[done])]
         # a final word goes straight on when nothing older waits in the FIFO and the write DMA takes it
         leaving = (valid[done] & final[done]) | bypass
-        leaving_word = Mux(bypass, self.results.payload, out_word)
+        # the word leaving: the adders' unless none leaves them and the job passes its words by (then only
+        # a bypassed word is written), so that the choice does not wait for `take`
+        leaving_word = Mux(job.keep & ~valid[done], self.results.payload, out_word)
         direct = leaving & ~q.r_rdy & self.out.ready
         m.d.comb += [
             waddr.eq(place[done]), wdata.eq(sums), wen.eq(valid[done] & ~final[done]),
             q.w_en.eq(leaving & ~direct), q.w_data.eq(leaving_word),
             self.out.valid.eq(q.r_rdy | leaving), self.out.payload.eq(Mux(q.r_rdy, q.r_data, leaving_word)),
             q.r_en.eq(self.out.ready),
-            self.idle.eq((left == 0) & (in_flight == 0) & ~q.r_rdy),
+            self.idle.eq(~some_left & empty & ~q.r_rdy),
         ]  # fmt: skip
         return m

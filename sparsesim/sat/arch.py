@@ -52,8 +52,9 @@ from ..rtl.latency import (
     DSP_PER_MULTIPLIER,
     PIPELINE_LATENCIES,
     ROUND_LATENCIES,
+    SEQUENCER_STEP_SETTLE,
     UNIT_NAMES,
-    add_latency,
+    out_buffer_add_latency,
     preset_accumulator,
 )
 from ..rtl.opengine.bus import PORT_BYTES
@@ -95,16 +96,18 @@ def _rtl_latencies(precision: str) -> dict[str, PresetValue]:
 
 def _out_buffer_latency(precision: str) -> dict[str, PresetValue]:
     """The op engine's out buffer adds partial sums with the lanes' FP32 adders (INT32 on INT8 arrays) of
-    rtl/arith.py, whose depth rtl/latency.py owns (rtl/opengine/accum.py elaborates with the same)."""
+    rtl/arith.py, whose depth rtl/latency.py owns (out_buffer_add_latency; rtl/opengine/accum.py elaborates
+    with the same)."""
     unit = "fp32" if precision == "fp16" else "int32"
-    cycles = 1 + add_latency(unit)
+    stages = out_buffer_add_latency(unit)
+    cycles = 1 + stages
     return {
         "op_accumulate_cycles": PresetValue(
             cycles,
             "cycles",
             f"our RTL (rtl/opengine/accum.py): a final sum leaves the out buffer {cycles} cycles after its "
             f"result word, the stored partial sum's read register and the {UNIT_NAMES[unit][1]}'s "
-            f"{add_latency(unit)} pipeline stages; on the path of WS ops and OS ops with several k-blocks "
+            f"{stages} pipeline stages; on the path of WS ops and OS ops with several k-blocks "
             "(an OS op of one k-block passes its results by the adders)",
         ),
     }
@@ -296,12 +299,13 @@ VCU1525: dict[str, PresetValue] = {
     # operand beat's arrival to the array's first action, from the array's last result to its write beat,
     # from the last write response to the op's end. The DRAM latency itself is dram_latency_ns.
     "op_issue_cycles": PresetValue(
-        4,
+        4 + SEQUENCER_STEP_SETTLE,
         "cycles",
-        "our RTL (rtl/opengine): from an op's start to its first AXI read address, 4 registers: the "
-        "sequencer's descriptor latch, the job FIFO (a SyncFIFO: written in one cycle, read in the next), "
-        "the read DMA's job registers (address, words left) and its AR address register; the DRAM latency "
-        "counts from the address",
+        f"our RTL (rtl/opengine): from an op's start to its first AXI read address, 4 registers: the "
+        f"sequencer's descriptor latch, the job FIFO (a SyncFIFO: written in one cycle, read in the next), "
+        f"the read DMA's job registers (address, words left) and its AR address register; and the "
+        f"sequencer's {SEQUENCER_STEP_SETTLE} cycles until its registered arithmetic shows the op's first "
+        f"block step (rtl/latency.py, SEQUENCER_STEP_SETTLE); the DRAM latency counts from the address",
     ),
     "op_fill_ws_cycles": PresetValue(
         3,

@@ -9,7 +9,14 @@ import itertools
 import numpy as np
 import pytest
 from rtl_amsim import run_pipelined
-from sparsesim.rtl.arith import FP16Multiplier, FP32Adder, IntAdder, IntMultiplier, register_plan
+from sparsesim.rtl.arith import (
+    FP16Multiplier,
+    FP32Adder,
+    FP32AdderDeep,
+    IntAdder,
+    IntMultiplier,
+    register_plan,
+)
 
 from sparsesim.sat import numerics
 
@@ -102,6 +109,22 @@ def test_fp32_adder_rne_flush_specials(latency, align):
     _check(got, numerics.fp32_add(a.astype(np.uint32), b.astype(np.uint32)), a, b, f"fp32 add ({align})")
 
 
+@pytest.mark.parametrize("latency", [6, 7, 3, 1])
+def test_fp32_adder_deep_same_bits(latency):
+    """The out buffer's seven-phase adder: the same bits as the reference (every exponent difference 0..40,
+    edges, random pairs), at its default depth (6), one register per phase (7) and with more phases merged."""
+    rng = np.random.default_rng(300 + latency)
+    ea, eb = _pairs(FP32_EDGES)
+    ra, rb = _random_fp32(rng, 9000 if latency == 6 else 1500)
+    da = rng.integers(0x3F800000, 0x40000000, 4100, dtype=np.uint64)
+    shift = np.arange(4100, dtype=np.uint64) % 41
+    db = (da - (shift << np.uint64(23))) ^ rng.integers(0, 1 << 23, 4100, dtype=np.uint64)
+    db ^= rng.integers(0, 2, 4100, dtype=np.uint64) << np.uint64(31)
+    a, b = np.concatenate([ea, ra, da]), np.concatenate([eb, rb, db])
+    got = run_pipelined(FP32AdderDeep(latency), {"a": a, "b": b}, "s", latency)
+    _check(got, numerics.fp32_add(a.astype(np.uint32), b.astype(np.uint32)), a, b, "fp32 add (deep)")
+
+
 def test_fp32_adder_policy_spot_checks():
     """The documented policy, case by case (the reference itself is checked here too)."""
     cases = {
@@ -126,6 +149,8 @@ def test_fp32_adder_policy_spot_checks():
     want = np.array(list(cases.values()), dtype=np.uint64)
     _check(numerics.fp32_add(a.astype(np.uint32), b.astype(np.uint32)).astype(np.uint64), want, a, b, "model")
     _check(run_pipelined(FP32Adder(4), {"a": a, "b": b}, "s", 4), want, a, b, "fp32 add")
+    _check(run_pipelined(FP32AdderDeep(), {"a": a, "b": b}, "s", FP32AdderDeep().latency), want, a, b,
+           "fp32 add (deep)")
 
 
 def test_int8_multiplier_and_int32_adder():

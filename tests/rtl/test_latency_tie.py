@@ -6,6 +6,7 @@ and the edge rounding; the FP32-adder design's units against their own table) an
 from __future__ import annotations
 
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 from sparsesim.rtl.arith import (
     ExactAdder,
@@ -13,10 +14,12 @@ from sparsesim.rtl.arith import (
     FP16ExactProduct,
     FP16Multiplier,
     FP32Adder,
+    FP32AdderDeep,
     IntAdder,
     IntMultiplier,
 )
 from sparsesim.rtl.config import ArrayConfig
+from sparsesim.rtl.opengine.accum import OutBuffer
 
 from sparsesim.sat import arch
 from sparsesim.spec import AcceleratorSpec
@@ -27,6 +30,7 @@ pytestmark = pytest.mark.rtl
 PROBES = {
     FP16Multiplier: ((0x3E00, 0x4000), "p", 0x40400000),
     FP32Adder: ((0x40400000, 0x3F800000), "s", 0x40800000),
+    FP32AdderDeep: ((0x40400000, 0x3F800000), "s", 0x40800000),
     IntMultiplier: ((3, 0xFB), "p", 0xFFFFFFF1),
     IntAdder: ((7, 9), "s", 16),
     # 1.5 x 2.0 = 3 = 3 * 2^48 units of 2^-48; 3 * 2^48 + 2^48 = 4 * 2^48
@@ -81,3 +85,14 @@ def test_fp32_adder_design_latencies_are_its_units():
     lm, la = measured_latency(FP16Multiplier), measured_latency(FP32Adder)
     cfg = ArrayConfig(precision="fp16", accumulator="fp32")
     assert (cfg.mul_latency, cfg.add_latency, cfg.round_latency) == (lm, la, 0)
+
+
+@pytest.mark.parametrize(("precision", "adder"), [("fp16", FP32AdderDeep), ("int8", IntAdder)])
+def test_out_buffer_add_latency_is_its_adders(precision, adder):
+    """The op engine's out buffer: its adders' measured depth is the one its OutBuffer elaborates with and
+    the preset's op_accumulate_cycles counts (+1: the stored partial sum's read register)."""
+    la = measured_latency(adder)
+    out_buffer = OutBuffer(ArrayConfig(precision=precision), words=16)
+    Fragment.get(out_buffer, None)  # elaborated: its adders are built with the latency it reports
+    assert out_buffer.latency == la
+    assert arch.resolve(AcceleratorSpec(precision=precision)).op_accumulate_cycles == 1 + la
