@@ -60,22 +60,48 @@ def msb_index(m: Module, v: Value, name: str) -> Signal:
     return out
 
 
-def clz16(m: Module, v: Value, name: str) -> Signal:
-    """Leading zeros of `v` (at most 16 bits) above its highest set bit (any value when v == 0), in two
-    levels like the edge rounding's groups: which 4-bit nibbles hold a one and each nibble's own count (one
-    LUT each), then the highest non-empty nibble's (no chain of halves, no subtraction)."""
-    v = Value.cast(v)
-    assert len(v) <= 16
-    padded = Cat(Const(0, 16 - len(v)), v)  # zeros below: the count from the top is unchanged
-    nibbles = [padded[4 * i : 4 * i + 4] for i in range(4)]  # lowest first
-    own = [Mux(n[3], 0, Mux(n[2], 1, Mux(n[1], 2, 3))) for n in nibbles]
-    top = highest_group(Cat(*[n.any() for n in nibbles]))
-    out = Signal(range(16), name=name)
-    m.d.comb += out.eq(Cat(one_hot_select(top, own, 2), one_hot_select(top, [3 - i for i in range(4)], 2)))
+def msb_index_tree(m: Module, v: Value, name: str) -> Signal:
+    """As `msb_index`, built as a binary tree of halves (log depth; no deep Mux chain for wide vectors)."""
+
+    def find(bits: Value) -> tuple[Value, Value]:  # (any bit set, index of the highest within `bits`)
+        if len(bits) == 1:
+            return bits[0], Const(0, 1)
+        half = 1 << ((len(bits) - 1).bit_length() - 1)
+        lo_any, lo_idx = find(bits[:half])
+        hi_any, hi_idx = find(bits[half:])
+        width = (len(bits) - 1).bit_length()
+        top = half.bit_length() - 1  # hi_idx < half: adding `half` sets bit `top`
+        hi = Cat(hi_idx[:top], Const(0, top - min(top, len(hi_idx))), Const(1, 1))
+        return lo_any | hi_any, Mux(hi_any, hi, lo_idx)[:width]
+
+    out = Signal(range(max(2, len(v))), name=name)
+    m.d.comb += out.eq(find(Value.cast(v))[1])
     return out
 
 
-GROUP_BITS = 16  # the group width of the edge rounding's normalisation (our choice: 16-bit trees, 2-3 LUTs)
+def clz_tree(m: Module, v: Value, name: str) -> Signal:
+    """Leading zeros of `v` above its highest set bit (len(v) - 1 - msb_index; any value when v == 0), as a
+    binary tree of halves like `msb_index_tree`: no subtraction after the tree."""
+    v = Value.cast(v)
+    size = 1 << max(0, (len(v) - 1).bit_length())
+    padded = Cat(Const(0, size - len(v)), v)  # zeros below: the count from the top is unchanged
+
+    def find(bits: Value) -> tuple[Value, Value]:  # (any bit set, leading zeros within `bits`)
+        if len(bits) == 1:
+            return bits[0], Const(0, 1)
+        half = len(bits) // 2
+        lo_any, lo_clz = find(bits[:half])
+        hi_any, hi_clz = find(bits[half:])
+        width = half.bit_length()  # log2(len(bits))
+        lo = Cat(lo_clz[: width - 1], Const(1, 1))  # half + lo_clz (lo_clz < half)
+        return lo_any | hi_any, Mux(hi_any, hi_clz[: width - 1], lo)[:width]
+
+    out = Signal(range(max(2, size)), name=name)
+    m.d.comb += out.eq(find(padded)[1])
+    return out
+
+
+GROUP_BITS = 16  # the two-level leading-one search's group width (our choice: a 16-bit tree is 2-3 LUTs)
 
 
 def _groups(width: int, from_top: bool) -> list[tuple[int, int]]:
@@ -94,21 +120,48 @@ def group_any(v: Value, from_top: bool) -> Value:
     return Cat(*[v[lo:hi].any() for lo, hi in _groups(len(v), from_top)])
 
 
-def highest_group(anys: Value) -> list[Value]:
-    """One-hot of the highest group whose `any` bit is set (`group_any`), lowest group first; all zero if
-    none. Each bit reads only the `any` bits at and above its group: one LUT for up to six groups."""
-    anys = Value.cast(anys)
-    n = len(anys)
-    return [anys[j] & ~anys[j + 1 :].any() if j + 1 < n else anys[j] for j in range(n)]
+def _pick_highest(m: Module, anys: list, values: list, width: int):
+    """The value of the highest group whose `any` is set (a tree of 2:1 choices)."""
+    pairs = list(zip(anys, values))
+    while len(pairs) > 1:
+        nxt = []
+        for i in range(0, len(pairs) - 1, 2):
+            (lo_any, lo_v), (hi_any, hi_v) = pairs[i], pairs[i + 1]
+            nxt.append((lo_any | hi_any, Mux(hi_any, hi_v, lo_v)[:width]))
+        if len(pairs) % 2:
+            nxt.append(pairs[-1])
+        pairs = nxt
+    return pairs[0][1]
 
 
-def one_hot_select(sel: list[Value], values: list[Value], width: int) -> Value:
-    """OR of the `values` whose `sel` bit is set (an AND-OR, two LUT levels for six choices; `sel` one-hot or
-    zero, which gives 0)."""
-    terms = [Mux(s_j, Value.cast(v)[:width], 0) for s_j, v in zip(sel, values, strict=True)]
-    while len(terms) > 1:  # a balanced OR tree
-        terms = [terms[i] | terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
-    return terms[0][:width] if terms else Const(0, width)
+def _join(low: Value, high: int, width: int) -> Value:
+    """low + high * GROUP_BITS for low < GROUP_BITS: a concatenation, no adder."""
+    lb = GROUP_BITS.bit_length() - 1
+    return Cat(low[:lb], Const(0, lb - min(lb, len(low))), Const(high, max(1, width - lb)))[:width]
+
+
+def msb_two_level(m: Module, v: Value, anys: Value, name: str) -> Signal:
+    """As `msb_index_tree`, given `group_any(v, from_top=False)` (registered a stage earlier): each group's
+    own index beside the choice of the highest non-empty group, no chain through one wide tree."""
+    v = Value.cast(v)
+    width = max(1, (len(v) - 1).bit_length())
+    values = [_join(msb_index_tree(m, v[lo:hi], f"{name}_g{j}"), lo // GROUP_BITS, width)
+              for j, (lo, hi) in enumerate(_groups(len(v), False))]
+    out = Signal(range(max(2, len(v))), name=name)
+    m.d.comb += out.eq(_pick_highest(m, list(anys), values, width))
+    return out
+
+
+def clz_two_level(m: Module, v: Value, anys: Value, name: str) -> Signal:
+    """As `clz_tree`, given `group_any(v, from_top=True)` (registered a stage earlier): leading zeros of the
+    highest non-empty group, plus the whole groups above it."""
+    v = Value.cast(v)
+    width = max(1, len(v).bit_length())
+    values = [_join(clz_tree(m, v[lo:hi], f"{name}_g{j}"), (len(v) - hi) // GROUP_BITS, width)
+              for j, (lo, hi) in enumerate(_groups(len(v), True))]
+    out = Signal(range(max(2, len(v) + 1)), name=name)
+    m.d.comb += out.eq(_pick_highest(m, list(anys), values, width))
+    return out
 
 
 
@@ -503,47 +556,31 @@ class ExactToFP32(wiring.Component):
         neg = s[w - 1]
         mag = Signal(w - 1)  # |S| < 2^(W-1)
         m.d.comb += mag.eq(Mux(neg, -s, s)[: w - 1])
-        # The leading one is brought to the top bit (w - 2) group by group (docs/fpga.md, "Logic depth of the
-        # board core"): which 16-bit groups (aligned at the top) hold a one is found here and registered with
-        # the magnitude; the next phase shifts the magnitude by whole groups (the highest non-empty one to
-        # the top, a one-hot AND-OR) and picks that group's leading zeros; the phase after shifts by those
-        # (0-15) and takes the exponent's msb from the group and the count. No phase chains a 96-bit search
-        # into a 96-bit shift.
+        # The leading one is searched in two levels: which 16-bit groups hold a one (found here, registered
+        # with the magnitude) and where the highest group's top one is; the shift to the top, w - 2 - msb,
+        # is counted the same way beside it (no subtraction after a 96-bit tree: docs/fpga.md, "Logic depth").
         s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1],
-                      "any": group_any(mag, from_top=True)},
+                      "any_lo": group_any(mag, from_top=False), "any_hi": group_any(mag, from_top=True)},
                   plan[0], "x2f_s1")  # fmt: skip
-        groups = _groups(w - 1, from_top=True)  # lowest first; group j moves up by w - 1 - hi_j
-        top = highest_group(s1["any"])
-        up_by = [w - 1 - hi for _, hi in groups]
-        coarse = Signal(w - 1)
-        m.d.comb += coarse.eq(one_hot_select(top, [s1["mag"] << k for k in up_by], w - 1))
-        clz = [clz16(m, s1["mag"][lo:hi], f"x2f_clz_g{j}") for j, (lo, hi) in enumerate(groups)]
-        fine = Signal(range(GROUP_BITS))  # the top group's leading zeros after the coarse shift
-        m.d.comb += fine.eq(one_hot_select(top, clz, len(fine)))
+        msb = msb_two_level(m, s1["mag"], s1["any_lo"], "x2f_msb")
+        lead = Signal(range(w - 1))
+        m.d.comb += lead.eq(clz_two_level(m, s1["mag"], s1["any_hi"], "x2f_clz"))
         s2 = pipe(
             m,
-            {"coarse": coarse, "fine": fine, "top": Cat(*top), "zero": ~s1["any"].any(), "neg": s1["neg"],
+            {"mag": s1["mag"], "msb": msb, "lead": lead, "zero": s1["mag"] == 0, "neg": s1["neg"],
              "pinf": s1["pinf"], "ninf": s1["ninf"]},
             plan[1],
             "x2f_s2",
         )
-        # Leading one at the top bit (w - 2): the 24 kept bits, the guard bit and the sticky bit, any bit
-        # below the guard (nothing is shifted out: the shift is the leading zeros), read from the coarse
-        # word beside the shift: its bits i < w - 26 - fine (all of them below w - 41, a window of 15 by
-        # `fine` above). msb = w - 2 - leading zeros, the whole groups' part a constant per group.
-        coarse, fine = s2["coarse"], s2["fine"]
+        # Leading one to the top bit (w - 2): the 24 kept bits and the guard bit. The sticky bit (any bit
+        # below the guard, positions < msb - 24) is found beside the shift, from the unshifted magnitude.
         norm = Signal(w - 1)
-        m.d.comb += norm.eq(coarse << fine)
-        cut = w - 26 - (GROUP_BITS - 1)
-        window = Cat(*[coarse[i] & (fine < w - 26 - i) for i in range(cut, w - 26)])
-        sticky = coarse[:cut].any() | window.any()
-        msb = Signal(range(w - 1))
-        lead_groups = one_hot_select(list(s2["top"]), [w - 2 - k for k in up_by], len(msb))
-        m.d.comb += msb.eq(lead_groups - s2["fine"])
+        m.d.comb += norm.eq(s2["mag"] << s2["lead"])
+        below = Cat(*[s2["mag"][i] & (s2["msb"] > i + 24) for i in range(w - 1 - 25)])
         s3 = pipe(
             m,
-            {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": sticky,
-             "msb": msb, "zero": s2["zero"], "neg": s2["neg"], "pinf": s2["pinf"],
+            {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": below.any(),
+             "msb": s2["msb"], "zero": s2["zero"], "neg": s2["neg"], "pinf": s2["pinf"],
              "ninf": s2["ninf"]},
             plan[2],
             "x2f_s3",
