@@ -115,7 +115,7 @@ def _groups(width: int, from_top: bool) -> list[tuple[int, int]]:
 
 def group_any(v: Value, from_top: bool) -> Value:
     """One bit per group of `v` (`_groups`): any bit set in it. Computed a pipeline stage ahead of
-    `msb_two_level` / `clz_two_level`, which then only choose among the groups."""
+    `pick_highest`, which then only chooses among the groups' own indices (`msb_groups`, `clz_groups`)."""
     v = Value.cast(v)
     return Cat(*[v[lo:hi].any() for lo, hi in _groups(len(v), from_top)])
 
@@ -140,29 +140,32 @@ def _join(low: Value, high: int, width: int) -> Value:
     return Cat(low[:lb], Const(0, lb - min(lb, len(low))), Const(high, max(1, width - lb)))[:width]
 
 
-def msb_two_level(m: Module, v: Value, anys: Value, name: str) -> Signal:
-    """As `msb_index_tree`, given `group_any(v, from_top=False)` (registered a stage earlier): each group's
-    own index beside the choice of the highest non-empty group, no chain through one wide tree."""
+def msb_groups(m: Module, v: Value, name: str) -> list[Value]:
+    """Each GROUP_BITS-wide group's own most significant one (`_groups(len(v), from_top=False)`, lowest
+    group first), as an index into `v` (the group's offset joined above it, no adder). `pick_highest` with
+    `group_any(v, from_top=False)` chooses among them: `msb_index_tree` of `v` in two levels that may sit
+    in different pipeline phases."""
     v = Value.cast(v)
     width = max(1, (len(v) - 1).bit_length())
-    values = [_join(msb_index_tree(m, v[lo:hi], f"{name}_g{j}"), lo // GROUP_BITS, width)
-              for j, (lo, hi) in enumerate(_groups(len(v), False))]
-    out = Signal(range(max(2, len(v))), name=name)
-    m.d.comb += out.eq(_pick_highest(m, list(anys), values, width))
-    return out
+    return [_join(msb_index_tree(m, v[lo:hi], f"{name}_g{j}"), lo // GROUP_BITS, width)
+            for j, (lo, hi) in enumerate(_groups(len(v), False))]
 
 
-def clz_two_level(m: Module, v: Value, anys: Value, name: str) -> Signal:
-    """As `clz_tree`, given `group_any(v, from_top=True)` (registered a stage earlier): leading zeros of the
-    highest non-empty group, plus the whole groups above it."""
+def clz_groups(m: Module, v: Value, name: str) -> list[Value]:
+    """As `msb_groups` for `clz_tree`: each group's leading zeros (`_groups(len(v), from_top=True)`) plus the
+    whole groups above it."""
     v = Value.cast(v)
     width = max(1, len(v).bit_length())
-    values = [_join(clz_tree(m, v[lo:hi], f"{name}_g{j}"), (len(v) - hi) // GROUP_BITS, width)
-              for j, (lo, hi) in enumerate(_groups(len(v), True))]
-    out = Signal(range(max(2, len(v) + 1)), name=name)
-    m.d.comb += out.eq(_pick_highest(m, list(anys), values, width))
-    return out
+    return [_join(clz_tree(m, v[lo:hi], f"{name}_g{j}"), (len(v) - hi) // GROUP_BITS, width)
+            for j, (lo, hi) in enumerate(_groups(len(v), True))]
 
+
+def pick_highest(m: Module, anys: Value, values: list[Value], width: int, name: str) -> Signal:
+    """The value of the highest group whose bit in `anys` is set (the second level of the two-level
+    search; 0 if none)."""
+    out = Signal(range(max(2, 1 << width)), name=name)
+    m.d.comb += out.eq(_pick_highest(m, list(anys), values, out.shape().width))
+    return out
 
 
 def _fp16_fields(x):
@@ -640,7 +643,8 @@ class ExactAdder(wiring.Component):
 
 class ExactToFP32(wiring.Component):
     """x: an exact word -> f: FP32 bits (`numerics.exact_to_fp32`: round to nearest even once), `latency`
-    cycles later. Phases: magnitude; leading one; normalise; round and pack."""
+    cycles later. Phases: magnitude; each 16-bit group's leading one; the highest group's; normalise; round
+    and pack."""
 
     def __init__(self, k_bits: int = 16, latency: int = round_latency("exact")):
         from sparsesim.sat.numerics import exact_sum_bits
@@ -653,27 +657,39 @@ class ExactToFP32(wiring.Component):
         from sparsesim.sat.numerics import EXACT_LSB_EXP
 
         m = Module()
-        plan = register_plan(4, self.latency)
+        plan = register_plan(5, self.latency)
         w = self.sum_bits
         x = self.x
         s = x[:w]
         neg = s[w - 1]
         mag = Signal(w - 1)  # |S| < 2^(W-1)
         m.d.comb += mag.eq(Mux(neg, -s, s)[: w - 1])
-        # The leading one is searched in two levels: which 16-bit groups hold a one (found here, registered
-        # with the magnitude) and where the highest group's top one is; the shift to the top, w - 2 - msb,
-        # is counted the same way beside it (no subtraction after a 96-bit tree: docs/fpga.md, "Logic depth").
+        # The leading one is searched in two levels, each in its own phase: which 16-bit groups hold a one
+        # (found here, registered with the magnitude) and each group's own top one (the next phase), then
+        # the choice of the highest group's; the shift to the top, w - 2 - msb, is counted the same way
+        # beside it (no subtraction after a 96-bit tree: docs/fpga.md, "Logic depth").
         s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1],
                       "any_lo": group_any(mag, from_top=False), "any_hi": group_any(mag, from_top=True)},
                   plan[0], "x2f_s1")  # fmt: skip
-        msb = msb_two_level(m, s1["mag"], s1["any_lo"], "x2f_msb")
-        lead = Signal(range(w - 1))
-        m.d.comb += lead.eq(clz_two_level(m, s1["mag"], s1["any_hi"], "x2f_clz"))
+        msb_g = msb_groups(m, s1["mag"], "x2f_msb")
+        lead_g = clz_groups(m, s1["mag"], "x2f_clz")
+        s2g = pipe(
+            m,
+            {"mag": s1["mag"], "any_lo": s1["any_lo"], "any_hi": s1["any_hi"], "neg": s1["neg"],
+             "pinf": s1["pinf"], "ninf": s1["ninf"],
+             **{f"msb{j}": v for j, v in enumerate(msb_g)}, **{f"lead{j}": v for j, v in enumerate(lead_g)}},
+            plan[1],
+            "x2f_s2g",
+        )  # fmt: skip
+        msb = pick_highest(m, s2g["any_lo"], [s2g[f"msb{j}"] for j in range(len(msb_g))],
+                           max(1, (w - 2).bit_length()), "x2f_msb")
+        lead = pick_highest(m, s2g["any_hi"], [s2g[f"lead{j}"] for j in range(len(lead_g))],
+                            max(1, (w - 1).bit_length()), "x2f_clz")
         s2 = pipe(
             m,
-            {"mag": s1["mag"], "msb": msb, "lead": lead, "zero": s1["mag"] == 0, "neg": s1["neg"],
-             "pinf": s1["pinf"], "ninf": s1["ninf"]},
-            plan[1],
+            {"mag": s2g["mag"], "msb": msb, "lead": lead, "zero": ~s2g["any_lo"].any(), "neg": s2g["neg"],
+             "pinf": s2g["pinf"], "ninf": s2g["ninf"]},
+            plan[2],
             "x2f_s2",
         )
         # Leading one to the top bit (w - 2): the 24 kept bits and the guard bit. The sticky bit (any bit
@@ -686,7 +702,7 @@ class ExactToFP32(wiring.Component):
             {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": below.any(),
              "msb": s2["msb"], "zero": s2["zero"], "neg": s2["neg"], "pinf": s2["pinf"],
              "ninf": s2["ninf"]},
-            plan[2],
+            plan[3],
             "x2f_s3",
         )
         up = s3["guard"] & (s3["sticky"] | s3["sig"][0])
@@ -704,6 +720,6 @@ class ExactToFP32(wiring.Component):
             m.d.comb += result.eq(0)
         with m.Else():
             m.d.comb += result.eq(Cat(frac, exp, s3["neg"]))
-        out = pipe(m, {"f": result}, plan[3], "x2f_s4")
+        out = pipe(m, {"f": result}, plan[4], "x2f_s4")
         m.d.comb += self.f.eq(out["f"])
         return m

@@ -40,9 +40,11 @@ OUT_BUFFER_ADD_LATENCIES: dict[str, int] = {"fp32": 6, "int32": 1}
 SEQUENCER_TILE_SETTLE = 1
 SEQUENCER_STEP_SETTLE = 5
 
-# accumulator -> cycles of the rounding to FP32 at the array's edge ("exact": its four phases, magnitude,
-# leading one, normalise, round and pack, one register each; the others leave the PEs as FP32 / INT32).
-ROUND_LATENCIES: dict[str, int] = {"exact": 4, "fp32": 0, "int32": 0}
+# accumulator -> cycles of the rounding to FP32 at the array's edge ("exact": its five phases, magnitude,
+# each 16-bit group's leading one, the highest group's, normalise, round and pack, one register each: with
+# the leading one in a single phase the preset's deepest register path was 9 LUT levels, over the limit of
+# 8, docs/fpga.md "Logic depth"; the others leave the PEs as FP32 / INT32).
+ROUND_LATENCIES: dict[str, int] = {"exact": 5, "fp32": 0, "int32": 0}
 
 # accumulator -> DSP48E2 per multiplier lane in Yosys's synth_xilinx of the PE cell (scripts/pe_designs.py,
 # docs/fpga.md): "exact" the significand product and the shift by a one-hot; the others the product only.

@@ -58,7 +58,7 @@ CORE_MODULE = "board_core"
 RAM_FILE = "sparsesim_sdp_ram.v"
 NETLIST = "netlist.json"
 SYNTH_OPTIONS = "-noiopad -noclkbuf -flatten"
-SCRIPT_VERSION = 4  # bump when the synthesis script or the depth analysis changes (invalidates the cache)
+SCRIPT_VERSION = 5  # bump when the synthesis script or the depth analysis changes (invalidates the cache)
 
 METHOD = (
     "Yosys `synth_xilinx -family xcup -noiopad -noclkbuf -flatten`, hierarchical: one PE cell synthesised "
@@ -355,10 +355,29 @@ class Estimate:
         else:
             parts = f"whole core {lv['worst']}"
         verdict = "within" if lv["within_limit"] else "OVER"
+        where = worst_path_text(lv)
         return (
             f"Logic depth (LUTs on the longest register-to-register path): {parts}; worst {lv['worst']}, "
-            f"{verdict} the limit of {lv['limit']} at {lv['limit_mhz']:g} MHz (sparsesim/fpga/levels.py)."
+            f"{verdict} the limit of {lv['limit']} at {lv['limit_mhz']:g} MHz (sparsesim/fpga/levels.py)"
+            + (f"; deepest: {where}." if where else ".")
         )
+
+
+def worst_path_text(lv: dict[str, Any]) -> str:
+    """Where the worst path of `logic_levels` runs, from its `deepest` entry ("" if not recorded)."""
+    deepest = lv.get("deepest", {})
+    parts = {"cell": "PE cell", "rest": "rest", "top": "core",
+             "across_cell_boundary": "across the cell boundary"}  # fmt: skip
+    for key, label in parts.items():
+        path = deepest.get(key) or {}
+        depth = lv.get(key, path.get("lut")) if key != "top" else lv.get("worst")
+        if depth != lv.get("worst") or not path:
+            continue
+        if "via" in path:
+            legs = [f"{v['part']} {' -> '.join(v['ends']) or v['pins']} ({v['lut']})" for v in path["via"]]
+            return f"{label}, " + ", then ".join(legs)
+        return f"{label}, {path.get('start', '?')} -> {path.get('end', '?')}"
+    return ""
 
 
 def _fmt(v: float) -> str:
@@ -498,7 +517,9 @@ def depth_refusal(est: Estimate) -> DoesNotFit | None:
     return DoesNotFit(
         f"the longest register-to-register path has {lv['worst']} LUT levels (PE cell {lv.get('cell', '-')}, "
         f"rest {lv.get('rest', '-')}, across the cell boundary {lv.get('across_cell_boundary', '-')}), over "
-        f"the {lv['limit']} that {lv['limit_mhz']:g} MHz allows (Yosys estimate); lower "
+        f"the {lv['limit']} that {lv['limit_mhz']:g} MHz allows (Yosys estimate"
+        + (f"; deepest: {worst_path_text(lv)}" if worst_path_text(lv) else "")
+        + "); lower "
         "accelerator.clock_mhz, or --force builds it anyway",
         path="accelerator.clock_mhz",
     )

@@ -60,7 +60,11 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
     module's ports), "bb_in"/"bb_out" (a black-box cell's inputs/outputs, e.g. the PE cell in the rest).
 
     `by_port` has the same depths per port where a path starts or ends at one (a module port, a black-box
-    pin), so `combine` can join the rest and the cell at the pins that are actually wired together."""
+    pin), so `combine` can join the rest and the cell at the pins that are actually wired together.
+
+    `deepest` names the deepest path of each kind cell by cell (`trace`): where it starts and ends (a
+    register by the net its output drives, a port or a black-box pin by its name) and the cells between;
+    `by_port_ends` has the start and end names of each `by_port` entry's deepest path."""
     mod = _top(netlist, top)
     cells: dict[str, dict] = mod["cells"]
     drivers: dict[int, str] = {}  # bit -> node that drives it
@@ -69,6 +73,8 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
     weight: dict[str, tuple[int, int]] = {}  # node -> (lut, cells)
     dsp_bare = 0
     pin: dict[str, str] = {}  # port / black-box node -> the port or pin name it stands for
+    ctypes: dict[str, str] = {}  # node -> its cell's type
+    out_bits: dict[str, list[int]] = defaultdict(list)  # node -> the bits it drives
     for name, port in mod["ports"].items():
         node = f"port:{name}"
         for bit in port["bits"]:
@@ -87,6 +93,7 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
         if ctype in _IGNORED:
             continue
         dirs = cell.get("port_directions", {})
+        ctypes[name] = ctypes[name + ":q"] = ctypes[name + ":d"] = ctype
         if _is_comb(ctype):
             kind[name] = "comb"
             weight[name] = (1 if ctype in _LUTS else 0, 1)
@@ -117,6 +124,7 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
                     continue
                 if direction == "output":
                     drivers[bit] = s_node
+                    out_bits[s_node].append(bit)
                 else:
                     sinks[bit].append(d_node)
     # edges driver -> reader through each net bit
@@ -133,11 +141,14 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
     # best[node][(start kind, start pin)] = (lut, cells) of the deepest path from such a start to the node
     # (the pin is "" for a register start)
     best: dict[str, dict[tuple[str, str], tuple[int, int]]] = defaultdict(dict)
+    pred: dict[tuple[str, tuple[str, str]], str] = {}  # (comb node, start key) -> previous node on its path
     for node, k in kind.items():
         if k in ("reg", "in", "bb_out") and node in succ:
             best[node][(k, pin.get(node, ""))] = (0, 0)
     order = deque(n for n in kind if indeg[n] == 0)
     result: dict[tuple[str, str], tuple[int, int]] = {}
+    ends: dict[tuple[str, str], tuple[str, str, tuple[str, str]]] = {}  # -> (end node, last node, start key)
+    port_ends: dict[tuple[str, str], tuple[str, str, tuple[str, str]]] = {}  # (kind, by_port name) -> same
     by_port: dict[str, dict[str, int]] = defaultdict(dict)  # "<start>_to_<end>" -> "<pin>" or "<a>><b>"
     while order:
         node = order.popleft()
@@ -150,28 +161,74 @@ def analyse(netlist: dict, top: str, *, blackboxes: tuple[str, ...] = ()) -> dic
                     cand = (lut + w[0], cnt + w[1])
                     if cand > best[nxt].get((start, spin), (-1, -1)):
                         best[nxt][(start, spin)] = cand
+                        pred[(nxt, (start, spin))] = node
                 else:
                     key = (start, nk)
                     if (lut, cnt) > result.get(key, (-1, -1)):
                         result[key] = (lut, cnt)
+                        ends[key] = (nxt, node, (start, spin))
                     epin = pin.get(nxt, "")
                     if spin or epin:
                         name = f"{spin}>{epin}" if spin and epin else spin or epin
                         table = by_port[f"{start}_to_{nk}"]
-                        table[name] = max(table.get(name, -1), lut)
+                        if lut > table.get(name, -1):
+                            table[name] = lut
+                            port_ends[(f"{start}_to_{nk}", name)] = (nxt, node, (start, spin))
             indeg[nxt] -= 1
             if indeg[nxt] == 0 and kind[nxt] == "comb":
                 order.append(nxt)
     loop = any(k == "comb" and indeg[n] > 0 for n, k in kind.items())
+    bitname = _bit_names(mod)
+
+    def label(node: str) -> str:
+        """A node by name: a port or black-box pin by its name, any other cell by the net it drives."""
+        if kind[node] in ("in", "out"):
+            return f"port {pin[node]}"
+        if kind[node] in ("bb_in", "bb_out") and node in pin:
+            return f"{node.split(':')[0]}.{pin[node]}"
+        cell = node.rsplit(":", 1)[0] if node.endswith((":q", ":d")) else node
+        src = cell + ":q" if cell + ":q" in out_bits else cell
+        nets = [bitname[b] for b in out_bits.get(src, []) if b in bitname]
+        return f"{nets[0] if nets else cell} ({ctypes.get(node, '?')})"
+
+    def trace(end: str, last: str, skey: tuple[str, str]) -> dict[str, Any]:
+        chain = []
+        node = last
+        while kind[node] == "comb":
+            chain.append(node)
+            node = pred[(node, skey)]
+        return {"start": label(node), "end": label(end), "through": [label(n) for n in reversed(chain)]}
+
+    deepest = {f"{s}_to_{e}": {"lut": result[(s, e)][0]} | trace(*v) for (s, e), v in sorted(ends.items())}
+    ends_by_port: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    for (pkind, name), (end, last, skey) in sorted(port_ends.items()):
+        t = trace(end, last, skey)
+        ends_by_port[pkind][name] = [t["start"], t["end"]]
     paths = {f"{s}_to_{e}": {"lut": v[0], "cells": v[1]} for (s, e), v in sorted(result.items())}
     worst = max((v[0] for v in result.values()), default=0)
     return {
         "paths": paths,
         "by_port": {k: dict(sorted(v.items())) for k, v in sorted(by_port.items())},
         "lut": worst,
+        "deepest": deepest,
+        "by_port_ends": dict(ends_by_port),
         "dsp_without_registers": dsp_bare,
         "combinational_loop": loop,
     }
+
+
+def _bit_names(mod: dict) -> dict[int, str]:
+    """bit -> "net[i]" for the module's named nets (Yosys's own `$...` names left out; the first name a bit
+    has wins, in the order `write_json` lists them)."""
+    out: dict[int, str] = {}
+    for name, net in mod.get("netnames", {}).items():
+        if name.startswith("$") or net.get("hide_name"):
+            continue
+        bits = net["bits"]
+        for i, b in enumerate(bits):
+            if isinstance(b, int):
+                out.setdefault(b, f"{name}[{i}]" if len(bits) > 1 else name)
+    return out
 
 
 def analyse_file(path: Path, top: str, *, blackboxes: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -196,7 +253,8 @@ def _verdict(worst: int, clock_mhz: float) -> dict[str, Any]:
 def single(top: dict, *, clock_mhz: float) -> dict[str, Any]:
     """The depth of a flat synthesis."""
     return _verdict(int(top.get("lut", 0)), clock_mhz) | {
-        "dsp_without_registers": int(top.get("dsp_without_registers", 0))
+        "dsp_without_registers": int(top.get("dsp_without_registers", 0)),
+        "deepest": {"top": _deepest(top)},
     }
 
 
@@ -208,27 +266,57 @@ def _pin_table(levels: dict, *keys: str) -> dict[str, int]:
     return out
 
 
-def _across_by_pin(cell: dict, rest: dict) -> int:
+def _ends(levels: dict, kinds: tuple[str, ...], name: str) -> list[str]:
+    """[start, end] of the deepest `by_port` path of `kinds` at `name` (empty from an older analysis)."""
+    table = levels.get("by_port", {})
+    best = max((k for k in kinds if name in table.get(k, {})), key=lambda k: table[k][name], default=None)
+    return list(levels.get("by_port_ends", {}).get(best, {}).get(name, [])) if best else []
+
+
+def _across_by_pin(cell: dict, rest: dict) -> tuple[int, dict[str, Any]]:
     """Paths across the cell boundary joined pin by pin: the rest's path into cell input p continues only
-    through the cell's paths from p (and out of output q only into the rest's paths from q)."""
+    through the cell's paths from p (and out of output q only into the rest's paths from q). Returns the
+    depth and the deepest crossing's pieces (`via`: the pins, each piece's depth and [start, end] names)."""
     into = _pin_table(rest, "reg_to_bb_in", "in_to_bb_in")  # cell input pin -> depth in the rest
     out_of = _pin_table(rest, "bb_out_to_reg", "bb_out_to_out")  # cell output pin -> depth in the rest
     through = _pin_table(rest, "bb_out_to_bb_in")  # "q>p": cell output q -> rest -> cell input p
     c_in = _pin_table(cell, "in_to_reg")  # cell input port -> depth to a register in the cell
     c_out = _pin_table(cell, "reg_to_out")  # cell output port -> depth from a register in the cell
     c_thru = _pin_table(cell, "in_to_out")  # "p>q" inside the cell
-    cands = [0]
-    cands += [d + c_in[p] for p, d in into.items() if p in c_in]
-    cands += [c_out[q] + d for q, d in out_of.items() if q in c_out]
+    r_in, r_out = ("reg_to_bb_in", "in_to_bb_in"), ("bb_out_to_reg", "bb_out_to_out")
+
+    def piece(part: str, levels: dict, kinds: tuple[str, ...], name: str, lut: int) -> dict[str, Any]:
+        return {"part": part, "pins": name, "lut": lut, "ends": _ends(levels, kinds, name)}
+
+    cands: list[tuple[int, list[dict[str, Any]]]] = [(0, [])]
+    for p, d in into.items():
+        if p in c_in:
+            cands.append((d + c_in[p], [piece("rest", rest, r_in, p, d),
+                                        piece("cell", cell, ("in_to_reg",), p, c_in[p])]))  # fmt: skip
+    for q, d in out_of.items():
+        if q in c_out:
+            cands.append((c_out[q] + d, [piece("cell", cell, ("reg_to_out",), q, c_out[q]),
+                                         piece("rest", rest, r_out, q, d)]))  # fmt: skip
     for pq, d in c_thru.items():
         p, q = pq.split(">")
         if p in into and q in out_of:
-            cands.append(into[p] + d + out_of[q])
+            cands.append((into[p] + d + out_of[q], [piece("rest", rest, r_in, p, into[p]),
+                                                    piece("cell", cell, ("in_to_out",), pq, d),
+                                                    piece("rest", rest, r_out, q, out_of[q])]))  # fmt: skip
     for qp, d in through.items():
         q, p = qp.split(">")
         if q in c_out and p in c_in:
-            cands.append(c_out[q] + d + c_in[p])
-    return max(cands)
+            cands.append((c_out[q] + d + c_in[p], [
+                piece("cell", cell, ("reg_to_out",), q, c_out[q]),
+                piece("rest", rest, ("bb_out_to_bb_in",), qp, d),
+                piece("cell", cell, ("in_to_reg",), p, c_in[p])]))  # fmt: skip
+    depth, via = max(cands, key=lambda c: c[0])
+    return depth, {"lut": depth, "via": via}
+
+
+def _deepest(levels: dict) -> dict[str, Any]:
+    """The deepest register-to-register path of one part, by name (`analyse`'s `deepest`; {} if older)."""
+    return dict(levels.get("deepest", {}).get("reg_to_reg", {}))
 
 
 def combine(cell: dict, rest: dict, *, clock_mhz: float) -> dict[str, Any]:
@@ -237,8 +325,9 @@ def combine(cell: dict, rest: dict, *, clock_mhz: float) -> dict[str, Any]:
     per-pin depths of `analyse` (`by_port`) the crossing paths are joined at the pins wired together;
     without them (an older analysis) every path into the cell is joined with every path inside it, an upper
     bound."""
+    across_path: dict[str, Any] = {}
     if "by_port" in cell and "by_port" in rest:
-        across = _across_by_pin(cell, rest)
+        across, across_path = _across_by_pin(cell, rest)
     else:
         into = max(_lut(rest, "reg_to_bb_in"), _lut(rest, "in_to_bb_in"))
         out_of = max(_lut(rest, "bb_out_to_reg"), _lut(rest, "bb_out_to_out"))
@@ -253,6 +342,7 @@ def combine(cell: dict, rest: dict, *, clock_mhz: float) -> dict[str, Any]:
         "cell": _lut(cell, "reg_to_reg"),
         "rest": _lut(rest, "reg_to_reg"),
         "across_cell_boundary": across,
+        "deepest": {"cell": _deepest(cell), "rest": _deepest(rest), "across_cell_boundary": across_path},
         "dsp_without_registers": {
             "cell": int(cell.get("dsp_without_registers", 0)),
             "rest": int(rest.get("dsp_without_registers", 0)),

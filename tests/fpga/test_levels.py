@@ -98,3 +98,52 @@ def test_paths_across_the_cell_are_joined_at_the_pins_wired_together():
     assert got["across_cell_boundary"] == 5 and got["within_limit"] is True
     bound = levels.combine({"paths": cell["paths"]}, {"paths": rest["paths"]}, clock_mhz=200.0)
     assert bound["across_cell_boundary"] == 9
+
+
+def test_the_deepest_path_is_named_cell_by_cell():
+    """`deepest` names each kind's worst path: the start and end registers by the nets they drive, the
+    LUTs between by theirs (Yosys's `$` names left out); `combine` carries the parts' and the crossing's."""
+    # ctl.q (FF) -> l0 -> l1 -> l2 -> ctl.busy (FF); a shorter path ctl.q -> s0 -> ctl.other
+    cells = {
+        "$auto$ff1": _ff(2, 3),
+        **{f"$abc$l{i}": _lut(3 + i, 4 + i) for i in range(3)},
+        "$auto$ff2": _ff(6, 7),
+        "$abc$s0": _lut(3, 8),
+        "$auto$ff3": _ff(8, 9),
+        "pe": _cell("sparse_array_cell", {"tok_in": [5], "tok_out": [10]}, {"tok_in": IN, "tok_out": OUT}),
+        "$abc$t0": _lut(10, 11),
+        "$auto$ff4": _ff(11, 12),
+    }
+    netnames = {
+        "ctl.q": {"bits": [3], "hide_name": 0},
+        "ctl.mid": {"bits": [4, 5], "hide_name": 0},
+        "$abc$x": {"bits": [6], "hide_name": 1},
+        "ctl.busy": {"bits": [7], "hide_name": 0},
+        "scan.row": {"bits": [12], "hide_name": 0},
+    }
+    mod = {"ports": {}, "cells": cells, "netnames": netnames}
+    got = levels.analyse({"modules": {"top": mod}}, "top", blackboxes=("sparse_array_cell",))
+    deep = got["deepest"]["reg_to_reg"]
+    assert deep == {"lut": 3, "start": "ctl.q (FDRE)", "end": "ctl.busy (FDRE)",
+                    "through": ["ctl.mid[0] (LUT2)", "ctl.mid[1] (LUT2)", "$abc$l2 (LUT2)"]}  # fmt: skip
+    assert got["deepest"]["reg_to_bb_in"]["end"] == "pe.tok_in"
+    assert got["by_port_ends"]["bb_out_to_reg"]["tok_out"] == ["pe.tok_out", "scan.row (FDRE)"]
+    cell_cells = {"f": _ff(20, 21), "l": _lut(21, 22), "g": _ff(22, 23), "h": _lut(30, 31), "k": _ff(31, 32)}
+    cell_mod = {"ports": {"tok_in": {"direction": IN, "bits": [30]}}, "cells": cell_cells,
+                "netnames": {"x": {"bits": [21], "hide_name": 0}, "y": {"bits": [23], "hide_name": 0}}}  # fmt: skip
+    cell = levels.analyse({"modules": {"top": cell_mod}}, "top")
+    comb = levels.combine(cell, got, clock_mhz=200.0)
+    assert comb["deepest"]["rest"]["end"] == "ctl.busy (FDRE)"
+    assert comb["deepest"]["cell"]["start"] == "x (FDRE)" and comb["deepest"]["cell"]["end"] == "y (FDRE)"
+    across = comb["deepest"]["across_cell_boundary"]
+    assert across["lut"] == comb["across_cell_boundary"] == 3  # ctl.q -> 2 LUTs -> tok_in -> 1 LUT -> k
+    legs = [(v["part"], v["pins"], v["lut"]) for v in across["via"]]
+    assert legs == [("rest", "tok_in", 2), ("cell", "tok_in", 1)]
+    assert across["via"][0]["ends"] == ["ctl.q (FDRE)", "pe.tok_in"]
+    # the build's depth line and refusal name the worst part's path
+    from sparsesim.fpga.estimate import worst_path_text
+
+    assert worst_path_text(comb) == "rest, ctl.q (FDRE) -> ctl.busy (FDRE)"
+    assert worst_path_text({**comb, "rest": 1, "worst": 3, "cell": 1}) == (
+        "across the cell boundary, rest ctl.q (FDRE) -> pe.tok_in (2), then cell port tok_in -> k (FDRE) (1)"
+    )

@@ -17,7 +17,7 @@ def test_default_preset_values_and_sources():
     arch = resolve(None)
     assert (arch.rows, arch.cols, arch.multipliers_per_pe, arch.max_m) == (16, 32, 2, 8)
     # the RTL's exact-accumulation pipelines: product, one-cycle integer add, rounding at the edge
-    assert (arch.mul_latency_cycles, arch.add_latency_cycles, arch.round_latency_cycles) == (2, 1, 4)
+    assert (arch.mul_latency_cycles, arch.add_latency_cycles, arch.round_latency_cycles) == (2, 1, 5)
     assert arch.sorter_lanes == 32 and arch.precision == "fp16" and arch.dataflow == "auto"
     names = [f.name for f in dataclasses.fields(SatArch) if f.name != "sources"]
     for name in names:
