@@ -29,8 +29,9 @@ synth_xilinx -family xcup; docs/fpga.md, "Resource estimate"):
   accumulator are one-cycle integer adds, the sum is rounded to FP32 once per column at the array's edge.
   Measured: one cell 4 DSP48E2, 949 LUTs, 790 FFs, 7 LUT levels; the 16 x 32 board core 2,048 DSP48E2
   (29.9 %), 538,828 LUTs (45.6 %), 433,497 FFs (18.3 %), 239 URAM (24.9 %): within the build budget (50 %
-  LUT, 70 % DSP). So the preset keeps 16 x 32 at 200 MHz, with L_add = 1 and a 5-cycle edge rounding (4 before its leading-one search took two phases)
-  (round_latency_cycles). Rerun after the array's control was pipelined (`sparsesim fpga build
+  LUT, 70 % DSP). So the preset keeps 16 x 32 at 200 MHz, with L_add = 1 and a 5-cycle edge rounding
+  (round_latency_cycles; 4 before its leading-one search took two phases). Rerun after the array's
+  control was pipelined (`sparsesim fpga build
   workloads/resnet50-bdwp-2of8.yaml --board vcu1525 -o DIR --no-vivado --force`, docs/fpga.md): 538,427
   LUTs (45.54 %), 435,078 FFs, 2,048 DSP48E2 (29.94 %); logic levels PE cell 7, rest 8, across the cell
   boundary 9 (the bank scan's OR over the cells' tokens), one over the limit of 8 at 200 MHz. With the
