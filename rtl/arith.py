@@ -696,16 +696,19 @@ class ExactToFP32(wiring.Component):
         # below the guard, positions < msb - 24) is found beside the shift, from the unshifted magnitude.
         norm = Signal(w - 1)
         m.d.comb += norm.eq(s2["mag"] << s2["lead"])
-        below = Cat(*[s2["mag"][i] & (s2["msb"] > i + 24) for i in range(w - 1 - 25)])
+        # Its OR over ~70 positions is split across the phase boundary: here the OR of each 8 positions
+        # (registered), the OR of those parts in the last phase beside the rounding's increment.
+        below = [s2["mag"][i] & (s2["msb"] > i + 24) for i in range(w - 1 - 25)]
+        sticky_parts = Cat(*[Cat(*below[i : i + 8]).any() for i in range(0, len(below), 8)])
         s3 = pipe(
             m,
-            {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": below.any(),
+            {"sig": norm[w - 25 : w - 1], "guard": norm[w - 26], "sticky": sticky_parts,
              "msb": s2["msb"], "zero": s2["zero"], "neg": s2["neg"], "pinf": s2["pinf"],
              "ninf": s2["ninf"]},
             plan[3],
             "x2f_s3",
         )
-        up = s3["guard"] & (s3["sticky"] | s3["sig"][0])
+        up = s3["guard"] & (s3["sticky"].any() | s3["sig"][0])
         mant = Signal(25)
         m.d.comb += mant.eq(s3["sig"] + up)
         exp = Signal(8)  # msb + EXACT_LSB_EXP + 127 (+1 if the rounding carried), 79..175
