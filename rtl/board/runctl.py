@@ -119,8 +119,13 @@ class RunControl(wiring.Component):
             for lane in range(cfg.multipliers):
                 idx = view[e][lane].idx
                 lane_bad.append(used & (lane < f("n")) & ((idx >> log2m_c) != 0))
+        # Each beat's lane verdicts are registered (with the beat's valid) and ORed into `bad_index` a cycle
+        # later; the last beat's are read beside `bad_index` when the scan ends, so the scan takes the same
+        # cycles while no path runs from the beat through the lanes' OR into `bad_index` (9 LUT levels on the
+        # preset; docs/fpga.md, "Logic depth").
+        lanes_bad = Signal(len(lane_bad))
         word_bad = Signal()
-        m.d.comb += word_bad.eq(Cat(*lane_bad).any())
+        m.d.comb += word_bad.eq(lanes_bad.any())
         scan_left = Signal(33)
         # scan_left == 0, a register kept beside the counter (the state change does not wait for a 33-bit
         # comparison; docs/fpga.md, "Logic depth")
@@ -140,18 +145,19 @@ class RunControl(wiring.Component):
                         finish(proto.Status.BAD_ADDRESS)
                     with m.Elif(flags[1]):
                         m.d.comb += wread.start.eq(1)
-                        m.d.sync += [scan_left.eq(f("w_count")), bad_index.eq(0),
+                        m.d.sync += [scan_left.eq(f("w_count")), bad_index.eq(0), lanes_bad.eq(0),
                                      scan_over.eq(f("w_count") == 0)]
                         m.next = "SCAN"
                     with m.Else():
                         m.next = "START"
             with m.State("SCAN"):
                 m.d.comb += scanning.eq(1)
+                m.d.sync += [lanes_bad.eq(Mux(wread.out.valid, Cat(*lane_bad), 0)),
+                             bad_index.eq(bad_index | word_bad)]
                 with m.If(wread.out.valid):
-                    m.d.sync += [scan_left.eq(scan_left - 1), bad_index.eq(bad_index | word_bad),
-                                 scan_over.eq(scan_left == 1)]
+                    m.d.sync += [scan_left.eq(scan_left - 1), scan_over.eq(scan_left == 1)]
                 with m.If(scan_over):
-                    with m.If(bad_index):
+                    with m.If(bad_index | word_bad):
                         finish(proto.Status.BAD_INDEX)
                     with m.Else():
                         m.next = "START"
