@@ -120,9 +120,9 @@ class RunControl(wiring.Component):
                 idx = view[e][lane].idx
                 lane_bad.append(used & (lane < f("n")) & ((idx >> log2m_c) != 0))
         # Each beat's lane verdicts are registered (with the beat's valid) and ORed into `bad_index` a cycle
-        # later; the last beat's are read beside `bad_index` when the scan ends, so the scan takes the same
-        # cycles while no path runs from the beat through the lanes' OR into `bad_index` (9 LUT levels on the
-        # preset; docs/fpga.md, "Logic depth").
+        # later, which the VERDICT state reads once the last beat's are in: no path runs from the beat
+        # through the lanes' OR into `bad_index` or from the lanes' OR into the FSM and the responder (9 and
+        # 11 LUT levels on the preset; docs/fpga.md, "Logic depth"). The scan takes one cycle more.
         lanes_bad = Signal(len(lane_bad))
         word_bad = Signal()
         m.d.comb += word_bad.eq(lanes_bad.any())
@@ -157,10 +157,12 @@ class RunControl(wiring.Component):
                 with m.If(wread.out.valid):
                     m.d.sync += [scan_left.eq(scan_left - 1), scan_over.eq(scan_left == 1)]
                 with m.If(scan_over):
-                    with m.If(bad_index | word_bad):
-                        finish(proto.Status.BAD_INDEX)
-                    with m.Else():
-                        m.next = "START"
+                    m.next = "VERDICT"
+            with m.State("VERDICT"):
+                with m.If(bad_index):
+                    finish(proto.Status.BAD_INDEX)
+                with m.Else():
+                    m.next = "START"
             with m.State("START"):
                 m.d.comb += [wread.start.eq(1), aread.start.eq(1)]
                 m.d.sync += [
