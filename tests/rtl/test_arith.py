@@ -91,20 +91,24 @@ def test_fp16_multiplier_exact_product(latency):
     _check(got, numerics.fp16_mul(a.astype(np.uint16), b.astype(np.uint16)), a, b, "fp16 mul")
 
 
+def _adder_pairs(rng, n_random: int):
+    """FP32 adder operands: every pair of edge values, `n_random` random pairs, and every exponent
+    difference 0..40 with random significands and signs (each alignment shift and its sticky bit)."""
+    ea, eb = _pairs(FP32_EDGES)
+    ra, rb = _random_fp32(rng, n_random)
+    da = rng.integers(0x3F800000, 0x40000000, 4100, dtype=np.uint64)
+    shift = np.arange(4100, dtype=np.uint64) % 41
+    db = (da - (shift << np.uint64(23))) ^ rng.integers(0, 1 << 23, 4100, dtype=np.uint64)
+    db ^= rng.integers(0, 2, 4100, dtype=np.uint64) << np.uint64(31)
+    return np.concatenate([ea, ra, da]), np.concatenate([eb, rb, db])
+
+
 @pytest.mark.parametrize(
     ("latency", "align"),
     [(4, "fabric"), (1, "fabric"), (2, "fabric"), (3, "fabric"), (6, "fabric"), (4, "dsp"), (2, "dsp")],
 )
 def test_fp32_adder_rne_flush_specials(latency, align):
-    rng = np.random.default_rng(100 + latency)
-    ea, eb = _pairs(FP32_EDGES)
-    ra, rb = _random_fp32(rng, 9000 if latency == 4 else 1500)
-    # every exponent difference 0..40 with random significands: each alignment shift and its sticky bit
-    da = rng.integers(0x3F800000, 0x40000000, 4100, dtype=np.uint64)
-    shift = np.arange(4100, dtype=np.uint64) % 41
-    db = (da - (shift << np.uint64(23))) ^ rng.integers(0, 1 << 23, 4100, dtype=np.uint64)
-    db ^= rng.integers(0, 2, 4100, dtype=np.uint64) << np.uint64(31)
-    a, b = np.concatenate([ea, ra, da]), np.concatenate([eb, rb, db])
+    a, b = _adder_pairs(np.random.default_rng(100 + latency), 9000 if latency == 4 else 1500)
     got = run_pipelined(FP32Adder(latency, align), {"a": a, "b": b}, "s", latency)
     _check(got, numerics.fp32_add(a.astype(np.uint32), b.astype(np.uint32)), a, b, f"fp32 add ({align})")
 
@@ -113,14 +117,7 @@ def test_fp32_adder_rne_flush_specials(latency, align):
 def test_fp32_adder_deep_same_bits(latency):
     """The out buffer's seven-phase adder: the same bits as the reference (every exponent difference 0..40,
     edges, random pairs), at its default depth (6), one register per phase (7) and with more phases merged."""
-    rng = np.random.default_rng(300 + latency)
-    ea, eb = _pairs(FP32_EDGES)
-    ra, rb = _random_fp32(rng, 9000 if latency == 6 else 1500)
-    da = rng.integers(0x3F800000, 0x40000000, 4100, dtype=np.uint64)
-    shift = np.arange(4100, dtype=np.uint64) % 41
-    db = (da - (shift << np.uint64(23))) ^ rng.integers(0, 1 << 23, 4100, dtype=np.uint64)
-    db ^= rng.integers(0, 2, 4100, dtype=np.uint64) << np.uint64(31)
-    a, b = np.concatenate([ea, ra, da]), np.concatenate([eb, rb, db])
+    a, b = _adder_pairs(np.random.default_rng(300 + latency), 9000 if latency == 6 else 1500)
     got = run_pipelined(FP32AdderDeep(latency), {"a": a, "b": b}, "s", latency)
     _check(got, numerics.fp32_add(a.astype(np.uint32), b.astype(np.uint32)), a, b, "fp32 add (deep)")
 
