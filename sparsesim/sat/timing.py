@@ -362,7 +362,12 @@ class BlockStream:
     `spacing` cycles apart (first word to first word, the array fed at its own rate); the block is in use
     `use_cycles` (first pass and the passes that reuse it, at the array's rate). A load that waits for a
     block's half to be released has its first beat `reload_cycles` after the release (the DRAM latency and
-    the buffer's request stages, SatArch.op_reload_cycles)."""
+    the buffer's request stages, SatArch.op_reload_cycles).
+
+    Times are the array controller's: a load "starts" (its first beat is "in") in the cycle the controller
+    could take a one-beat word that came with its first beat (rtl/opengine: the beat's cycle + the block
+    buffer's registered read + the array's input buffer), and a block's use ends (its release) in the
+    cycle after the controller takes its last word."""
 
     loads: int
     cycles_per_word: float
@@ -372,6 +377,33 @@ class BlockStream:
     spacing: float
     use_cycles: float
     reload_cycles: float = 0.0
+
+
+def first_action_wait(ws: bool, weights: BlockStream | None, acts: BlockStream | None) -> float:
+    """Of the waits for words wider than a beat (`first_pass_wait`), the cycles that fall before the array's
+    first action (WS: weight row 0's write; OS: the first beat at PE(0, 0)), counted from the op's first
+    load (both operands' first blocks start loading together).
+
+    The array's controller (rtl/array.py, TileController) starts the op's first tile once the words it
+    takes are in: WS the first weight row (the streamer may start the same cycle if the first activation
+    word is in too), OS the first weight step and the first activation beat. The action reaches the array
+    in the controller's next enabled cycle: the whole array holds (`en` low) while a word it needs is
+    missing, so a word needed in the cycle after the start that is not in yet (the second weight row, WS;
+    the second word of a stream read a word a cycle, `gap` 1) holds the first action back as well. A word
+    of b beats is in b - 1 cycles after a one-beat word would be (word w at b (w + 1) - 1)."""
+
+    def first(s: BlockStream | None) -> tuple[float, float | None]:
+        # (when word 0 is in, when word 1 is in if the controller wants it the cycle after word 0)
+        if s is None or s.cycles_per_word <= 1:
+            return 0.0, None
+        b = s.cycles_per_word
+        next_at = s.gap if s.burst_words >= 2 else (s.spacing if s.bursts >= 2 else math.inf)
+        return b - 1, (2 * b - 1 if next_at == 1 else None)
+
+    (w0, w1), (a0, a1) = first(weights), first(acts)
+    start = w0 if ws else max(w0, a0)
+    wanted = [w1] + ([a1] if not ws or a0 <= start else [])  # WS: the stream started with the load
+    return max([start] + [x - 1 for x in wanted if x is not None])
 
 
 def first_pass_deficit(s: BlockStream) -> float:

@@ -16,7 +16,7 @@ from sparsesim.rtl.opengine.descriptor import act_packed_bits, beats_per_word
 from sparsesim.graph.lower import GemmOp
 from sparsesim.sat.arch import resolve
 from sparsesim.sat.schedule import map_gemm, plan_gemm
-from sparsesim.sat.timing import BlockStream, first_pass_wait
+from sparsesim.sat.timing import BlockStream, first_action_wait, first_pass_wait
 
 
 def _walk(s: BlockStream) -> float:
@@ -110,3 +110,42 @@ def test_first_pass_wait_steps_over_linear_stretches_exactly():
         )  # fmt: skip
         s = dataclasses.replace(s, spacing=max(s.spacing, s.burst_words * s.gap))
         assert first_pass_wait(s) == pytest.approx(_walk(s), rel=1e-9, abs=1e-6), s
+
+
+def _controller_walk(ws: bool, weights: BlockStream | None, acts: BlockStream | None, rows: int = 16) -> int:
+    """Cycle by cycle, the array's controller on the op's first words (rtl/array.py, TileController): word
+    w of a stream of b beats is in at b (w + 1) - 1 (a one-beat stream's words are always in time); the
+    first tile starts in the first cycle the words it takes are in (WS: weight row 0, the streamer too if
+    activation word 0 is in; OS: both words 0); from the next cycle on, a cycle whose wanted words (a stream
+    read a word a cycle wants its next word in each cycle after its start) are not all in holds the array,
+    and the first enabled one is the first action. Returns the cycles from cycle 1 (the first action with
+    one-beat words) to it."""
+
+    def arrive(s: BlockStream | None, w: int) -> float:
+        return 0.0 if s is None or s.cycles_per_word <= 1 else s.cycles_per_word * (w + 1) - 1
+
+    def every_cycle(s: BlockStream | None, ws_weights: bool = False) -> bool:
+        if s is None:
+            return False
+        return (rows > 1) if ws_weights else (s.gap == 1 and s.burst_words >= 2)
+
+    t = 0
+    while arrive(weights, 0) > t or (not ws and arrive(acts, 0) > t):
+        t += 1
+    streaming = [(weights, every_cycle(weights, ws) if weights else ws and rows > 1)]
+    if not ws or arrive(acts, 0) <= t:
+        streaming.append((acts, every_cycle(acts)))
+    t += 1
+    while any(wanted and arrive(s, 1) > t for s, wanted in streaming):
+        t += 1
+    return t - 1
+
+
+@pytest.mark.parametrize("ws", [True, False])
+def test_first_action_wait_is_the_controller_walk(ws):
+    """The waits before the array's first action against a cycle walk of the controller's start rule, over
+    word widths (1, 2, 4 beats) and read rates (a word a cycle, or every 2 or 4 cycles)."""
+    for b_w, b_a, g_w, g_a, burst in itertools.product((1, 2, 4), (1, 2, 4), (1, 2, 4), (1, 2, 4), (1, 4)):
+        w = BlockStream(2, b_w, 16 if ws else burst, 2, 1 if ws else g_w, 64, 200) if b_w > 1 else None
+        a = BlockStream(2, b_a, burst, 2, g_a, 64, 200) if b_a > 1 else None
+        assert first_action_wait(ws, w, a) == _controller_walk(ws, w, a), (b_w, b_a, g_w, g_a, burst)
