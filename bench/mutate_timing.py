@@ -232,10 +232,11 @@ STAGE_TERMS = ("op_issue_cycles", "op_fill_ws_cycles", "op_fill_os_cycles", "op_
 STAGE_CONFIG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
 STAGE_OPS = [(WORKLOAD, "fc:FF", "ws", True, 32), (WORKLOAD, "conv3:FF", "os", False, 8)]
 
-# Without --quick: the simulator's waits for words wider than their DRAM port's beat (schedule.stream_wait,
-# timing.first_pass_wait / first_action_wait), mutated against one run of the unmutated op engine on the
-# ops whose words are wider than a beat on the 16x16 array (2:8: two-beat activation words; bench/rtl_vs_sim.py
-# --arrays 16x16): the reload's stages +-1, the first-action waits dropped, every first-pass wait dropped.
+# Without --quick: the simulator's waits for words wider than their DRAM port's beat
+# (schedule.stream_wait, timing.first_pass_wait / first_action_wait), mutated against one run of the
+# unmutated op engine on the ops whose words are wider than a beat on the 16x16 array (2:8: two-beat
+# activation words; bench/rtl_vs_sim.py --arrays 16x16): the reload's stages +-1, the first-action waits
+# dropped, every first-pass wait dropped.
 STREAM_CONFIG = ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16")
 STREAM_OPS = [("tests/rtl/workloads/tiny-cnn-bdwp-2of8.yaml", "conv2:FF", "ws", True, 8),
               ("tests/rtl/workloads/tiny-cnn-bdwp-2of8.yaml", "conv2:BP", "os", True, 8)]  # fmt: skip
@@ -379,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
                     setattr(schedule, k, v)
             total += 1
             caught += bool(found)
-            print(f"{'caught' if found else 'MISSED'}  sim    {name}" + (f"  [{found[0][:150]}]" if found else ""))
+            note = f"  [{found[0][:150]}]" if found else ""
+            print(f"{'caught' if found else 'MISSED'}  sim    {name}{note}")
     print(f"# {len(configs)} configuration(s) and the op engine on {STAGE_CONFIG.name()}"
           + ("" if args.quick else f" and {STREAM_CONFIG.name()}") + f", {time.perf_counter() - t0:.0f} s")
     print(f"{caught} of {total} mutations caught")

@@ -510,7 +510,7 @@ class SatArch:
     op_issue_cycles: int = 0  # start -> the first read address
     op_fill_ws_cycles: int = 0  # first weight beat from DRAM -> the WS array's first weight-row write
     op_fill_os_cycles: int = 0  # first operand beats from DRAM -> the OS array's first beat at PE(0, 0)
-    op_reload_cycles: int = 0  # a block's release -> the next load's first word at the array, less DRAM latency
+    op_reload_cycles: int = 0  # a block's release -> the next load's first word at the array, - DRAM latency
     op_writeback_cycles: int = 0  # the last result into the array's result buffer -> its write beat
     op_accumulate_cycles: int = 0  # the out buffer's add of a final sum (WS; OS with several k-blocks)
     op_response_cycles: int = 0  # the last write response -> the op's end
