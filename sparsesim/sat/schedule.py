@@ -48,6 +48,7 @@ from .timing import (
     os_runs_cycles,
     os_slots,
     ws_runs_cycles,
+    ws_sequence,
     ws_steady_interval,
 )
 
@@ -464,11 +465,19 @@ class _Mapper:
         else:  # m-blocks outer, n-blocks inner
             u_w = n_blocks if k_blocks == 1 else 1
             u_a = m_blocks if n_blocks == k_blocks == 1 else 1
+        swing, tiles = 0.0, 0
         if self.ws:
             kt = math.ceil(kbe / self.cap.k)  # type: ignore[operator]
             width = math.ceil(pr.n / n_blocks)  # the sequencer's n-blocks (n_q, n_r)
             interval = ws_steady_interval(p, width)
+            # with two weight banks the tiles' starts alternate between a short and a long interval (the
+            # op's first the short one); `interval` is their average
+            first = ws_sequence(p, [width] * 3)
+            swing = (first[2].start - 2 * first[1].start + first[0].start) / 2
+            if abs(first[2].start - first[0].start - 2 * interval) > 1e-9:
+                swing = 0.0  # not the steady pattern from the first tile: the average
             step = mt * kt * interval
+            tiles = mt * kt
             w_burst, w_bursts, w_gap, w_spacing = p.rows, mt * kt, 1.0, interval
             a_burst, a_bursts, a_gap, a_spacing = width, kt, 1.0, interval
         else:
@@ -490,7 +499,7 @@ class _Mapper:
                 stream = BlockStream(
                     loads=steps // uses, cycles_per_word=b, burst_words=burst, bursts=bursts, gap=g,
                     spacing=float(spacing), use_cycles=float(uses * step),
-                    reload_cycles=self.lat + arch.op_reload_cycles,
+                    reload_cycles=self.lat + arch.op_reload_cycles, swing=swing, block_tiles=uses * tiles,
                 )  # fmt: skip
                 wait = max(wait, first_pass_wait(stream))
             streams.append(stream)

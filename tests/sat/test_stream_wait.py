@@ -27,17 +27,24 @@ def _walk(s: BlockStream) -> float:
     its waits. Returns the waits summed."""
     b = s.cycles_per_word
     words = [(i, j) for i in range(s.bursts) for j in range(s.burst_words)]
+
+    def after(t: int) -> float:  # the interval after the op's tile t (alternating with a swing)
+        return s.spacing + (s.swing if t % 2 else -s.swing)
+
     total, rel, load_end = 0.0, [], 0.0
     for blk in range(s.loads):
         start = 0.0 if blk == 0 else max(load_end, rel[blk - 2] + s.reload_cycles if blk >= 2 else 0.0)
         use = rel[-1] if rel else 0.0
+        first = blk * s.block_tiles  # the block's first tile in the op
         late = 0.0
         for w, (i, j) in enumerate(words):
             arrive = start + b * (w + 1) - 1
-            read = use + s.spacing * i + s.gap * j + late
+            burst_at = sum(after(first + t) for t in range(i)) if s.swing else s.spacing * i
+            read = use + burst_at + s.gap * j + late
             late += max(0.0, arrive - read)
         total += late
-        rel.append(use + late + s.use_cycles)
+        used = sum(after(first + t) for t in range(s.block_tiles)) if s.swing else s.use_cycles
+        rel.append(use + late + used)
         load_end = start + b * len(words)
     return total
 
@@ -96,6 +103,25 @@ def test_scheduler_charges_the_wait_where_words_are_wider_than_a_beat():
     assert map_gemm(_op(32, 32, 144, (2, 8)), dataclasses.replace(base, dram_port_bytes=0)).stream_wait_cycles == 0
     four = dataclasses.replace(base, rows=4, cols=4)
     assert map_gemm(_op(32, 32, 144, (2, 8)), four).stream_wait_cycles == 0
+
+
+def test_first_pass_wait_with_alternating_tile_intervals_is_the_word_walk():
+    """WS tiles whose starts alternate between a short and a long interval (two weight banks): blocks of an
+    odd count of tiles alternate between starting on a short and a long interval, a block's first-pass
+    bursts follow them. The 16x32 WS 1:4 op (docs/pe_array.md: 16, 31, 16, ...; RTL 32 cycles of waits)
+    and random streams (fixed seed) against the word walk."""
+    s = BlockStream(2, 2.0, 16, 1, 1.0, 23.5, 23.5, 26.0, swing=7.5, block_tiles=1)
+    assert first_pass_wait(s) == pytest.approx(_walk(s)) == pytest.approx(32.0)
+    rng = random.Random(7)
+    for _ in range(300):
+        tiles = rng.randint(1, 5)
+        spacing = rng.uniform(16, 40)
+        s = BlockStream(
+            loads=rng.randint(1, 60), cycles_per_word=rng.choice((2, 4)), burst_words=rng.randint(1, 16),
+            bursts=rng.randint(1, tiles), gap=1.0, spacing=spacing, use_cycles=tiles * spacing,
+            reload_cycles=rng.choice((0, 26)), swing=rng.uniform(0, 8), block_tiles=tiles,
+        )  # fmt: skip
+        assert first_pass_wait(s) == pytest.approx(_walk(s), rel=1e-9, abs=1e-6), s
 
 
 def test_first_pass_wait_steps_over_linear_stretches_exactly():
