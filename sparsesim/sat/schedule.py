@@ -449,7 +449,9 @@ class _Mapper:
         tile (R rows each, one a cycle on the load bus); OS runs m-tiles, n-tiles, the k-block as the
         reduction: an activation block's first pass is its first m-tile (n-tiles bursts of steps x slots
         words, one a beat), a weight block's the first n-tile of each m-tile (its steps, one per slots
-        beats). Each tile of the step takes the steady interval of its shape."""
+        beats). Each tile of the step takes the steady interval of its shape; WS tiles with two weight
+        banks alternate between a short and a long one (`BlockStream.swing`, from the contract's
+        `ws_sequence`), which a block's first pass and its use follow."""
         arch, p, pr, mode = self.arch, self.p, self.prob, self.mode
         b_w = arch.port_cycles_per_word("weight", self.e)
         b_a = arch.port_cycles_per_word("act", self.e)
