@@ -16,7 +16,8 @@ The 16x16 FP16 array through the engine: six ops in CI with every check above (i
 DRAM, E elements per lane, two 1,024-bit beats a line); `tox -e rtl-full`: all 13 ops with every check,
 the 2:8 ones too (an activation word of two beats, the port's limit, docs/pe_array.md: the simulator models
 the first pass over each block at the port's rate, and which of those waits fall before the array's first
-action).
+action). The 16x32 preset array, `tox -e rtl-full`: all 13 ops with every check (every op's words wider
+than a beat).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from rtl_opengine import (
 )
 from rtl_ops import QUICK_OPS, WORKLOAD, op_run, op_runs, workload_ops
 from sparsesim.rtl.config import ArrayConfig
+from test_ops import preset_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CFG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
@@ -139,5 +141,20 @@ def test_op_engine_16x16_all_ops():
     (docs/pe_array.md, "16x16 through the engine")."""
     rows = _sixteen_rows(ENGINE_OPS)
     assert any(not row["one_beat_words"] for row in rows)
+    for row in rows:
+        assert mismatches(row) == [], row
+
+
+@pytest.mark.rtl_full
+def test_op_engine_16x32_preset_all_ops():
+    """Every engine op on the 16x32 preset array (bench/rtl_vs_sim.py --arrays 16x32): its weight words two
+    beats, its 2:4 and 1:4 activation words two and its 2:8 ones four, so every op waits in its blocks'
+    first passes (WS tiles with two weight banks alternating between a short and a long interval); every
+    check of CI, the array's cycles and the cycles before and after it identical to the simulator's
+    (docs/pe_array.md)."""
+    cfg = preset_config()
+    rows = run_engine_ops(cfg, op_runs(cfg, ENGINE_OPS, ROOT, n_scale=n_scale(cfg)))
+    assert len(rows) == len(ENGINE_OPS)
+    assert not any(row["one_beat_words"] for row in rows)
     for row in rows:
         assert mismatches(row) == [], row
