@@ -20,7 +20,10 @@ op_issue_cycles, op_fill_ws_cycles, op_fill_os_cycles, op_writeback_cycles, op_a
 op_response_cycles) +-1, against one run of the unmutated op engine (Verilator, with the HDL DRAM model)
 on a WS op (its final sums pass the out buffer's adders) and an OS op of the 4x4 array: caught when
 tests/rtl/rtl_opengine.mismatches reports a row (the cycles before the array's first action and after its
-last result are compared exactly; the op's total within 2 %).
+last result are compared exactly; the op's total within 2 %). Without --quick also the waits for words
+wider than a DRAM beat (op_reload_cycles +-1, the waits before the array's first action counted inside
+it, every first-pass wait dropped, the WS tiles' alternating intervals averaged) against the 16x16
+array's two 2:8 ops and a WS 1:4 op of the 16x32 preset array (STREAM_RUNS).
 
 The last line is `K of N mutations caught`; the exit status is 1 unless every mutation was caught (3 when
 Verilator is missing).
@@ -47,9 +50,10 @@ from rtl_plan import Plan, Scoreboard, array_plan, split_tiles  # noqa: E402
 from sparsesim.rtl import toolchain  # noqa: E402
 from sparsesim.rtl.array import SparseArray  # noqa: E402
 from sparsesim.rtl.config import ArrayConfig  # noqa: E402
+from test_ops import preset_config  # noqa: E402
 
 from sparsesim.errors import ToolError  # noqa: E402
-from sparsesim.sat import timing  # noqa: E402
+from sparsesim.sat import schedule, timing  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,6 +234,35 @@ STAGE_TERMS = ("op_issue_cycles", "op_fill_ws_cycles", "op_fill_os_cycles", "op_
 STAGE_CONFIG = ArrayConfig(rows=4, cols=4, multipliers=2, max_m=8, precision="fp16")
 STAGE_OPS = [(WORKLOAD, "fc:FF", "ws", True, 32), (WORKLOAD, "conv3:FF", "os", False, 8)]
 
+# Without --quick: the simulator's waits for words wider than their DRAM port's beat
+# (schedule.stream_wait, timing.first_pass_wait / first_action_wait), mutated against one run of the
+# unmutated op engine on ops whose words are wider than a beat (bench/rtl_vs_sim.py --arrays 16x16,16x32):
+# the 16x16 array's 2:8 ops (two-beat activation words) and the 16x32 preset's WS 1:4 op (two-beat weight
+# and activation words, one tile per block: the tiles' alternating intervals matter). The reload's stages
+# +-1, the first-action waits dropped, every first-pass wait dropped, the WS tiles' intervals averaged.
+STREAM_RUNS = [
+    (ArrayConfig(rows=16, cols=16, multipliers=2, max_m=8, precision="fp16"),
+     [("tests/rtl/workloads/tiny-cnn-bdwp-2of8.yaml", "conv2:FF", "ws", True, 8),
+      ("tests/rtl/workloads/tiny-cnn-bdwp-2of8.yaml", "conv2:BP", "os", True, 8)]),
+    (preset_config(), [("tests/rtl/workloads/tiny-cnn-nm-1of4.yaml", "conv3:FF", "ws", True, 8)]),
+]  # fmt: skip
+
+
+def _uniform_ws_sequence(p, lengths):
+    """A mutant of timing.ws_sequence for stream_wait: every tile interval the average (no swing)."""
+    times = timing.ws_sequence(p, lengths)
+    step = timing.ws_steady_interval(p, lengths[0])
+    return [dataclasses.replace(t, start=times[0].start + i * step) for i, t in enumerate(times)]
+
+
+STREAM_MUTATIONS: list[tuple[str, dict, dict]] = [
+    ("op_reload_cycles +1", {"op_reload_cycles": 1}, {}),
+    ("op_reload_cycles -1", {"op_reload_cycles": -1}, {}),
+    ("first-action waits dropped (all inside the array)", {}, {"first_action_wait": lambda *a: 0.0}),
+    ("first-pass waits dropped", {}, {"first_pass_wait": lambda s: 0.0}),
+    ("WS tiles' alternating intervals averaged", {}, {"ws_sequence": _uniform_ws_sequence}),
+]
+
 # Configurations the comparison runs on (Amaranth's simulator): odd sizes and depths so that the terms do not
 # coincide (R != C, L_mul != L_add, L_add > 1 so the bank-free delay depends on R).
 QUICK_CONFIGS = [
@@ -340,8 +373,37 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'caught' if found else 'MISSED'}  sim    {term} {delta:+d}"
                 + (f"  [{found[0][:150]}]" if found else "")
             )
-    print(f"# {len(configs)} configuration(s) and the op engine on {STAGE_CONFIG.name()}, "
-          f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    if not args.quick:
+        stream_rows = []
+        for cfg, ops in STREAM_RUNS:
+            stream_runs = op_runs(cfg, ops, ROOT, n_scale=4)
+            rows = run_engine_ops(cfg, stream_runs)
+            base = [f"{row['op']} {row['mapping']}: {m}" for row in rows for m in engine_mismatches(row)]
+            if base:
+                print(f"error: the unmutated op engine and simulator disagree: {base[0]}", file=sys.stderr)
+                return 2
+            stream_rows += [(cfg, row, run) for row, run in zip(rows, stream_runs)]
+        for name, deltas, patches in STREAM_MUTATIONS:
+            found = []
+            saved = {k: getattr(schedule, k) for k in patches}
+            try:
+                for k, v in patches.items():
+                    setattr(schedule, k, v)
+                for cfg, row, run in stream_rows:
+                    arch = arch_for(cfg, run.mapping.dataflow, run.mapping.mode.interleave)
+                    arch = dataclasses.replace(arch, **{k: getattr(arch, k) + d for k, d in deltas.items()})
+                    found += [f"{row['array']} {row['op']} {row['mapping']}: {m}"
+                              for m in engine_mismatches(with_sim(row, run, arch))]  # fmt: skip
+            finally:
+                for k, v in saved.items():
+                    setattr(schedule, k, v)
+            total += 1
+            caught += bool(found)
+            note = f"  [{found[0][:150]}]" if found else ""
+            print(f"{'caught' if found else 'MISSED'}  sim    {name}{note}")
+    print(f"# {len(configs)} configuration(s) and the op engine on {STAGE_CONFIG.name()}"
+          + ("" if args.quick else " and " + ", ".join(c.name() for c, _ in STREAM_RUNS))
+          + f", {time.perf_counter() - t0:.0f} s")
     print(f"{caught} of {total} mutations caught")
     return 0 if caught == total else 1
 

@@ -326,13 +326,17 @@ VCU1525: dict[str, PresetValue] = {
         "buffer, the array's input buffer, its control stage and PE(0, 0)'s input register",
     ),
     "op_reload_cycles": PresetValue(
-        1,
+        2,
         "cycles",
-        "our RTL (rtl/opengine/buffer.py): from the cycle after a block's last word enters the array to the "
-        "AXI read address of the next block's load when that load waited for the block's half: the block "
-        "buffer reads the word 1 cycle before it enters the array and in that cycle registers the release, "
-        "takes the load job in the next and registers its address in the one after (3 registers), less the "
-        "2 cycles from the read to the cycle after the entry; the DRAM latency counts from the address",
+        "our RTL (rtl/opengine/buffer.py, rtl/array.py): from the cycle after the array's controller takes a "
+        "block's last word (where the block's use ends) to the cycle it could take a one-beat word of the "
+        "next load into the block's half, when that load waited for the half, beyond the DRAM latency: the "
+        "block buffer reads the word 2 cycles before the controller takes it (its memory's registered read, "
+        "the array's input buffer) and registers the release in that cycle, takes the load job in the next "
+        "and registers its AXI read address in the one after (3 registers), so the address is out in the "
+        "cycle after the take (0); the first beat, a DRAM latency later, passes the same 2 registers to the "
+        "controller (2). Measured on the 16x16 WS 2:8 op (docs/pe_array.md): release of block 0 in cycle "
+        "83 of the op, its address 83, the next load's first beat 107",
     ),
     "op_writeback_cycles": PresetValue(
         1,
@@ -509,7 +513,7 @@ class SatArch:
     op_issue_cycles: int = 0  # start -> the first read address
     op_fill_ws_cycles: int = 0  # first weight beat from DRAM -> the WS array's first weight-row write
     op_fill_os_cycles: int = 0  # first operand beats from DRAM -> the OS array's first beat at PE(0, 0)
-    op_reload_cycles: int = 0  # a block's release -> the read address of the load that waited for its half
+    op_reload_cycles: int = 0  # a block's release -> the next load's first word at the array, - DRAM latency
     op_writeback_cycles: int = 0  # the last result into the array's result buffer -> its write beat
     op_accumulate_cycles: int = 0  # the out buffer's add of a final sum (WS; OS with several k-blocks)
     op_response_cycles: int = 0  # the last write response -> the op's end

@@ -39,6 +39,7 @@ from .timing import (
     TileShape,
     capacity,
     elements_per_cycle,
+    first_action_wait,
     first_pass_wait,
     os_accumulate_stall_cycles,
     os_beat_gap,
@@ -47,6 +48,7 @@ from .timing import (
     os_runs_cycles,
     os_slots,
     ws_runs_cycles,
+    ws_sequence,
     ws_steady_interval,
 )
 
@@ -104,6 +106,9 @@ class GemmMapping:
     # (a word of several beats, in each block's first pass: `_Mapper.stream_wait`); 0 where every word is
     # at most a beat. Not in `array_cycles` (the array fed at its rate, as the timing contract times it).
     stream_wait_cycles: int = 0
+    # Of those, the cycles before the array's first action (the op's first words late: `timing.
+    # first_action_wait`); the rest fall between its first action and its last result.
+    stream_wait_lead_cycles: int = 0
     note: str = ""
     # On-chip costs (sat.onchip): cycles the op waits beyond array_cycles for a buffer port, the address
     # generator or the out buffer's partial sums; and each port's demand in cycles (the largest binds).
@@ -425,16 +430,17 @@ class _Mapper:
         steady = max(0.0, total - pro - epi)
         stages = self.prologue_stages + self.arch.op_epilogue_stage_cycles(self.mode.dataflow, kb, pr.k)
         port = self.port_cycles(a, b, c, pro, epi)
-        wait = self.stream_wait(order, mb, nb, kb) if self.arch.op_engine_streams else 0
+        wait, lead = self.stream_wait(order, mb, nb, kb) if self.arch.op_engine_streams else (0, 0)
         busy = cycles + onchip + wait
         t = 2 * self.lat + stages + (pro + epi) / self.bw + max(busy, steady / self.bw, port)
-        return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port, wait)
+        return t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port, wait, lead)
 
-    def stream_wait(self, order: str, mb: int, nb: int, kb: int) -> int:
+    def stream_wait(self, order: str, mb: int, nb: int, kb: int) -> tuple[int, int]:
         """Cycles the array waits for operand words that take more than a cycle of their DRAM port
         (SatArch.port_cycles_per_word: the 16x32 preset's weight words, activation words of lanes x E x 16
         bits over 1,024 bits), in the first pass over each block (`timing.first_pass_wait`; later passes
         read the block on chip at the array's rate). The two read ports run in parallel: the larger wait.
+        Returns (the waits, those of them before the array's first action: `timing.first_action_wait`).
 
         The op engine's walk (rtl/opengine/sequencer.py): steps (m-block, n-block, k-block), k innermost,
         then n (a_resident, c_resident) or m (b_resident); a block is loaded when it differs from the
@@ -443,12 +449,14 @@ class _Mapper:
         tile (R rows each, one a cycle on the load bus); OS runs m-tiles, n-tiles, the k-block as the
         reduction: an activation block's first pass is its first m-tile (n-tiles bursts of steps x slots
         words, one a beat), a weight block's the first n-tile of each m-tile (its steps, one per slots
-        beats). Each tile of the step takes the steady interval of its shape."""
+        beats). Each tile of the step takes the steady interval of its shape; WS tiles with two weight
+        banks alternate between a short and a long one (`BlockStream.swing`, from the contract's
+        `ws_sequence`), which a block's first pass and its use follow."""
         arch, p, pr, mode = self.arch, self.p, self.prob, self.mode
         b_w = arch.port_cycles_per_word("weight", self.e)
         b_a = arch.port_cycles_per_word("act", self.e)
         if max(b_w, b_a) <= 1:
-            return 0
+            return 0, 0
         m_blocks, n_blocks, k_blocks = (math.ceil(pr.m / mb), math.ceil(pr.n / nb), math.ceil(pr.k / kb))
         steps = pr.repeat * m_blocks * n_blocks * k_blocks
         mt = math.ceil(min(mb, pr.m) / self.cap.m)
@@ -459,11 +467,19 @@ class _Mapper:
         else:  # m-blocks outer, n-blocks inner
             u_w = n_blocks if k_blocks == 1 else 1
             u_a = m_blocks if n_blocks == k_blocks == 1 else 1
+        swing, tiles = 0.0, 0
         if self.ws:
             kt = math.ceil(kbe / self.cap.k)  # type: ignore[operator]
             width = math.ceil(pr.n / n_blocks)  # the sequencer's n-blocks (n_q, n_r)
             interval = ws_steady_interval(p, width)
+            # with two weight banks the tiles' starts alternate between a short and a long interval (the
+            # op's first the short one); `interval` is their average
+            first = ws_sequence(p, [width] * 3)
+            swing = (first[2].start - 2 * first[1].start + first[0].start) / 2
+            if abs(first[2].start - first[0].start - 2 * interval) > 1e-9:
+                swing = 0.0  # not the steady pattern from the first tile: the average
             step = mt * kt * interval
+            tiles = mt * kt
             w_burst, w_bursts, w_gap, w_spacing = p.rows, mt * kt, 1.0, interval
             a_burst, a_bursts, a_gap, a_spacing = width, kt, 1.0, interval
         else:
@@ -475,18 +491,22 @@ class _Mapper:
             w_burst, w_bursts, w_gap, w_spacing = k_steps, mt, float(gap * slots), nt * interval
             a_burst, a_bursts, a_gap, a_spacing = k_steps * slots, nt, float(gap), interval
         wait = 0.0
+        streams: list[BlockStream | None] = []
         for b, burst, bursts, g, spacing, uses in (
             (b_w, w_burst, w_bursts, w_gap, w_spacing, u_w),
             (b_a, a_burst, a_bursts, a_gap, a_spacing, u_a),
         ):
+            stream = None
             if b > 1:
                 stream = BlockStream(
                     loads=steps // uses, cycles_per_word=b, burst_words=burst, bursts=bursts, gap=g,
                     spacing=float(spacing), use_cycles=float(uses * step),
-                    reload_cycles=self.lat + arch.op_reload_cycles,
+                    reload_cycles=self.lat + arch.op_reload_cycles, swing=swing, block_tiles=uses * tiles,
                 )  # fmt: skip
                 wait = max(wait, first_pass_wait(stream))
-        return math.ceil(wait)
+            streams.append(stream)
+        total = math.ceil(wait)
+        return total, min(total, math.ceil(first_action_wait(bool(self.ws), streams[0], streams[1])))
 
     def port_cycles(self, a: float, b: float, c: float, pro: float, epi: float) -> float:
         """The steady phase's least cycles from the op engine's DRAM ports (one per operand, `self.port`
@@ -498,12 +518,13 @@ class _Mapper:
         return max(0.0, max(a, b) / self.port - pro / self.bw, (c - epi) / self.port)
 
     def evaluate(self, order: str, mb: int, nb: int, kb: int) -> tuple[float, float, dict[str, Any]]:
-        t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port, wait) = (
+        t, total, (cycles, beats, acc, runs, a, b, c, pro, epi, onchip, ports, moved, port, wait, lead) = (
             self._time(order, mb, nb, kb)
         )
         info = dict(
             order=order, block=(mb, nb, kb), cycles=cycles, beats=beats, acc=acc, runs=runs,
             a=a, b=b, c=c, pro=pro, epi=epi, onchip=onchip, ports=ports, moved=moved, port=port, wait=wait,
+            lead=lead,
         )  # fmt: skip
         return t, total, info
 
@@ -662,11 +683,25 @@ def map_gemm(
         accumulate_cycles=info["acc"], a_bytes=round(info["a"]), b_bytes=round(info["b"]),
         c_bytes=round(info["c"]), buffer_bytes=bufs, prologue_bytes=math.ceil(info["pro"]),
         epilogue_bytes=math.ceil(info["epi"]), dram_port_cycles=float(info["port"]),
-        stream_wait_cycles=int(info["wait"]), note=note,
+        stream_wait_cycles=int(info["wait"]), stream_wait_lead_cycles=int(info["lead"]), note=note,
         onchip_cycles=int(info["onchip"]),
         port_cycles=dict(info["ports"]), port_bytes=dict(info["moved"]),
     )  # fmt: skip
     return mapping
+
+
+def mapping_stream_wait(arch: SatArch, mapping: GemmMapping) -> tuple[int, int]:
+    """The waits for words wider than their port's beat of `mapping` (its dataflow, mode, blocks and loop
+    order) on `arch`, as `map_gemm` charges them: (stream_wait_cycles, stream_wait_lead_cycles). For a
+    mapping evaluated on another architecture than the one that chose it (the RTL benches' mutations)."""
+    if not arch.op_engine_streams:
+        return 0, 0
+    prob = _Problem(
+        mapping.m, mapping.n, mapping.k, mapping.repeat, 0.0, 0.0, 0.0, 0.0, arch.element_bytes,
+        _buffer_of("weight"), _buffer_of("act"), None, None, False,
+    )  # fmt: skip
+    mb, nb, kb = mapping.block
+    return _Mapper(arch, arch.array, mapping.mode, prob).stream_wait(mapping.order, mb, nb, kb)
 
 
 # --------------------------------------------------------------------------------------------- other ops

@@ -362,7 +362,12 @@ class BlockStream:
     `spacing` cycles apart (first word to first word, the array fed at its own rate); the block is in use
     `use_cycles` (first pass and the passes that reuse it, at the array's rate). A load that waits for a
     block's half to be released has its first beat `reload_cycles` after the release (the DRAM latency and
-    the buffer's request stages, SatArch.op_reload_cycles)."""
+    the buffer's request stages, SatArch.op_reload_cycles).
+
+    Times are the array controller's: a load "starts" (its first beat is "in") in the cycle the controller
+    could take a one-beat word that came with its first beat (rtl/opengine: the beat's cycle + the block
+    buffer's registered read + the array's input buffer), and a block's use ends (its release) in the
+    cycle after the controller takes its last word."""
 
     loads: int
     cycles_per_word: float
@@ -372,19 +377,56 @@ class BlockStream:
     spacing: float
     use_cycles: float
     reload_cycles: float = 0.0
+    # Tiles whose starts alternate between a short and a long interval (WS with two weight banks: the
+    # bank-reuse rule delays every second load, `ws_sequence`): `spacing` is their average, the op's first
+    # tile is followed by `spacing - swing`, the next by `spacing + swing`, and so on. The bursts of a
+    # block's first pass are consecutive tiles from its first; a block is in use for `block_tiles` tiles
+    # (block j's first tile is the op's tile j x block_tiles), `use_cycles` their average.
+    swing: float = 0.0
+    block_tiles: int = 0
 
 
-def first_pass_deficit(s: BlockStream) -> float:
+def first_action_wait(ws: bool, weights: BlockStream | None, acts: BlockStream | None) -> float:
+    """Of the waits for words wider than a beat (`first_pass_wait`), the cycles that fall before the array's
+    first action (WS: weight row 0's write; OS: the first beat at PE(0, 0)), counted from the op's first
+    load (both operands' first blocks start loading together).
+
+    The array's controller (rtl/array.py, TileController) starts the op's first tile once the words it
+    takes are in: WS the first weight row (the streamer may start the same cycle if the first activation
+    word is in too), OS the first weight step and the first activation beat. The action reaches the array
+    in the controller's next enabled cycle: the whole array holds (`en` low) while a word it needs is
+    missing, so a word needed in the cycle after the start that is not in yet (the second weight row, WS;
+    the second word of a stream read a word a cycle, `gap` 1) holds the first action back as well. A word
+    of b beats is in b - 1 cycles after a one-beat word would be (word w at b (w + 1) - 1)."""
+
+    def first(s: BlockStream | None) -> tuple[float, float | None]:
+        # (when word 0 is in, when word 1 is in if the controller wants it the cycle after word 0)
+        if s is None or s.cycles_per_word <= 1:
+            return 0.0, None
+        b = s.cycles_per_word
+        next_at = s.gap if s.burst_words >= 2 else (s.spacing if s.bursts >= 2 else math.inf)
+        return b - 1, (2 * b - 1 if next_at == 1 else None)
+
+    (w0, w1), (a0, a1) = first(weights), first(acts)
+    start = w0 if ws else max(w0, a0)
+    wanted = [w1] + ([a1] if not ws or a0 <= start else [])  # WS: the stream started with the load
+    return max([start] + [x - 1 for x in wanted if x is not None])
+
+
+def first_pass_deficit(s: BlockStream, parity: int = 0) -> float:
     """Cycles the first pass over a block lags behind the array's own rate when the block's load and its
     first pass start together: word w is in the buffer `cycles_per_word * (w + 1) - 1` cycles after the
     load's first beat (a word is written with its last beat) and the array, fed at its rate, would read it
-    `spacing * i + gap * j` cycles after its first word (word j of burst i). The lag is largest at the first
-    or last word of the first or last burst (both are linear in i and j)."""
+    `spacing * i + gap * j` cycles after its first word (word j of burst i; with a `swing`, an odd burst
+    `swing` earlier when the block's first tile is an even one of the op, `parity` 0, later when odd). The
+    lag is largest at the first or last word of the first or last burst of either parity (linear in i and
+    j within a parity)."""
     b, w = s.cycles_per_word, s.burst_words
     worst = 0.0
-    for i in {0, s.bursts - 1}:
+    for i in {0, 1, s.bursts - 2, s.bursts - 1} & set(range(s.bursts)):
+        odd = (-s.swing if parity == 0 else s.swing) if i % 2 else 0.0
         for j in {0, w - 1}:
-            worst = max(worst, b * (i * w + j + 1) - 1 - (s.spacing * i + s.gap * j))
+            worst = max(worst, b * (i * w + j + 1) - 1 - (s.spacing * i + odd + s.gap * j))
     return worst
 
 
@@ -406,10 +448,15 @@ def first_pass_wait(s: BlockStream) -> float:
     `first_pass_deficit` less the cycles its load had run ahead. Its parameters are the same for every
     block, so it settles into a period of one or two blocks (the rest is extrapolated) and before that
     moves linearly between the points where one of its two choices (does the load wait for a release; does
-    the first pass wait) changes: such stretches are stepped over in one go."""
+    the first pass wait) changes: such stretches are stepped over in one go. Where the tiles' intervals
+    alternate (`swing`) and a block spans an odd count of them, blocks alternate between two sets of
+    parameters: only the period of two blocks is extrapolated."""
     if s.cycles_per_word <= 1 or s.loads <= 0:
         return 0.0
-    deficit = first_pass_deficit(s)
+    # blocks alternate between tiles of even and odd parity where a swing meets an odd count of tiles
+    alternate = s.swing != 0 and s.block_tiles % 2 == 1
+    deficits = (first_pass_deficit(s, 0), first_pass_deficit(s, 1))
+    uses = (s.use_cycles - s.swing, s.use_cycles + s.swing) if alternate else (s.use_cycles, s.use_cycles)
     load = s.cycles_per_word * s.burst_words * s.bursts
     total = 0.0
     rel2 = rel1 = load_end = 0.0  # releases of blocks j - 2 and j - 1, the previous block's load end
@@ -417,23 +464,25 @@ def first_pass_wait(s: BlockStream) -> float:
     keys: list[tuple[float, float, float]] = []  # the state relative to the last release, and the wait
     j = 0
     while j < s.loads:
+        parity = j % 2 if alternate else 0
+        deficit = deficits[parity]
         gated = j >= 2 and rel2 + s.reload_cycles > load_end
         load_start = 0.0 if j == 0 else (rel2 + s.reload_cycles if gated else load_end)
         use_start = rel1
         lag = deficit - (use_start - load_start)
         wait = max(0.0, lag)
         total += wait
-        rel2, rel1 = rel1, use_start + wait + s.use_cycles
+        rel2, rel1 = rel1, use_start + wait + uses[parity]
         load_end = load_start + load
         j += 1
         hist.append((rel2, rel1, load_end, wait, gated, lag > 0))
         keys.append((round(load_end - rel1, 9), round(rel2 - rel1, 9), round(wait, 9)))
         rest = s.loads - j
-        if len(keys) >= 2 and keys[-1] == keys[-2]:  # steady: every later block waits the same
+        if not alternate and len(keys) >= 2 and keys[-1] == keys[-2]:  # steady: every later block the same
             return total + rest * wait
         if len(keys) >= 3 and keys[-1] == keys[-3]:  # steady with period 2 (the load waits every other block)
             return total + rest // 2 * (wait + keys[-2][2]) + rest % 2 * keys[-2][2]
-        if j < 4 or len(hist) < 3:
+        if alternate or j < 4 or len(hist) < 3:
             continue
         a, b, c = hist[-3:]
         d = [c[i] - b[i] for i in range(4)]

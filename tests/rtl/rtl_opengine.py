@@ -57,7 +57,7 @@ from sparsesim.rtl.opengine.image import (
     write_hex,
 )
 
-from sparsesim.sat.schedule import _operand_totals, plan_gemm
+from sparsesim.sat.schedule import _operand_totals, mapping_stream_wait, plan_gemm
 
 # The ops run through the engine: every op of rtl_ops.QUICK_OPS (the shipped 2:4 workload's and the 2:8 and
 # 1:4 test workloads'), with the same N as the array-only benches.
@@ -198,20 +198,26 @@ def with_sim(row: dict, run: OpRun, arch) -> dict:
     op alone with DRAM (`OpPlan.alone_cycles`), the array's cycles (the mapping's), and the split before and
     after the array's cycles, whose fixed part is DRAM latency + the op engine's stages (the architecture's
     op_* terms, through `OpPlan.prologue_stage_cycles` / `epilogue_stage_cycles`)."""
-    plan = plan_gemm(run.op, arch, run.mapping)
+    # the waits for words wider than their port's beat, from `arch` (the mapping's, unless a bench mutates it)
+    wait, lead = mapping_stream_wait(arch, run.mapping)
+    mp = dataclasses.replace(run.mapping, stream_wait_cycles=wait, stream_wait_lead_cycles=lead)
+    plan = plan_gemm(run.op, arch, mp)
     sim_op = plan.alone_cycles(arch)
     lat, bw = arch.dram_latency_cycles, arch.dram_bytes_per_cycle
     fixed_pro, fixed_epi = lat + plan.prologue_stage_cycles, lat + plan.epilogue_stage_cycles
+    # the waits for words wider than their port's beat (GemmMapping.stream_wait_cycles; 0 where every word
+    # is one beat): those before the array's first action (the op's first words late, `lead`) add to the
+    # cycles before the array, the rest to the array's
     out = row | {
-        # the array's cycles as the engine feeds it: the timing contract's plus its waits for words wider
-        # than their port's beat (GemmMapping.stream_wait_cycles; 0 where every word is one beat)
         "sim_cycles": round(sim_op, 1),
-        "sim_array_cycles": run.mapping.array_cycles + run.mapping.stream_wait_cycles,
-        "sim_prologue_cycles": round(fixed_pro + plan.prologue_bytes / bw, 1),
+        # the array's cycles as the engine feeds it: the timing contract's plus its waits after its start
+        "sim_array_cycles": mp.array_cycles + wait - lead,
+        "sim_prologue_cycles": round(fixed_pro + lead + plan.prologue_bytes / bw, 1),
         "sim_epilogue_cycles": round(fixed_epi + plan.epilogue_bytes / bw, 1),
         # the fixed part (the simulator of an op engine that streams exposes no bytes beside it: the
-        # prologue and epilogue bytes are 0), which with one-beat words is the RTL's prologue and epilogue
-        "sim_fixed_prologue_cycles": fixed_pro, "sim_fixed_epilogue_cycles": fixed_epi,
+        # prologue and epilogue bytes are 0) with the first words' waits: the RTL's prologue and epilogue
+        "sim_fixed_prologue_cycles": fixed_pro + lead, "sim_fixed_epilogue_cycles": fixed_epi,
+        "sim_stream_wait_cycles": wait, "sim_stream_wait_lead_cycles": lead,
     }  # fmt: skip
     if "rtl_cycles" in row:
         out["rel_diff"] = (row["rtl_cycles"] - sim_op) / sim_op
@@ -222,8 +228,9 @@ def with_sim(row: dict, run: OpRun, arch) -> dict:
 def mismatches(row: dict, tolerance: float = REL_TOLERANCE) -> list[str]:
     """What an engine row gets wrong: an error, results differing from numerics, array cycles not
     identical, beats per AXI port other than the mapping's block loads, an operand read more or less often
-    than the scheduler's traffic says, the op's cycles more than `tolerance` off, and (words of one beat) the
-    prologue or epilogue not exactly the simulator's fixed cycles."""
+    than the scheduler's traffic says, the op's cycles more than `tolerance` off, and the prologue or
+    epilogue not exactly the simulator's fixed cycles (with the waits for the op's first words where they
+    are wider than a beat: GemmMapping.stream_wait_lead_cycles)."""
     if "error" in row:
         return [f"error: {row['error']}"]
     out = []
@@ -238,11 +245,10 @@ def mismatches(row: dict, tolerance: float = REL_TOLERANCE) -> list[str]:
         out.append(f"operand reads rtl {row['rtl_reads']} sim {row['sim_reads']}")
     if abs(row["rel_diff"]) > tolerance:
         out.append(f"op cycles rtl {row['rtl_cycles']} sim {row['sim_cycles']} ({row['rel_diff']:+.2%})")
-    if row["one_beat_words"]:
-        for part in ("prologue", "epilogue"):
-            rtl, sim = row[f"rtl_{part}_cycles"], row[f"sim_fixed_{part}_cycles"]
-            if rtl != sim:
-                out.append(f"{part} rtl {rtl} sim {sim} (DRAM latency + the op engine's stages)")
+    for part in ("prologue", "epilogue"):
+        rtl, sim = row[f"rtl_{part}_cycles"], row[f"sim_fixed_{part}_cycles"]
+        if rtl != sim:
+            out.append(f"{part} rtl {rtl} sim {sim} (DRAM latency + the op engine's stages + the first words' waits)")
     return out
 def _act_block_words(cfg: ArrayConfig, mp, n: tuple[int, int], k: tuple[int, int]) -> int:
     """Activation words of the block (n-block, k-block): WS its k-tiles' columns, OS its n-tiles' steps x

@@ -16,7 +16,7 @@ from sparsesim.rtl.opengine.descriptor import act_packed_bits, beats_per_word
 from sparsesim.graph.lower import GemmOp
 from sparsesim.sat.arch import resolve
 from sparsesim.sat.schedule import map_gemm, plan_gemm
-from sparsesim.sat.timing import BlockStream, first_pass_wait
+from sparsesim.sat.timing import BlockStream, first_action_wait, first_pass_wait
 
 
 def _walk(s: BlockStream) -> float:
@@ -27,17 +27,24 @@ def _walk(s: BlockStream) -> float:
     its waits. Returns the waits summed."""
     b = s.cycles_per_word
     words = [(i, j) for i in range(s.bursts) for j in range(s.burst_words)]
+
+    def after(t: int) -> float:  # the interval after the op's tile t (alternating with a swing)
+        return s.spacing + (s.swing if t % 2 else -s.swing)
+
     total, rel, load_end = 0.0, [], 0.0
     for blk in range(s.loads):
         start = 0.0 if blk == 0 else max(load_end, rel[blk - 2] + s.reload_cycles if blk >= 2 else 0.0)
         use = rel[-1] if rel else 0.0
+        first = blk * s.block_tiles  # the block's first tile in the op
         late = 0.0
         for w, (i, j) in enumerate(words):
             arrive = start + b * (w + 1) - 1
-            read = use + s.spacing * i + s.gap * j + late
+            burst_at = sum(after(first + t) for t in range(i)) if s.swing else s.spacing * i
+            read = use + burst_at + s.gap * j + late
             late += max(0.0, arrive - read)
         total += late
-        rel.append(use + late + s.use_cycles)
+        used = sum(after(first + t) for t in range(s.block_tiles)) if s.swing else s.use_cycles
+        rel.append(use + late + used)
         load_end = start + b * len(words)
     return total
 
@@ -98,6 +105,25 @@ def test_scheduler_charges_the_wait_where_words_are_wider_than_a_beat():
     assert map_gemm(_op(32, 32, 144, (2, 8)), four).stream_wait_cycles == 0
 
 
+def test_first_pass_wait_with_alternating_tile_intervals_is_the_word_walk():
+    """WS tiles whose starts alternate between a short and a long interval (two weight banks): blocks of an
+    odd count of tiles alternate between starting on a short and a long interval, a block's first-pass
+    bursts follow them. The 16x32 WS 1:4 op (docs/pe_array.md: 16, 31, 16, ...; RTL 32 cycles of waits)
+    and random streams (fixed seed) against the word walk."""
+    s = BlockStream(2, 2.0, 16, 1, 1.0, 23.5, 23.5, 26.0, swing=7.5, block_tiles=1)
+    assert first_pass_wait(s) == pytest.approx(_walk(s)) == pytest.approx(32.0)
+    rng = random.Random(7)
+    for _ in range(300):
+        tiles = rng.randint(1, 5)
+        spacing = rng.uniform(16, 40)
+        s = BlockStream(
+            loads=rng.randint(1, 60), cycles_per_word=rng.choice((2, 4)), burst_words=rng.randint(1, 16),
+            bursts=rng.randint(1, tiles), gap=1.0, spacing=spacing, use_cycles=tiles * spacing,
+            reload_cycles=rng.choice((0, 26)), swing=rng.uniform(0, 8), block_tiles=tiles,
+        )  # fmt: skip
+        assert first_pass_wait(s) == pytest.approx(_walk(s), rel=1e-9, abs=1e-6), s
+
+
 def test_first_pass_wait_steps_over_linear_stretches_exactly():
     """Random streams (fixed seed): the recurrence, which steps over stretches where nothing changes, against
     the word walk block by block."""
@@ -110,3 +136,42 @@ def test_first_pass_wait_steps_over_linear_stretches_exactly():
         )  # fmt: skip
         s = dataclasses.replace(s, spacing=max(s.spacing, s.burst_words * s.gap))
         assert first_pass_wait(s) == pytest.approx(_walk(s), rel=1e-9, abs=1e-6), s
+
+
+def _controller_walk(ws: bool, weights: BlockStream | None, acts: BlockStream | None, rows: int = 16) -> int:
+    """Cycle by cycle, the array's controller on the op's first words (rtl/array.py, TileController): word
+    w of a stream of b beats is in at b (w + 1) - 1 (a one-beat stream's words are always in time); the
+    first tile starts in the first cycle the words it takes are in (WS: weight row 0, the streamer too if
+    activation word 0 is in; OS: both words 0); from the next cycle on, a cycle whose wanted words (a stream
+    read a word a cycle wants its next word in each cycle after its start) are not all in holds the array,
+    and the first enabled one is the first action. Returns the cycles from cycle 1 (the first action with
+    one-beat words) to it."""
+
+    def arrive(s: BlockStream | None, w: int) -> float:
+        return 0.0 if s is None or s.cycles_per_word <= 1 else s.cycles_per_word * (w + 1) - 1
+
+    def every_cycle(s: BlockStream | None, ws_weights: bool = False) -> bool:
+        if s is None:
+            return False
+        return (rows > 1) if ws_weights else (s.gap == 1 and s.burst_words >= 2)
+
+    t = 0
+    while arrive(weights, 0) > t or (not ws and arrive(acts, 0) > t):
+        t += 1
+    streaming = [(weights, every_cycle(weights, ws) if weights else ws and rows > 1)]
+    if not ws or arrive(acts, 0) <= t:
+        streaming.append((acts, every_cycle(acts)))
+    t += 1
+    while any(wanted and arrive(s, 1) > t for s, wanted in streaming):
+        t += 1
+    return t - 1
+
+
+@pytest.mark.parametrize("ws", [True, False])
+def test_first_action_wait_is_the_controller_walk(ws):
+    """The waits before the array's first action against a cycle walk of the controller's start rule, over
+    word widths (1, 2, 4 beats) and read rates (a word a cycle, or every 2 or 4 cycles)."""
+    for b_w, b_a, g_w, g_a, burst in itertools.product((1, 2, 4), (1, 2, 4), (1, 2, 4), (1, 2, 4), (1, 4)):
+        w = BlockStream(2, b_w, 16 if ws else burst, 2, 1 if ws else g_w, 64, 200) if b_w > 1 else None
+        a = BlockStream(2, b_a, burst, 2, g_a, 64, 200) if b_a > 1 else None
+        assert first_action_wait(ws, w, a) == _controller_walk(ws, w, a), (b_w, b_a, g_w, g_a, burst)
