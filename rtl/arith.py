@@ -120,6 +120,20 @@ def group_any(v: Value, from_top: bool) -> Value:
     return Cat(*[v[lo:hi].any() for lo, hi in _groups(len(v), from_top)])
 
 
+def group_any_abs(s: Value, neg: Value, width: int, from_top: bool) -> Value:
+    """`group_any` of `Mux(neg, -s, s)[:width]` without the negation before the groups' ORs: the bits of
+    -s are those of s up to its lowest one and inverted above it, so a group of -s holds a one iff some bit
+    below the group is set and the group's own bits are not all ones, or none below is set and the group has
+    a one (the same bits; the ORs below each group run beside the groups' instead of behind a carry chain)."""
+    s = Value.cast(s)
+    out = []
+    for lo, hi in _groups(width, from_top):
+        g = s[lo:hi]
+        below = s[:lo].any() if lo else Const(0, 1)
+        out.append(Mux(neg & below, g != (1 << (hi - lo)) - 1, g.any()))
+    return Cat(*out)
+
+
 def _pick_highest(m: Module, anys: list, values: list, width: int):
     """The value of the highest group whose `any` is set (a tree of 2:1 choices)."""
     pairs = list(zip(anys, values))
@@ -669,7 +683,8 @@ class ExactToFP32(wiring.Component):
         # the choice of the highest group's; the shift to the top, w - 2 - msb, is counted the same way
         # beside it (no subtraction after a 96-bit tree: docs/fpga.md, "Logic depth").
         s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1],
-                      "any_lo": group_any(mag, from_top=False), "any_hi": group_any(mag, from_top=True)},
+                      "any_lo": group_any_abs(s, neg, w - 1, from_top=False),
+                      "any_hi": group_any_abs(s, neg, w - 1, from_top=True)},
                   plan[0], "x2f_s1")  # fmt: skip
         msb_g = msb_groups(m, s1["mag"], "x2f_msb")
         lead_g = clz_groups(m, s1["mag"], "x2f_clz")
