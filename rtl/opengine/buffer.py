@@ -251,17 +251,23 @@ class BlockBuffer(wiring.Component):
         # the word is in the memory: its block's load has moved past it, or has brought it already
         # (block numbers wrap: the distance from the block loading, modulo 2**SEQ_BITS). `ahead` is
         # filled - job.seq as a register: a job's from its block number and `filled` as it will be, then one
-        # more with each block that arrives (`filled` moves on with last_word)
+        # more with each block that arrives (`filled` moves on with last_word); `past` (ahead > 0, the block
+        # is wholly in the memory) and `cur` (ahead == 0, it is arriving) are registers beside it, each the
+        # flag of the one of the four next values that take_job and last_word choose
         ahead = Signal(SEQ_BITS)
         from_job = Signal(SEQ_BITS)
         m.d.comb += from_job.eq(filled - self.read.payload.seq)
-        with m.If(take_job):
-            m.d.sync += ahead.eq(Mux(last_word, from_job + 1, from_job))
-        with m.Elif(last_word):
-            m.d.sync += ahead.eq(ahead + 1)
+        nexts = [Signal(SEQ_BITS, name=f"ahead_next{i}") for i in range(4)]  # by Cat(last_word, take_job)
+        m.d.comb += [nexts[0].eq(ahead), nexts[1].eq(ahead + 1), nexts[2].eq(from_job),
+                     nexts[3].eq(from_job + 1)]  # fmt: skip
+        past, cur = Signal(), Signal(init=1)  # reset: filled = job.seq = 0
+        with m.Switch(Cat(last_word, take_job)):
+            for i, v in enumerate(nexts):
+                with m.Case(i):
+                    m.d.sync += [ahead.eq(v), past.eq((v != 0) & ~v[-1]), cur.eq(v == 0)]
         # fill + word_done > need, with word_done a one-bit term: two compares of registers
         arrived = Mux(word_done, fill >= need, fill > need)
-        m.d.comb += here.eq(((ahead != 0) & ~ahead[-1]) | ((ahead == 0) & arrived))
+        m.d.comb += here.eq(past | (cur & arrived))
         m.d.comb += [rp.addr.eq(Cat(line, job.seq[0])), rp.en.eq(go)]
         m.d.sync += pending.eq(go)
         # the word read last cycle: its place in its line and its job's words per line, as a one-hot choice
