@@ -299,8 +299,9 @@ class BlockBuffer(wiring.Component):
         if self.pack is None:
             return []
         lanes, elem_bits, max_e = self.pack
-        return [(s, a) for s in range(self.max_shift + 1)
-                if 1 <= (self.line_bits >> s) // (lanes * elem_bits) <= max_e for a in range(1 << s)]  # fmt: skip
+        per_lane = [(self.line_bits >> s) // (lanes * elem_bits) for s in range(self.max_shift + 1)]
+        shifts = [s for s, e in enumerate(per_lane) if 1 <= e <= max_e]
+        return [(s, a) for s in shifts for a in range(1 << s)]
 
     def _unpack(self, line, picks, pick):
         """The array word of the packed word chosen by the one-hot `pick` among `picks` (shift s: 2**s words
