@@ -268,10 +268,10 @@ def _fp32_add_order(m: Module, a: Value, b: Value) -> dict[str, Value]:
     nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
     inf = ~nan & (a_inf | b_inf)
     inf_sign = Mux(a_inf, sa, sb)
-    ka = Mux(a_z, 0, a[0:31])
-    kb = Mux(b_z, 0, b[0:31])
+    # kb > ka, with the flushes applied beside the compare of the raw bits (not before it): a flushed b is
+    # never larger, a flushed a is smaller than any b that is not
     swap = Signal()
-    m.d.comb += swap.eq(kb > ka)
+    m.d.comb += swap.eq(~b_z & (a_z | (b[0:31] > a[0:31])))
     big_e, small_e = Signal(8), Signal(8)
     big_m, small_m = Signal(24), Signal(24)
     big_s, small_s = Signal(), Signal()
@@ -283,8 +283,9 @@ def _fp32_add_order(m: Module, a: Value, b: Value) -> dict[str, Value]:
         big_s.eq(Mux(swap, sb, sa)),
         small_s.eq(Mux(swap, sa, sb)),
     ]
+    # big_e - small_e (a flushed exponent is 0 already), both differences computed beside the compare
     diff = Signal(8)
-    m.d.comb += diff.eq(big_e - small_e)
+    m.d.comb += diff.eq(Mux(swap, eb - ea, ea - eb))
     return {
         "nan": nan, "inf": inf, "inf_sign": inf_sign, "big_e": big_e, "big_m": big_m,
         "small_m": small_m, "big_s": big_s, "small_s": small_s, "diff": diff,
