@@ -120,6 +120,20 @@ def group_any(v: Value, from_top: bool) -> Value:
     return Cat(*[v[lo:hi].any() for lo, hi in _groups(len(v), from_top)])
 
 
+def group_any_abs(s: Value, neg: Value, width: int, from_top: bool) -> Value:
+    """`group_any` of `Mux(neg, -s, s)[:width]` without the negation before the groups' ORs: the bits of
+    -s are those of s up to its lowest one and inverted above it, so a group of -s holds a one iff some bit
+    below the group is set and the group's own bits are not all ones, or none below is set and the group has
+    a one (the same bits; the ORs below each group run beside the groups' instead of behind a carry chain)."""
+    s = Value.cast(s)
+    out = []
+    for lo, hi in _groups(width, from_top):
+        g = s[lo:hi]
+        below = s[:lo].any() if lo else Const(0, 1)
+        out.append(Mux(neg & below, g != (1 << (hi - lo)) - 1, g.any()))
+    return Cat(*out)
+
+
 def _pick_highest(m: Module, anys: list, values: list, width: int):
     """The value of the highest group whose `any` is set (a tree of 2:1 choices)."""
     pairs = list(zip(anys, values))
@@ -254,10 +268,10 @@ def _fp32_add_order(m: Module, a: Value, b: Value) -> dict[str, Value]:
     nan = a_nan | b_nan | (a_inf & b_inf & (sa != sb))
     inf = ~nan & (a_inf | b_inf)
     inf_sign = Mux(a_inf, sa, sb)
-    ka = Mux(a_z, 0, a[0:31])
-    kb = Mux(b_z, 0, b[0:31])
+    # kb > ka, with the flushes applied beside the compare of the raw bits (not before it): a flushed b is
+    # never larger, a flushed a is smaller than any b that is not
     swap = Signal()
-    m.d.comb += swap.eq(kb > ka)
+    m.d.comb += swap.eq(~b_z & (a_z | (b[0:31] > a[0:31])))
     big_e, small_e = Signal(8), Signal(8)
     big_m, small_m = Signal(24), Signal(24)
     big_s, small_s = Signal(), Signal()
@@ -269,8 +283,9 @@ def _fp32_add_order(m: Module, a: Value, b: Value) -> dict[str, Value]:
         big_s.eq(Mux(swap, sb, sa)),
         small_s.eq(Mux(swap, sa, sb)),
     ]
+    # big_e - small_e (a flushed exponent is 0 already), both differences computed beside the compare
     diff = Signal(8)
-    m.d.comb += diff.eq(big_e - small_e)
+    m.d.comb += diff.eq(Mux(swap, eb - ea, ea - eb))
     return {
         "nan": nan, "inf": inf, "inf_sign": inf_sign, "big_e": big_e, "big_m": big_m,
         "small_m": small_m, "big_s": big_s, "small_s": small_s, "diff": diff,
@@ -669,7 +684,8 @@ class ExactToFP32(wiring.Component):
         # the choice of the highest group's; the shift to the top, w - 2 - msb, is counted the same way
         # beside it (no subtraction after a 96-bit tree: docs/fpga.md, "Logic depth").
         s1 = pipe(m, {"mag": mag, "neg": neg, "pinf": x[w], "ninf": x[w + 1],
-                      "any_lo": group_any(mag, from_top=False), "any_hi": group_any(mag, from_top=True)},
+                      "any_lo": group_any_abs(s, neg, w - 1, from_top=False),
+                      "any_hi": group_any_abs(s, neg, w - 1, from_top=True)},
                   plan[0], "x2f_s1")  # fmt: skip
         msb_g = msb_groups(m, s1["mag"], "x2f_msb")
         lead_g = clz_groups(m, s1["mag"], "x2f_clz")

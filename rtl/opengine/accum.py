@@ -67,7 +67,8 @@ class OutBuffer(wiring.Component):
                          mr.addr.eq(raddr), mr.en.eq(ren), rdata.eq(mr.data)]  # fmt: skip
         else:
             m.submodules.mem = Instance(
-                self.memory_module, p_WIDTH=data_bits, p_DEPTH=self.words, p_ABITS=ab, i_clk=ClockSignal(),
+                self.memory_module, p_WIDTH=data_bits, p_DEPTH=self.words, p_ABITS=ab, p_TRANSPARENT=0,
+                i_clk=ClockSignal(),
                 i_waddr=waddr, i_wdata=wdata, i_wen=wen, i_raddr=raddr, i_ren=ren, o_rdata=rdata,
             )  # fmt: skip
 
@@ -75,6 +76,7 @@ class OutBuffer(wiring.Component):
         job = Signal(ACC_JOB_LAYOUT)
         left = Signal(DIM_BITS)
         at = Signal(2 * DIM_BITS)
+        at_inc = Signal(2 * DIM_BITS, init=1)  # at + 1
 
         # ---- the pipeline: a word taken in cycle t (its stored sum read then) is in stage i in cycle
         # t + 1 + i; its lanes' adders take it in stage 0 and give the sum in stage L, which writes it back
@@ -108,16 +110,24 @@ class OutBuffer(wiring.Component):
         m.d.comb += [self.results.ready.eq(take), self.job.ready.eq(~some_left | (take & one_left))]
         with m.If(self.job.valid & self.job.ready):
             m.d.sync += [job.eq(self.job.payload), left.eq(self.job.payload.words),
-                         at.eq(self.job.payload.base), some_left.eq(self.job.payload.words != 0),
+                         at.eq(self.job.payload.base), at_inc.eq(self.job.payload.base + 1),
+                         some_left.eq(self.job.payload.words != 0),
                          one_left.eq(self.job.payload.words == 1)]  # fmt: skip
         with m.Elif(take):
-            m.d.sync += [left.eq(left - 1), at.eq(at + 1), some_left.eq(left != 1), one_left.eq(left == 2)]
+            m.d.sync += [left.eq(left - 1), at.eq(at_inc), at_inc.eq(at_inc + 1), some_left.eq(left != 1),
+                         one_left.eq(left == 2)]  # fmt: skip
         m.d.sync += in_flight.eq(in_flight + (take & ~job.keep) - valid[L])
         accept = self.job.valid & self.job.ready
-        nxt_base, nxt_inc = self.job.payload.base[:ab], (at + 1)[:ab]
+        # each stage's two compares as wires of their own (`keep`: Yosys's ABC otherwise folded the choice by
+        # `take` into the start of a 14-bit compare chain on the preset, 10 LUTs from `match` to `match`), the
+        # next place's increment a register beside `at`
+        nxt_base, nxt_inc = self.job.payload.base[:ab], at_inc[:ab]
         for i in range(depth):
             prev, same = (at[:ab], 1) if i == 0 else (place[i - 1], match[i - 1])
-            m.d.sync += match[i].eq(Mux(accept, prev == nxt_base, Mux(take, prev == nxt_inc, same)))
+            eq_base = Signal(name=f"eq_base{i}", attrs={"keep": 1})
+            eq_inc = Signal(name=f"eq_inc{i}", attrs={"keep": 1})
+            m.d.comb += [eq_base.eq(prev == nxt_base), eq_inc.eq(prev == nxt_inc)]
+            m.d.sync += match[i].eq(Mux(accept, eq_base, Mux(take, eq_inc, same)))
 
         m.d.comb += [raddr.eq(at[:ab]), ren.eq(take & ~job.first & ~job.keep)]
         word = Signal(cfg.result_layout)

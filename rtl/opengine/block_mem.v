@@ -4,12 +4,14 @@
 // word-by-word initial contents Amaranth writes for a memory, which make a large buffer slow to convert and
 // to compile. The buffer writes every word before it reads it. GRANULES > 1: `wen` enables each of that
 // many equal parts of a word separately (amaranth's write port with a granularity), the read transparent per
-// part.
+// part. TRANSPARENT = 0: the read is never transparent (amaranth's read port without `transparent_for`, as
+// the out buffer's, which never reads a place in the cycle it writes it): no bypass around the memory.
 module op_engine_block_mem #(
     parameter WIDTH = 8,
     parameter DEPTH = 16,
     parameter ABITS = 4,
-    parameter GRANULES = 1
+    parameter GRANULES = 1,
+    parameter TRANSPARENT = 1
 ) (
     input  wire clk,
     input  wire [ABITS-1:0] waddr,
@@ -25,7 +27,7 @@ module op_engine_block_mem #(
     always @(posedge clk) begin
         for (g = 0; g < GRANULES; g = g + 1) begin
             if (wen[g]) mem[waddr][g*G +: G] <= wdata[g*G +: G];
-            if (ren) rdata[g*G +: G] <= (wen[g] && waddr == raddr) ? wdata[g*G +: G] : mem[raddr][g*G +: G];
+            if (ren) rdata[g*G +: G] <= (TRANSPARENT && wen[g] && waddr == raddr) ? wdata[g*G +: G] : mem[raddr][g*G +: G];
         end
     end
 endmodule

@@ -179,43 +179,109 @@ class BlockBuffer(wiring.Component):
         job = Signal(READ_JOB_LAYOUT)
         left = Signal(DIM_BITS)  # words of the job not yet read
         idx = Signal(2 * DIM_BITS)  # the next word's offset in its block (packed: from its first line)
-        line = Signal(2 * DIM_BITS)  # the line holding word idx
-        m.d.comb += line.eq(idx >> job.shift if self.pack is not None else idx)
-        # what must be in the memory for word idx: its line, or (per_beat) the beat holding its last bit
-        need = Signal(2 * DIM_BITS + bpw.bit_length())
+        # Two functions of word idx, kept in registers beside it (a job's first word from the job, each next
+        # one by an increment from registers), so that the read's address and the "word is here" compare start
+        # at flip-flops instead of behind idx's variable shifts and adds (the same values in every cycle):
+        # `line`, the line holding word idx (its place in the half: the read address), and `need`, what must
+        # be in the memory for word idx: its line, or (per_beat) the beat holding its last bit.
+        need_bits = 2 * DIM_BITS + bpw.bit_length()
+        line = Signal(hb)
+        need = Signal(need_bits, init=bpw - 1 if per_beat else 0)  # word 0's, shift 0 (per_beat below)
+        lb = log2(self.line_bits)
+        lbpw = log2(bpw)  # per_beat: a line is 2**lbpw beats
+
+        def line_of(i, s):
+            return (i >> s) if self.pack is not None else i
+
+        def need_of(m, i, s):
+            """need for word i of a job with shift s: per_beat, the beat holding the word's last bit,
+            ((i + 1) << (lb - s)) - 1) >> log2(beat_bits): (i << k) | (2**k - 1) for a word of k = lbpw - s
+            >= 0 whole beats' magnitude, i >> (s - lbpw) for smaller words; else the line."""
+            if not per_beat:
+                return line_of(i, s)
+            v = Signal(need_bits)
+            with m.Switch(s):
+                for c in range(min(8, lb + 1)):  # the shift field's values (a word is at least a bit)
+                    with m.Case(c):
+                        if c <= lbpw:
+                            m.d.comb += v.eq(Cat(Const((1 << (lbpw - c)) - 1, lbpw - c), i))
+                        else:
+                            m.d.comb += v.eq(i >> (c - lbpw))
+            return v
+
+        def ones_below(m, i, n):
+            """The n low bits of i are all ones (n a 3-bit signal; n = 0: true)."""
+            flag = Signal()
+            with m.Switch(n):
+                for c in range(8):
+                    with m.Case(c):
+                        m.d.comb += flag.eq(i[:c] == (1 << c) - 1)
+            return flag
+
+        take_job = self.read.valid & self.read.ready
+        # from word idx to word idx + 1: the line moves on past its last word; need by 2**k beats (whole-beat
+        # words), by one past every 2**(s - lbpw)-th word (smaller ones), else as the line
+        line_inc = ones_below(m, idx, job.shift) if self.pack is not None else Const(1)
         if per_beat:
-            lb = log2(self.line_bits)
-            word_log2 = Signal(range(lb + 1))  # log2 of a packed word's bits
-            m.d.comb += word_log2.eq(lb - job.shift)
-            m.d.comb += need.eq((((idx + 1) << word_log2) - 1) >> log2(beat_bits))
+            need_inc = Signal(lbpw + 1)
+            with m.Switch(job.shift):
+                for c in range(min(8, lb + 1)):
+                    with m.Case(c):
+                        if c <= lbpw:
+                            m.d.comb += need_inc.eq(1 << (lbpw - c))
+                        else:
+                            m.d.comb += need_inc.eq(idx[: c - lbpw] == (1 << (c - lbpw)) - 1)
         else:
-            m.d.comb += need.eq(line)
+            need_inc = line_inc
         m.submodules.out = out = fifo.SyncFIFO(width=self.word_bits, depth=READ_FIFO_WORDS)
         pending = Signal()  # a word read last cycle: on the read port now (to the array or the FIFO)
         here = Signal()
         room = out.level + pending < READ_FIFO_WORDS
-        go = (left != 0) & here & room
+        # left != 0 and left == 1 as flags beside it (the same values in every cycle)
+        left_nz, left_one = Signal(), Signal()
+        go = left_nz & here & room
         # the next job is taken with the current one's last word: tiles' words follow without a gap
-        m.d.comb += self.read.ready.eq((left == 0) | (go & (left == 1)))
-        with m.If(self.read.valid & self.read.ready):
+        m.d.comb += self.read.ready.eq(~left_nz | (go & left_one))
+        with m.If(take_job):
             m.d.sync += [job.eq(self.read.payload), idx.eq(self.read.payload.off),
-                         left.eq(self.read.payload.words)]  # fmt: skip
+                         left.eq(self.read.payload.words), left_nz.eq(self.read.payload.words != 0),
+                         left_one.eq(self.read.payload.words == 1),
+                         line.eq(line_of(self.read.payload.off, self.read.payload.shift)),
+                         need.eq(need_of(m, self.read.payload.off, self.read.payload.shift))]  # fmt: skip
         # the word is in the memory: its block's load has moved past it, or has brought it already
-        # (block numbers wrap: the distance from the block loading, modulo 2**SEQ_BITS)
+        # (block numbers wrap: the distance from the block loading, modulo 2**SEQ_BITS). `ahead` is
+        # filled - job.seq as a register: a job's from its block number and `filled` as it will be, then one
+        # more with each block that arrives (`filled` moves on with last_word); `past` (ahead > 0, the block
+        # is wholly in the memory) and `cur` (ahead == 0, it is arriving) are registers beside it, each the
+        # flag of the one of the four next values that take_job and last_word choose
         ahead = Signal(SEQ_BITS)
-        m.d.comb += ahead.eq(filled - job.seq)
-        m.d.comb += here.eq(((ahead != 0) & ~ahead[-1]) | ((ahead == 0) & (fill + word_done > need)))
-        m.d.comb += [rp.addr.eq(Cat(line[:hb], job.seq[0])), rp.en.eq(go)]
+        from_job = Signal(SEQ_BITS)
+        m.d.comb += from_job.eq(filled - self.read.payload.seq)
+        nexts = [Signal(SEQ_BITS, name=f"ahead_next{i}") for i in range(4)]  # by Cat(last_word, take_job)
+        m.d.comb += [nexts[0].eq(ahead), nexts[1].eq(ahead + 1), nexts[2].eq(from_job),
+                     nexts[3].eq(from_job + 1)]  # fmt: skip
+        past, cur = Signal(), Signal(init=1)  # reset: filled = job.seq = 0
+        with m.Switch(Cat(last_word, take_job)):
+            for i, v in enumerate(nexts):
+                with m.Case(i):
+                    m.d.sync += [ahead.eq(v), past.eq((v != 0) & ~v[-1]), cur.eq(v == 0)]
+        # fill + word_done > need, with word_done a one-bit term: two compares of registers
+        arrived = Mux(word_done, fill >= need, fill > need)
+        m.d.comb += here.eq(past | (cur & arrived))
+        m.d.comb += [rp.addr.eq(Cat(line, job.seq[0])), rp.en.eq(go)]
         m.d.sync += pending.eq(go)
-        # the word's place in the line read last cycle, and the words per line of its job
-        at, shift = Signal(max(1, self.max_shift)), Signal(3)
+        # the word read last cycle: its place in its line and its job's words per line, as a one-hot choice
+        # among the (shift, place) pairs, registered with the read (the unpacking below then is an AND-OR)
+        picks = self._picks()
+        pick = Signal(len(picks), init=1 << picks.index((0, 0)) if (0, 0) in picks else 0)  # place 0, shift 0
         with m.If(go):
-            m.d.sync += [at.eq(idx), shift.eq(job.shift)]
-        word = self._unpack(m, rp.data, at, shift)
-        with m.If(go & ~(self.read.valid & self.read.ready)):
-            m.d.sync += [idx.eq(idx + 1), left.eq(left - 1)]
+            m.d.sync += pick.eq(Cat((job.shift == s) & (idx[:s] == a) for s, a in picks))
+        word = self._unpack(rp.data, picks, pick)
+        with m.If(go & ~take_job):
+            m.d.sync += [idx.eq(idx + 1), left.eq(left - 1), left_nz.eq(~left_one), left_one.eq(left == 2),
+                         line.eq(line + line_inc), need.eq(need + need_inc)]  # fmt: skip
         with m.If(go):
-            with m.If((left == 1) & job.release):
+            with m.If(left_one & job.release):
                 m.d.sync += released.eq(released + 1)
         # the word read last cycle goes straight to the array when nothing older waits in the FIFO
         direct = pending & ~out.r_rdy
@@ -228,23 +294,32 @@ class BlockBuffer(wiring.Component):
         ]  # fmt: skip
         return m
 
-    def _unpack(self, m: Module, line, at, shift):
-        """The array word of the packed word `at` (its low bits: the place in the line) of `line`, for
-        2**shift words per line: each lane's E elements in the first E of its MMAX slots, the rest zero."""
+    def _picks(self) -> list[tuple[int, int]]:
+        """The (shift, place in the line) pairs a packed word can be read at (none unpacked)."""
+        if self.pack is None:
+            return []
+        lanes, elem_bits, max_e = self.pack
+        per_lane = [(self.line_bits >> s) // (lanes * elem_bits) for s in range(self.max_shift + 1)]
+        shifts = [s for s, e in enumerate(per_lane) if 1 <= e <= max_e]
+        return [(s, a) for s in shifts for a in range(1 << s)]
+
+    def _unpack(self, line, picks, pick):
+        """The array word of the packed word chosen by the one-hot `pick` among `picks` (shift s: 2**s words
+        per line; a: the place in the line) of `line`: each lane's E elements in the first E of its MMAX
+        slots, the rest zero."""
         if self.pack is None:
             return line[: self.word_bits]
         lanes, elem_bits, max_e = self.pack
-        word = Signal(self.word_bits)
-        with m.Switch(shift):
-            for s in range(self.max_shift + 1):
-                e = (self.line_bits >> s) // (lanes * elem_bits)  # elements per lane at this shift
-                if e < 1 or e > max_e:
-                    continue
-                wbits = lanes * elem_bits * e
-                packed = line.word_select(at[:s], wbits) if s else line[:wbits]
-                lane_w = e * elem_bits
-                with m.Case(s):
-                    m.d.comb += word.eq(Cat(*(Cat(packed[i * lane_w : (i + 1) * lane_w],
-                                                  Const(0, (max_e - e) * elem_bits))
-                                              for i in range(lanes))))  # fmt: skip
-        return word
+        terms = []
+        for j, (s, a) in enumerate(picks):
+            e = (self.line_bits >> s) // (lanes * elem_bits)  # elements per lane at this shift
+            wbits = lanes * elem_bits * e
+            packed = line[a * wbits : (a + 1) * wbits]
+            lane_w = e * elem_bits
+            word = Cat(*(Cat(packed[i * lane_w : (i + 1) * lane_w], Const(0, (max_e - e) * elem_bits))
+                         for i in range(lanes)))  # fmt: skip
+            terms.append(word & pick[j].replicate(self.word_bits))
+        out = terms[0]
+        for t in terms[1:]:
+            out = out | t
+        return out
