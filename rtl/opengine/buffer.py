@@ -273,9 +273,11 @@ class BlockBuffer(wiring.Component):
         # the word read last cycle: its place in its line and its job's words per line, as a one-hot choice
         # among the (shift, place) pairs, registered with the read (the unpacking below then is an AND-OR)
         picks = self._picks()
-        pick = Signal(len(picks), init=1 << picks.index((0, 0)) if (0, 0) in picks else 0)  # place 0, shift 0
+        places = [(s, a) for s, a, _ in picks]
+        # reset: place 0 at shift 0
+        pick = Signal(len(picks), init=1 << places.index((0, 0)) if (0, 0) in places else 0)
         with m.If(go):
-            m.d.sync += pick.eq(Cat((job.shift == s) & (idx[:s] == a) for s, a in picks))
+            m.d.sync += pick.eq(Cat((job.shift == s) & (idx[:s] == a) for s, a in places))
         word = self._unpack(rp.data, picks, pick)
         with m.If(go & ~take_job):
             m.d.sync += [idx.eq(idx + 1), left.eq(left - 1), left_nz.eq(~left_one), left_one.eq(left == 2),
@@ -294,14 +296,15 @@ class BlockBuffer(wiring.Component):
         ]  # fmt: skip
         return m
 
-    def _picks(self) -> list[tuple[int, int]]:
-        """The (shift, place in the line) pairs a packed word can be read at (none unpacked)."""
+    def _picks(self) -> list[tuple[int, int, int]]:
+        """The (shift, place in the line, elements per lane) of each place a packed word can be read at
+        (none unpacked): 2**shift words per line, each lane's E = (line bits >> shift) / (lanes x element
+        bits)."""
         if self.pack is None:
             return []
         lanes, elem_bits, max_e = self.pack
         per_lane = [(self.line_bits >> s) // (lanes * elem_bits) for s in range(self.max_shift + 1)]
-        shifts = [s for s, e in enumerate(per_lane) if 1 <= e <= max_e]
-        return [(s, a) for s in shifts for a in range(1 << s)]
+        return [(s, a, e) for s, e in enumerate(per_lane) if 1 <= e <= max_e for a in range(1 << s)]
 
     def _unpack(self, line, picks, pick):
         """The array word of the packed word chosen by the one-hot `pick` among `picks` (shift s: 2**s words
@@ -311,8 +314,7 @@ class BlockBuffer(wiring.Component):
             return line[: self.word_bits]
         lanes, elem_bits, max_e = self.pack
         terms = []
-        for j, (s, a) in enumerate(picks):
-            e = (self.line_bits >> s) // (lanes * elem_bits)  # elements per lane at this shift
+        for j, (_s, a, e) in enumerate(picks):
             wbits = lanes * elem_bits * e
             packed = line[a * wbits : (a + 1) * wbits]
             lane_w = e * elem_bits

@@ -8,13 +8,19 @@ import itertools
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
 from rtl_amsim import run_pipelined
 from sparsesim.rtl.arith import (
+    GROUP_BITS,
     FP16Multiplier,
     FP32Adder,
     FP32AdderDeep,
     IntAdder,
     IntMultiplier,
+    group_any_abs,
     register_plan,
 )
 
@@ -160,3 +166,53 @@ def test_int8_multiplier_and_int32_adder():
     b32 = np.concatenate([np.array([1, 0xFFFFFFFF, 1]), rng.integers(0, 1 << 32, 1500)])
     got = run_pipelined(IntAdder(2), {"a": a32, "b": b32}, "s", 2)
     np.testing.assert_array_equal(got, (a32.astype(np.uint64) + b32.astype(np.uint64)) & 0xFFFFFFFF)
+
+
+class _GroupAnyAbs(wiring.Component):
+    def __init__(self, width: int, from_top: bool):
+        self.width, self.from_top = width, from_top
+        groups = -(-(width - 1) // GROUP_BITS)
+        super().__init__({"s": In(width), "any": Out(groups)})
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self.width
+        m.d.comb += self.any.eq(group_any_abs(self.s, self.s[w - 1], w - 1, self.from_top))
+        return m
+
+
+@pytest.mark.parametrize("width", [97, 40])
+@pytest.mark.parametrize("from_top", [False, True])
+def test_group_any_abs_is_group_any_of_the_magnitude(width, from_top):
+    """The edge rounding's group flags, taken from the two's-complement sum without negating it, against the
+    definition computed here in Python: which 16-bit groups of |s| (aligned at bit 0 or at the top) hold a
+    one. Edges: 0, +-1, +-powers of two at every position, runs of ones ending at each group boundary, the
+    largest magnitudes; then random sums."""
+    rng = np.random.default_rng(width + from_top)
+    top = 1 << (width - 1)
+    mags = {0, 1, top - 1} | {1 << i for i in range(width - 1)} | {(1 << i) - 1 for i in range(1, width)}
+    mags |= {((1 << i) - 1) << j for i in (1, 15, 16, 17) for j in range(0, width - 1, 8)}
+    mags = {v & (top - 1) for v in mags}
+    mags |= {int(rng.integers(0, 1 << 62)) << int(rng.integers(0, max(1, width - 63))) & (top - 1)
+             for _ in range(400)}  # fmt: skip
+    values = sorted(mags)
+    sums = values + [(-v) % (1 << width) for v in values if v]
+    dut, got = _GroupAnyAbs(width, from_top), []
+
+    async def bench(ctx):
+        for v in sums:
+            ctx.set(dut.s, v)
+            got.append(ctx.get(dut.any))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    n = width - 1
+    if from_top:
+        bounds = [(max(0, t - GROUP_BITS), t) for t in range(n, 0, -GROUP_BITS)][::-1]
+    else:
+        bounds = [(lo, min(n, lo + GROUP_BITS)) for lo in range(0, n, GROUP_BITS)]
+    for s_, g in zip(sums, got):
+        mag = (-(s_ - (1 << width)) if s_ & top else s_) & (top - 1)
+        want = sum(1 << k for k, (lo, hi) in enumerate(bounds) if (mag >> lo) & ((1 << (hi - lo)) - 1))
+        assert int(g) == want, (hex(s_), bin(int(g)), bin(want))
